@@ -1,0 +1,96 @@
+/* Status strings, dtypes, shapes and the allocation hooks. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/base.h"
+
+const char *rc_status_str(rc_status s) {
+    switch (s) {
+    case RC_OK: return "ok";
+    case RC_ERR_ARG: return "bad argument";
+    case RC_ERR_SHAPE: return "shape error";
+    case RC_ERR_NOMEM: return "out of memory";
+    case RC_ERR_IO: return "I/O error";
+    case RC_ERR_FORMAT: return "format error";
+    case RC_ERR_STATE: return "invalid state";
+    case RC_ERR_NUMERIC: return "numeric error";
+    }
+    return "unknown status";
+}
+
+size_t rc_dtype_size(rc_dtype t) { return t == RC_I32 ? sizeof(int32_t) : sizeof(float); }
+const char *rc_dtype_name(rc_dtype t) { return t == RC_I32 ? "int32" : "float32"; }
+
+int64_t rc_shape_numel(rc_shape s) {
+    int64_t n = 1;
+    for (int i = 0; i < s.ndim; i++) n *= s.dim[i];
+    return n;
+}
+
+bool rc_shape_eq(rc_shape a, rc_shape b) {
+    if (a.ndim != b.ndim) return false;
+    for (int i = 0; i < a.ndim; i++)
+        if (a.dim[i] != b.dim[i]) return false;
+    return true;
+}
+
+bool rc_shape_valid(rc_shape s) {
+    if (s.ndim < 0 || s.ndim > RC_MAX_DIMS) return false;
+    int64_t n = 1;
+    for (int i = 0; i < s.ndim; i++) {
+        if (s.dim[i] < 1 || s.dim[i] > RC_MAX_ELEMS) return false;
+        if (n > RC_MAX_ELEMS / s.dim[i]) return false;
+        n *= s.dim[i];
+    }
+    return true;
+}
+
+char *rc_shape_str(rc_shape s, char *buf, size_t len) {
+    size_t k = 0;
+    if (len == 0) return buf;
+    k += (size_t)snprintf(buf + k, len - k, "(");
+    int nd = s.ndim < 0 ? 0 : (s.ndim > RC_MAX_DIMS ? RC_MAX_DIMS : s.ndim);
+    for (int i = 0; i < nd && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)s.dim[i]);
+    if (k < len) snprintf(buf + k, len - k, ")");
+    return buf;
+}
+
+static _Atomic uint64_t alloc_calls;
+
+uint64_t rc_alloc_count(void) { return atomic_load(&alloc_calls); }
+
+void *rc_malloc(size_t n) {
+    atomic_fetch_add(&alloc_calls, 1);
+    return malloc(n ? n : 1);
+}
+
+void *rc_calloc(size_t count, size_t size) {
+    atomic_fetch_add(&alloc_calls, 1);
+    return calloc(count ? count : 1, size ? size : 1);
+}
+
+void *rc_realloc(void *p, size_t n) {
+    atomic_fetch_add(&alloc_calls, 1);
+    return realloc(p, n ? n : 1);
+}
+
+void rc_free(void *p) { free(p); }
+
+void *rc_malloc_aligned(size_t n) {
+    atomic_fetch_add(&alloc_calls, 1);
+    size_t rounded = (n + 63) & ~(size_t)63;
+    if (rounded < n) return NULL;
+    return aligned_alloc(64, rounded ? rounded : 64);
+}
+
+void rc_free_aligned(void *p) { free(p); }
+
+char *rc_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = rc_malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}

@@ -1,0 +1,32 @@
+/* Internal interfaces shared by the files of core/ (not installed). */
+#ifndef RECUR_CORE_INTERNAL_H
+#define RECUR_CORE_INTERNAL_H
+
+#include "recur/op.h"
+
+struct rc_graph {
+    rc_node **nodes; /* nodes[id], creation order */
+    int nnodes, cap;
+    rc_status status;
+    char err[1024];
+    char *scope;         /* current path, "" at top */
+    size_t scope_len, scope_cap;
+    size_t *scope_marks; /* scope_len before each push */
+    int scope_depth, scope_marks_cap;
+    /* While grad_scope is set, new nodes are gradient nodes in that scope. */
+    const char *grad_scope;
+};
+
+/* Leaf and core ops (core/core_ops.c). */
+extern const rc_op rc_op_input, rc_op_param, rc_op_const, rc_op_fill, rc_op_add_n;
+
+/* Element strides of a row-major shape. */
+static inline void rc_strides(rc_shape s, int64_t *st) {
+    int64_t acc = 1;
+    for (int i = s.ndim - 1; i >= 0; i--) {
+        st[i] = acc;
+        acc *= s.dim[i];
+    }
+}
+
+#endif

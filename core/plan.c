@@ -1,0 +1,295 @@
+/* Plan, then run.
+ *
+ * Planning: mark the nodes the outputs need (one sweep down the ids, which
+ * are a topological order), schedule them by id with side-effect nodes last,
+ * resolve views to (root node, element offset), compute each root's last
+ * use, and give every non-leaf root a buffer from a pool: a value's buffer
+ * returns to the pool after its last consumer has run, and a new value takes
+ * the smallest free buffer that fits (growing the largest free one if none
+ * does). Buffers are laid out in one arena allocated once.
+ *
+ * Running: call each step's kernel with precomputed pointers. No allocation,
+ * no graph walking.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "recur/plan.h"
+
+typedef struct step {
+    const rc_node *node;
+    rc_kernel_fn fn;
+    void *out;
+    void **in;
+} step;
+
+struct rc_plan {
+    rc_graph *g;
+    int nnodes;          /* graph size at planning time */
+    step *steps;
+    int nsteps;
+    void **in_pool;      /* all steps' input pointer arrays */
+    void **ptr;          /* [nnodes] data pointer of each needed node */
+    unsigned char *is_out;
+    char *arena;
+    size_t arena_bytes, scratch_bytes;
+    void *scratch;
+    char err[512];
+};
+
+static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static size_t node_bytes(const rc_node *n) {
+    return (size_t)rc_shape_numel(n->shape) * rc_dtype_size(n->dtype);
+}
+
+typedef struct buf_pool {
+    size_t *size;
+    int n, cap;
+    int *free_list;
+    int nfree;
+} buf_pool;
+
+/* Smallest free buffer of at least `bytes`, else the largest free one grown
+ * to `bytes`, else a new one. Returns its index or -1 on out of memory. */
+static int pool_take(buf_pool *p, size_t bytes) {
+    int best = -1, largest = -1;
+    for (int k = 0; k < p->nfree; k++) {
+        int b = p->free_list[k];
+        if (p->size[b] >= bytes && (best < 0 || p->size[b] < p->size[p->free_list[best]])) best = k;
+        if (largest < 0 || p->size[b] > p->size[p->free_list[largest]]) largest = k;
+    }
+    int pick = best >= 0 ? best : largest;
+    if (pick >= 0) {
+        int b = p->free_list[pick];
+        p->free_list[pick] = p->free_list[--p->nfree];
+        if (p->size[b] < bytes) p->size[b] = bytes;
+        return b;
+    }
+    if (p->n == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 64;
+        size_t *s = rc_realloc(p->size, (size_t)cap * sizeof *s);
+        if (!s) return -1;
+        p->size = s;
+        int *f = rc_realloc(p->free_list, (size_t)cap * sizeof *f);
+        if (!f) return -1;
+        p->free_list = f;
+        p->cap = cap;
+    }
+    p->size[p->n] = bytes;
+    return p->n++;
+}
+
+static void pool_give(buf_pool *p, int b) { p->free_list[p->nfree++] = b; }
+
+rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
+    if (!g) return NULL;
+    if (g->status != RC_OK) return NULL;
+    if (n < 1 || !outputs)
+        return (rc_plan *)rc_graph_fail(g, RC_ERR_ARG, "rc_plan_new: %s",
+                                        !outputs ? "outputs array is NULL" : "no outputs");
+    for (int i = 0; i < n; i++) {
+        if (!outputs[i])
+            return (rc_plan *)rc_graph_fail(g, RC_ERR_ARG, "rc_plan_new: output %d is NULL", i);
+        if (outputs[i]->graph != g)
+            return (rc_plan *)rc_graph_fail(g, RC_ERR_ARG, "rc_plan_new: output %d belongs to another graph", i);
+    }
+
+    int N = g->nnodes;
+    rc_plan *p = rc_calloc(1, sizeof *p);
+    unsigned char *needed = rc_calloc((size_t)N, 1);
+    int *root = rc_malloc((size_t)N * sizeof *root);       /* storage root of each node */
+    int64_t *offset = rc_calloc((size_t)N, sizeof *offset); /* element offset into root */
+    int *last_use = rc_malloc((size_t)N * sizeof *last_use);
+    int *buf = rc_malloc((size_t)N * sizeof *buf);
+    int *order = rc_malloc((size_t)N * sizeof *order);
+    buf_pool pool = {0};
+    if (!p || !needed || !root || !offset || !last_use || !buf || !order) goto nomem;
+    p->g = g;
+    p->nnodes = N;
+    p->ptr = rc_calloc((size_t)N, sizeof *p->ptr);
+    p->is_out = rc_calloc((size_t)N, 1);
+    if (!p->ptr || !p->is_out) goto nomem;
+
+    for (int i = 0; i < n; i++) needed[outputs[i]->id] = p->is_out[outputs[i]->id] = 1;
+    for (int id = N - 1; id >= 0; id--) {
+        if (!needed[id]) continue;
+        rc_node *v = g->nodes[id];
+        for (int k = 0; k < v->nin; k++) {
+            if (v->in[k]->op->flags & RC_OPF_SIDE_EFFECT) {
+                rc_graph_fail(g, RC_ERR_ARG, "rc_plan_new: node '%s' uses the output of side-effect op %s",
+                              v->name, v->in[k]->op->name);
+                goto fail;
+            }
+            needed[v->in[k]->id] = 1;
+        }
+    }
+
+    /* Schedule: kernels in id order, side effects after everything else. */
+    int norder = 0, nsteps = 0, npool = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int id = 0; id < N; id++) {
+            rc_node *v = g->nodes[id];
+            bool side = (v->op->flags & RC_OPF_SIDE_EFFECT) != 0;
+            if (needed[id] && side == (pass == 1)) order[norder++] = id;
+        }
+
+    for (int i = 0; i < N; i++) {
+        root[i] = i;
+        last_use[i] = -1;
+        buf[i] = -1;
+    }
+    /* Views resolve to their source's root; roots live until their last
+     * reader, outputs until the end. */
+    for (int s = 0; s < norder; s++) {
+        rc_node *v = g->nodes[order[s]];
+        int64_t off = 0;
+        if (v->op->view && v->op->view(v, &off)) {
+            root[v->id] = root[v->in[0]->id];
+            offset[v->id] = offset[v->in[0]->id] + off;
+        }
+        for (int k = 0; k < v->nin; k++) last_use[root[v->in[k]->id]] = s;
+    }
+    for (int i = 0; i < n; i++) last_use[root[outputs[i]->id]] = norder;
+
+    /* Buffers, then steps. */
+    for (int s = 0; s < norder; s++) {
+        rc_node *v = g->nodes[order[s]];
+        bool is_view = root[v->id] != v->id;
+        bool kernel = !(v->op->flags & RC_OPF_LEAF) && !is_view;
+        if (kernel) {
+            if (!v->op->forward) {
+                rc_graph_fail(g, RC_ERR_ARG, "rc_plan_new: op %s has no forward kernel", v->op->name);
+                goto fail;
+            }
+            if (last_use[v->id] < 0) last_use[v->id] = s; /* value nobody reads */
+            buf[v->id] = pool_take(&pool, round64(node_bytes(v)));
+            if (buf[v->id] < 0) goto nomem;
+            nsteps++;
+            npool += v->nin;
+            if (v->op->scratch_bytes) {
+                size_t sb = round64(v->op->scratch_bytes(v));
+                if (sb > p->scratch_bytes) p->scratch_bytes = sb;
+            }
+        }
+        for (int k = 0; k < v->nin; k++) {
+            int r = root[v->in[k]->id];
+            if (last_use[r] == s && buf[r] >= 0) {
+                pool_give(&pool, buf[r]);
+                last_use[r] = -2; /* released once even if read twice */
+            }
+        }
+        if (kernel && last_use[v->id] == s) {
+            pool_give(&pool, buf[v->id]);
+            last_use[v->id] = -2;
+        }
+    }
+
+    size_t *buf_off = rc_malloc((size_t)(pool.n ? pool.n : 1) * sizeof *buf_off);
+    if (!buf_off) goto nomem;
+    size_t total = 0;
+    for (int b = 0; b < pool.n; b++) {
+        buf_off[b] = total;
+        total += pool.size[b];
+    }
+    p->arena_bytes = total;
+    p->arena = total ? rc_malloc_aligned(total) : NULL;
+    p->scratch = p->scratch_bytes ? rc_malloc_aligned(p->scratch_bytes) : NULL;
+    p->steps = rc_calloc((size_t)(nsteps ? nsteps : 1), sizeof *p->steps);
+    p->in_pool = rc_calloc((size_t)(npool ? npool : 1), sizeof *p->in_pool);
+    if ((total && !p->arena) || (p->scratch_bytes && !p->scratch) || !p->steps || !p->in_pool) {
+        rc_free(buf_off);
+        goto nomem;
+    }
+    memset(p->arena, 0, total);
+
+    for (int s = 0; s < norder; s++) {
+        rc_node *v = g->nodes[order[s]];
+        int r = root[v->id];
+        char *base = g->nodes[r]->value ? (char *)g->nodes[r]->value->data
+                                        : p->arena + buf_off[buf[r]];
+        p->ptr[v->id] = base + (size_t)offset[v->id] * rc_dtype_size(v->dtype);
+    }
+    rc_free(buf_off);
+    void **pool_at = p->in_pool;
+    for (int s = 0; s < norder; s++) {
+        rc_node *v = g->nodes[order[s]];
+        if (v->op->flags & RC_OPF_LEAF || root[v->id] != v->id) continue;
+        step *st = &p->steps[p->nsteps++];
+        st->node = v;
+        st->fn = v->op->forward;
+        st->out = p->ptr[v->id];
+        st->in = pool_at;
+        for (int k = 0; k < v->nin; k++) *pool_at++ = p->ptr[v->in[k]->id];
+    }
+
+    rc_free(pool.size);
+    rc_free(pool.free_list);
+    rc_free(needed);
+    rc_free(root);
+    rc_free(offset);
+    rc_free(last_use);
+    rc_free(buf);
+    rc_free(order);
+    return p;
+
+nomem:
+    rc_graph_fail(g, RC_ERR_NOMEM, "rc_plan_new: out of memory");
+fail:
+    rc_free(pool.size);
+    rc_free(pool.free_list);
+    rc_free(needed);
+    rc_free(root);
+    rc_free(offset);
+    rc_free(last_use);
+    rc_free(buf);
+    rc_free(order);
+    rc_plan_free(p);
+    return NULL;
+}
+
+void rc_plan_free(rc_plan *p) {
+    if (!p) return;
+    rc_free_aligned(p->arena);
+    rc_free_aligned(p->scratch);
+    rc_free(p->steps);
+    rc_free(p->in_pool);
+    rc_free(p->ptr);
+    rc_free(p->is_out);
+    rc_free(p);
+}
+
+rc_status rc_plan_run(rc_plan *p) {
+    if (!p) return RC_ERR_ARG;
+    p->err[0] = 0;
+    for (int s = 0; s < p->nsteps; s++) {
+        const step *st = &p->steps[s];
+        rc_status r = st->fn(st->node, st->out, st->in, p->scratch);
+        if (r != RC_OK) {
+            char path[300];
+            snprintf(p->err, sizeof p->err, "%s at '%s': invalid input values (%s); run stopped",
+                     st->node->op->name, rc_node_path(st->node, path, sizeof path), rc_status_str(r));
+            return r;
+        }
+    }
+    return RC_OK;
+}
+
+const char *rc_plan_error(const rc_plan *p) {
+    if (!p) return "plan is NULL";
+    return p->err[0] ? p->err : NULL;
+}
+
+const void *rc_plan_data(const rc_plan *p, const rc_node *out) {
+    if (!p || !out || out->graph != p->g || out->id >= p->nnodes || !p->is_out[out->id]) return NULL;
+    return p->ptr[out->id];
+}
+
+const float *rc_plan_f32(const rc_plan *p, const rc_node *out) {
+    if (!out || out->dtype != RC_F32) return NULL;
+    return rc_plan_data(p, out);
+}
+
+size_t rc_plan_peak_bytes(const rc_plan *p) { return p ? p->arena_bytes + p->scratch_bytes : 0; }
+int rc_plan_steps(const rc_plan *p) { return p ? p->nsteps : 0; }

@@ -1,0 +1,43 @@
+/* Dense tensors: owned or viewing. */
+#include <string.h>
+
+#include "recur/tensor.h"
+
+rc_tensor *rc_tensor_new(rc_dtype dtype, rc_shape shape) {
+    if (!rc_shape_valid(shape)) return NULL;
+    rc_tensor *t = rc_calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->dtype = dtype;
+    t->shape = shape;
+    size_t bytes = (size_t)rc_shape_numel(shape) * rc_dtype_size(dtype);
+    t->data = rc_malloc_aligned(bytes);
+    if (!t->data) {
+        rc_free(t);
+        return NULL;
+    }
+    memset(t->data, 0, bytes);
+    t->owns = true;
+    return t;
+}
+
+rc_tensor *rc_tensor_view(rc_dtype dtype, rc_shape shape, void *data) {
+    if (!rc_shape_valid(shape)) return NULL;
+    rc_tensor *t = rc_calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->dtype = dtype;
+    t->shape = shape;
+    t->data = data;
+    t->owns = false;
+    return t;
+}
+
+void rc_tensor_free(rc_tensor *t) {
+    if (!t) return;
+    if (t->owns) rc_free_aligned(t->data);
+    rc_free(t);
+}
+
+int64_t rc_tensor_numel(const rc_tensor *t) { return rc_shape_numel(t->shape); }
+size_t rc_tensor_bytes(const rc_tensor *t) {
+    return (size_t)rc_tensor_numel(t) * rc_dtype_size(t->dtype);
+}

@@ -1,0 +1,16 @@
+/* recur — recurrent neural networks on a computation graph with
+ * reverse-mode autodiff. One include for the whole public API. */
+#ifndef RECUR_H
+#define RECUR_H
+
+#include "recur/base.h"
+#include "recur/tensor.h"
+#include "recur/graph.h"
+#include "recur/ops.h"
+#include "recur/autodiff.h"
+#include "recur/plan.h"
+#include "recur/gradcheck.h"
+#include "recur/rng.h"
+#include "recur/gemm.h"
+
+#endif

@@ -1,0 +1,113 @@
+/* recur — the op interface: what one entry of the op table provides.
+ *
+ * Every op is a const rc_op with a name, an arity, a shape rule, a fast
+ * float32 kernel, a plain double-precision reference kernel (the test oracle
+ * and the engine of rc_gradcheck), a gradient builder that only emits ops,
+ * and an optional DOT label. Adding an op touches its own file and the table
+ * in ops/table.c; nothing else switches over op kinds.
+ *
+ * This header is for op authors. Users building graphs need only ops.h.
+ */
+#ifndef RECUR_OP_H
+#define RECUR_OP_H
+
+#include "recur/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Attributes of a node: a few integers and reals whose meaning each op
+ * defines (slice axis/begin/end, transpose flags, scale factor...). */
+typedef struct rc_attr {
+    int64_t i[8];
+    double f[4];
+} rc_attr;
+
+enum {
+    RC_OPF_LEAF = 1u << 0,        /* input, param, const: no kernel */
+    RC_OPF_SIDE_EFFECT = 1u << 1, /* writes a leaf (e.g. sgd_update); planned
+                                     after every other node, output unusable */
+    RC_OPF_ELEMENTWISE = 1u << 2, /* out[i] depends on in[k][i] only (same
+                                     shapes): may run in place */
+};
+
+/* Kernels. `in[k]` points at input k's data, `out` at the output's.
+ * forward: float32 nodes as float*, int32 nodes as int32_t*.
+ * reference: float32 nodes as double* (computed in double), int32 as
+ *            int32_t*. A reference kernel is written for clarity, not speed.
+ * `scratch` has scratch_bytes(n) bytes (64-byte aligned) or is NULL.
+ * Kernels return RC_OK, or RC_ERR_ARG when input values are invalid (an id
+ * out of range); they never allocate, print or abort. */
+typedef rc_status (*rc_kernel_fn)(const rc_node *n, void *out, void *const *in,
+                                  void *scratch);
+
+struct rc_op {
+    const char *name;
+    int arity;      /* number of inputs; -1 = any number >= 1 */
+    unsigned flags; /* RC_OPF_* */
+    /* Set n->dtype and n->shape from n->in[] and n->attr. On bad input call
+     * rc_graph_fail() naming the op and the shapes, and return false. */
+    bool (*infer)(rc_graph *g, rc_node *n);
+    rc_kernel_fn forward;
+    rc_kernel_fn reference;
+    /* Emit the gradient: given dy (same shape as n), set dx[k] to the
+     * gradient node for input k, or leave it NULL where none flows (int32
+     * inputs, masks). May use n itself as the op's output value. NULL for
+     * ops that are not differentiable (their inputs get no gradient). */
+    void (*grad)(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx);
+    /* Scratch bytes for the forward kernel (reference kernels allocate
+     * freely); NULL = none. */
+    size_t (*scratch_bytes)(const rc_node *n);
+    /* If the output is a view of input 0 for this node (reshape, contiguous
+     * slice), return true and the element offset into input 0. The planner
+     * then aliases buffers and never runs the kernel. */
+    bool (*view)(const rc_node *n, int64_t *elem_offset);
+    /* Short label for DOT export, e.g. "slice[1, 0:4]"; NULL = op name. */
+    void (*label)(const rc_node *n, char *buf, size_t len);
+};
+
+/* A node. Fields are read by kernels, planners and exporters; only
+ * rc_node_make writes them. */
+struct rc_node {
+    rc_graph *graph;
+    int id;             /* creation index == topological order */
+    const rc_op *op;
+    int nin;
+    rc_node **in;       /* nin inputs, owned by the graph */
+    rc_attr attr;
+    rc_dtype dtype;
+    rc_shape shape;
+    char *name;         /* own name; never NULL */
+    char *scope;        /* scope path at creation; never NULL, "" at top */
+    bool is_grad;       /* appended by rc_gradients */
+    bool is_param;
+    rc_tensor *value;   /* storage of input/param/const leaves, else NULL */
+};
+
+/* Create a node of `op` with the given inputs and attributes (attr may be
+ * NULL = zeros), named `name` (NULL = op name), in the current scope. Runs
+ * the op's shape rule. On error records it on g and returns NULL; NULL
+ * inputs propagate a prior error. */
+rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in,
+                      int nin, const rc_attr *attr, const char *name);
+
+/* Record an error about node n being made by its op, prefixed with
+ * "<op> at '<scope/name>': ". Returns false for tail calls in shape rules. */
+bool rc_node_fail(rc_graph *g, const rc_node *n, rc_status s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Helpers for shape rules and messages. */
+bool rc_require_dtype(rc_graph *g, const rc_node *n, int k, rc_dtype want);
+/* Normalise a possibly negative axis against ndim; false if out of range. */
+bool rc_axis_norm(int64_t *axis, int ndim);
+
+/* Index of the op in the table, and the table itself (ops/table.c). */
+extern const rc_op *const rc_op_table[];
+extern const int rc_op_table_len;
+const rc_op *rc_op_find(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,122 @@
+/* recur — op builders. Each call appends one node (or a few) to the graph,
+ * infers its shape, and returns it; on bad input it records the first error
+ * on the graph and returns NULL (see graph.h). Axes may be negative
+ * (counted from the end). All float ops work on RC_F32 nodes.
+ */
+#ifndef RECUR_OPS_H
+#define RECUR_OPS_H
+
+#include "recur/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- elementwise, unary ------------------------------------------------ */
+rc_node *rc_neg(rc_graph *g, rc_node *x);
+rc_node *rc_scale(rc_graph *g, rc_node *x, float c);          /* c * x */
+rc_node *rc_add_scalar(rc_graph *g, rc_node *x, float c);     /* x + c */
+rc_node *rc_sigmoid(rc_graph *g, rc_node *x);
+rc_node *rc_tanh(rc_graph *g, rc_node *x);
+rc_node *rc_relu(rc_graph *g, rc_node *x);
+/* clip(slope * x + offset, 0, 1). Keras 3 hard_sigmoid: slope 1/6, offset
+ * 0.5; Keras 2 / TF.js: slope 0.2, offset 0.5. */
+rc_node *rc_hard_sigmoid(rc_graph *g, rc_node *x, float slope, float offset);
+rc_node *rc_exp(rc_graph *g, rc_node *x);
+rc_node *rc_log(rc_graph *g, rc_node *x);
+rc_node *rc_square(rc_graph *g, rc_node *x);
+
+/* Fused gradient ops (ordinary ops with their own gradients):
+ * sigmoid_grad(y, dy) = dy * y * (1 - y)      (y = sigmoid(x))
+ * tanh_grad(y, dy)    = dy * (1 - y^2)        (y = tanh(x))
+ * relu_grad(x, dy)    = x > 0 ? dy : 0
+ * hard_sigmoid_grad(x, dy) = slope * dy where 0 < slope*x+offset < 1, else 0 */
+rc_node *rc_sigmoid_grad(rc_graph *g, rc_node *y, rc_node *dy);
+rc_node *rc_tanh_grad(rc_graph *g, rc_node *y, rc_node *dy);
+rc_node *rc_relu_grad(rc_graph *g, rc_node *x, rc_node *dy);
+rc_node *rc_hard_sigmoid_grad(rc_graph *g, rc_node *x, rc_node *dy,
+                              float slope, float offset);
+
+/* --- elementwise, binary, with broadcasting ---------------------------- */
+/* Shapes broadcast as in NumPy: aligned at the last axis, each pair of dims
+ * equal or one of them 1 (a bias of shape (U) adds to (B, U) or (B, T, U)).
+ * The gradient reduces over broadcast axes (rc_sum_to). */
+rc_node *rc_add(rc_graph *g, rc_node *a, rc_node *b);
+rc_node *rc_sub(rc_graph *g, rc_node *a, rc_node *b);
+rc_node *rc_mul(rc_graph *g, rc_node *a, rc_node *b);
+rc_node *rc_div(rc_graph *g, rc_node *a, rc_node *b);
+/* cond != 0 ? a : b, with cond, a, b broadcast together. cond is an F32
+ * mask (e.g. (B, 1) per-sample step mask) and receives no gradient. */
+rc_node *rc_where(rc_graph *g, rc_node *cond, rc_node *a, rc_node *b);
+/* Repeat x along broadcast axes to `shape`; rc_sum_to is its adjoint
+ * (sums x down to `shape`, which must broadcast to x's shape). */
+rc_node *rc_broadcast_to(rc_graph *g, rc_node *x, rc_shape shape);
+rc_node *rc_sum_to(rc_graph *g, rc_node *x, rc_shape shape);
+/* Sum of n >= 1 same-shape nodes (gradient accumulation). */
+rc_node *rc_add_n(rc_graph *g, rc_node *const *xs, int n);
+
+/* --- matrix product ---------------------------------------------------- */
+/* op(a) · op(b), op = transpose when the flag is set.
+ * 2-D: (M, K)·(K, N) -> (M, N).
+ * a of rank 3-4 with b 2-D (no trans_a): leading axes of a are flattened,
+ *   (B, T, K)·(K, N) -> (B, T, N): one GEMM over B·T rows.
+ * Batched: a and b both rank 3 with the same first dim: (S, M, K)·(S, K, N)
+ *   -> (S, M, N). */
+rc_node *rc_matmul(rc_graph *g, rc_node *a, rc_node *b, bool trans_a, bool trans_b);
+
+/* --- shape ------------------------------------------------------------- */
+/* x[..., begin:end, ...] along axis; a view when contiguous. */
+rc_node *rc_slice(rc_graph *g, rc_node *x, int axis, int64_t begin, int64_t end);
+/* Adjoint of slice: x placed at [begin, begin + x.dim[axis]) along axis in a
+ * zero tensor whose axis has size `size`. */
+rc_node *rc_pad_axis(rc_graph *g, rc_node *x, int axis, int64_t begin, int64_t size);
+rc_node *rc_concat(rc_graph *g, rc_node *const *xs, int n, int axis);
+/* Same data, new shape with the same number of elements (always a view). */
+rc_node *rc_reshape(rc_graph *g, rc_node *x, rc_shape shape);
+/* perm[k] = input axis that becomes output axis k; perm has x.ndim entries. */
+rc_node *rc_transpose(rc_graph *g, rc_node *x, const int *perm);
+/* Reverse the order of elements along axis (the time axis for go_backwards). */
+rc_node *rc_reverse(rc_graph *g, rc_node *x, int axis);
+
+/* --- reductions -------------------------------------------------------- */
+#define RC_ALL_AXES 1000
+/* Sum / mean over one axis (removed unless keepdims) or over all axes with
+ * axis = RC_ALL_AXES (result is a scalar, or all-ones shape with keepdims). */
+rc_node *rc_sum(rc_graph *g, rc_node *x, int axis, bool keepdims);
+rc_node *rc_mean(rc_graph *g, rc_node *x, int axis, bool keepdims);
+
+/* --- softmax ----------------------------------------------------------- */
+/* Over the last axis, computed stably (max subtracted). */
+rc_node *rc_softmax(rc_graph *g, rc_node *x);
+rc_node *rc_log_softmax(rc_graph *g, rc_node *x);
+
+/* --- embedding lookup -------------------------------------------------- */
+/* table (V, D), ids I32 of any shape S -> (S..., D). An id outside [0, V)
+ * gives a zero row (the plan also reports it: rc_plan_run returns
+ * RC_ERR_ARG). Gradient w.r.t. table is rc_scatter_add. */
+rc_node *rc_gather(rc_graph *g, rc_node *table, rc_node *ids);
+/* Zero (V, D) tensor with rows ids[j] += x[j]: the adjoint of gather. */
+rc_node *rc_scatter_add(rc_graph *g, rc_node *x, rc_node *ids, int64_t vocab);
+
+/* --- losses ------------------------------------------------------------ */
+/* mean((pred - target)^2) over all elements: scalar. */
+rc_node *rc_mse(rc_graph *g, rc_node *pred, rc_node *target);
+/* Per-row cross-entropy of softmax(logits) against a dense distribution:
+ * -sum_c labels[..., c] * log_softmax(logits)[..., c]. Shape = logits shape
+ * without its last axis. */
+rc_node *rc_softmax_xent(rc_graph *g, rc_node *logits, rc_node *labels);
+/* Same with int32 class ids of shape = logits shape without its last axis. */
+rc_node *rc_sparse_softmax_xent(rc_graph *g, rc_node *logits, rc_node *ids);
+/* Elementwise binary cross-entropy of sigmoid(logits) against targets in
+ * [0, 1], computed stably: max(x, 0) - x*z + log(1 + exp(-|x|)). */
+rc_node *rc_sigmoid_bce(rc_graph *g, rc_node *logits, rc_node *targets);
+
+/* --- parameter update -------------------------------------------------- */
+/* param -= lr * grad, run as the last step of a plan (side effect). The
+ * returned node is only for passing to rc_plan_new as an output. */
+rc_node *rc_sgd_update(rc_graph *g, rc_node *param, rc_node *grad, float lr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

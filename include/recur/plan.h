@@ -1,0 +1,48 @@
+/* recur — plan, then run.
+ *
+ * rc_plan_new compiles the nodes needed for a set of outputs into a schedule
+ * (topological order, only the nodes needed) and assigns every intermediate
+ * value a slice of one arena, reusing memory once a value is dead. Views
+ * (reshape, contiguous slices) alias their source. rc_plan_run then executes
+ * the kernels with no allocation and no graph walking, as often as wanted,
+ * reading inputs and parameters from their node storage each time.
+ *
+ * Ownership: the plan owns its arena and schedule; it borrows the graph,
+ * which must outlive it and must not gain nodes the plan needs after
+ * planning (new nodes are fine; plan again to include them).
+ */
+#ifndef RECUR_PLAN_H
+#define RECUR_PLAN_H
+
+#include "recur/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rc_plan rc_plan;
+
+/* NULL on error (recorded on the graph: NULL/poisoned outputs, a graph with
+ * an error, an output of a side-effect op used as input...). */
+rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n);
+void rc_plan_free(rc_plan *p);
+
+/* Run the schedule once. Returns RC_OK, or RC_ERR_ARG when a gather met an
+ * out-of-range id (message in rc_plan_error). Allocates nothing. */
+rc_status rc_plan_run(rc_plan *p);
+const char *rc_plan_error(const rc_plan *p);
+
+/* Value of an output node after a run: data owned by the plan, valid until
+ * the next run or rc_plan_free. NULL for a node that is not an output. */
+const float *rc_plan_f32(const rc_plan *p, const rc_node *out);
+const void *rc_plan_data(const rc_plan *p, const rc_node *out);
+
+/* Bytes the plan holds for intermediate values and scratch (the arena). */
+size_t rc_plan_peak_bytes(const rc_plan *p);
+/* Number of kernels a run executes (views and leaves are not kernels). */
+int rc_plan_steps(const rc_plan *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

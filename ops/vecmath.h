@@ -1,0 +1,18 @@
+/* Vectorised elementwise math for the float32 kernels (internal to ops/).
+ * SLEEF's AVX-512 or AVX2 functions, chosen once at run time from the CPU's
+ * features, so one build runs on AVX2-only and AVX-512 machines; a scalar
+ * libm path covers anything older. y may alias x. */
+#ifndef RECUR_OPS_VECMATH_H
+#define RECUR_OPS_VECMATH_H
+
+#include <stdint.h>
+
+void rc_vexp(float *y, const float *x, int64_t n);
+void rc_vlog(float *y, const float *x, int64_t n);
+void rc_vtanh(float *y, const float *x, int64_t n);
+/* 1 / (1 + exp(-x)) */
+void rc_vsigmoid(float *y, const float *x, int64_t n);
+/* Name of the path chosen: "avx512f", "avx2" or "scalar". */
+const char *rc_vecmath_isa(void);
+
+#endif

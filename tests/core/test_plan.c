@@ -1,0 +1,222 @@
+/* The planner: only needed nodes, buffer reuse, views, no allocation while
+ * running, errors. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "util.h"
+
+#define MIB ((size_t)1 << 20)
+
+Test(plan, chain_of_100_one_mib_nodes_peaks_at_two_buffers) {
+    rc_graph *g = rc_graph_new();
+    const int64_t n = MIB / sizeof(float);
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(n)), *y = x;
+    for (int i = 0; i < 100; i++) y = (i % 2) ? rc_tanh(g, y) : rc_scale(g, y, 0.5f);
+    rc_plan *p = rc_plan_new(g, &y, 1);
+    cr_assert(p, "%s", rc_graph_error(g));
+    cr_assert_eq(rc_plan_steps(p), 100);
+    /* each value dies when its successor is computed: two live buffers */
+    cr_assert_leq(rc_plan_peak_bytes(p), 3 * MIB, "peak %zu", rc_plan_peak_bytes(p));
+    cr_assert_eq(rc_plan_peak_bytes(p), 2 * MIB);
+    float *xv = rc_node_data(x);
+    for (int64_t i = 0; i < n; i++) xv[i] = (float)(i % 7) - 3.0f;
+    cr_assert_eq(rc_plan_run(p), RC_OK);
+    const float *yv = rc_plan_f32(p, y);
+    double ref = (double)xv[5];
+    for (int i = 0; i < 100; i++) ref = (i % 2) ? tanh(ref) : 0.5 * ref;
+    cr_assert_float_eq(yv[5], ref, 1e-6);
+    rc_plan_free(p);
+    rc_graph_free(g);
+}
+
+Test(plan, only_needed_nodes_run) {
+    rc_graph *g = rc_graph_new();
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(4));
+    rc_node *a = rc_tanh(g, x);
+    rc_node *unused = rc_exp(g, a);
+    (void)unused;
+    rc_node *b = rc_sigmoid(g, a);
+    rc_plan *p = rc_plan_new(g, &b, 1);
+    cr_assert_eq(rc_plan_steps(p), 2);
+    cr_assert_null(rc_plan_f32(p, a), "intermediate values are not readable");
+    cr_assert_not_null(rc_plan_f32(p, b));
+    rc_plan_free(p);
+    rc_graph_free(g);
+}
+
+Test(plan, reshape_is_a_view_and_runs_no_kernel) {
+    rc_graph *g = rc_graph_new();
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(2, 3));
+    rc_node *t = rc_tanh(g, x);
+    rc_node *r = rc_reshape(g, t, RC_SHAPE(3, 2));
+    rc_node *y = rc_scale(g, r, 2.0f);
+    rc_node *outs[2] = {y, r};
+    rc_plan *p = rc_plan_new(g, outs, 2);
+    cr_assert(p, "%s", rc_graph_error(g));
+    cr_assert_eq(rc_plan_steps(p), 2);
+    float v[6] = {0, 1, 2, -1, -2, 0.5f};
+    rc_node_set(x, v);
+    cr_assert_eq(rc_plan_run(p), RC_OK);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_float_eq(rc_plan_f32(p, r)[i], tanhf(v[i]), 1e-6);
+        cr_assert_float_eq(rc_plan_f32(p, y)[i], 2 * tanhf(v[i]), 1e-6);
+    }
+    rc_plan_free(p);
+    rc_graph_free(g);
+}
+
+Test(plan, runs_again_with_new_input_data) {
+    rc_graph *g = rc_graph_new();
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(3));
+    rc_node *y = rc_sum(g, rc_square(g, x), RC_ALL_AXES, false);
+    rc_plan *p = rc_plan_new(g, &y, 1);
+    rc_node_set(x, (float[]){1, 2, 3});
+    rc_plan_run(p);
+    cr_assert_eq(rc_plan_f32(p, y)[0], 14.0f);
+    rc_node_set(x, (float[]){0, 0, 4});
+    rc_plan_run(p);
+    cr_assert_eq(rc_plan_f32(p, y)[0], 16.0f);
+    rc_plan_free(p);
+    rc_graph_free(g);
+}
+
+/* A training step of an MLP with an embedding: matmul (BLAS), gather,
+ * softmax cross-entropy, reductions, gradients and SGD updates. */
+typedef struct train_graph {
+    rc_graph *g;
+    rc_node *ids, *labels, *loss;
+    rc_node *outs[8];
+    int nouts;
+} train_graph;
+
+static train_graph make_train(void) {
+    train_graph t = {.g = rc_graph_new()};
+    rc_graph *g = t.g;
+    rc_rng r;
+    rc_rng_seed(&r, 7);
+    t.ids = rc_input(g, "ids", RC_I32, RC_SHAPE(16, 5));
+    t.labels = rc_input(g, "labels", RC_I32, RC_SHAPE(16));
+    rc_node *emb = tu_param(g, "emb", RC_SHAPE(50, 8), &r, -0.1f, 0.1f);
+    rc_node *w = tu_param(g, "w", RC_SHAPE(8, 10), &r, -0.3f, 0.3f);
+    rc_node *b = tu_param(g, "b", RC_SHAPE(10), &r, -0.1f, 0.1f);
+    rc_node *e = rc_mean(g, rc_gather(g, emb, t.ids), 1, false); /* (16, 8) */
+    rc_node *logits = rc_add(g, rc_matmul(g, rc_tanh(g, e), w, false, false), b);
+    t.loss = rc_mean(g, rc_sparse_softmax_xent(g, logits, t.labels), RC_ALL_AXES, false);
+    rc_node *params[3] = {emb, w, b}, *grads[3];
+    cr_assert_eq(rc_gradients(g, t.loss, params, 3, grads), RC_OK, "%s", rc_graph_error(g));
+    t.outs[t.nouts++] = t.loss;
+    for (int i = 0; i < 3; i++) t.outs[t.nouts++] = rc_sgd_update(g, params[i], grads[i], 0.5f);
+    int32_t *iv = rc_node_data(t.ids), *lv = rc_node_data(t.labels);
+    for (int i = 0; i < 80; i++) iv[i] = (int32_t)rc_rng_below(&r, 50);
+    for (int i = 0; i < 16; i++) lv[i] = iv[i * 5] % 10;
+    tu_assert_ok(g);
+    return t;
+}
+
+Test(plan, training_step_reuses_memory_and_lowers_the_loss) {
+    train_graph t = make_train();
+    rc_plan *p = rc_plan_new(t.g, t.outs, t.nouts);
+    cr_assert(p, "%s", rc_graph_error(t.g));
+    size_t all = 0;
+    for (int id = 0; id < rc_graph_node_count(t.g); id++) {
+        rc_node *n = rc_graph_node(t.g, id);
+        if (!rc_node_is_leaf(n)) all += (size_t)rc_node_numel(n) * 4;
+    }
+    cr_assert_lt(rc_plan_peak_bytes(p), all, "peak %zu should be below the sum of all values %zu",
+                 rc_plan_peak_bytes(p), all);
+    cr_assert_eq(rc_plan_run(p), RC_OK);
+    float first = rc_plan_f32(p, t.loss)[0];
+    for (int i = 0; i < 50; i++) rc_plan_run(p);
+    float last = rc_plan_f32(p, t.loss)[0];
+    cr_assert_lt(last, first * 0.5f, "loss %g -> %g", first, last);
+    rc_plan_free(p);
+    rc_graph_free(t.g);
+}
+
+Test(plan, run_makes_no_library_allocation) {
+    train_graph t = make_train();
+    rc_plan *p = rc_plan_new(t.g, t.outs, t.nouts);
+    cr_assert(p);
+    rc_plan_run(p);
+    uint64_t before = rc_alloc_count();
+    for (int i = 0; i < 5; i++) cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_alloc_count(), before, "rc_plan_run allocated");
+    rc_plan_free(p);
+    rc_graph_free(t.g);
+}
+
+/* ASan owns malloc in sanitizer builds; the counter test above still runs. */
+#ifndef __SANITIZE_ADDRESS__
+/* Count every malloc-family call made on this thread while `counting` is
+ * set, whoever makes it (recur, libc, OpenBLAS on the calling thread). The
+ * executable's definitions interpose glibc's for the whole process. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+static __thread int counting;
+static __thread long counted;
+void *malloc(size_t n) { counted += counting; return __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { counted += counting; return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { counted += counting; return __libc_realloc(p, n); }
+void *aligned_alloc(size_t al, size_t n) { counted += counting; return __libc_memalign(al, n); }
+int posix_memalign(void **out, size_t al, size_t n) {
+    counted += counting;
+    *out = __libc_memalign(al, n);
+    return *out ? 0 : 12;
+}
+void free(void *p) { __libc_free(p); }
+
+Test(plan, run_calls_no_malloc_at_all) {
+    train_graph t = make_train();
+    rc_plan *p = rc_plan_new(t.g, t.outs, t.nouts);
+    cr_assert(p);
+    rc_plan_run(p); /* warm-up: BLAS may set up its buffers once */
+    counted = 0;
+    counting = 1;
+    for (int i = 0; i < 5; i++) rc_plan_run(p);
+    counting = 0;
+    cr_assert_eq(counted, 0, "%ld malloc-family calls during rc_plan_run", counted);
+    rc_plan_free(p);
+    rc_graph_free(t.g);
+}
+#endif
+
+Test(plan, out_of_range_id_stops_the_run_with_a_message) {
+    train_graph t = make_train();
+    rc_plan *p = rc_plan_new(t.g, t.outs, t.nouts);
+    ((int32_t *)rc_node_data(t.ids))[3] = 50;
+    cr_assert_eq(rc_plan_run(p), RC_ERR_ARG);
+    cr_assert(strstr(rc_plan_error(p), "gather at 'gather'"), "%s", rc_plan_error(p));
+    ((int32_t *)rc_node_data(t.ids))[3] = 1;
+    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_null(rc_plan_error(p));
+    rc_plan_free(p);
+    rc_graph_free(t.g);
+}
+
+Test(plan, side_effect_output_cannot_be_used) {
+    rc_graph *g = rc_graph_new();
+    rc_node *w = rc_param(g, "w", RC_SHAPE(2));
+    rc_node *u = rc_sgd_update(g, w, rc_fill(g, RC_SHAPE(2), 1.0f), 0.1f);
+    rc_node *bad = rc_add_scalar(g, u, 1.0f);
+    cr_assert_null(rc_plan_new(g, &bad, 1));
+    cr_assert(strstr(rc_graph_error(g), "uses the output of side-effect op sgd_update"), "%s",
+              rc_graph_error(g));
+    rc_graph_free(g);
+}
+
+Test(plan, bad_arguments_are_errors) {
+    rc_graph *g = rc_graph_new();
+    cr_assert_null(rc_plan_new(g, NULL, 1));
+    cr_assert(strstr(rc_graph_error(g), "outputs array is NULL"));
+    rc_graph_clear_error(g);
+    rc_node *none = NULL;
+    cr_assert_null(rc_plan_new(g, &none, 1));
+    cr_assert(strstr(rc_graph_error(g), "output 0 is NULL"));
+    cr_assert_eq(rc_plan_run(NULL), RC_ERR_ARG);
+    rc_plan_free(NULL);
+    rc_graph_free(g);
+}

@@ -1,0 +1,37 @@
+/* The op table is complete and consistent. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "util.h"
+#include <recur/op.h>
+
+Test(table, every_op_has_a_unique_name_and_a_shape_rule) {
+    cr_assert_gt(rc_op_table_len, 40);
+    for (int i = 0; i < rc_op_table_len; i++) {
+        const rc_op *op = rc_op_table[i];
+        cr_assert(op && op->name && op->infer, "entry %d", i);
+        for (int j = 0; j < i; j++) cr_assert_str_neq(op->name, rc_op_table[j]->name);
+        cr_assert_eq(rc_op_find(op->name), op);
+    }
+    cr_assert_null(rc_op_find("no_such_op"));
+}
+
+Test(table, every_computing_op_has_both_kernels) {
+    for (int i = 0; i < rc_op_table_len; i++) {
+        const rc_op *op = rc_op_table[i];
+        if (op->flags & RC_OPF_LEAF) continue;
+        cr_assert(op->forward, "%s has no float32 kernel", op->name);
+        cr_assert(op->reference, "%s has no double reference kernel", op->name);
+    }
+}
+
+Test(table, every_op_with_float_inputs_is_differentiable) {
+    /* Exceptions: leaves and fill have no inputs; sgd_update is a side effect. */
+    const char *none[] = {"input", "param", "const", "fill", "sgd_update"};
+    for (int i = 0; i < rc_op_table_len; i++) {
+        const rc_op *op = rc_op_table[i];
+        bool exempt = false;
+        for (size_t k = 0; k < sizeof none / sizeof none[0]; k++) exempt |= strcmp(op->name, none[k]) == 0;
+        if (!exempt) cr_assert(op->grad, "%s has no gradient builder", op->name);
+    }
+}

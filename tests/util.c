@@ -1,0 +1,81 @@
+#include "util.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+rc_node *tu_param(rc_graph *g, const char *name, rc_shape s, rc_rng *r, float lo, float hi) {
+    rc_node *p = rc_param(g, name, s);
+    cr_assert(p, "rc_param failed: %s", rc_graph_error(g));
+    rc_rng_fill_uniform(r, rc_node_data(p), rc_node_numel(p), lo, hi);
+    return p;
+}
+
+rc_node *tu_const(rc_graph *g, rc_shape s, rc_rng *r, float lo, float hi) {
+    rc_node *c = rc_const(g, s, NULL);
+    cr_assert(c, "rc_const failed: %s", rc_graph_error(g));
+    rc_rng_fill_uniform(r, rc_node_data(c), rc_node_numel(c), lo, hi);
+    return c;
+}
+
+rc_node *tu_weighted_sum(rc_graph *g, rc_node *y, rc_rng *r) {
+    rc_node *w = tu_const(g, rc_node_shape(y), r, -1.0f, 1.0f);
+    return rc_sum(g, rc_mul(g, y, w), RC_ALL_AXES, false);
+}
+
+void tu_assert_ok(rc_graph *g) {
+    cr_assert(rc_graph_error(g) == NULL, "graph error: %s", rc_graph_error(g));
+}
+
+void tu_check_forward(rc_graph *g, rc_node *y, double atol, double rtol) {
+    tu_assert_ok(g);
+    rc_plan *p = rc_plan_new(g, &y, 1);
+    cr_assert(p, "plan: %s", rc_graph_error(g));
+    cr_assert_eq(rc_plan_run(p), RC_OK, "run: %s", rc_plan_error(p));
+    rc_refeval *r = rc_refeval_new(g, &y, 1);
+    cr_assert(r, "refeval: %s", rc_graph_error(g));
+    cr_assert_eq(rc_refeval_run(r), RC_OK);
+    int64_t n = rc_node_numel(y);
+    if (rc_node_dtype(y) == RC_I32) {
+        const int32_t *a = rc_plan_data(p, y), *b = rc_refeval_i32(r, y);
+        for (int64_t i = 0; i < n; i++) cr_assert_eq(a[i], b[i], "element %lld", (long long)i);
+    } else {
+        const float *a = rc_plan_f32(p, y);
+        const double *b = rc_refeval_f64(r, y);
+        for (int64_t i = 0; i < n; i++) {
+            double err = fabs((double)a[i] - b[i]);
+            cr_assert(err <= atol + rtol * fabs(b[i]),
+                      "%s: element %lld: float32 %.9g vs reference %.17g (err %.3g > %.3g + %.3g*|ref|)",
+                      rc_node_op_name(y), (long long)i, (double)a[i], b[i], err, atol, rtol);
+        }
+    }
+    rc_refeval_free(r);
+    rc_plan_free(p);
+}
+
+void tu_check_gradients(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n, double atol,
+                        double rtol) {
+    tu_assert_ok(g);
+    rc_gradcheck_opts o = {.atol = atol, .rtol = rtol};
+    rc_gradcheck_result res;
+    rc_status s = rc_gradcheck(g, loss, wrt, n, &o, &res);
+    cr_assert(s == RC_OK,
+              "gradcheck: %s (%s); %lld of %lld failed; worst: wrt[%d] '%s' element %lld analytic %.12g "
+              "numeric %.12g (max abs %.3g, max rel %.3g)",
+              rc_status_str(s), rc_graph_error(g) ? rc_graph_error(g) : "-", (long long)res.failed,
+              (long long)res.checked, res.worst_node,
+              res.worst_node >= 0 && res.worst_node < n ? rc_node_name(wrt[res.worst_node]) : "?",
+              (long long)res.worst_elem, res.worst_analytic, res.worst_numeric, res.max_abs_err,
+              res.max_rel_err);
+    cr_assert(res.checked > 0, "gradcheck checked nothing");
+}
+
+void tu_eval(rc_graph *g, rc_node *y, float *out) {
+    tu_assert_ok(g);
+    rc_plan *p = rc_plan_new(g, &y, 1);
+    cr_assert(p, "plan: %s", rc_graph_error(g));
+    cr_assert_eq(rc_plan_run(p), RC_OK, "run: %s", rc_plan_error(p));
+    const float *v = rc_plan_f32(p, y);
+    for (int64_t i = 0; i < rc_node_numel(y); i++) out[i] = v[i];
+    rc_plan_free(p);
+}

@@ -1,0 +1,29 @@
+/* Shared helpers for the Criterion tests: random leaves, and the two checks
+ * every op must pass (fast float32 kernel against the double reference, and
+ * the double-precision gradient check). They assert with cr_assert. */
+#ifndef RECUR_TESTS_UTIL_H
+#define RECUR_TESTS_UTIL_H
+
+#include <recur.h>
+
+/* Parameter of shape s filled uniformly in [lo, hi) from r. */
+rc_node *tu_param(rc_graph *g, const char *name, rc_shape s, rc_rng *r, float lo, float hi);
+/* Constant of shape s filled uniformly in [lo, hi). */
+rc_node *tu_const(rc_graph *g, rc_shape s, rc_rng *r, float lo, float hi);
+/* sum(y * W) with W a random constant in [-1, 1): a scalar loss whose
+ * gradient w.r.t. y is W, so every element of dy differs. */
+rc_node *tu_weighted_sum(rc_graph *g, rc_node *y, rc_rng *r);
+/* Asserts the graph has no error (prints it on failure). */
+void tu_assert_ok(rc_graph *g);
+/* Runs y through a plan (float32 kernels) and the reference evaluator
+ * (double) and asserts |f32 - f64| <= atol + rtol * |f64| for every element. */
+void tu_check_forward(rc_graph *g, rc_node *y, double atol, double rtol);
+/* rc_gradcheck of loss w.r.t. wrt[0..n) with the given tolerances (0 = the
+ * defaults); asserts every element passes. */
+void tu_check_gradients(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n, double atol,
+                        double rtol);
+/* Reads a float output of a fresh plan for y (convenience for exact-value
+ * tests): copies numel values to out. */
+void tu_eval(rc_graph *g, rc_node *y, float *out);
+
+#endif
