@@ -7,7 +7,7 @@
 
 /* Leaves carry their shape and dtype in attr.i[0..4] and attr.i[5]. */
 static rc_attr shape_attr(rc_shape s, rc_dtype dt) {
-    rc_attr a = {{0}};
+    rc_attr a = {.i = {0}};
     a.i[0] = s.ndim;
     for (int i = 0; i < RC_MAX_DIMS; i++) a.i[1 + i] = i < s.ndim ? s.dim[i] : 0;
     a.i[5] = dt;

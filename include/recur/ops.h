@@ -98,6 +98,10 @@ rc_node *rc_gather(rc_graph *g, rc_node *table, rc_node *ids);
 /* Zero (V, D) tensor with rows ids[j] += x[j]: the adjoint of gather. */
 rc_node *rc_scatter_add(rc_graph *g, rc_node *x, rc_node *ids, int64_t vocab);
 
+/* One-hot float rows: ids I32 of shape S -> (S..., depth), 1 at each id.
+ * An id outside [0, depth) gives a zero row and fails the run (RC_ERR_ARG). */
+rc_node *rc_one_hot(rc_graph *g, rc_node *ids, int64_t depth);
+
 /* --- losses ------------------------------------------------------------ */
 /* mean((pred - target)^2) over all elements: scalar. */
 rc_node *rc_mse(rc_graph *g, rc_node *pred, rc_node *target);

@@ -1,0 +1,97 @@
+/* The GEMM backend: C = alpha op(A) op(B) + beta C, row-major.
+ *
+ * BLAS: cblas_sgemm from OpenBLAS. Naive: our own loops, the fallback and
+ * the oracle the tests hold BLAS to. Both follow the BLAS convention that
+ * beta == 0 overwrites C (whatever it held, NaN included), and both treat
+ * K == 0 as an empty sum: C = beta C.
+ */
+#include <cblas.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "recur/gemm.h"
+
+static rc_gemm_backend backend = RC_GEMM_BLAS;
+
+void rc_gemm_set_backend(rc_gemm_backend b) {
+    if (b == RC_GEMM_BLAS || b == RC_GEMM_NAIVE) backend = b;
+}
+
+rc_gemm_backend rc_gemm_get_backend(void) { return backend; }
+
+static char info[256];
+static pthread_once_t info_once = PTHREAD_ONCE_INIT;
+
+static void info_init(void) {
+    const char *cfg = openblas_get_config(), *core = openblas_get_corename();
+    snprintf(info, sizeof info, "%s; core %s", cfg ? cfg : "OpenBLAS", core ? core : "unknown");
+}
+
+const char *rc_gemm_backend_info(void) {
+    pthread_once(&info_once, info_init);
+    return info;
+}
+
+/* C = beta C over an M x N block with row stride ldc (beta 0 writes zeros). */
+static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
+    for (int64_t i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, (size_t)N * sizeof *c);
+        else if (beta != 1.0f)
+            for (int64_t j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
+void rc_sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                    float *C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    scale_c(M, N, beta, C, ldc);
+    if (K <= 0 || alpha == 0.0f) return;
+    for (int64_t i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (!trans_b) {
+            /* i-k-j: row k of B and row i of C are walked contiguously. */
+            for (int64_t k = 0; k < K; k++) {
+                float a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
+                const float *b = B + k * ldb;
+                for (int64_t j = 0; j < N; j++) c[j] += a * b[j];
+            }
+        } else {
+            /* op(B)[k, j] = B[j, k]: row j of B is contiguous in k, so each
+             * C[i, j] is a dot product. */
+            for (int64_t j = 0; j < N; j++) {
+                const float *b = B + j * ldb;
+                float s = 0.0f;
+                if (trans_a)
+                    for (int64_t k = 0; k < K; k++) s += A[k * lda + i] * b[k];
+                else
+                    for (int64_t k = 0; k < K; k++) s += A[i * lda + k] * b[k];
+                c[j] += alpha * s;
+            }
+        }
+    }
+}
+
+void rc_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+              int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    /* CBLAS takes int sizes; anything larger goes to the 64-bit loops. */
+    bool fits = M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX &&
+                ldb <= INT_MAX && ldc <= INT_MAX;
+    if (backend == RC_GEMM_NAIVE || !fits) {
+        rc_sgemm_naive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A, (int)lda,
+                B, (int)ldb, beta, C, (int)ldc);
+}

@@ -1,0 +1,243 @@
+/* Losses, fused for stability, with gradients built from ops.
+ *
+ *   mse(p, t) = mean((p - t)^2)             dp = 2 (p - t) / N * dy,  dt = -dp
+ *   softmax_xent(x, l)_r = -sum_c l_c log_softmax(x)_c
+ *       dx = g - softmax(x) sum_c g_c  with g = -l dy_r;   dl = -log_softmax(x) dy_r
+ *   sparse_softmax_xent(x, id)_r = logsumexp(x_r) - x_{r, id}
+ *       dx = (softmax(x) - one_hot(id)) dy_r
+ *   sigmoid_bce(x, z) = max(x, 0) - x z + log(1 + e^{-|x|})
+ *       dx = (sigmoid(x) - z) dy,   dz = -x dy
+ * dy_r is the per-row gradient given a trailing size-1 axis. */
+#include <math.h>
+#include <string.h>
+
+#include "recur/op.h"
+#include "recur/ops.h"
+
+static bool same_shapes(rc_graph *g, rc_node *n) {
+    if (!rc_require_dtype(g, n, 0, RC_F32) || !rc_require_dtype(g, n, 1, RC_F32)) return false;
+    if (!rc_shape_eq(n->in[0]->shape, n->in[1]->shape)) {
+        char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
+        return rc_node_fail(g, n, RC_ERR_SHAPE, "shapes %s and %s differ",
+                            rc_shape_str(n->in[0]->shape, a, sizeof a),
+                            rc_shape_str(n->in[1]->shape, b, sizeof b));
+    }
+    return true;
+}
+
+/* Shape of x without its last axis; x must have one. */
+static bool drop_last(rc_graph *g, rc_node *n, rc_shape x) {
+    if (x.ndim < 1) return rc_node_fail(g, n, RC_ERR_SHAPE, "logits must have a class axis, got a scalar");
+    n->shape = x;
+    n->shape.ndim--;
+    return true;
+}
+
+/* dy of shape S -> S + (1), so it broadcasts against (S..., C). */
+static rc_node *per_row(rc_graph *g, rc_node *dy) {
+    rc_shape s = dy->shape;
+    s.dim[s.ndim++] = 1;
+    return rc_reshape(g, dy, s);
+}
+
+/* --- mse --------------------------------------------------------------- */
+
+static bool mse_infer(rc_graph *g, rc_node *n) {
+    if (!same_shapes(g, n)) return false;
+    n->shape = RC_SCALAR;
+    return true;
+}
+
+#define MSE_KERNEL(name, T)                                                            \
+    static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
+        const T *p = in[0], *t = in[1];                                                \
+        int64_t N = rc_shape_numel(n->in[0]->shape);                                   \
+        double acc = 0;                                                                \
+        for (int64_t i = 0; i < N; i++) {                                              \
+            double d = (double)p[i] - (double)t[i];                                    \
+            acc += d * d;                                                              \
+        }                                                                              \
+        *(T *)out = (T)(acc / (double)N);                                              \
+        return RC_OK;                                                                  \
+    }
+MSE_KERNEL(mse_fwd, float)
+MSE_KERNEL(mse_ref, double)
+
+static void mse_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
+    float k = (float)(2.0 / (double)rc_shape_numel(n->in[0]->shape));
+    rc_node *dp = rc_mul(g, rc_scale(g, rc_sub(g, n->in[0], n->in[1]), k), dy);
+    dx[0] = dp;
+    dx[1] = rc_neg(g, dp);
+}
+
+const rc_op rc_op_mse = {.name = "mse", .arity = 2, .infer = mse_infer, .forward = mse_fwd,
+                         .reference = mse_ref, .grad = mse_grad};
+
+rc_node *rc_mse(rc_graph *g, rc_node *pred, rc_node *target) {
+    rc_node *in[2] = {pred, target};
+    return rc_node_make(g, &rc_op_mse, in, 2, NULL, NULL);
+}
+
+/* --- softmax cross-entropy, dense labels ------------------------------- */
+
+static bool xent_infer(rc_graph *g, rc_node *n) {
+    return same_shapes(g, n) && drop_last(g, n, n->in[0]->shape);
+}
+
+#define XENT_KERNEL(name, T)                                                           \
+    static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
+        rc_shape xs = n->in[0]->shape;                                                 \
+        int64_t C = xs.dim[xs.ndim - 1], R = rc_shape_numel(xs) / C;                   \
+        for (int64_t r = 0; r < R; r++) {                                              \
+            const T *x = (const T *)in[0] + r * C, *l = (const T *)in[1] + r * C;      \
+            double m = x[0], z = 0, acc = 0;                                           \
+            for (int64_t j = 1; j < C; j++) m = fmax(m, x[j]);                         \
+            for (int64_t j = 0; j < C; j++) z += exp((double)x[j] - m);                \
+            double lse = m + log(z);                                                   \
+            for (int64_t j = 0; j < C; j++) acc += (double)l[j] * (lse - (double)x[j]); \
+            ((T *)out)[r] = (T)acc;                                                    \
+        }                                                                              \
+        return RC_OK;                                                                  \
+    }
+XENT_KERNEL(xent_fwd, float)
+XENT_KERNEL(xent_ref, double)
+
+static void xent_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
+    rc_node *x = n->in[0], *l = n->in[1], *d = per_row(g, dy);
+    rc_node *gl = rc_neg(g, rc_mul(g, l, d));
+    dx[0] = rc_sub(g, gl, rc_mul(g, rc_softmax(g, x), rc_sum(g, gl, -1, true)));
+    dx[1] = rc_neg(g, rc_mul(g, rc_log_softmax(g, x), d));
+}
+
+const rc_op rc_op_softmax_xent = {.name = "softmax_xent", .arity = 2, .infer = xent_infer,
+                                  .forward = xent_fwd, .reference = xent_ref, .grad = xent_grad};
+
+rc_node *rc_softmax_xent(rc_graph *g, rc_node *logits, rc_node *labels) {
+    rc_node *in[2] = {logits, labels};
+    return rc_node_make(g, &rc_op_softmax_xent, in, 2, NULL, NULL);
+}
+
+/* --- softmax cross-entropy, sparse labels ------------------------------ */
+
+static bool sparse_infer(rc_graph *g, rc_node *n) {
+    if (!rc_require_dtype(g, n, 0, RC_F32) || !rc_require_dtype(g, n, 1, RC_I32)) return false;
+    if (!drop_last(g, n, n->in[0]->shape)) return false;
+    if (!rc_shape_eq(n->shape, n->in[1]->shape)) {
+        char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
+        return rc_node_fail(g, n, RC_ERR_SHAPE, "labels of shape %s do not match logits %s (expected %s)",
+                            rc_shape_str(n->in[1]->shape, a, sizeof a),
+                            rc_shape_str(n->in[0]->shape, b, sizeof b), rc_shape_str(n->shape, a, sizeof a));
+    }
+    return true;
+}
+
+#define SPARSE_KERNEL(name, T)                                                         \
+    static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
+        rc_shape xs = n->in[0]->shape;                                                 \
+        int64_t C = xs.dim[xs.ndim - 1], R = rc_shape_numel(xs) / C;                   \
+        const int32_t *ids = in[1];                                                    \
+        rc_status st = RC_OK;                                                          \
+        for (int64_t r = 0; r < R; r++) {                                              \
+            const T *x = (const T *)in[0] + r * C;                                     \
+            double m = x[0], z = 0;                                                    \
+            for (int64_t j = 1; j < C; j++) m = fmax(m, x[j]);                         \
+            for (int64_t j = 0; j < C; j++) z += exp((double)x[j] - m);                \
+            if (ids[r] < 0 || ids[r] >= C) {                                           \
+                ((T *)out)[r] = 0;                                                     \
+                st = RC_ERR_ARG;                                                       \
+                continue;                                                              \
+            }                                                                          \
+            ((T *)out)[r] = (T)(m + log(z) - (double)x[ids[r]]);                       \
+        }                                                                              \
+        return st;                                                                     \
+    }
+SPARSE_KERNEL(sparse_fwd, float)
+SPARSE_KERNEL(sparse_ref, double)
+
+static void sparse_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
+    rc_node *x = n->in[0];
+    int64_t C = x->shape.dim[x->shape.ndim - 1];
+    rc_node *diff = rc_sub(g, rc_softmax(g, x), rc_one_hot(g, n->in[1], C));
+    dx[0] = rc_mul(g, diff, per_row(g, dy));
+}
+
+const rc_op rc_op_sparse_softmax_xent = {.name = "sparse_softmax_xent", .arity = 2,
+                                         .infer = sparse_infer, .forward = sparse_fwd,
+                                         .reference = sparse_ref, .grad = sparse_grad};
+
+rc_node *rc_sparse_softmax_xent(rc_graph *g, rc_node *logits, rc_node *ids) {
+    rc_node *in[2] = {logits, ids};
+    return rc_node_make(g, &rc_op_sparse_softmax_xent, in, 2, NULL, NULL);
+}
+
+/* --- one_hot ----------------------------------------------------------- */
+
+static bool one_hot_infer(rc_graph *g, rc_node *n) {
+    if (!rc_require_dtype(g, n, 0, RC_I32)) return false;
+    rc_shape s = n->in[0]->shape;
+    if (s.ndim >= RC_MAX_DIMS)
+        return rc_node_fail(g, n, RC_ERR_SHAPE, "ids of rank %d leave no room for the class axis", s.ndim);
+    if (n->attr.i[0] < 1)
+        return rc_node_fail(g, n, RC_ERR_ARG, "depth %lld must be >= 1", (long long)n->attr.i[0]);
+    s.dim[s.ndim++] = n->attr.i[0];
+    n->shape = s;
+    return true;
+}
+
+#define ONE_HOT_KERNEL(name, T)                                                        \
+    static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
+        int64_t C = n->attr.i[0], R = rc_shape_numel(n->in[0]->shape);                 \
+        const int32_t *ids = in[0];                                                    \
+        T *y = out;                                                                    \
+        rc_status st = RC_OK;                                                          \
+        memset(y, 0, (size_t)(R * C) * sizeof(T));                                     \
+        for (int64_t r = 0; r < R; r++) {                                              \
+            if (ids[r] < 0 || ids[r] >= C) st = RC_ERR_ARG;                            \
+            else y[r * C + ids[r]] = 1;                                                \
+        }                                                                              \
+        return st;                                                                     \
+    }
+ONE_HOT_KERNEL(one_hot_fwd, float)
+ONE_HOT_KERNEL(one_hot_ref, double)
+
+const rc_op rc_op_one_hot = {.name = "one_hot", .arity = 1, .infer = one_hot_infer,
+                             .forward = one_hot_fwd, .reference = one_hot_ref}; /* int32 input: no gradient */
+
+rc_node *rc_one_hot(rc_graph *g, rc_node *ids, int64_t depth) {
+    rc_attr a = {.i = {depth}};
+    return rc_node_make(g, &rc_op_one_hot, &ids, 1, &a, NULL);
+}
+
+/* --- sigmoid binary cross-entropy ---------------------------------------- */
+
+static bool bce_infer(rc_graph *g, rc_node *n) {
+    if (!same_shapes(g, n)) return false;
+    n->shape = n->in[0]->shape;
+    return true;
+}
+
+#define BCE_KERNEL(name, T, LOG1P, EXP, FABS)                                          \
+    static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
+        const T *x = in[0], *z = in[1];                                                \
+        T *y = out;                                                                    \
+        for (int64_t i = 0, N = rc_shape_numel(n->shape); i < N; i++)                  \
+            y[i] = (x[i] > 0 ? x[i] : 0) - x[i] * z[i] + LOG1P(EXP(-FABS(x[i])));      \
+        return RC_OK;                                                                  \
+    }
+BCE_KERNEL(bce_fwd, float, log1pf, expf, fabsf)
+BCE_KERNEL(bce_ref, double, log1p, exp, fabs)
+
+static void bce_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
+    rc_node *x = n->in[0], *z = n->in[1];
+    dx[0] = rc_mul(g, rc_sub(g, rc_sigmoid(g, x), z), dy);
+    dx[1] = rc_neg(g, rc_mul(g, x, dy));
+}
+
+const rc_op rc_op_sigmoid_bce = {.name = "sigmoid_bce", .arity = 2, .flags = RC_OPF_ELEMENTWISE,
+                                 .infer = bce_infer, .forward = bce_fwd, .reference = bce_ref,
+                                 .grad = bce_grad};
+
+rc_node *rc_sigmoid_bce(rc_graph *g, rc_node *logits, rc_node *targets) {
+    rc_node *in[2] = {logits, targets};
+    return rc_node_make(g, &rc_op_sigmoid_bce, in, 2, NULL, NULL);
+}
