@@ -123,10 +123,10 @@ static bool sparse_infer(rc_graph *g, rc_node *n) {
     if (!rc_require_dtype(g, n, 0, RC_F32) || !rc_require_dtype(g, n, 1, RC_I32)) return false;
     if (!drop_last(g, n, n->in[0]->shape)) return false;
     if (!rc_shape_eq(n->shape, n->in[1]->shape)) {
-        char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
+        char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN], c[RC_SHAPE_STRLEN];
         return rc_node_fail(g, n, RC_ERR_SHAPE, "labels of shape %s do not match logits %s (expected %s)",
                             rc_shape_str(n->in[1]->shape, a, sizeof a),
-                            rc_shape_str(n->in[0]->shape, b, sizeof b), rc_shape_str(n->shape, a, sizeof a));
+                            rc_shape_str(n->in[0]->shape, b, sizeof b), rc_shape_str(n->shape, c, sizeof c));
     }
     return true;
 }
