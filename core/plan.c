@@ -202,7 +202,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         rc_free(buf_off);
         goto nomem;
     }
-    memset(p->arena, 0, total);
+    if (total) memset(p->arena, 0, total);
 
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];

@@ -105,9 +105,11 @@ static bool pad_infer(rc_graph *g, rc_node *n) {
     rc_shape s = n->in[0]->shape;
     if (!norm_axis(g, n, &n->attr.i[0], s)) return false;
     int64_t a = n->attr.i[0], b = n->attr.i[1], size = n->attr.i[2];
-    if (b < 0 || b + s.dim[a] > size)
-        return rc_node_fail(g, n, RC_ERR_ARG, "placing %lld entries at %lld does not fit in size %lld",
-                            (long long)s.dim[a], (long long)b, (long long)size);
+    if (b < 0 || b + s.dim[a] > size) {
+        char sb[RC_SHAPE_STRLEN];
+        return rc_node_fail(g, n, RC_ERR_ARG, "%s placed at %lld along axis %lld does not fit in size %lld",
+                            rc_shape_str(s, sb, sizeof sb), (long long)b, (long long)a, (long long)size);
+    }
     n->shape = s;
     n->shape.dim[a] = size;
     return true;

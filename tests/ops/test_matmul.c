@@ -1,0 +1,393 @@
+/* GEMM backends and the matmul op: BLAS against our naive kernel (both held
+ * to a rigorous float32 error bound around an exact double product), the
+ * float32 op against its double reference, gradients for every transpose
+ * combination and every rank case, and shape errors. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <recur/gemm.h>
+
+#include "util.h"
+
+/* Unit roundoff of float32. */
+#define U32 (1.0 / (1 << 24))
+
+/* --- rc_sgemm ----------------------------------------------------------- */
+
+typedef struct gemm_case {
+    bool ta, tb;
+    int64_t M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    float *A, *B, *C0; /* C0: C before the call */
+} gemm_case;
+
+/* Random operands stored with row strides larger than needed (pad), so the
+ * leading-dimension arguments are exercised too. */
+static gemm_case make_case(rc_rng *r, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                           float alpha, float beta) {
+    gemm_case c = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta};
+    int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    c.lda = ac + 3;
+    c.ldb = bc + 1;
+    c.ldc = N + 2;
+    c.A = malloc((size_t)(ar * c.lda) * sizeof(float));
+    c.B = malloc((size_t)(br * c.ldb) * sizeof(float));
+    c.C0 = malloc((size_t)(M * c.ldc) * sizeof(float));
+    rc_rng_fill_uniform(r, c.A, ar * c.lda, -1, 1);
+    rc_rng_fill_uniform(r, c.B, br * c.ldb, -1, 1);
+    rc_rng_fill_uniform(r, c.C0, M * c.ldc, -1, 1);
+    return c;
+}
+
+static void free_case(gemm_case *c) {
+    free(c->A);
+    free(c->B);
+    free(c->C0);
+}
+
+static float *run_case(const gemm_case *c, bool naive) {
+    float *C = malloc((size_t)(c->M * c->ldc) * sizeof(float));
+    memcpy(C, c->C0, (size_t)(c->M * c->ldc) * sizeof(float));
+    if (naive)
+        rc_sgemm_naive(c->ta, c->tb, c->M, c->N, c->K, c->alpha, c->A, c->lda, c->B, c->ldb,
+                       c->beta, C, c->ldc);
+    else
+        rc_sgemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, c->A, c->lda, c->B, c->ldb, c->beta,
+                 C, c->ldc);
+    return C;
+}
+
+static double opa(const gemm_case *c, int64_t i, int64_t k) {
+    return c->ta ? c->A[k * c->lda + i] : c->A[i * c->lda + k];
+}
+static double opb(const gemm_case *c, int64_t k, int64_t j) {
+    return c->tb ? c->B[j * c->ldb + k] : c->B[k * c->ldb + j];
+}
+
+/* Asserts both backends are within the rigorous float32 bound of the exact
+ * result, and within twice that bound of each other. A float32 dot product
+ * of length K (whatever the summation order or blocking, FMA or not) has
+ * |error| <= gamma_K * sum_k |a_ik b_kj| with gamma_K = K u / (1 - K u);
+ * scaling by alpha, the beta C term and the final add cost three more
+ * roundings, so gamma_{K+3} bounds the whole update. The exact value is
+ * computed in double from the float operands (exact products, 2^-53 sums:
+ * negligible here). Padding columns of C must be left untouched. */
+static void check_case(const gemm_case *c) {
+    float *blas = run_case(c, false), *naive = run_case(c, true);
+    double gam = (double)(c->K + 3) * U32 / (1.0 - (double)(c->K + 3) * U32);
+    for (int64_t i = 0; i < c->M; i++) {
+        for (int64_t j = 0; j < c->N; j++) {
+            double exact = 0, mag = 0;
+            for (int64_t k = 0; k < c->K; k++) {
+                exact += opa(c, i, k) * opb(c, k, j);
+                mag += fabs(opa(c, i, k) * opb(c, k, j));
+            }
+            double c0 = c->C0[i * c->ldc + j];
+            exact = c->alpha * exact + c->beta * c0;
+            double bound = gam * (fabs(c->alpha) * mag + fabs(c->beta * c0)) + 1e-30;
+            double b = blas[i * c->ldc + j], nv = naive[i * c->ldc + j];
+            cr_assert(fabs(b - exact) <= bound,
+                      "BLAS ta=%d tb=%d M=%lld N=%lld K=%lld C[%lld,%lld] = %.9g, exact %.12g, bound %.3g",
+                      c->ta, c->tb, (long long)c->M, (long long)c->N, (long long)c->K, (long long)i,
+                      (long long)j, b, exact, bound);
+            cr_assert(fabs(nv - exact) <= bound,
+                      "naive ta=%d tb=%d M=%lld N=%lld K=%lld C[%lld,%lld] = %.9g, exact %.12g, bound %.3g",
+                      c->ta, c->tb, (long long)c->M, (long long)c->N, (long long)c->K, (long long)i,
+                      (long long)j, nv, exact, bound);
+            cr_assert(fabs(b - nv) <= 2 * bound);
+        }
+        for (int64_t j = c->N; j < c->ldc; j++) {
+            cr_assert_eq(blas[i * c->ldc + j], c->C0[i * c->ldc + j], "BLAS wrote C padding");
+            cr_assert_eq(naive[i * c->ldc + j], c->C0[i * c->ldc + j], "naive wrote C padding");
+        }
+    }
+    free(blas);
+    free(naive);
+}
+
+Test(gemm, naive_and_blas_agree_on_odd_sizes_and_every_transpose_combination) {
+    static const int64_t sizes[] = {1, 7, 33, 129};
+    rc_rng r;
+    rc_rng_seed(&r, 1);
+    for (int f = 0; f < 4; f++)
+        for (int mi = 0; mi < 4; mi++)
+            for (int ni = 0; ni < 4; ni++)
+                for (int ki = 0; ki < 4; ki++) {
+                    gemm_case c = make_case(&r, f & 1, f & 2, sizes[mi], sizes[ni], sizes[ki], 1.0f, 0.0f);
+                    check_case(&c);
+                    free_case(&c);
+                }
+}
+
+Test(gemm, alpha_and_beta_scale_the_product_and_the_old_c) {
+    rc_rng r;
+    rc_rng_seed(&r, 2);
+    for (int f = 0; f < 4; f++) {
+        gemm_case c = make_case(&r, f & 1, f & 2, 17, 9, 40, -1.5f, 0.75f);
+        check_case(&c);
+        free_case(&c);
+        c = make_case(&r, f & 1, f & 2, 5, 31, 3, 0.5f, 1.0f);
+        check_case(&c);
+        free_case(&c);
+    }
+}
+
+Test(gemm, beta_zero_overwrites_c_even_when_it_holds_nan) {
+    float A[6] = {1, 2, 3, 4, 5, 6}, B[6] = {1, 0, 0, 1, 1, 1};
+    for (int naive = 0; naive < 2; naive++) {
+        float C[4] = {NAN, NAN, INFINITY, NAN};
+        if (naive)
+            rc_sgemm_naive(false, false, 2, 2, 3, 1.0f, A, 3, B, 2, 0.0f, C, 2);
+        else
+            rc_sgemm(false, false, 2, 2, 3, 1.0f, A, 3, B, 2, 0.0f, C, 2);
+        /* [[1,2,3],[4,5,6]] . [[1,0],[0,1],[1,1]] = [[4,5],[10,11]] */
+        float want[4] = {4, 5, 10, 11};
+        for (int i = 0; i < 4; i++) cr_assert_eq(C[i], want[i], "naive=%d C[%d] = %g", naive, i, C[i]);
+    }
+}
+
+Test(gemm, k_zero_sets_c_to_beta_c_and_empty_m_or_n_touch_nothing) {
+    float A[1] = {7}, B[1] = {7};
+    for (int naive = 0; naive < 2; naive++) {
+        void (*fn)(bool, bool, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                   const float *, int64_t, float, float *, int64_t) = naive ? rc_sgemm_naive : rc_sgemm;
+        float C[6] = {1, 2, 3, 4, 5, 6};
+        fn(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3);
+        for (int i = 0; i < 6; i++) cr_assert_eq(C[i], 0.5f * (float)(i + 1));
+        fn(true, true, 2, 3, 0, 1.0f, A, 2, B, 1, 0.0f, C, 3);
+        for (int i = 0; i < 6; i++) cr_assert_eq(C[i], 0.0f);
+        float D[3] = {1, 2, 3};
+        fn(false, false, 0, 3, 4, 1.0f, A, 4, B, 3, 0.0f, D, 3);
+        fn(false, false, 3, 0, 4, 1.0f, A, 4, B, 1, 0.0f, D, 1);
+        for (int i = 0; i < 3; i++) cr_assert_eq(D[i], (float)(i + 1));
+    }
+}
+
+Test(gemm, naive_backend_setting_routes_rc_sgemm_to_the_plain_kernel) {
+    cr_assert_eq(rc_gemm_get_backend(), RC_GEMM_BLAS, "BLAS is the default");
+    rc_rng r;
+    rc_rng_seed(&r, 3);
+    gemm_case c = make_case(&r, false, true, 13, 11, 57, 1.0f, 0.0f);
+    rc_gemm_set_backend(RC_GEMM_NAIVE);
+    cr_assert_eq(rc_gemm_get_backend(), RC_GEMM_NAIVE);
+    float *via = run_case(&c, false), *direct = run_case(&c, true);
+    rc_gemm_set_backend(RC_GEMM_BLAS);
+    cr_assert_eq(memcmp(via, direct, (size_t)(c.M * c.ldc) * sizeof(float)), 0,
+                 "rc_sgemm under RC_GEMM_NAIVE must be bit-identical to rc_sgemm_naive");
+    free(via);
+    free(direct);
+    free_case(&c);
+}
+
+Test(gemm, backend_info_names_openblas_and_its_core_and_is_built_once) {
+    const char *s = rc_gemm_backend_info();
+    cr_assert_not_null(s);
+    cr_assert(strstr(s, "OpenBLAS"), "info: %s", s);
+    cr_assert(strstr(s, "core "), "info: %s", s);
+    cr_assert_eq(rc_gemm_backend_info(), s, "the same static string every call");
+}
+
+/* --- the matmul op ------------------------------------------------------ */
+
+/* Shapes of a and b as stored for a product op(a)·op(b) of sizes M, K, N. */
+static rc_shape a_shape(bool ta, int64_t M, int64_t K) { return ta ? RC_SHAPE(K, M) : RC_SHAPE(M, K); }
+static rc_shape b_shape(bool tb, int64_t K, int64_t N) { return tb ? RC_SHAPE(N, K) : RC_SHAPE(K, N); }
+
+/* Tolerance for matmul's float32 kernel against the double reference with
+ * inputs in [-1, 1]: the dot-product bound gamma_K * sum |a_ik b_kj| with
+ * sum |a_ik b_kj| <= K, i.e. about K^2 u. Rigorous, and it grows with K. */
+static double mm_atol(int64_t K) { return 1.01 * (double)K * (double)K * U32; }
+
+Test(matmul, exact_product_of_small_integer_matrices) {
+    rc_graph *g = rc_graph_new();
+    rc_node *a = rc_const(g, RC_SHAPE(2, 2), (float[]){1, 2, 3, 4});
+    rc_node *b = rc_const(g, RC_SHAPE(2, 2), (float[]){5, 6, 7, 8});
+    float out[4];
+    tu_eval(g, rc_matmul(g, a, b, false, false), out);
+    float ab[4] = {19, 22, 43, 50};
+    for (int i = 0; i < 4; i++) cr_assert_eq(out[i], ab[i]);
+    tu_eval(g, rc_matmul(g, a, b, true, false), out); /* [[1,3],[2,4]]·b */
+    float atb[4] = {26, 30, 38, 44};
+    for (int i = 0; i < 4; i++) cr_assert_eq(out[i], atb[i]);
+    tu_eval(g, rc_matmul(g, a, b, false, true), out); /* a·[[5,7],[6,8]] */
+    float abt[4] = {17, 23, 39, 53};
+    for (int i = 0; i < 4; i++) cr_assert_eq(out[i], abt[i]);
+    tu_eval(g, rc_matmul(g, a, b, true, true), out);
+    float atbt[4] = {23, 31, 34, 46};
+    for (int i = 0; i < 4; i++) cr_assert_eq(out[i], atbt[i]);
+    rc_graph_free(g);
+}
+
+Test(matmul, float32_kernel_matches_reference_for_2d_and_every_transpose_combination) {
+    static const int64_t sizes[][3] = {{1, 1, 1}, {7, 33, 5}, {33, 7, 129}, {129, 1, 33}, {4, 129, 7}};
+    for (int f = 0; f < 4; f++)
+        for (int s = 0; s < 5; s++) {
+            bool ta = f & 1, tb = f & 2;
+            int64_t M = sizes[s][0], N = sizes[s][1], K = sizes[s][2];
+            rc_graph *g = rc_graph_new();
+            rc_rng r;
+            rc_rng_seed(&r, (uint64_t)(10 * f + s));
+            rc_node *a = tu_param(g, "a", a_shape(ta, M, K), &r, -1, 1);
+            rc_node *b = tu_param(g, "b", b_shape(tb, K, N), &r, -1, 1);
+            rc_node *c = rc_matmul(g, a, b, ta, tb);
+            tu_assert_ok(g);
+            cr_assert(rc_shape_eq(rc_node_shape(c), RC_SHAPE(M, N)));
+            tu_check_forward(g, c, mm_atol(K), 0);
+            rc_graph_free(g);
+        }
+}
+
+Test(matmul, float32_kernel_matches_reference_for_flattened_and_batched_cases) {
+    rc_graph *g = rc_graph_new();
+    rc_rng r;
+    rc_rng_seed(&r, 20);
+    /* (B, T, K)·(K, N) and (B, T, K)·(N, K)ᵀ: one GEMM over B·T rows */
+    rc_node *x3 = tu_param(g, "x3", RC_SHAPE(3, 5, 33), &r, -1, 1);
+    rc_node *w = tu_param(g, "w", RC_SHAPE(33, 7), &r, -1, 1);
+    rc_node *wt = tu_param(g, "wt", RC_SHAPE(7, 33), &r, -1, 1);
+    rc_node *y = rc_matmul(g, x3, w, false, false);
+    tu_assert_ok(g);
+    cr_assert(rc_shape_eq(rc_node_shape(y), RC_SHAPE(3, 5, 7)));
+    tu_check_forward(g, y, mm_atol(33), 0);
+    tu_check_forward(g, rc_matmul(g, x3, wt, false, true), mm_atol(33), 0);
+    /* rank 4 */
+    rc_node *x4 = tu_param(g, "x4", RC_SHAPE(2, 3, 4, 33), &r, -1, 1);
+    rc_node *y4 = rc_matmul(g, x4, w, false, false);
+    tu_assert_ok(g);
+    cr_assert(rc_shape_eq(rc_node_shape(y4), RC_SHAPE(2, 3, 4, 7)));
+    tu_check_forward(g, y4, mm_atol(33), 0);
+    /* batched, every flag combination: (S, M, K)·(S, K, N) -> (S, M, N) */
+    const int64_t S = 3, M = 6, K = 17, N = 9;
+    for (int f = 0; f < 4; f++) {
+        bool ta = f & 1, tb = f & 2;
+        rc_node *a = tu_param(g, "a", ta ? RC_SHAPE(S, K, M) : RC_SHAPE(S, M, K), &r, -1, 1);
+        rc_node *b = tu_param(g, "b", tb ? RC_SHAPE(S, N, K) : RC_SHAPE(S, K, N), &r, -1, 1);
+        rc_node *c = rc_matmul(g, a, b, ta, tb);
+        tu_assert_ok(g);
+        cr_assert(rc_shape_eq(rc_node_shape(c), RC_SHAPE(S, M, N)));
+        tu_check_forward(g, c, mm_atol(K), 0);
+    }
+    rc_graph_free(g);
+}
+
+Test(matmul, batched_product_equals_separate_2d_products) {
+    rc_graph *g = rc_graph_new();
+    rc_rng r;
+    rc_rng_seed(&r, 21);
+    rc_node *a = tu_param(g, "a", RC_SHAPE(2, 3, 4), &r, -1, 1);
+    rc_node *b = tu_param(g, "b", RC_SHAPE(2, 4, 5), &r, -1, 1);
+    float all[30], one[15];
+    tu_eval(g, rc_matmul(g, a, b, false, false), all);
+    for (int s = 0; s < 2; s++) {
+        rc_node *as = rc_reshape(g, rc_slice(g, a, 0, s, s + 1), RC_SHAPE(3, 4));
+        rc_node *bs = rc_reshape(g, rc_slice(g, b, 0, s, s + 1), RC_SHAPE(4, 5));
+        tu_eval(g, rc_matmul(g, as, bs, false, false), one);
+        for (int i = 0; i < 15; i++) cr_assert_eq(all[15 * s + i], one[i], "batch %d element %d", s, i);
+    }
+    rc_graph_free(g);
+}
+
+Test(matmul, gradients_pass_the_gradient_check_for_every_transpose_combination) {
+    for (int f = 0; f < 4; f++) {
+        bool ta = f & 1, tb = f & 2;
+        rc_graph *g = rc_graph_new();
+        rc_rng r;
+        rc_rng_seed(&r, 30 + (uint64_t)f);
+        rc_node *a = tu_param(g, "a", a_shape(ta, 3, 4), &r, -1, 1);
+        rc_node *b = tu_param(g, "b", b_shape(tb, 4, 5), &r, -1, 1);
+        rc_node *loss = tu_weighted_sum(g, rc_matmul(g, a, b, ta, tb), &r);
+        tu_check_gradients(g, loss, (rc_node *[]){a, b}, 2, 0, 0);
+        rc_graph_free(g);
+    }
+}
+
+Test(matmul, gradients_pass_for_rank3_and_rank4_a_with_2d_b) {
+    for (int tb = 0; tb < 2; tb++) {
+        rc_graph *g = rc_graph_new();
+        rc_rng r;
+        rc_rng_seed(&r, 40 + (uint64_t)tb);
+        rc_node *x3 = tu_param(g, "x3", RC_SHAPE(2, 3, 4), &r, -1, 1);
+        rc_node *x4 = tu_param(g, "x4", RC_SHAPE(2, 2, 3, 4), &r, -1, 1);
+        rc_node *w = tu_param(g, "w", tb ? RC_SHAPE(5, 4) : RC_SHAPE(4, 5), &r, -1, 1);
+        rc_node *l3 = tu_weighted_sum(g, rc_matmul(g, x3, w, false, tb), &r);
+        tu_check_gradients(g, l3, (rc_node *[]){x3, w}, 2, 0, 0);
+        rc_node *l4 = tu_weighted_sum(g, rc_matmul(g, x4, w, false, tb), &r);
+        tu_check_gradients(g, l4, (rc_node *[]){x4, w}, 2, 0, 0);
+        rc_graph_free(g);
+    }
+}
+
+Test(matmul, gradients_pass_for_batched_products_with_every_transpose_combination) {
+    for (int f = 0; f < 4; f++) {
+        bool ta = f & 1, tb = f & 2;
+        rc_graph *g = rc_graph_new();
+        rc_rng r;
+        rc_rng_seed(&r, 50 + (uint64_t)f);
+        rc_node *a = tu_param(g, "a", ta ? RC_SHAPE(2, 4, 3) : RC_SHAPE(2, 3, 4), &r, -1, 1);
+        rc_node *b = tu_param(g, "b", tb ? RC_SHAPE(2, 5, 4) : RC_SHAPE(2, 4, 5), &r, -1, 1);
+        rc_node *loss = tu_weighted_sum(g, rc_matmul(g, a, b, ta, tb), &r);
+        tu_check_gradients(g, loss, (rc_node *[]){a, b}, 2, 0, 0);
+        rc_graph_free(g);
+    }
+}
+
+Test(matmul, second_derivatives_pass_the_gradient_check) {
+    /* The gradient of a bilinear map is linear in the other operand, so
+     * differentiating sum(W2 * dL/da) w.r.t. b exercises matmul's gradient
+     * of its own gradient nodes. */
+    for (int f = 0; f < 4; f++) {
+        bool ta = f & 1, tb = f & 2;
+        rc_graph *g = rc_graph_new();
+        rc_rng r;
+        rc_rng_seed(&r, 60 + (uint64_t)f);
+        rc_node *a = tu_param(g, "a", a_shape(ta, 3, 4), &r, -1, 1);
+        rc_node *b = tu_param(g, "b", b_shape(tb, 4, 2), &r, -1, 1);
+        rc_node *loss = tu_weighted_sum(g, rc_tanh(g, rc_matmul(g, a, b, ta, tb)), &r), *da;
+        cr_assert_eq(rc_gradients(g, loss, &a, 1, &da), RC_OK, "%s", rc_graph_error(g));
+        tu_check_gradients(g, tu_weighted_sum(g, da, &r), (rc_node *[]){a, b}, 2, 0, 0);
+        rc_graph_free(g);
+    }
+}
+
+/* Builds a product that must fail; asserts NULL and the message. */
+static void expect_error(rc_shape sa, rc_shape sb, bool ta, bool tb, const char *want) {
+    rc_graph *g = rc_graph_new();
+    rc_node *a = rc_input(g, "a", RC_F32, sa), *b = rc_input(g, "b", RC_F32, sb);
+    cr_assert_null(rc_matmul(g, a, b, ta, tb));
+    cr_assert_not_null(rc_graph_error(g));
+    cr_assert(strstr(rc_graph_error(g), want), "error '%s' lacks '%s'", rc_graph_error(g), want);
+    cr_assert(strstr(rc_graph_error(g), "matmul"), "error names the op: %s", rc_graph_error(g));
+    rc_graph_free(g);
+}
+
+Test(matmul, inner_dimension_mismatch_names_both_shapes) {
+    expect_error(RC_SHAPE(2, 3), RC_SHAPE(4, 5), false, false, "inner dimensions differ: (2, 3) · (4, 5)");
+    /* with flags the message still names the stored shapes, and the flags */
+    expect_error(RC_SHAPE(2, 3), RC_SHAPE(3, 5), true, false, "(2, 3) · (3, 5)");
+    expect_error(RC_SHAPE(2, 3), RC_SHAPE(3, 5), true, false, "transposed");
+    expect_error(RC_SHAPE(2, 3), RC_SHAPE(3, 5), false, true, "inner dimensions differ");
+    expect_error(RC_SHAPE(2, 5, 3), RC_SHAPE(4, 5), false, false, "(2, 5, 3) · (4, 5)");
+    expect_error(RC_SHAPE(2, 5, 3), RC_SHAPE(2, 4, 5), false, false, "inner dimensions differ");
+}
+
+Test(matmul, batch_size_mismatch_is_an_error) {
+    expect_error(RC_SHAPE(2, 3, 4), RC_SHAPE(3, 4, 5), false, false, "(2, 3, 4) · (3, 4, 5)");
+}
+
+Test(matmul, unsupported_rank_combinations_are_errors) {
+    expect_error(RC_SHAPE(4), RC_SHAPE(4, 5), false, false, "(4) · (4, 5)");
+    expect_error(RC_SHAPE(2, 4), RC_SHAPE(2, 4, 5), false, false, "(2, 4) · (2, 4, 5)");
+    expect_error(RC_SHAPE(2, 2, 3, 4), RC_SHAPE(2, 2, 4, 5), false, false, "(2, 2, 3, 4) · (2, 2, 4, 5)");
+    /* flattening the rows of a leaves nothing to transpose */
+    expect_error(RC_SHAPE(2, 3, 4), RC_SHAPE(3, 5), true, false, "(2, 3, 4) · (3, 5)");
+}
+
+Test(matmul, int32_operand_is_an_error) {
+    rc_graph *g = rc_graph_new();
+    rc_node *a = rc_input(g, "a", RC_I32, RC_SHAPE(2, 3)), *b = rc_input(g, "b", RC_F32, RC_SHAPE(3, 2));
+    cr_assert_null(rc_matmul(g, a, b, false, false));
+    cr_assert(strstr(rc_graph_error(g), "expected float32"), "%s", rc_graph_error(g));
+    rc_graph_free(g);
+}
