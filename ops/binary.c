@@ -65,56 +65,100 @@ static bool infer_binary(rc_graph *g, rc_node *n) {
     return true;
 }
 
-/* The kernels: a fast path for equal shapes, for b broadcast along rows of
- * a (bias), for a scalar operand, and the strided walk for the rest. */
+/* Layouts the float kernels special-case. With C the last output dim and N
+ * the output size, one operand is full (N elements) and the other is
+ *   SAME:    full too;
+ *   SCALAR:  one element;
+ *   ROW:     a vector of C broadcast over rows, (U) against (B, U) or (B, T, U);
+ *   COL:     one value per row, (B, 1) against (B, U).
+ * Anything else takes the strided 4-deep walk. The ops are not
+ * RC_OPF_ELEMENTWISE, so the output never aliases an input (restrict). */
+enum { L_GENERAL, L_SAME, L_B_SCALAR, L_A_SCALAR, L_B_ROW, L_A_ROW, L_B_COL, L_A_COL };
+
+static int layout(const rc_node *n, int64_t *C) {
+    rc_shape o = n->shape, sa = n->in[0]->shape, sb = n->in[1]->shape;
+    int64_t N = rc_shape_numel(o), na = rc_shape_numel(sa), nb = rc_shape_numel(sb);
+    int64_t c = o.ndim ? o.dim[o.ndim - 1] : 1;
+    int64_t la = sa.ndim ? sa.dim[sa.ndim - 1] : 1, lb = sb.ndim ? sb.dim[sb.ndim - 1] : 1;
+    *C = c;
+    if (na == N && nb == N) return L_SAME;
+    if (na == N && nb == 1) return L_B_SCALAR;
+    if (nb == N && na == 1) return L_A_SCALAR;
+    /* An operand broadcastable to o with last dim c and c elements has all
+     * other dims 1; one with last dim 1 and N / c elements matches o in
+     * every other dim. */
+    if (na == N && lb == c && nb == c) return L_B_ROW;
+    if (nb == N && la == c && na == c) return L_A_ROW;
+    if (na == N && lb == 1 && nb * c == N) return L_B_COL;
+    if (nb == N && la == 1 && na * c == N) return L_A_COL;
+    return L_GENERAL;
+}
+
+/* y[o] = OP(a[ia], b[ib]) over the broadcast walk: the generic path and the
+ * whole of the reference kernel. */
+#define BINARY_WALK(T, OP)                                                             \
+    do {                                                                               \
+        rc_bcast w;                                                                    \
+        rc_bcast_init(&w, n->shape, (rc_shape[]){n->in[0]->shape, n->in[1]->shape}, 2); \
+        int64_t o = 0;                                                                 \
+        for (int64_t i0 = 0; i0 < w.dim[0]; i0++)                                      \
+            for (int64_t i1 = 0; i1 < w.dim[1]; i1++)                                  \
+                for (int64_t i2 = 0; i2 < w.dim[2]; i2++) {                            \
+                    const T *ar = a + i0 * w.st[0][0] + i1 * w.st[0][1] + i2 * w.st[0][2]; \
+                    const T *br = b + i0 * w.st[1][0] + i1 * w.st[1][1] + i2 * w.st[1][2]; \
+                    for (int64_t i3 = 0; i3 < w.dim[3]; i3++)                          \
+                        y[o++] = OP(ar[i3 * w.st[0][3]], br[i3 * w.st[1][3]]);         \
+                }                                                                      \
+    } while (0)
+
 #define BINARY_KERNELS(name, OP)                                                       \
     static rc_status name##_fwd(const rc_node *n, void *out, void *const *in, void *s) { \
-        float *y = out;                                                                \
-        const float *a = in[0], *b = in[1];                                            \
-        int64_t N = rc_shape_numel(n->shape), na = rc_shape_numel(n->in[0]->shape),    \
-                nb = rc_shape_numel(n->in[1]->shape);                                  \
-        if (na == N && nb == N) {                                                      \
+        float *restrict y = out;                                                       \
+        const float *restrict a = in[0], *restrict b = in[1];                          \
+        int64_t C, N = rc_shape_numel(n->shape);                                       \
+        switch (layout(n, &C)) {                                                       \
+        case L_SAME:                                                                   \
             for (int64_t i = 0; i < N; i++) y[i] = OP(a[i], b[i]);                     \
-        } else if (na == N && nb == 1) {                                               \
-            float bv = b[0];                                                           \
+            break;                                                                     \
+        case L_B_SCALAR: {                                                             \
+            const float bv = b[0];                                                     \
             for (int64_t i = 0; i < N; i++) y[i] = OP(a[i], bv);                       \
-        } else if (nb == N && na == 1) {                                               \
-            float av = a[0];                                                           \
+            break;                                                                     \
+        }                                                                              \
+        case L_A_SCALAR: {                                                             \
+            const float av = a[0];                                                     \
             for (int64_t i = 0; i < N; i++) y[i] = OP(av, b[i]);                       \
-        } else if (na == N && n->in[1]->shape.ndim >= 1 &&                             \
-                   nb == n->shape.dim[n->shape.ndim - 1] &&                            \
-                   n->in[1]->shape.dim[n->in[1]->shape.ndim - 1] == nb) {              \
-            for (int64_t r = 0; r < N / nb; r++)                                       \
-                for (int64_t j = 0; j < nb; j++) y[r * nb + j] = OP(a[r * nb + j], b[j]); \
-        } else {                                                                       \
-            rc_bcast w;                                                                \
-            rc_bcast_init(&w, n->shape, (rc_shape[]){n->in[0]->shape, n->in[1]->shape}, 2); \
-            int64_t o = 0;                                                             \
-            for (int64_t i0 = 0; i0 < w.dim[0]; i0++)                                  \
-                for (int64_t i1 = 0; i1 < w.dim[1]; i1++)                              \
-                    for (int64_t i2 = 0; i2 < w.dim[2]; i2++) {                        \
-                        const float *ar = a + i0 * w.st[0][0] + i1 * w.st[0][1] + i2 * w.st[0][2]; \
-                        const float *br = b + i0 * w.st[1][0] + i1 * w.st[1][1] + i2 * w.st[1][2]; \
-                        for (int64_t i3 = 0; i3 < w.dim[3]; i3++)                      \
-                            y[o++] = OP(ar[i3 * w.st[0][3]], br[i3 * w.st[1][3]]);     \
-                    }                                                                  \
+            break;                                                                     \
+        }                                                                              \
+        case L_B_ROW:                                                                  \
+            for (int64_t r = 0; r < N; r += C)                                         \
+                for (int64_t j = 0; j < C; j++) y[r + j] = OP(a[r + j], b[j]);         \
+            break;                                                                     \
+        case L_A_ROW:                                                                  \
+            for (int64_t r = 0; r < N; r += C)                                         \
+                for (int64_t j = 0; j < C; j++) y[r + j] = OP(a[j], b[r + j]);         \
+            break;                                                                     \
+        case L_B_COL:                                                                  \
+            for (int64_t r = 0; r < N / C; r++) {                                      \
+                const float bv = b[r];                                                 \
+                for (int64_t j = 0; j < C; j++) y[r * C + j] = OP(a[r * C + j], bv);   \
+            }                                                                          \
+            break;                                                                     \
+        case L_A_COL:                                                                  \
+            for (int64_t r = 0; r < N / C; r++) {                                      \
+                const float av = a[r];                                                 \
+                for (int64_t j = 0; j < C; j++) y[r * C + j] = OP(av, b[r * C + j]);   \
+            }                                                                          \
+            break;                                                                     \
+        default:                                                                       \
+            BINARY_WALK(float, OP);                                                    \
         }                                                                              \
         return RC_OK;                                                                  \
     }                                                                                  \
     static rc_status name##_ref(const rc_node *n, void *out, void *const *in, void *s) { \
         double *y = out;                                                               \
         const double *a = in[0], *b = in[1];                                           \
-        rc_bcast w;                                                                    \
-        rc_bcast_init(&w, n->shape, (rc_shape[]){n->in[0]->shape, n->in[1]->shape}, 2); \
-        int64_t o = 0;                                                                 \
-        for (int64_t i0 = 0; i0 < w.dim[0]; i0++)                                      \
-            for (int64_t i1 = 0; i1 < w.dim[1]; i1++)                                  \
-                for (int64_t i2 = 0; i2 < w.dim[2]; i2++)                              \
-                    for (int64_t i3 = 0; i3 < w.dim[3]; i3++) {                        \
-                        int64_t ia = i0 * w.st[0][0] + i1 * w.st[0][1] + i2 * w.st[0][2] + i3 * w.st[0][3]; \
-                        int64_t ib = i0 * w.st[1][0] + i1 * w.st[1][1] + i2 * w.st[1][2] + i3 * w.st[1][3]; \
-                        y[o++] = OP(a[ia], b[ib]);                                     \
-                    }                                                                  \
+        BINARY_WALK(double, OP);                                                       \
         return RC_OK;                                                                  \
     }
 
@@ -179,10 +223,10 @@ static bool where_infer(rc_graph *g, rc_node *n) {
     return true;
 }
 
-#define WHERE_KERNEL(name, T)                                                          \
-    static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
-        T *y = out;                                                                    \
-        const T *c = in[0], *a = in[1], *b = in[2];                                    \
+/* The float kernel special-cases a, b full with cond full or one value per
+ * row (a (B, 1) step mask); the rest walks. */
+#define WHERE_WALK(T)                                                                  \
+    do {                                                                               \
         rc_bcast w;                                                                    \
         rc_bcast_init(&w, n->shape,                                                    \
                       (rc_shape[]){n->in[0]->shape, n->in[1]->shape, n->in[2]->shape}, 3); \
@@ -196,10 +240,34 @@ static bool where_infer(rc_graph *g, rc_node *n) {
                             at[j] = i0 * w.st[j][0] + i1 * w.st[j][1] + i2 * w.st[j][2] + i3 * w.st[j][3]; \
                         y[o++] = c[at[0]] != 0 ? a[at[1]] : b[at[2]];                  \
                     }                                                                  \
-        return RC_OK;                                                                  \
+    } while (0)
+
+static rc_status where_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    float *restrict y = out;
+    const float *restrict c = in[0], *restrict a = in[1], *restrict b = in[2];
+    rc_shape sc = n->in[0]->shape;
+    int64_t N = rc_shape_numel(n->shape), C = n->shape.ndim ? n->shape.dim[n->shape.ndim - 1] : 1;
+    int64_t nc = rc_shape_numel(sc), lc = sc.ndim ? sc.dim[sc.ndim - 1] : 1;
+    bool full_ab = rc_shape_numel(n->in[1]->shape) == N && rc_shape_numel(n->in[2]->shape) == N;
+    if (full_ab && nc == N) {
+        for (int64_t i = 0; i < N; i++) y[i] = c[i] != 0 ? a[i] : b[i];
+    } else if (full_ab && lc == 1 && nc * C == N) {
+        for (int64_t r = 0; r < N / C; r++) {
+            const float *src = c[r] != 0 ? a : b;
+            for (int64_t j = 0; j < C; j++) y[r * C + j] = src[r * C + j];
+        }
+    } else {
+        WHERE_WALK(float);
     }
-WHERE_KERNEL(where_fwd, float)
-WHERE_KERNEL(where_ref, double)
+    return RC_OK;
+}
+
+static rc_status where_ref(const rc_node *n, void *out, void *const *in, void *s) {
+    double *y = out;
+    const double *c = in[0], *a = in[1], *b = in[2];
+    WHERE_WALK(double);
+    return RC_OK;
+}
 
 static void where_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     rc_node *zero = rc_fill(g, RC_SCALAR, 0.0f);
@@ -237,39 +305,100 @@ static bool sum_to_infer(rc_graph *g, rc_node *n) {
     return true;
 }
 
-/* Walk the big shape; small[] is indexed through broadcast strides. */
-#define BCAST_KERNELS(T, sfx)                                                          \
-    static rc_status broadcast_to_##sfx(const rc_node *n, void *out, void *const *in, void *s) { \
-        T *y = out;                                                                    \
-        const T *x = in[0];                                                            \
-        rc_bcast w;                                                                    \
-        rc_bcast_init(&w, n->shape, &n->in[0]->shape, 1);                              \
+/* broadcast_to: y[i] = x[i mod broadcast axes]. sum_to: y[j] = sum of x[i]
+ * over every i that broadcast_to maps from j. Both walk the big shape with
+ * the small one indexed through broadcast strides (0 along broadcast axes). */
+#define BCAST_WALK(T, BODY)                                                            \
+    do {                                                                               \
         int64_t o = 0;                                                                 \
         for (int64_t i0 = 0; i0 < w.dim[0]; i0++)                                      \
             for (int64_t i1 = 0; i1 < w.dim[1]; i1++)                                  \
                 for (int64_t i2 = 0; i2 < w.dim[2]; i2++) {                            \
-                    const T *xr = x + i0 * w.st[0][0] + i1 * w.st[0][1] + i2 * w.st[0][2]; \
-                    for (int64_t i3 = 0; i3 < w.dim[3]; i3++) y[o++] = xr[i3 * w.st[0][3]]; \
+                    int64_t base = i0 * w.st[0][0] + i1 * w.st[0][1] + i2 * w.st[0][2]; \
+                    for (int64_t i3 = 0; i3 < w.dim[3]; i3++, o++) {                   \
+                        int64_t at = base + i3 * w.st[0][3];                           \
+                        BODY;                                                          \
+                    }                                                                  \
                 }                                                                      \
-        return RC_OK;                                                                  \
-    }                                                                                  \
-    static rc_status sum_to_##sfx(const rc_node *n, void *out, void *const *in, void *s) { \
-        T *y = out;                                                                    \
-        const T *x = in[0];                                                            \
-        rc_bcast w;                                                                    \
-        rc_bcast_init(&w, n->in[0]->shape, &n->shape, 1);                              \
-        memset(y, 0, (size_t)rc_shape_numel(n->shape) * sizeof(T));                    \
-        int64_t o = 0;                                                                 \
-        for (int64_t i0 = 0; i0 < w.dim[0]; i0++)                                      \
-            for (int64_t i1 = 0; i1 < w.dim[1]; i1++)                                  \
-                for (int64_t i2 = 0; i2 < w.dim[2]; i2++) {                            \
-                    T *yr = y + i0 * w.st[0][0] + i1 * w.st[0][1] + i2 * w.st[0][2];   \
-                    for (int64_t i3 = 0; i3 < w.dim[3]; i3++) yr[i3 * w.st[0][3]] += x[o++]; \
-                }                                                                      \
-        return RC_OK;                                                                  \
+    } while (0)
+
+/* small is one element, or a row of the big shape's last dim (C). */
+static bool is_scalar_like(rc_shape small) { return rc_shape_numel(small) == 1; }
+static bool is_row_of(rc_shape small, rc_shape big) {
+    int64_t C = big.ndim ? big.dim[big.ndim - 1] : 1;
+    return small.ndim >= 1 && small.dim[small.ndim - 1] == C && rc_shape_numel(small) == C;
+}
+
+static rc_status broadcast_to_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    float *restrict y = out;
+    const float *restrict x = in[0];
+    rc_shape xs = n->in[0]->shape;
+    int64_t N = rc_shape_numel(n->shape);
+    if (rc_shape_numel(xs) == N) {
+        memcpy(y, x, (size_t)N * sizeof *y);
+    } else if (is_scalar_like(xs)) {
+        for (int64_t i = 0; i < N; i++) y[i] = x[0];
+    } else if (is_row_of(xs, n->shape)) {
+        int64_t C = rc_shape_numel(xs);
+        for (int64_t r = 0; r < N; r += C) memcpy(y + r, x, (size_t)C * sizeof *y);
+    } else {
+        rc_bcast w;
+        rc_bcast_init(&w, n->shape, &xs, 1);
+        BCAST_WALK(float, y[o] = x[at]);
     }
-BCAST_KERNELS(float, fwd)
-BCAST_KERNELS(double, ref)
+    return RC_OK;
+}
+
+static rc_status broadcast_to_ref(const rc_node *n, void *out, void *const *in, void *s) {
+    double *y = out;
+    const double *x = in[0];
+    rc_bcast w;
+    rc_bcast_init(&w, n->shape, &n->in[0]->shape, 1);
+    BCAST_WALK(double, y[o] = x[at]);
+    return RC_OK;
+}
+
+/* The float kernel accumulates in double (scratch, one per output element)
+ * so summing many rows, e.g. a bias gradient over B*T steps, keeps float
+ * accuracy. */
+static size_t sum_to_scratch(const rc_node *n) {
+    return (size_t)rc_shape_numel(n->shape) * sizeof(double);
+}
+
+static rc_status sum_to_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    float *restrict y = out;
+    const float *restrict x = in[0];
+    double *restrict acc = s;
+    rc_shape xs = n->in[0]->shape;
+    int64_t M = rc_shape_numel(n->shape), N = rc_shape_numel(xs);
+    if (M == N) {
+        memcpy(y, x, (size_t)N * sizeof *y);
+        return RC_OK;
+    }
+    for (int64_t j = 0; j < M; j++) acc[j] = 0;
+    if (M == 1) {
+        for (int64_t i = 0; i < N; i++) acc[0] += x[i];
+    } else if (is_row_of(n->shape, xs)) {
+        for (int64_t r = 0; r < N; r += M)
+            for (int64_t j = 0; j < M; j++) acc[j] += x[r + j];
+    } else {
+        rc_bcast w;
+        rc_bcast_init(&w, xs, &n->shape, 1);
+        BCAST_WALK(float, acc[at] += x[o]);
+    }
+    for (int64_t j = 0; j < M; j++) y[j] = (float)acc[j];
+    return RC_OK;
+}
+
+static rc_status sum_to_ref(const rc_node *n, void *out, void *const *in, void *s) {
+    double *y = out;
+    const double *x = in[0];
+    rc_bcast w;
+    rc_bcast_init(&w, n->in[0]->shape, &n->shape, 1);
+    for (int64_t j = 0, M = rc_shape_numel(n->shape); j < M; j++) y[j] = 0;
+    BCAST_WALK(double, y[at] += x[o]);
+    return RC_OK;
+}
 
 static void broadcast_to_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     dx[0] = rc_sum_to(g, dy, n->in[0]->shape);
@@ -287,7 +416,8 @@ const rc_op rc_op_broadcast_to = {.name = "broadcast_to", .arity = 1, .infer = b
                                   .forward = broadcast_to_fwd, .reference = broadcast_to_ref,
                                   .grad = broadcast_to_grad, .label = shape_label};
 const rc_op rc_op_sum_to = {.name = "sum_to", .arity = 1, .infer = sum_to_infer, .forward = sum_to_fwd,
-                            .reference = sum_to_ref, .grad = sum_to_grad, .label = shape_label};
+                            .reference = sum_to_ref, .grad = sum_to_grad,
+                            .scratch_bytes = sum_to_scratch, .label = shape_label};
 
 static rc_node *shaped(rc_graph *g, const rc_op *op, rc_node *x, rc_shape s) {
     rc_attr a = {.i = {0}};

@@ -13,6 +13,7 @@
 
 #include "recur/op.h"
 #include "recur/ops.h"
+#include "vecmath.h"
 
 static bool same_shapes(rc_graph *g, rc_node *n) {
     if (!rc_require_dtype(g, n, 0, RC_F32) || !rc_require_dtype(g, n, 1, RC_F32)) return false;
@@ -64,7 +65,7 @@ MSE_KERNEL(mse_fwd, float)
 MSE_KERNEL(mse_ref, double)
 
 static void mse_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
-    float k = (float)(2.0 / (double)rc_shape_numel(n->in[0]->shape));
+    double k = 2.0 / (double)rc_shape_numel(n->in[0]->shape);
     rc_node *dp = rc_mul(g, rc_scale(g, rc_sub(g, n->in[0], n->in[1]), k), dy);
     dx[0] = dp;
     dx[1] = rc_neg(g, dp);
@@ -84,23 +85,54 @@ static bool xent_infer(rc_graph *g, rc_node *n) {
     return same_shapes(g, n) && drop_last(g, n, n->in[0]->shape);
 }
 
-#define XENT_KERNEL(name, T)                                                           \
-    static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
-        rc_shape xs = n->in[0]->shape;                                                 \
-        int64_t C = xs.dim[xs.ndim - 1], R = rc_shape_numel(xs) / C;                   \
-        for (int64_t r = 0; r < R; r++) {                                              \
-            const T *x = (const T *)in[0] + r * C, *l = (const T *)in[1] + r * C;      \
-            double m = x[0], z = 0, acc = 0;                                           \
-            for (int64_t j = 1; j < C; j++) m = fmax(m, x[j]);                         \
-            for (int64_t j = 0; j < C; j++) z += exp((double)x[j] - m);                \
-            double lse = m + log(z);                                                   \
-            for (int64_t j = 0; j < C; j++) acc += (double)l[j] * (lse - (double)x[j]); \
-            ((T *)out)[r] = (T)acc;                                                    \
-        }                                                                              \
-        return RC_OK;                                                                  \
+/* Per row r of C classes: lse = m + log sum_j e^{x_j - m} (m the row max),
+ * loss = sum_j l_j (lse - x_j). The float kernel exponentiates a row at a
+ * time with the vector exp into scratch and sums in double. */
+static size_t row_scratch(const rc_node *n) {
+    rc_shape xs = n->in[0]->shape;
+    return (size_t)xs.dim[xs.ndim - 1] * sizeof(float);
+}
+
+static double lse_f32(const float *x, int64_t C, float *tmp) {
+    float m = x[0];
+    for (int64_t j = 1; j < C; j++) m = x[j] > m ? x[j] : m;
+    for (int64_t j = 0; j < C; j++) tmp[j] = x[j] - m;
+    rc_vexp(tmp, tmp, C);
+    double z = 0;
+    for (int64_t j = 0; j < C; j++) z += tmp[j];
+    return (double)m + log(z);
+}
+
+static double lse_f64(const double *x, int64_t C) {
+    double m = x[0], z = 0;
+    for (int64_t j = 1; j < C; j++) m = fmax(m, x[j]);
+    for (int64_t j = 0; j < C; j++) z += exp(x[j] - m);
+    return m + log(z);
+}
+
+static rc_status xent_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    rc_shape xs = n->in[0]->shape;
+    int64_t C = xs.dim[xs.ndim - 1], R = rc_shape_numel(xs) / C;
+    for (int64_t r = 0; r < R; r++) {
+        const float *x = (const float *)in[0] + r * C, *l = (const float *)in[1] + r * C;
+        double lse = lse_f32(x, C, s), acc = 0;
+        for (int64_t j = 0; j < C; j++) acc += (double)l[j] * (lse - (double)x[j]);
+        ((float *)out)[r] = (float)acc;
     }
-XENT_KERNEL(xent_fwd, float)
-XENT_KERNEL(xent_ref, double)
+    return RC_OK;
+}
+
+static rc_status xent_ref(const rc_node *n, void *out, void *const *in, void *s) {
+    rc_shape xs = n->in[0]->shape;
+    int64_t C = xs.dim[xs.ndim - 1], R = rc_shape_numel(xs) / C;
+    for (int64_t r = 0; r < R; r++) {
+        const double *x = (const double *)in[0] + r * C, *l = (const double *)in[1] + r * C;
+        double lse = lse_f64(x, C), acc = 0;
+        for (int64_t j = 0; j < C; j++) acc += l[j] * (lse - x[j]);
+        ((double *)out)[r] = acc;
+    }
+    return RC_OK;
+}
 
 static void xent_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     rc_node *x = n->in[0], *l = n->in[1], *d = per_row(g, dy);
@@ -110,7 +142,8 @@ static void xent_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
 }
 
 const rc_op rc_op_softmax_xent = {.name = "softmax_xent", .arity = 2, .infer = xent_infer,
-                                  .forward = xent_fwd, .reference = xent_ref, .grad = xent_grad};
+                                  .forward = xent_fwd, .reference = xent_ref, .grad = xent_grad,
+                                  .scratch_bytes = row_scratch};
 
 rc_node *rc_softmax_xent(rc_graph *g, rc_node *logits, rc_node *labels) {
     rc_node *in[2] = {logits, labels};
@@ -131,28 +164,41 @@ static bool sparse_infer(rc_graph *g, rc_node *n) {
     return true;
 }
 
-#define SPARSE_KERNEL(name, T)                                                         \
-    static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
-        rc_shape xs = n->in[0]->shape;                                                 \
-        int64_t C = xs.dim[xs.ndim - 1], R = rc_shape_numel(xs) / C;                   \
-        const int32_t *ids = in[1];                                                    \
-        rc_status st = RC_OK;                                                          \
-        for (int64_t r = 0; r < R; r++) {                                              \
-            const T *x = (const T *)in[0] + r * C;                                     \
-            double m = x[0], z = 0;                                                    \
-            for (int64_t j = 1; j < C; j++) m = fmax(m, x[j]);                         \
-            for (int64_t j = 0; j < C; j++) z += exp((double)x[j] - m);                \
-            if (ids[r] < 0 || ids[r] >= C) {                                           \
-                ((T *)out)[r] = 0;                                                     \
-                st = RC_ERR_ARG;                                                       \
-                continue;                                                              \
-            }                                                                          \
-            ((T *)out)[r] = (T)(m + log(z) - (double)x[ids[r]]);                       \
-        }                                                                              \
-        return st;                                                                     \
+/* loss_r = lse(x_r) - x_{r, id_r}. An id outside [0, C) gives 0 for its
+ * row and RC_ERR_ARG for the run. */
+static rc_status sparse_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    rc_shape xs = n->in[0]->shape;
+    int64_t C = xs.dim[xs.ndim - 1], R = rc_shape_numel(xs) / C;
+    const int32_t *ids = in[1];
+    rc_status st = RC_OK;
+    for (int64_t r = 0; r < R; r++) {
+        const float *x = (const float *)in[0] + r * C;
+        if (ids[r] < 0 || ids[r] >= C) {
+            ((float *)out)[r] = 0;
+            st = RC_ERR_ARG;
+            continue;
+        }
+        ((float *)out)[r] = (float)(lse_f32(x, C, s) - (double)x[ids[r]]);
     }
-SPARSE_KERNEL(sparse_fwd, float)
-SPARSE_KERNEL(sparse_ref, double)
+    return st;
+}
+
+static rc_status sparse_ref(const rc_node *n, void *out, void *const *in, void *s) {
+    rc_shape xs = n->in[0]->shape;
+    int64_t C = xs.dim[xs.ndim - 1], R = rc_shape_numel(xs) / C;
+    const int32_t *ids = in[1];
+    rc_status st = RC_OK;
+    for (int64_t r = 0; r < R; r++) {
+        const double *x = (const double *)in[0] + r * C;
+        if (ids[r] < 0 || ids[r] >= C) {
+            ((double *)out)[r] = 0;
+            st = RC_ERR_ARG;
+            continue;
+        }
+        ((double *)out)[r] = lse_f64(x, C) - x[ids[r]];
+    }
+    return st;
+}
 
 static void sparse_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     rc_node *x = n->in[0];
@@ -163,7 +209,8 @@ static void sparse_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
 
 const rc_op rc_op_sparse_softmax_xent = {.name = "sparse_softmax_xent", .arity = 2,
                                          .infer = sparse_infer, .forward = sparse_fwd,
-                                         .reference = sparse_ref, .grad = sparse_grad};
+                                         .reference = sparse_ref, .grad = sparse_grad,
+                                         .scratch_bytes = row_scratch};
 
 rc_node *rc_sparse_softmax_xent(rc_graph *g, rc_node *logits, rc_node *ids) {
     rc_node *in[2] = {logits, ids};

@@ -3,8 +3,8 @@
  *   sum(x, axis)   y[o, i] = sum_k x[o, k, i]       dx = broadcast_to(reshape(dy, keepdims), shape x)
  *   mean(x, axis)  y = sum(x, axis) / n             dx = that / n
  * attr.i[0] = axis (RC_ALL_AXES for all), attr.i[1] = keepdims.
- * The float kernel accumulates in double so large reductions stay exact to
- * float rounding of the result. */
+ * The float kernel accumulates in double so large reductions stay accurate
+ * to the float rounding of the result. */
 #include "recur/op.h"
 #include "recur/ops.h"
 
@@ -47,25 +47,69 @@ static bool reduce_infer(rc_graph *g, rc_node *n) {
     return true;
 }
 
-#define REDUCE_KERNEL(name, T, MEAN)                                                   \
+/* Fast kernel, in double accumulators: over the last axes (inner == 1) each
+ * output is a contiguous sum split over 8 independent partial sums (no
+ * serial add chain; vector lanes where the compiler uses them); otherwise
+ * whole rows of `inner` elements are added into a scratch row of doubles so
+ * memory is read in order. */
+static size_t reduce_scratch(const rc_node *n) {
+    int64_t outer, len, inner;
+    split(n, &outer, &len, &inner);
+    return inner > 1 ? (size_t)inner * sizeof(double) : 0;
+}
+
+static double sum_contig(const float *x, int64_t len) {
+    double p[8] = {0};
+    int64_t k = 0;
+    for (; k + 8 <= len; k += 8)
+        for (int j = 0; j < 8; j++) p[j] += x[k + j];
+    for (; k < len; k++) p[0] += x[k];
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
+static rc_status reduce_fwd(const rc_node *n, float *y, const float *x, double scale, double *acc) {
+    int64_t outer, len, inner;
+    split(n, &outer, &len, &inner);
+    for (int64_t o = 0; o < outer; o++) {
+        const float *xo = x + o * len * inner;
+        if (inner == 1) {
+            y[o] = (float)(sum_contig(xo, len) * scale);
+            continue;
+        }
+        for (int64_t i = 0; i < inner; i++) acc[i] = 0;
+        for (int64_t k = 0; k < len; k++)
+            for (int64_t i = 0; i < inner; i++) acc[i] += xo[k * inner + i];
+        for (int64_t i = 0; i < inner; i++) y[o * inner + i] = (float)(acc[i] * scale);
+    }
+    return RC_OK;
+}
+
+static rc_status sum_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    return reduce_fwd(n, out, in[0], 1.0, s);
+}
+static rc_status mean_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    int64_t outer, len, inner;
+    split(n, &outer, &len, &inner);
+    return reduce_fwd(n, out, in[0], 1.0 / (double)len, s);
+}
+
+/* Reference: y[o, i] = (1 or 1/len) sum_k x[o, k, i]. */
+#define REDUCE_REF(name, MEAN)                                                         \
     static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
-        T *y = out;                                                                    \
-        const T *x = in[0];                                                            \
+        double *y = out;                                                               \
+        const double *x = in[0];                                                       \
         int64_t outer, len, inner;                                                     \
         split(n, &outer, &len, &inner);                                                \
         for (int64_t o = 0; o < outer; o++)                                            \
             for (int64_t i = 0; i < inner; i++) {                                      \
                 double acc = 0;                                                        \
-                const T *xp = x + o * len * inner + i;                                 \
-                for (int64_t k = 0; k < len; k++) acc += xp[k * inner];                \
-                y[o * inner + i] = (T)(MEAN ? acc / (double)len : acc);                \
+                for (int64_t k = 0; k < len; k++) acc += x[(o * len + k) * inner + i]; \
+                y[o * inner + i] = MEAN ? acc / (double)len : acc;                     \
             }                                                                          \
         return RC_OK;                                                                  \
     }
-REDUCE_KERNEL(sum_fwd, float, 0)
-REDUCE_KERNEL(sum_ref, double, 0)
-REDUCE_KERNEL(mean_fwd, float, 1)
-REDUCE_KERNEL(mean_ref, double, 1)
+REDUCE_REF(sum_ref, 0)
+REDUCE_REF(mean_ref, 1)
 
 static rc_node *spread(rc_graph *g, rc_node *n, rc_node *dy) {
     rc_shape s = n->in[0]->shape, keep = s;
@@ -81,7 +125,7 @@ static void sum_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) { dx[0]
 static void mean_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     int64_t outer, len, inner;
     split(n, &outer, &len, &inner);
-    dx[0] = spread(g, n, rc_scale(g, dy, (float)(1.0 / (double)len)));
+    dx[0] = spread(g, n, rc_scale(g, dy, 1.0 / (double)len));
 }
 
 static void reduce_label(const rc_node *n, char *buf, size_t len) {
@@ -90,9 +134,11 @@ static void reduce_label(const rc_node *n, char *buf, size_t len) {
 }
 
 const rc_op rc_op_sum = {.name = "sum", .arity = 1, .infer = reduce_infer, .forward = sum_fwd,
-                         .reference = sum_ref, .grad = sum_grad, .label = reduce_label};
+                         .reference = sum_ref, .grad = sum_grad, .scratch_bytes = reduce_scratch,
+                         .label = reduce_label};
 const rc_op rc_op_mean = {.name = "mean", .arity = 1, .infer = reduce_infer, .forward = mean_fwd,
-                          .reference = mean_ref, .grad = mean_grad, .label = reduce_label};
+                          .reference = mean_ref, .grad = mean_grad, .scratch_bytes = reduce_scratch,
+                          .label = reduce_label};
 
 static rc_node *reduce(rc_graph *g, const rc_op *op, rc_node *x, int axis, bool keepdims) {
     rc_attr a = {.i = {axis, keepdims}};

@@ -141,7 +141,7 @@ static void neg_gradb(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     dx[0] = rc_neg(g, dy);
 }
 static void scale_gradb(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
-    dx[0] = rc_scale(g, dy, (float)n->attr.f[0]);
+    dx[0] = rc_scale(g, dy, n->attr.f[0]);
 }
 static void add_scalar_gradb(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     (void)g, (void)n;
@@ -234,8 +234,8 @@ static rc_node *pair(rc_graph *g, const rc_op *op, rc_node *x, rc_node *dy, doub
 }
 
 rc_node *rc_neg(rc_graph *g, rc_node *x) { return un(g, &rc_op_neg, x, 0, 0); }
-rc_node *rc_scale(rc_graph *g, rc_node *x, float c) { return un(g, &rc_op_scale, x, c, 0); }
-rc_node *rc_add_scalar(rc_graph *g, rc_node *x, float c) { return un(g, &rc_op_add_scalar, x, c, 0); }
+rc_node *rc_scale(rc_graph *g, rc_node *x, double c) { return un(g, &rc_op_scale, x, c, 0); }
+rc_node *rc_add_scalar(rc_graph *g, rc_node *x, double c) { return un(g, &rc_op_add_scalar, x, c, 0); }
 rc_node *rc_sigmoid(rc_graph *g, rc_node *x) { return un(g, &rc_op_sigmoid, x, 0, 0); }
 rc_node *rc_tanh(rc_graph *g, rc_node *x) { return un(g, &rc_op_tanh, x, 0, 0); }
 rc_node *rc_relu(rc_graph *g, rc_node *x) { return un(g, &rc_op_relu, x, 0, 0); }

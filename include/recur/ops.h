@@ -14,8 +14,8 @@ extern "C" {
 
 /* --- elementwise, unary ------------------------------------------------ */
 rc_node *rc_neg(rc_graph *g, rc_node *x);
-rc_node *rc_scale(rc_graph *g, rc_node *x, float c);          /* c * x */
-rc_node *rc_add_scalar(rc_graph *g, rc_node *x, float c);     /* x + c */
+rc_node *rc_scale(rc_graph *g, rc_node *x, double c);         /* c * x */
+rc_node *rc_add_scalar(rc_graph *g, rc_node *x, double c);    /* x + c */
 rc_node *rc_sigmoid(rc_graph *g, rc_node *x);
 rc_node *rc_tanh(rc_graph *g, rc_node *x);
 rc_node *rc_relu(rc_graph *g, rc_node *x);
