@@ -1,0 +1,187 @@
+/* recur — recurrent cells and the layers that own time.
+ *
+ * Dimension key: B batch, T time, I input features, U units, G gates.
+ *
+ * A cell (like Keras' AbstractRNNCell) declares its state sizes and output
+ * size, creates its parameters when told its input size, and builds one
+ * step from ops. It knows nothing of time, masks, direction or batching.
+ * The RNN layer unrolls a cell over T steps and implements
+ * return_sequences, return_state, go_backwards, initial_state and masking
+ * for every cell, built-in or user-written. Bidirectional wraps two layers.
+ *
+ * Ownership: cells and layers are created by *_new and freed by *_free; a
+ * layer owns its cell(s). Parameters are nodes of the graph the layer was
+ * first applied to (the graph owns them); a layer is used with one graph.
+ */
+#ifndef RECUR_RNN_H
+#define RECUR_RNN_H
+
+#include "recur/graph.h"
+#include "recur/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RC_MAX_STATES 16
+#define RC_MAX_CELL_PARAMS 48
+
+/* --- activations ---------------------------------------------------------- */
+
+typedef enum rc_activation {
+    RC_ACT_TANH,
+    RC_ACT_SIGMOID,
+    RC_ACT_RELU,
+    RC_ACT_LINEAR,
+    RC_ACT_HARD_SIGMOID,    /* Keras 3: clip(x/6 + 0.5, 0, 1) */
+    RC_ACT_HARD_SIGMOID_K2, /* Keras 2 / TF.js: clip(0.2x + 0.5, 0, 1) */
+} rc_activation;
+
+/* Apply an activation (linear returns x itself). */
+rc_node *rc_activate(rc_graph *g, rc_activation a, rc_node *x);
+/* Parse a name: "tanh", "sigmoid", "relu", "linear" (or NULL/"" = linear),
+ * "hard_sigmoid" (Keras 3), "hard_sigmoid_k2"; false if unknown. */
+bool rc_activation_parse(const char *name, rc_activation *out);
+const char *rc_activation_name(rc_activation a);
+
+/* --- cells ---------------------------------------------------------------- */
+
+typedef struct rc_cell rc_cell;
+
+/* One step's inputs and results. */
+typedef struct rc_cell_step {
+    rc_node *x;                           /* (B, I), or (B, P): rows of project() */
+    rc_node *state[RC_MAX_STATES];        /* previous states (B, state_size[k]) */
+    rc_node *output;                      /* set by step: (B, output_size) */
+    rc_node *next_state[RC_MAX_STATES];   /* set by step */
+} rc_cell_step;
+
+typedef struct rc_cell_class {
+    const char *type; /* Keras class name, e.g. "LSTMCell" */
+    /* Create the parameters for inputs of input_size features in the
+     * graph's current scope, append them to c->params in Keras weight
+     * order, initialised from rng. */
+    rc_status (*build)(rc_cell *c, rc_graph *g, int64_t input_size, rc_rng *rng);
+    /* Optional: the input-dependent part of a step for many rows at once,
+     * x_all (N, I) -> (N, P). When set, step receives rows of it instead of
+     * x_t, so the RNN layer runs one GEMM over all B·T rows. */
+    rc_node *(*project)(rc_cell *c, rc_graph *g, rc_node *x_all);
+    /* Build one step from ops. Returns RC_OK or the graph's error. */
+    rc_status (*step)(rc_cell *c, rc_graph *g, rc_cell_step *s);
+    /* Free impl (may be NULL). */
+    void (*destroy)(rc_cell *c);
+} rc_cell_class;
+
+struct rc_cell {
+    const rc_cell_class *cls;
+    char name[64];                        /* scope name, e.g. "lstm_cell" */
+    int nstates;
+    int64_t state_size[RC_MAX_STATES];
+    int64_t output_size;
+    int64_t input_size;                   /* set by build */
+    bool built;
+    int nparams;
+    rc_node *params[RC_MAX_CELL_PARAMS];  /* Keras get_weights() order */
+    void *impl;                           /* the class's own data */
+};
+
+/* Allocate a cell of a class with its sizes (used by cell constructors and
+ * user cells). NULL on bad sizes or out of memory. */
+rc_cell *rc_cell_new(const rc_cell_class *cls, const char *name, int nstates,
+                     const int64_t *state_size, int64_t output_size, void *impl);
+void rc_cell_free(rc_cell *c);
+/* Build (once) in g for input_size: pushes the cell's name as a scope. */
+rc_status rc_cell_build(rc_cell *c, rc_graph *g, int64_t input_size, rc_rng *rng);
+/* Append a parameter to a cell being built (for build callbacks). */
+rc_node *rc_cell_add_param(rc_cell *c, rc_graph *g, const char *name, rc_shape shape);
+int64_t rc_cell_param_count(const rc_cell *c); /* number of scalars */
+
+typedef struct rc_cell_config {
+    int64_t units;
+    rc_activation activation;           /* default tanh */
+    rc_activation recurrent_activation; /* default sigmoid (LSTM, GRU) */
+    bool use_bias;                      /* default true */
+    bool unit_forget_bias;              /* LSTM, default true */
+    bool reset_after;                   /* GRU, default true (Keras 3) */
+} rc_cell_config;
+
+/* Keras defaults for a cell of `units` units. */
+rc_cell_config rc_cell_defaults(int64_t units);
+
+/* The built-in cells (weights kernel (I, G·U), recurrent_kernel (U, G·U),
+ * bias (G·U), or (2, 3U) for GRU with reset_after). NULL if units < 1. */
+rc_cell *rc_simple_rnn_cell_new(const rc_cell_config *cfg);
+rc_cell *rc_lstm_cell_new(const rc_cell_config *cfg);
+rc_cell *rc_gru_cell_new(const rc_cell_config *cfg);
+/* A stack of cells (takes ownership of them): cell k reads cell k-1's
+ * output; states in natural order (Keras 3), flattened; parameters
+ * scoped cell_0/..., cell_1/.... */
+rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n);
+
+/* --- the RNN layer ----------------------------------------------------------- */
+
+typedef struct rc_rnn_config {
+    bool return_sequences;
+    bool return_state;
+    bool go_backwards;         /* output sequence in processing order, as Keras */
+    bool zero_output_for_mask; /* masked steps output 0 instead of carrying */
+} rc_rnn_config;
+
+typedef struct rc_rnn rc_rnn;
+
+/* A layer named `name` (scope of its nodes) over `cell`, which it owns. */
+rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg);
+void rc_rnn_free(rc_rnn *l);
+rc_cell *rc_rnn_cell(rc_rnn *l);
+const char *rc_rnn_name(const rc_rnn *l);
+
+typedef struct rc_rnn_out {
+    rc_node *output;                 /* (B, T, out) or (B, out) */
+    int nstates;
+    rc_node *state[RC_MAX_STATES];   /* final states */
+} rc_rnn_out;
+
+/* Unroll over x (B, T, I). mask: NULL or (B, T) float 0/1 (1 = valid).
+ * initial_state: ninitial = 0 (zeros) or ninitial = nstates nodes
+ * (B, state_size[k]).
+ * Builds the cell on first use with rng (NULL = seed 0). Errors name the
+ * layer and the shapes; they are also recorded on the graph. */
+rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask,
+                       rc_node *const *initial_state, int ninitial, rc_rng *rng,
+                       rc_rnn_out *out);
+
+/* --- Bidirectional --------------------------------------------------------- */
+
+typedef enum rc_merge_mode {
+    RC_MERGE_CONCAT, RC_MERGE_SUM, RC_MERGE_MUL, RC_MERGE_AVE, RC_MERGE_NONE,
+} rc_merge_mode;
+
+typedef struct rc_bidir rc_bidir;
+
+/* Wraps forward and backward layers (takes ownership). The backward layer
+ * must have go_backwards set and the same return_sequences/return_state as
+ * the forward one. Masked steps output 0 in both halves when returning
+ * sequences (as Keras). */
+rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_merge_mode mode);
+void rc_bidir_free(rc_bidir *b);
+
+typedef struct rc_bidir_out {
+    rc_node *output;           /* merged; NULL with RC_MERGE_NONE */
+    rc_node *output_forward;   /* always set */
+    rc_node *output_backward;  /* re-aligned in time when returning sequences */
+    int nstates;               /* forward states then backward states */
+    rc_node *state[2 * RC_MAX_STATES];
+} rc_bidir_out;
+
+/* initial_state: ninitial = 0, or the forward layer's states then the
+ * backward layer's. */
+rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, rc_node *mask,
+                         rc_node *const *initial_state, int ninitial, rc_rng *rng,
+                         rc_bidir_out *out);
+rc_rnn *rc_bidir_forward(rc_bidir *b);
+rc_rnn *rc_bidir_backward(rc_bidir *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,245 @@
+/* The RNN layer owns time; Bidirectional runs two of them.
+ *
+ * Unrolling x (B, T, I):
+ *   xs = transpose(x) -> (T, B, I), reversed along T for go_backwards;
+ *   P  = cell.project(xs as (T·B, I)) when the cell offers it: one GEMM for
+ *        every step, each step reading its rows as a view;
+ *   for t in processing order: (output_t, s_t) = cell.step(P_t, s_{t-1});
+ *   with a mask m_t (B, 1): s_t = where(m_t, s_t, s_{t-1}) and
+ *        output_t = where(m_t, output_t, output_{t-1} or 0);
+ *   the sequence output stacks output_t in processing order, so with
+ *   go_backwards it is reversed relative to the input, as in Keras.
+ * A row masked at every step keeps its initial state and outputs zeros. */
+#include <stdio.h>
+#include <string.h>
+
+#include "recur/ops.h"
+#include "recur/rnn.h"
+
+struct rc_rnn {
+    char name[64];
+    rc_cell *cell;
+    rc_rnn_config cfg;
+};
+
+rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg) {
+    if (!cell) return NULL;
+    rc_rnn *l = rc_calloc(1, sizeof *l);
+    if (!l) return NULL;
+    snprintf(l->name, sizeof l->name, "%s", name && *name && !strchr(name, '/') ? name : "rnn");
+    l->cell = cell;
+    if (cfg) l->cfg = *cfg;
+    return l;
+}
+
+void rc_rnn_free(rc_rnn *l) {
+    if (!l) return;
+    rc_cell_free(l->cell);
+    rc_free(l);
+}
+
+rc_cell *rc_rnn_cell(rc_rnn *l) { return l ? l->cell : NULL; }
+const char *rc_rnn_name(const rc_rnn *l) { return l ? l->name : ""; }
+
+static rc_status fail(rc_graph *g, rc_status s, const char *fmt, const char *layer, const char *detail) {
+    rc_graph_fail(g, s, fmt, layer, detail);
+    return rc_graph_status(g);
+}
+
+static rc_status check_inputs(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask, rc_node *const *init,
+                              int ninit) {
+    char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN], msg[300];
+    if (!x) return rc_graph_status(g) != RC_OK ? rc_graph_status(g) : fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, "input is NULL");
+    rc_shape xs = rc_node_shape(x);
+    if (rc_node_dtype(x) != RC_F32 || xs.ndim != 3) {
+        snprintf(msg, sizeof msg, "input must be float32 (B, T, I), got %s %s", rc_dtype_name(rc_node_dtype(x)),
+                 rc_shape_str(xs, a, sizeof a));
+        return fail(g, RC_ERR_SHAPE, "rnn '%s': %s", l->name, msg);
+    }
+    if (mask) {
+        rc_shape ms = rc_node_shape(mask);
+        if (rc_node_dtype(mask) != RC_F32 || !rc_shape_eq(ms, RC_SHAPE(xs.dim[0], xs.dim[1]))) {
+            snprintf(msg, sizeof msg, "mask %s %s does not match input %s: expected float32 (%lld, %lld)",
+                     rc_dtype_name(rc_node_dtype(mask)), rc_shape_str(ms, a, sizeof a), rc_shape_str(xs, b, sizeof b),
+                     (long long)xs.dim[0], (long long)xs.dim[1]);
+            return fail(g, RC_ERR_SHAPE, "rnn '%s': %s", l->name, msg);
+        }
+    }
+    rc_cell *c = l->cell;
+    if (ninit != 0 && ninit != c->nstates) {
+        snprintf(msg, sizeof msg, "%d initial states given, the cell has %d", ninit, c->nstates);
+        return fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, msg);
+    }
+    if (ninit && !init) return fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, "initial state array is NULL");
+    for (int k = 0; k < ninit; k++) {
+        rc_shape want = RC_SHAPE(xs.dim[0], c->state_size[k]);
+        if (!init[k]) {
+            snprintf(msg, sizeof msg, "initial state %d is NULL", k);
+            return rc_graph_status(g) != RC_OK ? rc_graph_status(g) : fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, msg);
+        }
+        if (rc_node_dtype(init[k]) != RC_F32 || !rc_shape_eq(rc_node_shape(init[k]), want)) {
+            snprintf(msg, sizeof msg, "initial state %d has shape %s, expected %s", k,
+                     rc_shape_str(rc_node_shape(init[k]), a, sizeof a), rc_shape_str(want, b, sizeof b));
+            return fail(g, RC_ERR_SHAPE, "rnn '%s': %s", l->name, msg);
+        }
+    }
+    if (c->built && c->input_size != xs.dim[2]) {
+        snprintf(msg, sizeof msg, "input %s has %lld features, the layer was built for %lld",
+                 rc_shape_str(xs, a, sizeof a), (long long)xs.dim[2], (long long)c->input_size);
+        return fail(g, RC_ERR_SHAPE, "rnn '%s': %s", l->name, msg);
+    }
+    return RC_OK;
+}
+
+/* Row block t of a (T, B, F) node as (B, F): a view. */
+static rc_node *step_rows(rc_graph *g, rc_node *seq, int64_t t) {
+    rc_shape s = rc_node_shape(seq);
+    return rc_reshape(g, rc_slice(g, seq, 0, t, t + 1), RC_SHAPE(s.dim[1], s.dim[2]));
+}
+
+rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask, rc_node *const *init, int ninit,
+                       rc_rng *rng, rc_rnn_out *out) {
+    if (!g) return RC_ERR_ARG;
+    if (!l || !out) return fail(g, RC_ERR_ARG, "rnn%s: %s", "", !l ? "layer is NULL" : "out is NULL");
+    memset(out, 0, sizeof *out);
+    rc_status st = check_inputs(l, g, x, mask, init, ninit);
+    if (st != RC_OK) return st;
+    rc_cell *c = l->cell;
+    rc_shape xs = rc_node_shape(x);
+    int64_t B = xs.dim[0], T = xs.dim[1], I = xs.dim[2];
+    if (!rc_scope_push(g, l->name)) return rc_graph_status(g);
+    if ((st = rc_cell_build(c, g, I, rng)) != RC_OK) {
+        rc_scope_pop(g);
+        return st;
+    }
+
+    rc_node *seq = rc_transpose(g, x, (int[]){1, 0, 2});
+    if (l->cfg.go_backwards) seq = rc_reverse(g, seq, 0);
+    if (c->cls->project) {
+        rc_scope_push(g, "input_projection");
+        rc_node *p = c->cls->project(c, g, rc_reshape(g, seq, RC_SHAPE(T * B, I)));
+        seq = p ? rc_reshape(g, p, RC_SHAPE(T, B, rc_node_shape(p).dim[1])) : NULL;
+        rc_scope_pop(g);
+    }
+    rc_node *mseq = NULL;
+    if (mask) {
+        mseq = rc_reshape(g, rc_transpose(g, mask, (int[]){1, 0}), RC_SHAPE(T, B, 1));
+        if (l->cfg.go_backwards) mseq = rc_reverse(g, mseq, 0);
+    }
+    rc_node *state[RC_MAX_STATES];
+    for (int k = 0; k < c->nstates; k++)
+        state[k] = ninit ? init[k] : rc_fill(g, RC_SHAPE(B, c->state_size[k]), 0.0f);
+    rc_node *zero_out = mask ? rc_fill(g, RC_SHAPE(B, c->output_size), 0.0f) : NULL;
+    rc_node *prev_out = zero_out;
+    rc_node **outs = l->cfg.return_sequences ? rc_calloc((size_t)T, sizeof *outs) : NULL;
+    if (l->cfg.return_sequences && !outs) {
+        rc_scope_pop(g);
+        return fail(g, RC_ERR_NOMEM, "rnn '%s': %s", l->name, "out of memory");
+    }
+    rc_node *last = NULL;
+    for (int64_t t = 0; t < T && rc_graph_status(g) == RC_OK; t++) {
+        char tn[24];
+        snprintf(tn, sizeof tn, "t%lld", (long long)t);
+        rc_scope_push(g, tn);
+        rc_cell_step s = {.x = step_rows(g, seq, t)};
+        memcpy(s.state, state, sizeof state);
+        st = c->cls->step(c, g, &s);
+        rc_node *o = s.output;
+        if (st == RC_OK && !o) st = fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, "the cell's step set no output");
+        if (st == RC_OK && mask) {
+            rc_node *m = step_rows(g, mseq, t);
+            for (int k = 0; k < c->nstates; k++) state[k] = rc_where(g, m, s.next_state[k], state[k]);
+            o = rc_where(g, m, o, l->cfg.zero_output_for_mask ? zero_out : prev_out);
+            prev_out = o;
+        } else if (st == RC_OK) {
+            for (int k = 0; k < c->nstates; k++) state[k] = s.next_state[k];
+        }
+        rc_scope_pop(g);
+        if (st != RC_OK) break;
+        if (outs) outs[t] = rc_reshape(g, o, RC_SHAPE(B, 1, c->output_size));
+        last = o;
+    }
+    if (rc_graph_status(g) == RC_OK) {
+        out->output = outs ? (T == 1 ? outs[0] : rc_concat(g, outs, (int)T, 1)) : last;
+        out->nstates = c->nstates;
+        for (int k = 0; k < c->nstates; k++) out->state[k] = state[k];
+    }
+    rc_free(outs);
+    rc_scope_pop(g);
+    st = rc_graph_status(g);
+    if (st != RC_OK) memset(out, 0, sizeof *out);
+    return st;
+}
+
+/* --- Bidirectional ---------------------------------------------------------- */
+
+struct rc_bidir {
+    char name[64];
+    rc_rnn *fwd, *bwd;
+    rc_merge_mode mode;
+};
+
+rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_merge_mode mode) {
+    if (!forward || !backward || forward == backward) return NULL;
+    if (forward->cfg.go_backwards == backward->cfg.go_backwards ||
+        forward->cfg.return_sequences != backward->cfg.return_sequences ||
+        forward->cfg.return_state != backward->cfg.return_state || mode < RC_MERGE_CONCAT || mode > RC_MERGE_NONE)
+        return NULL;
+    rc_bidir *b = rc_calloc(1, sizeof *b);
+    if (!b) return NULL;
+    snprintf(b->name, sizeof b->name, "%s", name && *name && !strchr(name, '/') ? name : "bidirectional");
+    b->fwd = forward;
+    b->bwd = backward;
+    b->mode = mode;
+    /* Keras sets zero_output_for_mask = return_sequences on both halves */
+    forward->cfg.zero_output_for_mask = backward->cfg.zero_output_for_mask = forward->cfg.return_sequences;
+    return b;
+}
+
+void rc_bidir_free(rc_bidir *b) {
+    if (!b) return;
+    rc_rnn_free(b->fwd);
+    rc_rnn_free(b->bwd);
+    rc_free(b);
+}
+
+rc_rnn *rc_bidir_forward(rc_bidir *b) { return b ? b->fwd : NULL; }
+rc_rnn *rc_bidir_backward(rc_bidir *b) { return b ? b->bwd : NULL; }
+
+rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, rc_node *mask, rc_node *const *init, int ninit,
+                         rc_rng *rng, rc_bidir_out *out) {
+    if (!g) return RC_ERR_ARG;
+    if (!b || !out) return fail(g, RC_ERR_ARG, "bidirectional%s: %s", "", !b ? "layer is NULL" : "out is NULL");
+    memset(out, 0, sizeof *out);
+    int nf = b->fwd->cell->nstates, nb = b->bwd->cell->nstates;
+    if (ninit != 0 && ninit != nf + nb) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%d initial states given, expected %d (forward %d, backward %d)", ninit, nf + nb, nf, nb);
+        return fail(g, RC_ERR_ARG, "bidirectional '%s': %s", b->name, msg);
+    }
+    if (ninit && !init) return fail(g, RC_ERR_ARG, "bidirectional '%s': %s", b->name, "initial state array is NULL");
+    if (!rc_scope_push(g, b->name)) return rc_graph_status(g);
+    rc_rnn_out f, r;
+    rc_status st = rc_rnn_apply(b->fwd, g, x, mask, ninit ? init : NULL, ninit ? nf : 0, rng, &f);
+    if (st == RC_OK) st = rc_rnn_apply(b->bwd, g, x, mask, ninit ? init + nf : NULL, ninit ? nb : 0, rng, &r);
+    if (st == RC_OK) {
+        rc_node *yf = f.output, *yb = r.output;
+        if (b->fwd->cfg.return_sequences) yb = rc_reverse(g, yb, 1); /* back to input order */
+        out->output_forward = yf;
+        out->output_backward = yb;
+        switch (b->mode) {
+        case RC_MERGE_CONCAT: out->output = rc_concat(g, (rc_node *[]){yf, yb}, 2, -1); break;
+        case RC_MERGE_SUM: out->output = rc_add(g, yf, yb); break;
+        case RC_MERGE_MUL: out->output = rc_mul(g, yf, yb); break;
+        case RC_MERGE_AVE: out->output = rc_scale(g, rc_add(g, yf, yb), 0.5); break;
+        case RC_MERGE_NONE: break;
+        }
+        out->nstates = nf + nb;
+        for (int k = 0; k < nf; k++) out->state[k] = f.state[k];
+        for (int k = 0; k < nb; k++) out->state[nf + k] = r.state[k];
+    }
+    rc_scope_pop(g);
+    st = rc_graph_status(g);
+    if (st != RC_OK) memset(out, 0, sizeof *out);
+    return st;
+}
