@@ -203,11 +203,16 @@ static void defaults_gated(const rc_cell_config *cfg, gated *s, int G) {
     s->gates = G;
 }
 
+/* h as it enters a recurrent matmul: times the recurrent dropout mask. */
+static rc_node *h_in(rc_graph *g, const rc_cell_step *st) {
+    return st->rec_mask ? rc_mul(g, st->state[0], st->rec_mask) : st->state[0];
+}
+
 /* --- SimpleRNN ---------------------------------------------------------------- */
 
 static rc_status simple_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     gated *s = c->impl;
-    rc_node *pre = rc_add(g, st->x, rc_matmul(g, st->state[0], s->rkernel, false, false));
+    rc_node *pre = rc_add(g, st->x, rc_matmul(g, h_in(g, st), s->rkernel, false, false));
     rc_node *h = rc_activate(g, s->cfg.activation, pre);
     if (h) rc_node_rename(h, "h");
     st->output = st->next_state[0] = h;
@@ -236,8 +241,8 @@ rc_cell *rc_simple_rnn_cell_new(const rc_cell_config *cfg) {
 static rc_status lstm_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     gated *s = c->impl;
     int64_t U = s->cfg.units;
-    rc_node *h = st->state[0], *cprev = st->state[1];
-    rc_node *z = rc_add(g, st->x, rc_matmul(g, h, s->rkernel, false, false));
+    rc_node *cprev = st->state[1];
+    rc_node *z = rc_add(g, st->x, rc_matmul(g, h_in(g, st), s->rkernel, false, false));
     rc_activation ra = s->cfg.recurrent_activation, a = s->cfg.activation;
     rc_node *i = gate(g, "input_gate", ra, block(g, z, U, 0));
     rc_node *f = gate(g, "forget_gate", ra, block(g, z, U, 1));
@@ -261,19 +266,19 @@ rc_cell *rc_lstm_cell_new(const rc_cell_config *cfg) { return gated_new(&lstm_cl
 static rc_status gru_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     gated *s = c->impl;
     int64_t U = s->cfg.units;
-    rc_node *h = st->state[0], *x = st->x, *z, *r, *hh;
+    rc_node *h = st->state[0], *hm = h_in(g, st), *x = st->x, *z, *r, *hh;
     rc_activation ra = s->cfg.recurrent_activation, a = s->cfg.activation;
     if (s->cfg.reset_after) {
-        rc_node *hu = rc_matmul(g, h, s->rkernel, false, false);
+        rc_node *hu = rc_matmul(g, hm, s->rkernel, false, false);
         if (s->bias_rec) hu = rc_add(g, hu, s->bias_rec);
         z = gate(g, "update_gate", ra, rc_add(g, block(g, x, U, 0), block(g, hu, U, 0)));
         r = gate(g, "reset_gate", ra, rc_add(g, block(g, x, U, 1), block(g, hu, U, 1)));
         hh = gate(g, "candidate", a, rc_add(g, block(g, x, U, 2), rc_mul(g, r, block(g, hu, U, 2))));
     } else {
-        rc_node *hzr = rc_matmul(g, h, s->rk_zr, false, false);
+        rc_node *hzr = rc_matmul(g, hm, s->rk_zr, false, false);
         z = gate(g, "update_gate", ra, rc_add(g, block(g, x, U, 0), block(g, hzr, U, 0)));
         r = gate(g, "reset_gate", ra, rc_add(g, block(g, x, U, 1), block(g, hzr, U, 1)));
-        rc_node *rh = rc_matmul(g, rc_mul(g, r, h), s->rk_h, false, false);
+        rc_node *rh = rc_matmul(g, rc_mul(g, r, hm), s->rk_h, false, false);
         hh = gate(g, "candidate", a, rc_add(g, block(g, x, U, 2), rh));
     }
     /* h' = z h + (1 - z) hh = hh + z (h - hh) */
@@ -326,7 +331,8 @@ static rc_status stacked_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     int at = 0;
     for (int k = 0; k < s->n; k++) {
         rc_cell *ck = s->cells[k];
-        rc_cell_step sub = {.x = x};
+        /* recurrent dropout reaches the first cell of the stack only */
+        rc_cell_step sub = {.x = x, .rec_mask = k == 0 ? st->rec_mask : NULL};
         rc_scope_push(g, ck->name);
         /* cell 0 receives rows of the stack's projection; the others
          * project their input at each step */

@@ -20,10 +20,22 @@ struct rc_rnn {
     char name[64];
     rc_cell *cell;
     rc_rnn_config cfg;
+    /* stateful: storage of the states carried between calls */
+    rc_graph *graph;
+    int64_t batch;
+    rc_node *store[RC_MAX_STATES];
 };
+
+static rc_status fail(rc_graph *g, rc_status s, const char *fmt, const char *layer, const char *detail) {
+    rc_graph_fail(g, s, fmt, layer, detail);
+    return rc_graph_status(g);
+}
 
 rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg) {
     if (!cell) return NULL;
+    if (cfg && (!(cfg->dropout >= 0 && cfg->dropout < 1) ||
+                !(cfg->recurrent_dropout >= 0 && cfg->recurrent_dropout < 1)))
+        return NULL;
     rc_rnn *l = rc_calloc(1, sizeof *l);
     if (!l) return NULL;
     snprintf(l->name, sizeof l->name, "%s", name && *name && !strchr(name, '/') ? name : "rnn");
@@ -40,10 +52,42 @@ void rc_rnn_free(rc_rnn *l) {
 
 rc_cell *rc_rnn_cell(rc_rnn *l) { return l ? l->cell : NULL; }
 const char *rc_rnn_name(const rc_rnn *l) { return l ? l->name : ""; }
+const rc_rnn_config *rc_rnn_get_config(const rc_rnn *l) { return l ? &l->cfg : NULL; }
 
-static rc_status fail(rc_graph *g, rc_status s, const char *fmt, const char *layer, const char *detail) {
-    rc_graph_fail(g, s, fmt, layer, detail);
-    return rc_graph_status(g);
+rc_status rc_rnn_reset_states(rc_rnn *l, const float *const *values) {
+    if (!l) return RC_ERR_ARG;
+    if (!l->cfg.stateful || !l->store[0]) return RC_ERR_STATE;
+    for (int k = 0; k < l->cell->nstates; k++) {
+        float *d = rc_node_data(l->store[k]);
+        int64_t n = rc_node_numel(l->store[k]);
+        if (values && !values[k]) return RC_ERR_ARG;
+        for (int64_t i = 0; i < n; i++) d[i] = values ? values[k][i] : 0.0f;
+    }
+    return RC_OK;
+}
+
+/* First stateful call: storage for the states; later calls: same batch. */
+static rc_status stateful_states(rc_rnn *l, rc_graph *g, int64_t B) {
+    rc_cell *c = l->cell;
+    if (l->store[0]) {
+        if (l->graph != g)
+            return fail(g, RC_ERR_STATE, "rnn '%s': %s", l->name, "a stateful layer is used with one graph only");
+        if (l->batch != B) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "stateful layer has batch size %lld, input has %lld", (long long)l->batch,
+                     (long long)B);
+            return fail(g, RC_ERR_SHAPE, "rnn '%s': %s", l->name, msg);
+        }
+        return RC_OK;
+    }
+    for (int k = 0; k < c->nstates; k++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "state_%d", k);
+        if (!(l->store[k] = rc_input(g, nm, RC_F32, RC_SHAPE(B, c->state_size[k])))) return rc_graph_status(g);
+    }
+    l->graph = g;
+    l->batch = B;
+    return RC_OK;
 }
 
 static rc_status check_inputs(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask, rc_node *const *init,
@@ -97,9 +141,17 @@ static rc_node *step_rows(rc_graph *g, rc_node *seq, int64_t t) {
     return rc_reshape(g, rc_slice(g, seq, 0, t, t + 1), RC_SHAPE(s.dim[1], s.dim[2]));
 }
 
-rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask, rc_node *const *init, int ninit,
-                       rc_rng *rng, rc_rnn_out *out) {
+rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *call, rc_rnn_out *out) {
     if (!g) return RC_ERR_ARG;
+    rc_rnn_call none = {0};
+    if (!call) call = &none;
+    rc_node *mask = call->mask, *const *init = call->initial_state;
+    int ninit = call->ninitial;
+    rc_rng local, *rng = call->rng;
+    if (!rng) {
+        rc_rng_seed(&local, 0);
+        rng = &local;
+    }
     if (!l || !out) return fail(g, RC_ERR_ARG, "rnn%s: %s", "", !l ? "layer is NULL" : "out is NULL");
     memset(out, 0, sizeof *out);
     rc_status st = check_inputs(l, g, x, mask, init, ninit);
@@ -108,9 +160,21 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask, rc_nod
     rc_shape xs = rc_node_shape(x);
     int64_t B = xs.dim[0], T = xs.dim[1], I = xs.dim[2];
     if (!rc_scope_push(g, l->name)) return rc_graph_status(g);
-    if ((st = rc_cell_build(c, g, I, rng)) != RC_OK) {
+    if ((st = rc_cell_build(c, g, I, rng)) != RC_OK || (l->cfg.stateful && (st = stateful_states(l, g, B)) != RC_OK)) {
         rc_scope_pop(g);
         return st;
+    }
+    if (call->training && l->cfg.dropout > 0) {
+        /* one mask per sequence, shared by every step */
+        rc_scope_push(g, "dropout");
+        x = rc_mul(g, x, rc_dropout_mask(g, RC_SHAPE(B, 1, I), l->cfg.dropout, rc_rng_u64(rng)));
+        rc_scope_pop(g);
+    }
+    rc_node *rec_mask = NULL;
+    if (call->training && l->cfg.recurrent_dropout > 0) {
+        rc_scope_push(g, "recurrent_dropout");
+        rec_mask = rc_dropout_mask(g, RC_SHAPE(B, c->state_size[0]), l->cfg.recurrent_dropout, rc_rng_u64(rng));
+        rc_scope_pop(g);
     }
 
     rc_node *seq = rc_transpose(g, x, (int[]){1, 0, 2});
@@ -128,7 +192,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask, rc_nod
     }
     rc_node *state[RC_MAX_STATES];
     for (int k = 0; k < c->nstates; k++)
-        state[k] = ninit ? init[k] : rc_fill(g, RC_SHAPE(B, c->state_size[k]), 0.0f);
+        state[k] = ninit ? init[k] : l->store[0] ? l->store[k] : rc_fill(g, RC_SHAPE(B, c->state_size[k]), 0.0f);
     rc_node *zero_out = mask ? rc_fill(g, RC_SHAPE(B, c->output_size), 0.0f) : NULL;
     rc_node *prev_out = zero_out;
     rc_node **outs = l->cfg.return_sequences ? rc_calloc((size_t)T, sizeof *outs) : NULL;
@@ -141,7 +205,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask, rc_nod
         char tn[24];
         snprintf(tn, sizeof tn, "t%lld", (long long)t);
         rc_scope_push(g, tn);
-        rc_cell_step s = {.x = step_rows(g, seq, t)};
+        rc_cell_step s = {.x = step_rows(g, seq, t), .rec_mask = rec_mask};
         memcpy(s.state, state, sizeof state);
         st = c->cls->step(c, g, &s);
         rc_node *o = s.output;
@@ -163,6 +227,10 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask, rc_nod
         out->output = outs ? (T == 1 ? outs[0] : rc_concat(g, outs, (int)T, 1)) : last;
         out->nstates = c->nstates;
         for (int k = 0; k < c->nstates; k++) out->state[k] = state[k];
+        if (l->store[0]) {
+            out->nupdates = c->nstates;
+            for (int k = 0; k < c->nstates; k++) out->update[k] = rc_assign(g, l->store[k], state[k]);
+        }
     }
     rc_free(outs);
     rc_scope_pop(g);
@@ -183,7 +251,8 @@ rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_m
     if (!forward || !backward || forward == backward) return NULL;
     if (forward->cfg.go_backwards == backward->cfg.go_backwards ||
         forward->cfg.return_sequences != backward->cfg.return_sequences ||
-        forward->cfg.return_state != backward->cfg.return_state || mode < RC_MERGE_CONCAT || mode > RC_MERGE_NONE)
+        forward->cfg.return_state != backward->cfg.return_state || forward->cfg.stateful != backward->cfg.stateful ||
+        mode < RC_MERGE_CONCAT || mode > RC_MERGE_NONE)
         return NULL;
     rc_bidir *b = rc_calloc(1, sizeof *b);
     if (!b) return NULL;
@@ -206,9 +275,12 @@ void rc_bidir_free(rc_bidir *b) {
 rc_rnn *rc_bidir_forward(rc_bidir *b) { return b ? b->fwd : NULL; }
 rc_rnn *rc_bidir_backward(rc_bidir *b) { return b ? b->bwd : NULL; }
 
-rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, rc_node *mask, rc_node *const *init, int ninit,
-                         rc_rng *rng, rc_bidir_out *out) {
+rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call *call, rc_bidir_out *out) {
     if (!g) return RC_ERR_ARG;
+    rc_rnn_call none = {0};
+    if (!call) call = &none;
+    rc_node *const *init = call->initial_state;
+    int ninit = call->ninitial;
     if (!b || !out) return fail(g, RC_ERR_ARG, "bidirectional%s: %s", "", !b ? "layer is NULL" : "out is NULL");
     memset(out, 0, sizeof *out);
     int nf = b->fwd->cell->nstates, nb = b->bwd->cell->nstates;
@@ -220,8 +292,13 @@ rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, rc_node *mask, rc
     if (ninit && !init) return fail(g, RC_ERR_ARG, "bidirectional '%s': %s", b->name, "initial state array is NULL");
     if (!rc_scope_push(g, b->name)) return rc_graph_status(g);
     rc_rnn_out f, r;
-    rc_status st = rc_rnn_apply(b->fwd, g, x, mask, ninit ? init : NULL, ninit ? nf : 0, rng, &f);
-    if (st == RC_OK) st = rc_rnn_apply(b->bwd, g, x, mask, ninit ? init + nf : NULL, ninit ? nb : 0, rng, &r);
+    rc_rnn_call cf = *call, cb = *call;
+    cf.initial_state = ninit ? init : NULL;
+    cf.ninitial = ninit ? nf : 0;
+    cb.initial_state = ninit ? init + nf : NULL;
+    cb.ninitial = ninit ? nb : 0;
+    rc_status st = rc_rnn_apply(b->fwd, g, x, &cf, &f);
+    if (st == RC_OK) st = rc_rnn_apply(b->bwd, g, x, &cb, &r);
     if (st == RC_OK) {
         rc_node *yf = f.output, *yb = r.output;
         if (b->fwd->cfg.return_sequences) yb = rc_reverse(g, yb, 1); /* back to input order */
@@ -237,6 +314,9 @@ rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, rc_node *mask, rc
         out->nstates = nf + nb;
         for (int k = 0; k < nf; k++) out->state[k] = f.state[k];
         for (int k = 0; k < nb; k++) out->state[nf + k] = r.state[k];
+        out->nupdates = f.nupdates + r.nupdates;
+        for (int k = 0; k < f.nupdates; k++) out->update[k] = f.update[k];
+        for (int k = 0; k < r.nupdates; k++) out->update[f.nupdates + k] = r.update[k];
     }
     rc_scope_pop(g);
     st = rc_graph_status(g);

@@ -227,7 +227,8 @@ static bool run_case(gcase *c, json_t *root) {
             goto done;
         }
         rc_bidir_out o;
-        if (rc_bidir_apply(bidir, g, xn, mn, in, (int)ninit, &rng, &o) != RC_OK) goto graph_err;
+        rc_rnn_call call = {.mask = mn, .initial_state = in, .ninitial = (int)ninit, .rng = &rng};
+        if (rc_bidir_apply(bidir, g, xn, &call, &o) != RC_OK) goto graph_err;
         if (mode == RC_MERGE_NONE) {
             got[ngot++] = o.output_forward;
             got[ngot++] = o.output_backward;
@@ -243,7 +244,8 @@ static bool run_case(gcase *c, json_t *root) {
         layer = make_rnn(c, cfg, "rnn", false);
         if (!layer) goto done;
         rc_rnn_out o;
-        if (rc_rnn_apply(layer, g, xn, mn, in, (int)ninit, &rng, &o) != RC_OK) goto graph_err;
+        rc_rnn_call call = {.mask = mn, .initial_state = in, .ninitial = (int)ninit, .rng = &rng};
+        if (rc_rnn_apply(layer, g, xn, &call, &o) != RC_OK) goto graph_err;
         got[ngot++] = o.output;
         if (get_bool(cfg, "return_state", false))
             for (int k = 0; k < o.nstates; k++) got[ngot++] = o.state[k];

@@ -17,10 +17,10 @@
 extern "C" {
 #endif
 
-/* Attributes of a node: a few integers and reals whose meaning each op
+/* Attributes of a node: a dozen integers and four reals whose meaning each op
  * defines (slice axis/begin/end, transpose flags, scale factor...). */
 typedef struct rc_attr {
-    int64_t i[8];
+    int64_t i[12];
     double f[4];
 } rc_attr;
 

@@ -120,6 +120,19 @@ rc_node *rc_sigmoid_bce(rc_graph *g, rc_node *logits, rc_node *targets);
  * returned node is only for passing to rc_plan_new as an output. */
 rc_node *rc_sgd_update(rc_graph *g, rc_node *param, rc_node *grad, float lr);
 
+/* Copy value into the storage of a leaf (input or parameter) of the same
+ * shape, as the last step of a plan (side effect): stateful RNN layers use
+ * it to keep their final states. */
+rc_node *rc_assign(rc_graph *g, rc_node *target, rc_node *value);
+
+/* --- randomness ------------------------------------------------------------ */
+/* Inverted-dropout mask: each element 1/(1 - rate) with probability
+ * 1 - rate, else 0, drawn anew at every run of a plan from the node's own
+ * xoshiro state seeded by `seed`. The reference evaluator draws from a copy
+ * of the current state, so repeated reference runs see one fixed mask.
+ * rate in [0, 1). */
+rc_node *rc_dropout_mask(rc_graph *g, rc_shape shape, double rate, uint64_t seed);
+
 #ifdef __cplusplus
 }
 #endif

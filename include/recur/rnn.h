@@ -52,6 +52,10 @@ typedef struct rc_cell rc_cell;
 typedef struct rc_cell_step {
     rc_node *x;                           /* (B, I), or (B, P): rows of project() */
     rc_node *state[RC_MAX_STATES];        /* previous states (B, state_size[k]) */
+    /* Recurrent dropout: NULL, or a (B, state_size[0]) mask the cell
+     * multiplies state[0] by where it enters the recurrent matmul (never
+     * elsewhere, as Keras). Cells may ignore it (then no recurrent dropout). */
+    rc_node *rec_mask;
     rc_node *output;                      /* set by step: (B, output_size) */
     rc_node *next_state[RC_MAX_STATES];   /* set by step */
 } rc_cell_step;
@@ -125,30 +129,51 @@ typedef struct rc_rnn_config {
     bool return_state;
     bool go_backwards;         /* output sequence in processing order, as Keras */
     bool zero_output_for_mask; /* masked steps output 0 instead of carrying */
+    bool stateful;             /* final states become the next call's initial states */
+    float dropout;             /* on x_t, one mask per sequence, training only */
+    float recurrent_dropout;   /* on h_{t-1} before h·U, likewise */
 } rc_rnn_config;
 
 typedef struct rc_rnn rc_rnn;
 
-/* A layer named `name` (scope of its nodes) over `cell`, which it owns. */
+/* A layer named `name` (scope of its nodes) over `cell`, which it owns.
+ * NULL when cell is NULL, a dropout rate is outside [0, 1), or out of
+ * memory. */
 rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg);
 void rc_rnn_free(rc_rnn *l);
 rc_cell *rc_rnn_cell(rc_rnn *l);
 const char *rc_rnn_name(const rc_rnn *l);
+const rc_rnn_config *rc_rnn_get_config(const rc_rnn *l);
+
+/* Per-call arguments; a NULL pointer means all defaults. */
+typedef struct rc_rnn_call {
+    rc_node *mask;                       /* NULL or (B, T) float 0/1, 1 = valid */
+    rc_node *const *initial_state;       /* ninitial nodes (B, state_size[k]) */
+    int ninitial;                        /* 0 = zeros (or the stored states) */
+    bool training;                       /* enables dropout */
+    rc_rng *rng;                         /* initialisation and dropout seeds;
+                                            NULL = seed 0 */
+} rc_rnn_call;
 
 typedef struct rc_rnn_out {
     rc_node *output;                 /* (B, T, out) or (B, out) */
     int nstates;
     rc_node *state[RC_MAX_STATES];   /* final states */
+    /* stateful layers: nodes that store the final states for the next call
+     * when run; include them in the plan's outputs */
+    int nupdates;
+    rc_node *update[RC_MAX_STATES];
 } rc_rnn_out;
 
-/* Unroll over x (B, T, I). mask: NULL or (B, T) float 0/1 (1 = valid).
- * initial_state: ninitial = 0 (zeros) or ninitial = nstates nodes
- * (B, state_size[k]).
- * Builds the cell on first use with rng (NULL = seed 0). Errors name the
+/* Unroll over x (B, T, I). Builds the cell on first use. Errors name the
  * layer and the shapes; they are also recorded on the graph. */
-rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask,
-                       rc_node *const *initial_state, int ninitial, rc_rng *rng,
+rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *call,
                        rc_rnn_out *out);
+
+/* Stateful layers: set the stored states to zeros (values NULL) or to
+ * nstates arrays of (B, state_size[k]) floats. RC_ERR_STATE before the
+ * first apply. */
+rc_status rc_rnn_reset_states(rc_rnn *l, const float *const *values);
 
 /* --- Bidirectional --------------------------------------------------------- */
 
@@ -167,16 +192,17 @@ void rc_bidir_free(rc_bidir *b);
 
 typedef struct rc_bidir_out {
     rc_node *output;           /* merged; NULL with RC_MERGE_NONE */
+    int nupdates;              /* stateful: forward then backward updates */
+    rc_node *update[2 * RC_MAX_STATES];
     rc_node *output_forward;   /* always set */
     rc_node *output_backward;  /* re-aligned in time when returning sequences */
     int nstates;               /* forward states then backward states */
     rc_node *state[2 * RC_MAX_STATES];
 } rc_bidir_out;
 
-/* initial_state: ninitial = 0, or the forward layer's states then the
- * backward layer's. */
-rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, rc_node *mask,
-                         rc_node *const *initial_state, int ninitial, rc_rng *rng,
+/* call->initial_state: the forward layer's states then the backward
+ * layer's. */
+rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call *call,
                          rc_bidir_out *out);
 rc_rnn *rc_bidir_forward(rc_bidir *b);
 rc_rnn *rc_bidir_backward(rc_bidir *b);
