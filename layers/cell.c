@@ -67,11 +67,7 @@ rc_node *rc_activate(rc_graph *g, rc_activation a, rc_node *x) {
 
 rc_cell *rc_cell_new(const rc_cell_class *cls, const char *name, int nstates, const int64_t *state_size,
                      int64_t output_size, void *impl) {
-    if (!cls || !cls->build || !cls->step || nstates < 1 || nstates > RC_MAX_STATES || !state_size ||
-        output_size < 1)
-        return NULL;
-    for (int k = 0; k < nstates; k++)
-        if (state_size[k] < 1) return NULL;
+    if (!cls || !cls->build || !cls->step || nstates < 1 || nstates > RC_MAX_STATES || !state_size) return NULL;
     rc_cell *c = rc_calloc(1, sizeof *c);
     if (!c) return NULL;
     c->cls = cls;
@@ -122,6 +118,26 @@ rc_node *rc_cell_add_param(rc_cell *c, rc_graph *g, const char *name, rc_shape s
     rc_node *p = rc_param(g, name, shape);
     if (p) c->params[c->nparams++] = p;
     return p;
+}
+
+rc_status rc_cell_set_weight(rc_cell *c, int k, rc_shape shape, const float *values) {
+    if (!c) return RC_ERR_ARG;
+    if (!c->built) return RC_ERR_STATE;
+    rc_graph *g = c->nparams ? c->params[0]->graph : NULL;
+    if (k < 0 || k >= c->nparams || !values) {
+        rc_graph_fail(g, RC_ERR_ARG, "cell '%s': %s (it has %d weights)", c->name,
+                      values ? "weight index out of range" : "values are NULL", c->nparams);
+        return RC_ERR_ARG;
+    }
+    rc_node *p = c->params[k];
+    if (!rc_shape_eq(shape, rc_node_shape(p))) {
+        char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
+        rc_graph_fail(g, RC_ERR_SHAPE, "cell '%s': weight %d '%s' has shape %s, got %s", c->name, k, rc_node_name(p),
+                      rc_shape_str(rc_node_shape(p), a, sizeof a), rc_shape_str(shape, b, sizeof b));
+        return RC_ERR_SHAPE;
+    }
+    memcpy(rc_node_data(p), values, (size_t)rc_node_numel(p) * sizeof(float));
+    return RC_OK;
 }
 
 int64_t rc_cell_param_count(const rc_cell *c) {
@@ -222,7 +238,7 @@ static rc_status simple_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
 static const rc_cell_class simple_class = {"SimpleRNNCell", gated_build, gated_project, simple_step, NULL};
 
 static rc_cell *gated_new(const rc_cell_class *cls, const char *name, const rc_cell_config *cfg, int G, int nstates) {
-    if (!cfg || cfg->units < 1) return NULL;
+    if (!cfg) return NULL;
     gated *s = rc_calloc(1, sizeof *s);
     if (!s) return NULL;
     defaults_gated(cfg, s, G);
@@ -362,7 +378,7 @@ static const rc_cell_class stacked_projected_class = {"StackedRNNCells", stacked
 
 rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n) {
     if (!cells || n < 1) return NULL;
-    int64_t sizes[RC_MAX_STATES];
+    int64_t sizes[RC_MAX_STATES] = {0};
     int ns = 0;
     for (int k = 0; k < n; k++) {
         if (!cells[k] || ns + cells[k]->nstates > RC_MAX_STATES) return NULL;

@@ -110,6 +110,17 @@ static rc_status check_inputs(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask,
         }
     }
     rc_cell *c = l->cell;
+    for (int k = 0; k < c->nstates; k++)
+        if (c->state_size[k] < 1) {
+            snprintf(msg, sizeof msg, "cell '%s' has state %d of size %lld (units must be >= 1)", c->name, k,
+                     (long long)c->state_size[k]);
+            return fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, msg);
+        }
+    if (c->output_size < 1) {
+        snprintf(msg, sizeof msg, "cell '%s' has output size %lld (units must be >= 1)", c->name,
+                 (long long)c->output_size);
+        return fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, msg);
+    }
     if (ninit != 0 && ninit != c->nstates) {
         snprintf(msg, sizeof msg, "%d initial states given, the cell has %d", ninit, c->nstates);
         return fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, msg);

@@ -90,7 +90,9 @@ struct rc_cell {
 };
 
 /* Allocate a cell of a class with its sizes (used by cell constructors and
- * user cells). NULL on bad sizes or out of memory. */
+ * user cells). Sizes are checked when the cell is first applied (so the
+ * error can name the layer); NULL only for a NULL class, nstates outside
+ * 1..RC_MAX_STATES, or out of memory. */
 rc_cell *rc_cell_new(const rc_cell_class *cls, const char *name, int nstates,
                      const int64_t *state_size, int64_t output_size, void *impl);
 void rc_cell_free(rc_cell *c);
@@ -99,6 +101,12 @@ rc_status rc_cell_build(rc_cell *c, rc_graph *g, int64_t input_size, rc_rng *rng
 /* Append a parameter to a cell being built (for build callbacks). */
 rc_node *rc_cell_add_param(rc_cell *c, rc_graph *g, const char *name, rc_shape shape);
 int64_t rc_cell_param_count(const rc_cell *c); /* number of scalars */
+/* Copy values into parameter k (Keras weight order) after the cell is
+ * built. RC_ERR_STATE before the first apply, RC_ERR_ARG for k out of
+ * range, RC_ERR_SHAPE when `shape` is not the parameter's shape; the
+ * message (naming the cell, weight and both shapes) is recorded on the
+ * cell's graph. */
+rc_status rc_cell_set_weight(rc_cell *c, int k, rc_shape shape, const float *values);
 
 typedef struct rc_cell_config {
     int64_t units;
@@ -113,7 +121,8 @@ typedef struct rc_cell_config {
 rc_cell_config rc_cell_defaults(int64_t units);
 
 /* The built-in cells (weights kernel (I, G·U), recurrent_kernel (U, G·U),
- * bias (G·U), or (2, 3U) for GRU with reset_after). NULL if units < 1. */
+ * bias (G·U), or (2, 3U) for GRU with reset_after). units < 1 is reported
+ * when the cell is applied. NULL for a NULL config or out of memory. */
 rc_cell *rc_simple_rnn_cell_new(const rc_cell_config *cfg);
 rc_cell *rc_lstm_cell_new(const rc_cell_config *cfg);
 rc_cell *rc_gru_cell_new(const rc_cell_config *cfg);
