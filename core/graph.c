@@ -199,6 +199,7 @@ rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
 }
 
 int rc_node_id(const rc_node *n) { return n ? n->id : -1; }
+rc_graph *rc_node_graph(const rc_node *n) { return n ? n->graph : NULL; }
 const rc_op *rc_node_op(const rc_node *n) { return n ? n->op : NULL; }
 const char *rc_node_op_name(const rc_node *n) { return n ? n->op->name : "(null)"; }
 rc_dtype rc_node_dtype(const rc_node *n) { return n ? n->dtype : RC_F32; }

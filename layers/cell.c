@@ -123,7 +123,7 @@ rc_node *rc_cell_add_param(rc_cell *c, rc_graph *g, const char *name, rc_shape s
 rc_status rc_cell_set_weight(rc_cell *c, int k, rc_shape shape, const float *values) {
     if (!c) return RC_ERR_ARG;
     if (!c->built) return RC_ERR_STATE;
-    rc_graph *g = c->nparams ? c->params[0]->graph : NULL;
+    rc_graph *g = c->nparams ? rc_node_graph(c->params[0]) : NULL;
     if (k < 0 || k >= c->nparams || !values) {
         rc_graph_fail(g, RC_ERR_ARG, "cell '%s': %s (it has %d weights)", c->name,
                       values ? "weight index out of range" : "values are NULL", c->nparams);

@@ -70,6 +70,7 @@ rc_node *rc_fill(rc_graph *g, rc_shape shape, float value);
 /* --- node inspection --------------------------------------------------- */
 
 int rc_node_id(const rc_node *n);
+rc_graph *rc_node_graph(const rc_node *n);
 const rc_op *rc_node_op(const rc_node *n);
 const char *rc_node_op_name(const rc_node *n);
 rc_dtype rc_node_dtype(const rc_node *n);
