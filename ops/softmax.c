@@ -25,7 +25,9 @@ static void rows(const rc_node *n, int64_t *R, int64_t *C) {
     *R = rc_shape_numel(n->shape) / *C;
 }
 
-static rc_status softmax_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+/* Per row: y = e^{x - m} with the row max m, z = sum y (in double); then
+ * y / z for softmax or x - m - log z for log-softmax. */
+static rc_status softmax_rows(const rc_node *n, void *out, void *const *in, bool log_out) {
     int64_t R, C;
     rows(n, &R, &C);
     for (int64_t r = 0; r < R; r++) {
@@ -36,27 +38,22 @@ static rc_status softmax_fwd(const rc_node *n, void *out, void *const *in, void 
         rc_vexp(y, y, C);
         double z = 0;
         for (int64_t j = 0; j < C; j++) z += y[j];
-        float inv = (float)(1.0 / z);
-        for (int64_t j = 0; j < C; j++) y[j] *= inv;
+        if (log_out) {
+            float lz = (float)log(z);
+            for (int64_t j = 0; j < C; j++) y[j] = x[j] - m - lz;
+        } else {
+            float inv = (float)(1.0 / z);
+            for (int64_t j = 0; j < C; j++) y[j] *= inv;
+        }
     }
     return RC_OK;
 }
 
+static rc_status softmax_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    return softmax_rows(n, out, in, false);
+}
 static rc_status log_softmax_fwd(const rc_node *n, void *out, void *const *in, void *s) {
-    int64_t R, C;
-    rows(n, &R, &C);
-    for (int64_t r = 0; r < R; r++) {
-        const float *x = (const float *)in[0] + r * C;
-        float *y = (float *)out + r * C, m = x[0];
-        for (int64_t j = 1; j < C; j++) m = x[j] > m ? x[j] : m;
-        for (int64_t j = 0; j < C; j++) y[j] = x[j] - m;
-        rc_vexp(y, y, C);
-        double z = 0;
-        for (int64_t j = 0; j < C; j++) z += y[j];
-        float lz = (float)log(z);
-        for (int64_t j = 0; j < C; j++) y[j] = x[j] - m - lz;
-    }
-    return RC_OK;
+    return softmax_rows(n, out, in, true);
 }
 
 #define SOFTMAX_REF(name, LOG)                                                         \
