@@ -12,5 +12,9 @@
 #include "recur/gradcheck.h"
 #include "recur/rng.h"
 #include "recur/gemm.h"
+#include "recur/init.h"
+#include "recur/rnn.h"
+#include "recur/layers.h"
+#include "recur/model.h"
 
 #endif

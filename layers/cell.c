@@ -393,15 +393,16 @@ rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n) {
     }
     s->n = n;
     s->cells = own;
-    for (int k = 0; k < n; k++) {
-        own[k] = cells[k];
-        snprintf(own[k]->name, sizeof own[k]->name, "cell_%d", k);
-    }
     rc_cell *c = rc_cell_new(cells[0]->cls->project ? &stacked_projected_class : &stacked_class,
                              "stacked_rnn_cells", ns, sizes, cells[n - 1]->output_size, s);
     if (!c) {
         rc_free(own);
         rc_free(s);
+        return NULL;
+    }
+    for (int k = 0; k < n; k++) {
+        own[k] = cells[k];
+        snprintf(own[k]->name, sizeof own[k]->name, "cell_%d", k);
     }
     return c;
 }

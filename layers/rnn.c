@@ -146,6 +146,30 @@ static rc_status check_inputs(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask,
     return RC_OK;
 }
 
+/* The step's output and new states must exist with the declared sizes. */
+static rc_status check_step(rc_rnn *l, rc_graph *g, const rc_cell_step *s, int64_t B) {
+    rc_cell *c = l->cell;
+    char msg[320], a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
+    if (rc_graph_status(g) != RC_OK) return rc_graph_status(g);
+    for (int k = -1; k < c->nstates; k++) {
+        rc_node *v = k < 0 ? s->output : s->next_state[k];
+        rc_shape want = RC_SHAPE(B, k < 0 ? c->output_size : c->state_size[k]);
+        char what[32];
+        if (k < 0) snprintf(what, sizeof what, "output");
+        else snprintf(what, sizeof what, "new state %d", k);
+        if (!v) {
+            snprintf(msg, sizeof msg, "the step of cell '%s' (%s) set no %s", c->name, c->cls->type, what);
+            return fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, msg);
+        }
+        if (rc_node_dtype(v) != RC_F32 || !rc_shape_eq(rc_node_shape(v), want)) {
+            snprintf(msg, sizeof msg, "the step of cell '%s' (%s) made %s of shape %s, declared %s", c->name,
+                     c->cls->type, what, rc_shape_str(rc_node_shape(v), a, sizeof a), rc_shape_str(want, b, sizeof b));
+            return fail(g, RC_ERR_SHAPE, "rnn '%s': %s", l->name, msg);
+        }
+    }
+    return RC_OK;
+}
+
 /* Row block t of a (T, B, F) node as (B, F): a view. */
 static rc_node *step_rows(rc_graph *g, rc_node *seq, int64_t t) {
     rc_shape s = rc_node_shape(seq);
@@ -220,7 +244,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         memcpy(s.state, state, sizeof state);
         st = c->cls->step(c, g, &s);
         rc_node *o = s.output;
-        if (st == RC_OK && !o) st = fail(g, RC_ERR_ARG, "rnn '%s': %s", l->name, "the cell's step set no output");
+        if (st == RC_OK) st = check_step(l, g, &s, B);
         if (st == RC_OK && mask) {
             rc_node *m = step_rows(g, mseq, t);
             for (int k = 0; k < c->nstates; k++) state[k] = rc_where(g, m, s.next_state[k], state[k]);
@@ -285,6 +309,8 @@ void rc_bidir_free(rc_bidir *b) {
 
 rc_rnn *rc_bidir_forward(rc_bidir *b) { return b ? b->fwd : NULL; }
 rc_rnn *rc_bidir_backward(rc_bidir *b) { return b ? b->bwd : NULL; }
+const char *rc_bidir_name(const rc_bidir *b) { return b ? b->name : ""; }
+rc_merge_mode rc_bidir_merge_mode(const rc_bidir *b) { return b ? b->mode : RC_MERGE_CONCAT; }
 
 rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call *call, rc_bidir_out *out) {
     if (!g) return RC_ERR_ARG;
@@ -304,6 +330,12 @@ rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call
     if (!rc_scope_push(g, b->name)) return rc_graph_status(g);
     rc_rnn_out f, r;
     rc_rnn_call cf = *call, cb = *call;
+    /* one generator for both halves, so they never start from equal weights */
+    rc_rng local;
+    if (!call->rng) {
+        rc_rng_seed(&local, 0);
+        cf.rng = cb.rng = &local;
+    }
     cf.initial_state = ninit ? init : NULL;
     cf.ninitial = ninit ? nf : 0;
     cb.initial_state = ninit ? init + nf : NULL;

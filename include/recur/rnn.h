@@ -215,6 +215,8 @@ rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call
                          rc_bidir_out *out);
 rc_rnn *rc_bidir_forward(rc_bidir *b);
 rc_rnn *rc_bidir_backward(rc_bidir *b);
+const char *rc_bidir_name(const rc_bidir *b);
+rc_merge_mode rc_bidir_merge_mode(const rc_bidir *b);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,213 @@
+#!/bin/bash
+# compare.sh — recur (build/bench/rnn) against the PyTorch peer
+# (../shared/peers/torch_rnn_bench.py), alternately, in one run.
+#
+# For every point and every repetition it runs, adjacent in time:
+#   recur at each of --recur-threads, torch at each of --torch-threads
+# (the order flips every repetition so drift in the machine's load hits
+# both sides alike). Each run is one process printing one JSON line; a
+# side's time for a thread count is the median over repetitions of the
+# per-run medians, and each side is credited with its best thread count
+# (torch: the better of 1 and 2 threads, as issue 8 asks).
+#
+# Environment, as ../shared/peers/README.md prescribes for "PyTorch at its
+# best": /usr/bin/python3 (Debian's python3-torch), OMP_WAIT_POLICY=PASSIVE,
+# GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=268435456
+# for both sides. OPENBLAS_CORETYPE: --coretype asis keeps the environment's
+# value (this machine sets Haswell), unset removes it (OpenBLAS picks the
+# CPU's own kernel, Cooperlake/AVX-512 here), both does the whole comparison
+# twice. The OpenBLAS core each side actually ran on is printed.
+#
+# usage: bench/compare.sh [--cells "lstm gru"] [--hidden "128"] [--batch "32"]
+#          [--seq 50] [--input 64] [--modes "train infer"] [--reps 3]
+#          [--warmup 5] [--iters 20] [--recur-threads "1 2"]
+#          [--torch-threads "1 2"] [--coretype asis|unset|both]
+#          [--build DIR] [--out FILE.jsonl]
+# Run from anywhere; the raw JSON lines go to --out (default: a temp file,
+# its name printed at the end).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+cells="lstm gru"
+hiddens="128"
+batches="32"
+seq=50
+input=64
+modes="train infer"
+reps=3
+warmup=5
+iters=20
+recur_threads="1 2"
+torch_threads="1 2"
+coretype=asis
+build="$root/build"
+out=""
+peer="${TORCH_BENCH:-$root/../shared/peers/torch_rnn_bench.py}"
+python=/usr/bin/python3
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --cells) cells="$2"; shift 2 ;;
+        --hidden) hiddens="$2"; shift 2 ;;
+        --batch) batches="$2"; shift 2 ;;
+        --seq) seq="$2"; shift 2 ;;
+        --input) input="$2"; shift 2 ;;
+        --modes|--mode) modes="$2"; shift 2 ;;
+        --reps) reps="$2"; shift 2 ;;
+        --warmup) warmup="$2"; shift 2 ;;
+        --iters) iters="$2"; shift 2 ;;
+        --recur-threads) recur_threads="$2"; shift 2 ;;
+        --torch-threads) torch_threads="$2"; shift 2 ;;
+        --coretype) coretype="$2"; shift 2 ;;
+        --build) build="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "compare.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+case "$coretype" in asis|unset|both) ;; *) echo "compare.sh: --coretype asis|unset|both" >&2; exit 2 ;; esac
+
+rnn="$build/bench/rnn"
+if [ ! -x "$rnn" ]; then
+    echo "compare.sh: $rnn not found; build first: meson compile -C $build" >&2
+    exit 1
+fi
+if [ ! -f "$peer" ]; then
+    echo "compare.sh: peer script $peer not found (set TORCH_BENCH)" >&2
+    exit 1
+fi
+if ! "$python" -c "import torch" 2>/dev/null; then
+    echo "compare.sh: $python cannot import torch; install Debian's package:" >&2
+    echo "    apt-get install -y python3-torch python3-numpy" >&2
+    exit 1
+fi
+[ -n "$out" ] || out=$(mktemp /tmp/recur-compare-XXXXXX.jsonl)
+: > "$out"
+
+export OMP_WAIT_POLICY=PASSIVE
+export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=268435456
+# the peer sets OMP_NUM_THREADS/OPENBLAS_NUM_THREADS from --threads unless set
+unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
+orig_coretype="${OPENBLAS_CORETYPE-}"
+orig_coretype_set="${OPENBLAS_CORETYPE+x}"
+
+# one JSON line from a run, tagged with the side, rep and coretype setting;
+# a failed run is recorded as {"failed":...} and the comparison goes on
+run_one() { # side tag cell hidden batch mode threads rep
+    local side=$1 tag=$2 cell=$3 h=$4 b=$5 mode=$6 thr=$7 rep=$8 line
+    local args=(--hidden "$h" --batch "$b" --seq "$seq" --input "$input" --threads "$thr"
+                --mode "$mode" --warmup "$warmup" --iters "$iters")
+    if [ "$side" = recur ]; then
+        line=$("$rnn" --cell "$cell" "${args[@]}" 2>/tmp/recur-compare-err.$$) || line=""
+    else
+        local tcell=$cell
+        [ "$cell" = rnn ] && tcell=simple
+        line=$("$python" "$peer" --cell "$tcell" "${args[@]}" 2>/tmp/recur-compare-err.$$) || line=""
+    fi
+    if [ -z "$line" ]; then
+        echo "compare.sh: $side $cell h$h b$b $mode t$thr failed: $(tail -1 /tmp/recur-compare-err.$$)" >&2
+        line="{\"failed\":true,\"cell\":\"$cell\",\"hidden\":$h,\"batch\":$b,\"mode\":\"$mode\",\"threads\":$thr}"
+    fi
+    rm -f /tmp/recur-compare-err.$$
+    printf '{"side":"%s","coretype_setting":"%s","rep":%d,"run":%s}\n' "$side" "$tag" "$rep" "$line" >> "$out"
+}
+
+# OpenBLAS core as each side sees it
+cores() { # tag
+    local rc tc
+    rc=$("$rnn" --cell rnn --hidden 2 --batch 1 --seq 1 --input 1 --mode infer --warmup 0 --iters 1 |
+         "$python" -c 'import json,sys; print(json.load(sys.stdin)["blas"].rsplit("core ",1)[-1])')
+    tc=$("$python" -c 'import torch, ctypes
+lib = ctypes.CDLL("libblas.so.3")
+lib.openblas_get_corename.restype = ctypes.c_char_p
+print(lib.openblas_get_corename().decode())' 2>/dev/null || echo unknown)
+    printf '{"side":"cores","coretype_setting":"%s","recur_core":"%s","torch_core":"%s","env_coretype":"%s"}\n' \
+        "$1" "$rc" "$tc" "${OPENBLAS_CORETYPE-<unset>}" >> "$out"
+}
+
+compare() { # tag
+    local tag=$1 n=0
+    cores "$tag"
+    for cell in $cells; do for h in $hiddens; do for b in $batches; do for mode in $modes; do
+        for ((r = 0; r < reps; r++)); do
+            n=$((n + 1))
+            echo "[$tag] $cell h$h b$b $mode rep $((r + 1))/$reps" >&2
+            if ((r % 2 == 0)); then
+                for t in $recur_threads; do run_one recur "$tag" "$cell" "$h" "$b" "$mode" "$t" "$r"; done
+                for t in $torch_threads; do run_one torch "$tag" "$cell" "$h" "$b" "$mode" "$t" "$r"; done
+            else
+                for t in $torch_threads; do run_one torch "$tag" "$cell" "$h" "$b" "$mode" "$t" "$r"; done
+                for t in $recur_threads; do run_one recur "$tag" "$cell" "$h" "$b" "$mode" "$t" "$r"; done
+            fi
+        done
+    done; done; done; done
+}
+
+if [ "$coretype" = asis ] || [ "$coretype" = both ]; then
+    if [ -n "$orig_coretype_set" ]; then export OPENBLAS_CORETYPE="$orig_coretype"; else unset OPENBLAS_CORETYPE; fi
+    compare asis
+fi
+if [ "$coretype" = unset ] || [ "$coretype" = both ]; then
+    unset OPENBLAS_CORETYPE
+    compare unset
+fi
+
+"$python" - "$out" <<'EOF'
+import json, statistics, sys
+from collections import defaultdict
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+cores = {r["coretype_setting"]: r for r in rows if r["side"] == "cores"}
+# (setting, point) -> side -> threads -> [median ms per run]
+t = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+extra = {}
+order = []
+for r in rows:
+    if r["side"] == "cores":
+        continue
+    run = r["run"]
+    cell = "rnn" if run["cell"] == "simple" else run["cell"]  # torch's name for it
+    key = (r["coretype_setting"], cell, run["hidden"], run["batch"], run["mode"])
+    if key not in order:
+        order.append(key)
+    if run.get("failed"):
+        continue
+    t[key][r["side"]][run["threads"]].append(run["ms_per_step_median"])
+    if r["side"] == "recur":
+        extra[key] = run
+
+def best(side):
+    meds = {thr: statistics.median(v) for thr, v in side.items() if v}
+    if not meds:
+        return None, None, {}
+    thr = min(meds, key=meds.get)
+    return meds[thr], thr, meds
+
+for setting in dict.fromkeys(k[0] for k in order):
+    c = cores.get(setting, {})
+    print(f"\nOPENBLAS_CORETYPE {setting} (env: {c.get('env_coretype')}): "
+          f"OpenBLAS core recur {c.get('recur_core')}, torch {c.get('torch_core')}")
+    print(f"{'point':<26} {'recur ms':>9} {'thr':>3} {'torch ms':>9} {'thr':>3} {'torch/recur':>11}"
+          f"   recur per thread / torch per thread   plan MB  RSS MB")
+    for key in order:
+        if key[0] != setting:
+            continue
+        _, cell, h, b, mode = key
+        rm, rt, rmeds = best(t[key]["recur"])
+        tm, tt, tmeds = best(t[key]["torch"])
+        point = f"{cell} h{h} b{b} {mode}"
+        fmt = lambda v: f"{v:9.3f}" if v is not None else f"{'FAIL':>9}"
+        ratio = f"{tm / rm:11.2f}" if rm and tm else f"{'-':>11}"
+        per = " ".join(f"{k}:{v:.2f}" for k, v in sorted(rmeds.items())) + " / " + \
+              " ".join(f"{k}:{v:.2f}" for k, v in sorted(tmeds.items()))
+        e = extra.get(key, {})
+        mem = f"{e['plan_bytes'] / 2**20:8.1f} {e['max_rss_bytes'] / 2**20:7.1f}" if e else ""
+        print(f"{point:<26} {fmt(rm)} {rt or '-':>3} {fmt(tm)} {tt or '-':>3} {ratio}   {per:<36} {mem}")
+print("\nms = median over repetitions of each run's median ms/step; each side at its best thread count;"
+      "\nratio > 1: recur faster.")
+EOF
+echo "raw JSON lines: $out"

@@ -1,0 +1,325 @@
+/* rnn — one recurrent layer trained or run by recur, point for point the
+ * same measurement as the PyTorch peer (../shared/peers/torch_rnn_bench.py).
+ *
+ *   train: one step = ONE plan run: forward of the whole sequence
+ *          (return_sequences, (B, T, H) output, zero initial state),
+ *          loss = MSE(output, fixed random (B, T, H) target), the gradients
+ *          of every weight, and SGD(lr 0.01) updates (rc_sgd_update).
+ *   infer: one step = one run of a forward-only plan.
+ * The graph and the plan are built once per point; each step is timed with
+ * CLOCK_MONOTONIC; the JSON line reports median and min over --iters steps
+ * after --warmup untimed steps, tokens_per_s = batch*seq / median.
+ *
+ * Beyond the peer's fields: plan_bytes (rc_plan_peak_bytes, the arena of
+ * intermediates), max_rss_bytes (getrusage: the process high-water mark,
+ * so in a --sweep it never falls), rss_bytes (resident now, after the
+ * point's runs), nodes (graph size), nodes_per_step (nodes in the scope of
+ * the middle time step "rnn/tK", forward and gradient) and
+ * fwd_nodes_per_step (forward only) -- the per-step output reshape, its
+ * gradient and the concat's gradient slice are made outside that scope,
+ * so the true increment per step is 3 more in train and 1 more in infer
+ * (tests/layers/test_rnn_errors.c measures it by difference),
+ * plan_steps (kernels per run), params (scalars), build_ms and plan_ms
+ * (graph + gradient construction, planning), the loss of the first and
+ * last runs (train), and the BLAS in use.
+ *
+ * usage: rnn [--cell lstm|gru|rnn] [--hidden H] [--batch B] [--seq T]
+ *            [--input I] [--threads N] [--mode train|infer] [--warmup W]
+ *            [--iters N] [--seed S] [--sweep]
+ * --threads N calls openblas_set_num_threads(N) (recur's own kernels run on
+ * one thread). --sweep: cells lstm, gru x hidden 32, 128, 512 x batch 1, 32
+ * x train, infer at seq 50, input 64. "simple" is accepted for "rnn".
+ * Output: one JSON object per line.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <recur.h>
+#include <recur/rnn.h>
+
+typedef struct opts {
+    const char *cell;
+    int64_t hidden, batch, seq, input;
+    int threads;
+    bool train;
+    int warmup, iters;
+    uint64_t seed;
+} opts;
+
+static double now_sec(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void json_str(const char *s) {
+    if (!s) {
+        fputs("null", stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static long long rss_now_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long size = 0, res = 0;
+    if (!f) return -1;
+    if (fscanf(f, "%lld %lld", &size, &res) != 2) res = -1;
+    fclose(f);
+    return res < 0 ? -1 : res * (long long)sysconf(_SC_PAGESIZE);
+}
+
+static long long rss_max_bytes(void) {
+    struct rusage u;
+    if (getrusage(RUSAGE_SELF, &u) != 0) return -1;
+    return (long long)u.ru_maxrss * 1024; /* Linux: kilobytes */
+}
+
+static rc_cell *make_cell(const char *name, int64_t units) {
+    rc_cell_config cfg = rc_cell_defaults(units);
+    if (strcmp(name, "lstm") == 0) return rc_lstm_cell_new(&cfg);
+    if (strcmp(name, "gru") == 0) return rc_gru_cell_new(&cfg);
+    if (strcmp(name, "rnn") == 0 || strcmp(name, "simple") == 0) return rc_simple_rnn_cell_new(&cfg);
+    return NULL;
+}
+
+/* Nodes whose scope is `prefix` or lies under it. */
+static void count_scope(rc_graph *g, const char *prefix, int *all, int *fwd) {
+    size_t n = strlen(prefix);
+    *all = *fwd = 0;
+    for (int i = 0; i < rc_graph_node_count(g); i++) {
+        rc_node *nd = rc_graph_node(g, i);
+        const char *s = rc_node_scope(nd);
+        if (strncmp(s, prefix, n) == 0 && (s[n] == '\0' || s[n] == '/')) {
+            (*all)++;
+            if (!rc_node_is_gradient(nd)) (*fwd)++;
+        }
+    }
+}
+
+static int die(rc_graph *g, const char *what) {
+    fprintf(stderr, "rnn: %s: %s\n", what, g && rc_graph_error(g) ? rc_graph_error(g) : "failed");
+    return 1;
+}
+
+static int run_point(const opts *o) {
+    const int64_t B = o->batch, T = o->seq, F = o->input, H = o->hidden;
+    double t0 = now_sec();
+    rc_graph *g = rc_graph_new();
+    if (!g) return die(NULL, "out of memory");
+    rc_cell *cell = make_cell(o->cell, H);
+    rc_rnn_config cfg = {.return_sequences = true};
+    rc_rnn *layer = cell ? rc_rnn_new("rnn", cell, &cfg) : NULL;
+    if (!layer) {
+        rc_cell_free(cell);
+        rc_graph_free(g);
+        fprintf(stderr, "rnn: cannot create cell '%s'\n", o->cell);
+        return 1;
+    }
+    rc_rng rng;
+    rc_rng_seed(&rng, o->seed);
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(B, T, F));
+    if (!x) return die(g, "input");
+    rc_rng_fill_uniform(&rng, rc_node_data(x), B * T * F, -1.0f, 1.0f);
+    rc_rnn_call call = {.rng = &rng, .training = o->train};
+    rc_rnn_out out;
+    if (rc_rnn_apply(layer, g, x, &call, &out) != RC_OK) return die(g, "rnn_apply");
+
+    rc_node *outs[1 + RC_MAX_CELL_PARAMS];
+    int nout = 0;
+    rc_node *loss = NULL;
+    if (o->train) {
+        rc_node *target = rc_input(g, "target", RC_F32, RC_SHAPE(B, T, H));
+        if (!target) return die(g, "target");
+        rc_rng_fill_uniform(&rng, rc_node_data(target), B * T * H, -1.0f, 1.0f);
+        loss = rc_mse(g, out.output, target);
+        rc_node *grads[RC_MAX_CELL_PARAMS];
+        if (!loss || rc_gradients(g, loss, cell->params, cell->nparams, grads) != RC_OK)
+            return die(g, "gradients");
+        outs[nout++] = loss;
+        for (int k = 0; k < cell->nparams; k++) outs[nout++] = rc_sgd_update(g, cell->params[k], grads[k], 0.01f);
+    } else {
+        outs[nout++] = out.output;
+    }
+    if (rc_graph_status(g) != RC_OK) return die(g, "graph");
+    char scope[32];
+    snprintf(scope, sizeof scope, "rnn/t%lld", (long long)(T / 2));
+    int per_step, fwd_per_step;
+    count_scope(g, scope, &per_step, &fwd_per_step);
+
+    double t1 = now_sec();
+    rc_plan *p = rc_plan_new(g, outs, nout);
+    if (!p) {
+        fprintf(stderr, "rnn: %s %s H%lld B%lld T%lld: nodes %d, nodes_per_step %d, fwd_nodes_per_step %d\n",
+                o->cell, o->train ? "train" : "infer", (long long)H, (long long)B, (long long)T,
+                rc_graph_node_count(g), per_step, fwd_per_step);
+        return die(g, "plan");
+    }
+    double t2 = now_sec();
+
+    double loss_first = 0, loss_last = 0;
+    for (int i = 0; i < o->warmup; i++) {
+        if (rc_plan_run(p) != RC_OK) return fprintf(stderr, "rnn: run: %s\n", rc_plan_error(p)), 1;
+        if (i == 0 && loss) loss_first = rc_plan_f32(p, loss)[0];
+    }
+    int iters = o->iters > 0 ? o->iters : 1;
+    double *times = malloc((size_t)iters * sizeof *times);
+    if (!times) return die(NULL, "out of memory");
+    double tmin = 1e300;
+    for (int i = 0; i < iters; i++) {
+        double s = now_sec();
+        rc_status st = rc_plan_run(p);
+        times[i] = now_sec() - s;
+        if (st != RC_OK) return fprintf(stderr, "rnn: run: %s\n", rc_plan_error(p)), 1;
+        if (times[i] < tmin) tmin = times[i];
+        if (loss && i == 0 && o->warmup == 0) loss_first = rc_plan_f32(p, loss)[0];
+        if (loss) loss_last = rc_plan_f32(p, loss)[0];
+    }
+    double med = median(times, iters);
+    free(times);
+
+    static const char *env_keys[] = {"OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"};
+    printf("{\"peer\":\"recur\",\"version\":\"%s\",\"cell\":", RC_VERSION_STRING);
+    json_str(o->cell);
+    printf(",\"hidden\":%lld,\"batch\":%lld,\"seq\":%lld,\"input\":%lld,\"threads\":%d,\"mode\":\"%s\","
+           "\"ms_per_step_median\":%.4f,\"ms_per_step_min\":%.4f,\"tokens_per_s\":%.1f,"
+           "\"iters\":%d,\"warmup\":%d,\"env\":{",
+           (long long)H, (long long)B, (long long)T, (long long)F, o->threads, o->train ? "train" : "infer",
+           med * 1e3, tmin * 1e3, (double)(B * T) / med, iters, o->warmup);
+    for (size_t k = 0; k < sizeof env_keys / sizeof env_keys[0]; k++) {
+        printf("%s\"%s\":", k ? "," : "", env_keys[k]);
+        json_str(getenv(env_keys[k]));
+    }
+    printf("},\"plan_bytes\":%zu,\"max_rss_bytes\":%lld,\"rss_bytes\":%lld,\"nodes\":%d,"
+           "\"nodes_per_step\":%d,\"fwd_nodes_per_step\":%d,\"plan_steps\":%d,\"params\":%lld,"
+           "\"build_ms\":%.2f,\"plan_ms\":%.2f",
+           rc_plan_peak_bytes(p), rss_max_bytes(), rss_now_bytes(), rc_graph_node_count(g), per_step,
+           fwd_per_step, rc_plan_steps(p), (long long)rc_cell_param_count(cell), (t1 - t0) * 1e3,
+           (t2 - t1) * 1e3);
+    if (loss) printf(",\"loss_first\":%.6g,\"loss_last\":%.6g", loss_first, loss_last);
+    printf(",\"blas\":");
+    json_str(rc_gemm_backend_info());
+    printf("}\n");
+    fflush(stdout);
+
+    rc_plan_free(p);
+    rc_rnn_free(layer);
+    rc_graph_free(g);
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: rnn [--cell lstm|gru|rnn] [--hidden H] [--batch B] [--seq T] [--input I]\n"
+               "           [--threads N] [--mode train|infer] [--warmup W] [--iters N] [--seed S]\n"
+               "           [--sweep]\n");
+}
+
+static bool parse_i64(const char *s, int64_t min, int64_t *out) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < min) return false;
+    *out = v;
+    return true;
+}
+
+int main(int argc, char **argv) {
+    opts o = {.cell = "lstm", .hidden = 128, .batch = 32, .seq = 50, .input = 64, .threads = 1,
+              .train = true, .warmup = 5, .iters = 20, .seed = 0};
+    bool sweep = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int64_t n = 0;
+        if (strcmp(a, "--sweep") == 0) {
+            sweep = true;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout), 0;
+        if (!v) {
+            fprintf(stderr, "rnn: '%s' needs a value or is unknown\n", a);
+            return usage(stderr), 2;
+        }
+        i++;
+        bool ok = true;
+        if (strcmp(a, "--cell") == 0) {
+            o.cell = v;
+            rc_cell *c = make_cell(v, 1);
+            ok = c != NULL;
+            rc_cell_free(c);
+        } else if (strcmp(a, "--mode") == 0) {
+            ok = strcmp(v, "train") == 0 || strcmp(v, "infer") == 0;
+            o.train = strcmp(v, "train") == 0;
+        } else if (strcmp(a, "--hidden") == 0) {
+            ok = parse_i64(v, 1, &o.hidden);
+        } else if (strcmp(a, "--batch") == 0) {
+            ok = parse_i64(v, 1, &o.batch);
+        } else if (strcmp(a, "--seq") == 0) {
+            ok = parse_i64(v, 1, &o.seq);
+        } else if (strcmp(a, "--input") == 0) {
+            ok = parse_i64(v, 1, &o.input);
+        } else if (strcmp(a, "--threads") == 0) {
+            ok = parse_i64(v, 1, &n) && n <= 1024;
+            o.threads = (int)n;
+        } else if (strcmp(a, "--warmup") == 0) {
+            ok = parse_i64(v, 0, &n) && n <= 1000000;
+            o.warmup = (int)n;
+        } else if (strcmp(a, "--iters") == 0) {
+            ok = parse_i64(v, 1, &n) && n <= 1000000;
+            o.iters = (int)n;
+        } else if (strcmp(a, "--seed") == 0) {
+            ok = parse_i64(v, 0, &n);
+            o.seed = (uint64_t)n;
+        } else {
+            fprintf(stderr, "rnn: unknown argument '%s'\n", a);
+            return usage(stderr), 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "rnn: bad value '%s' for %s\n", v, a);
+            return usage(stderr), 2;
+        }
+    }
+    openblas_set_num_threads(o.threads);
+    rc_gemm_set_backend(RC_GEMM_BLAS);
+    if (!sweep) return run_point(&o);
+    static const char *cells[] = {"lstm", "gru"};
+    static const int64_t hiddens[] = {32, 128, 512}, batches[] = {1, 32};
+    for (int c = 0; c < 2; c++)
+        for (int h = 0; h < 3; h++)
+            for (int b = 0; b < 2; b++)
+                for (int m = 0; m < 2; m++) {
+                    opts p = o;
+                    p.cell = cells[c];
+                    p.hidden = hiddens[h];
+                    p.batch = batches[b];
+                    p.seq = 50;
+                    p.input = 64;
+                    p.train = m == 0;
+                    if (run_point(&p) != 0) return 1;
+                }
+    return 0;
+}
