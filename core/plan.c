@@ -223,7 +223,14 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         st->in = pool_at;
         for (int k = 0; k < v->nin; k++) *pool_at++ = p->ptr[v->in[k]->id];
     }
+    goto done;
 
+nomem:
+    rc_graph_fail(g, RC_ERR_NOMEM, "rc_plan_new: out of memory");
+fail:
+    rc_plan_free(p);
+    p = NULL;
+done:
     rc_free(pool.size);
     rc_free(pool.free_list);
     rc_free(needed);
@@ -233,20 +240,6 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     rc_free(buf);
     rc_free(order);
     return p;
-
-nomem:
-    rc_graph_fail(g, RC_ERR_NOMEM, "rc_plan_new: out of memory");
-fail:
-    rc_free(pool.size);
-    rc_free(pool.free_list);
-    rc_free(needed);
-    rc_free(root);
-    rc_free(offset);
-    rc_free(last_use);
-    rc_free(buf);
-    rc_free(order);
-    rc_plan_free(p);
-    return NULL;
 }
 
 void rc_plan_free(rc_plan *p) {
