@@ -85,6 +85,11 @@ if ! "$python" -c "import torch" 2>/dev/null; then
     echo "    apt-get install -y python3-torch python3-numpy" >&2
     exit 1
 fi
+# run a private copy: a rebuild during the comparison must not swap binaries
+tmpdir=$(mktemp -d /tmp/recur-compare-XXXXXX)
+trap 'rm -rf "$tmpdir"' EXIT
+cp "$rnn" "$tmpdir/rnn"
+rnn="$tmpdir/rnn"
 [ -n "$out" ] || out=$(mktemp /tmp/recur-compare-XXXXXX.jsonl)
 : > "$out"
 
@@ -102,17 +107,16 @@ run_one() { # side tag cell hidden batch mode threads rep
     local args=(--hidden "$h" --batch "$b" --seq "$seq" --input "$input" --threads "$thr"
                 --mode "$mode" --warmup "$warmup" --iters "$iters")
     if [ "$side" = recur ]; then
-        line=$("$rnn" --cell "$cell" "${args[@]}" 2>/tmp/recur-compare-err.$$) || line=""
+        line=$("$rnn" --cell "$cell" "${args[@]}" 2>"$tmpdir/err") || line=""
     else
         local tcell=$cell
         [ "$cell" = rnn ] && tcell=simple
-        line=$("$python" "$peer" --cell "$tcell" "${args[@]}" 2>/tmp/recur-compare-err.$$) || line=""
+        line=$("$python" "$peer" --cell "$tcell" "${args[@]}" 2>"$tmpdir/err") || line=""
     fi
     if [ -z "$line" ]; then
-        echo "compare.sh: $side $cell h$h b$b $mode t$thr failed: $(tail -1 /tmp/recur-compare-err.$$)" >&2
+        echo "compare.sh: $side $cell h$h b$b $mode t$thr failed: $(tail -1 "$tmpdir/err")" >&2
         line="{\"failed\":true,\"cell\":\"$cell\",\"hidden\":$h,\"batch\":$b,\"mode\":\"$mode\",\"threads\":$thr}"
     fi
-    rm -f /tmp/recur-compare-err.$$
     printf '{"side":"%s","coretype_setting":"%s","rep":%d,"run":%s}\n' "$side" "$tag" "$rep" "$line" >> "$out"
 }
 

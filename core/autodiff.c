@@ -29,6 +29,50 @@ static bool push_contrib(contribs *c, rc_node *x) {
     return true;
 }
 
+/* Sum a node's gradient contributions. Contributions made by an op with an
+ * accumulate hook are offered to it in groups (one group per op); what it
+ * combines replaces the group, the rest is summed with add_n. The result is
+ * the same sum; only the cost differs (memory linear in T, not quadratic,
+ * for the slices an unrolled RNN takes of its projected inputs). */
+static rc_node *accumulate(rc_graph *g, rc_node **c, int n) {
+    if (n < 2) return n == 1 ? c[0] : NULL;
+    rc_node *small[16], **rest = n <= 16 ? small : rc_malloc((size_t)n * sizeof *rest);
+    rc_node *gsmall[16], **group = n <= 16 ? gsmall : rc_malloc((size_t)n * sizeof *group);
+    if (!rest || !group) {
+        if (rest != small) rc_free(rest);
+        if (group != gsmall) rc_free(group);
+        return rc_graph_fail(g, RC_ERR_NOMEM, "rc_gradients: out of memory");
+    }
+    int nrest = 0;
+    bool *used = rc_calloc((size_t)n, sizeof *used);
+    if (!used) {
+        if (rest != small) rc_free(rest);
+        if (group != gsmall) rc_free(group);
+        return rc_graph_fail(g, RC_ERR_NOMEM, "rc_gradients: out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        if (used[i]) continue;
+        const rc_op *op = c[i]->op;
+        int ng = 0;
+        if (op->accumulate)
+            for (int j = i; j < n; j++)
+                if (!used[j] && c[j]->op == op) group[ng++] = c[j], used[j] = true;
+        rc_node *sum = ng >= 2 ? op->accumulate(g, group, ng) : NULL;
+        if (sum) rest[nrest++] = sum;
+        else if (ng >= 2)
+            for (int k = 0; k < ng; k++) rest[nrest++] = group[k];
+        else {
+            used[i] = true;
+            rest[nrest++] = c[i];
+        }
+    }
+    rc_node *r = rc_add_n(g, rest, nrest);
+    rc_free(used);
+    if (rest != small) rc_free(rest);
+    if (group != gsmall) rc_free(group);
+    return r;
+}
+
 static rc_status fail_all(rc_graph *g, rc_node **grads, int n, rc_status s) {
     for (int i = 0; grads && i < n; i++) grads[i] = NULL;
     return g ? (g->status != RC_OK ? g->status : s) : s;
@@ -113,7 +157,7 @@ rc_status rc_vjp(rc_graph *g, rc_node *y, rc_node *seed, rc_node *const *wrt, in
         rc_node *v = g->nodes[id];
         if ((flags[id] & (NEEDED | REACHES)) != (NEEDED | REACHES) || acc[id].n == 0) continue;
         g->grad_scope = v->scope;
-        rc_node *dv = rc_add_n(g, acc[id].v, acc[id].n);
+        rc_node *dv = accumulate(g, acc[id].v, acc[id].n);
         total[id] = dv;
         if (!dv || !v->op->grad || v->nin == 0) {
             g->grad_scope = NULL;

@@ -131,8 +131,31 @@ static void matmul_label(const rc_node *n, char *buf, size_t len) {
     snprintf(buf, len, "matmul%s%s", n->attr.i[0] ? " Aᵀ" : "", n->attr.i[1] ? " Bᵀ" : "");
 }
 
+/* sum_k A_kᵀ B_k = [A_1; ...; A_n]ᵀ [B_1; ...; B_n]: the per-step weight
+ * gradients of an unrolled RNN become one GEMM over all steps, and only the
+ * factors (activations, per-step deltas) are kept instead of n weight-sized
+ * products. NULL unless every contribution is 2-D Aᵀ·B with matching M, N. */
+static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
+    rc_node *a0 = c[0]->in[0], *b0 = c[0]->in[1];
+    for (int k = 0; k < n; k++) {
+        rc_node *a = c[k]->in[0], *b = c[k]->in[1];
+        if (!c[k]->attr.i[0] || c[k]->attr.i[1] || a->shape.ndim != 2 || b->shape.ndim != 2 ||
+            a->shape.dim[1] != a0->shape.dim[1] || b->shape.dim[1] != b0->shape.dim[1])
+            return NULL;
+    }
+    rc_node **as = rc_malloc((size_t)n * sizeof *as), **bs = rc_malloc((size_t)n * sizeof *bs), *r = NULL;
+    if (as && bs) {
+        for (int k = 0; k < n; k++) as[k] = c[k]->in[0], bs[k] = c[k]->in[1];
+        r = rc_matmul(g, rc_concat(g, as, n, 0), rc_concat(g, bs, n, 0), true, false);
+    }
+    rc_free(as);
+    rc_free(bs);
+    return r;
+}
+
 const rc_op rc_op_matmul = {.name = "matmul", .arity = 2, .infer = matmul_infer, .forward = matmul_fwd,
-                            .reference = matmul_ref, .grad = matmul_grad, .label = matmul_label};
+                            .reference = matmul_ref, .grad = matmul_grad, .accumulate = matmul_accumulate,
+                            .label = matmul_label};
 
 rc_node *rc_matmul(rc_graph *g, rc_node *a, rc_node *b, bool trans_a, bool trans_b) {
     rc_node *in[2] = {a, b};

@@ -8,6 +8,7 @@
  *   reshape(x, S)           same data                           dx = reshape(dy, shape x)
  *   transpose(x, p)         y axis k = x axis p[k]              dx = transpose(dy, p^-1)
  * reshape is always a view; slice is a view when outer == 1. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "broadcast.h"
@@ -131,8 +132,54 @@ static void pad_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     dx[0] = rc_slice(g, dy, a, n->attr.i[1], n->attr.i[1] + n->in[0]->shape.dim[a]);
 }
 
+/* Sum of pad_axis pieces of disjoint ranges along one axis (the gradients
+ * of the slices an RNN takes of one tensor) = one concat of the pieces with
+ * zeros in the gaps: memory and time linear in the number of pieces, where
+ * add_n of the padded copies would be quadratic. NULL when the pieces do
+ * not fit that pattern (different axes or sizes, overlaps). */
+static int by_begin(const void *a, const void *b) {
+    int64_t x = (*(rc_node *const *)a)->attr.i[1], y = (*(rc_node *const *)b)->attr.i[1];
+    return (x > y) - (x < y);
+}
+
+static rc_node *pad_accumulate(rc_graph *g, rc_node *const *c, int n) {
+    int64_t axis = c[0]->attr.i[0], size = c[0]->attr.i[2];
+    rc_shape s0 = c[0]->in[0]->shape;
+    for (int k = 1; k < n; k++) {
+        rc_shape sk = c[k]->in[0]->shape;
+        if (c[k]->attr.i[0] != axis || c[k]->attr.i[2] != size || sk.ndim != s0.ndim) return NULL;
+        for (int d = 0; d < s0.ndim; d++)
+            if (d != axis && sk.dim[d] != s0.dim[d]) return NULL;
+    }
+    rc_node **sorted = rc_malloc((size_t)n * sizeof *sorted), **pieces = rc_malloc((size_t)(2 * n + 1) * sizeof *pieces);
+    rc_node *r = NULL;
+    if (!sorted || !pieces) goto done;
+    memcpy(sorted, c, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, by_begin);
+    int np = 0;
+    int64_t at = 0;
+    for (int k = 0; k <= n; k++) {
+        int64_t begin = k < n ? sorted[k]->attr.i[1] : size;
+        if (begin < at) goto done; /* overlap */
+        if (begin > at) {
+            rc_shape z = s0;
+            z.dim[axis] = begin - at;
+            pieces[np++] = rc_fill(g, z, 0.0f);
+        }
+        if (k < n) {
+            pieces[np++] = sorted[k]->in[0];
+            at = begin + sorted[k]->in[0]->shape.dim[axis];
+        }
+    }
+    r = rc_concat(g, pieces, np, (int)axis);
+done:
+    rc_free(sorted);
+    rc_free(pieces);
+    return r;
+}
+
 const rc_op rc_op_pad_axis = {.name = "pad_axis", .arity = 1, .infer = pad_infer, .forward = pad_fwd,
-                              .reference = pad_ref, .grad = pad_grad};
+                              .reference = pad_ref, .grad = pad_grad, .accumulate = pad_accumulate};
 
 rc_node *rc_pad_axis(rc_graph *g, rc_node *x, int axis, int64_t begin, int64_t size) {
     rc_attr a = {.i = {axis, begin, size}};

@@ -63,6 +63,11 @@ struct rc_op {
      * slice), return true and the element offset into input 0. The planner
      * then aliases buffers and never runs the kernel. */
     bool (*view)(const rc_node *n, int64_t *elem_offset);
+    /* Optional: a cheaper sum of n >= 2 gradient contributions that are all
+     * nodes of this op (pad_axis pieces of disjoint slices -> one concat;
+     * per-step weight gradients Aᵀ_t B_t -> one GEMM over time). Return the
+     * sum, or NULL to let autodiff use add_n. */
+    rc_node *(*accumulate)(rc_graph *g, rc_node *const *c, int n);
     /* Short label for DOT export, e.g. "slice[1, 0:4]"; NULL = op name. */
     void (*label)(const rc_node *n, char *buf, size_t len);
 };
