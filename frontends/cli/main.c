@@ -3,22 +3,18 @@
  * The library never prints; this file is where statuses and messages become
  * output and exit codes:
  *   0 success, 1 the command ran and failed, 2 bad usage.
- * Subcommands live in one table; adding one is a function plus a row.
+ * Subcommands live in one table; adding one is a file cmd_<name>.c with
+ * its run function declared in cli.h, plus a row here.
  */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <recur.h>
 
-enum { EXIT_USAGE = 2 };
-
-typedef struct command {
-    const char *name;
-    const char *summary;
-    /* argv[0] is the subcommand's name; argv[argc] is NULL. */
-    int (*run)(int argc, char **argv);
-} command;
+#include "cli.h"
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
@@ -26,6 +22,7 @@ static int cmd_version(int argc, char **argv);
 static const command commands[] = {
     {"help", "show this help, or one command's summary", cmd_help},
     {"version", "print the version and the BLAS in use", cmd_version},
+    {"dot", "draw a recurrent layer's graph (unrolled, gradients) as DOT, SVG, PNG or PDF", cmd_dot},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -1,0 +1,1086 @@
+/* DOT export of graphs, and rendering through libgvc in-process.
+ *
+ * The writer works in three passes over the nodes, always by id (creation
+ * order), so its output depends only on the graph:
+ *   1. choose the nodes to draw (outputs' ancestors, gradients on/off, the
+ *      gradient paths to chosen parameters) and build the tree of their
+ *      scopes (each prefix of a path is an entry, children in order of first
+ *      appearance);
+ *   2. map every drawn node to a unit: itself, its time step's box (cell
+ *      level), its layer's box (layer level) or its layer's ellipsis
+ *      (hidden steps); each unit sits in the cluster of one scope, in the
+ *      forward tree or the mirrored gradient tree;
+ *   3. edges between units: node to node one DOT edge per graph edge,
+ *      anything touching a box once per pair, labelled with what crosses.
+ * Then the clusters are written depth-first, the edges after them. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <graphviz/cgraph.h>
+#include <graphviz/gvc.h>
+
+#include "recur/dot.h"
+#include "recur/op.h"
+
+/* --- errors ------------------------------------------------------------------- */
+
+static _Thread_local char dot_err[1024];
+
+const char *rc_dot_error(void) { return dot_err; }
+
+static rc_status fail(rc_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static rc_status fail(rc_status s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dot_err, sizeof dot_err, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* --- string builder --------------------------------------------------------------- */
+
+typedef struct sb {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} sb;
+
+static bool sb_grow(sb *b, size_t add) {
+    if (b->oom) return false;
+    if (b->n + add + 1 <= b->cap) return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->n + add + 1) cap *= 2;
+    char *p = rc_realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static void sb_put(sb *b, const char *s, size_t n) {
+    if (!sb_grow(b, n)) return;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+static void sb_str(sb *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_printf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sb *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[512];
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (k < 0) return;
+    if ((size_t)k < sizeof tmp) {
+        sb_put(b, tmp, (size_t)k);
+        return;
+    }
+    if (!sb_grow(b, (size_t)k)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+/* Length of a valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static int utf8_len(const unsigned char *s) {
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    int n;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (int i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return n;
+}
+
+/* The contents of a quoted DOT string that Graphviz shows as `s`: quotes
+ * and backslashes escaped, '&' as an entity (Graphviz decodes entities in
+ * labels), newlines as \n, other control bytes as spaces, invalid UTF-8 as
+ * '?'. */
+static void sb_esc(sb *b, const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        if (c == '"') sb_put(b, "\\\"", 2);
+        else if (c == '\\') sb_put(b, "\\\\", 2);
+        else if (c == '&') sb_put(b, "&amp;", 5);
+        else if (c == '\n') sb_put(b, "\\n", 2);
+        else if (c < 0x20 || c == 0x7F) sb_put(b, " ", 1);
+        else if (c < 0x80) sb_put(b, (const char *)p, 1);
+        else {
+            int n = utf8_len(p);
+            if (n == 0) {
+                sb_put(b, "?", 1);
+                p++;
+                continue;
+            }
+            sb_put(b, (const char *)p, (size_t)n);
+            p += n;
+            continue;
+        }
+        p++;
+    }
+}
+
+/* IDs keep letters, digits and _ . : / - of a path; anything else is '_'. */
+static char id_char(unsigned char c) {
+    return (char)((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c && strchr("_.:/-", c))
+                      ? c
+                      : '_');
+}
+
+static void id_frag(char *dst, size_t len, const char *s) {
+    size_t k = 0;
+    for (; *s && k + 1 < len; s++) dst[k++] = id_char((unsigned char)*s);
+    dst[k] = 0;
+}
+
+static void sb_id(sb *b, const char *s) {
+    for (; *s; s++) {
+        char o = id_char((unsigned char)*s);
+        sb_put(b, &o, 1);
+    }
+}
+
+char *rc_dot_node_id(const rc_node *n, char *buf, size_t len) {
+    if (!buf || len == 0) return buf;
+    if (!n) {
+        snprintf(buf, len, "(null)");
+        return buf;
+    }
+    char frag[512];
+    char path[600];
+    if (n->scope[0]) snprintf(path, sizeof path, "%s/%s", n->scope, n->name);
+    else snprintf(path, sizeof path, "%s", n->name);
+    id_frag(frag, sizeof frag, path);
+    snprintf(buf, len, "%s%s#%d", n->is_grad ? "grad:" : "", frag, n->id);
+    return buf;
+}
+
+/* --- options ------------------------------------------------------------------------ */
+
+rc_dot_options rc_dot_defaults(void) {
+    return (rc_dot_options){.level = RC_DOT_OP, .gradients = true};
+}
+
+static const char *const level_names[] = {"op", "cell", "layer"};
+
+bool rc_dot_level_parse(const char *name, rc_dot_level *out) {
+    for (int i = 0; name && i < 3; i++)
+        if (strcmp(name, level_names[i]) == 0) {
+            if (out) *out = (rc_dot_level)i;
+            return true;
+        }
+    return false;
+}
+
+const char *rc_dot_level_name(rc_dot_level level) {
+    return level >= RC_DOT_OP && level <= RC_DOT_LAYER ? level_names[level] : "unknown";
+}
+
+const char *rc_dot_format_of(const char *path) {
+    if (!path) return NULL;
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash) || dot == path || dot[-1] == '/') return NULL;
+    static const char *const ext[][2] = {{"dot", "dot"}, {"gv", "dot"}, {"svg", "svg"}, {"png", "png"},
+                                         {"pdf", "pdf"}};
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (strcasecmp(dot + 1, ext[i][0]) == 0) return ext[i][1];
+    return NULL;
+}
+
+static rc_status check_nodes(const rc_graph *g, rc_node *const *v, int n, const char *what) {
+    if (n < 0) return fail(RC_ERR_ARG, "rc_dot: %s count %d is negative", what, n);
+    if (n > 0 && !v) return fail(RC_ERR_ARG, "rc_dot: %s is NULL but its count is %d", what, n);
+    for (int i = 0; i < n; i++) {
+        if (!v[i]) return fail(RC_ERR_ARG, "rc_dot: %s[%d] is NULL", what, i);
+        if (v[i]->graph != g) return fail(RC_ERR_ARG, "rc_dot: %s[%d] belongs to another graph", what, i);
+    }
+    return RC_OK;
+}
+
+static rc_status check_options(const rc_graph *g, const rc_dot_options *o) {
+    if (!g) return fail(RC_ERR_ARG, "rc_dot: graph is NULL");
+    if (o->level < RC_DOT_OP || o->level > RC_DOT_LAYER)
+        return fail(RC_ERR_ARG, "rc_dot: unknown level %d (expected RC_DOT_OP, RC_DOT_CELL or RC_DOT_LAYER)",
+                    (int)o->level);
+    if (o->steps_shown < 0) return fail(RC_ERR_ARG, "rc_dot: steps_shown is %d, must be >= 0", o->steps_shown);
+    if (o->rankdir && strcmp(o->rankdir, "TB") && strcmp(o->rankdir, "LR") && strcmp(o->rankdir, "BT") &&
+        strcmp(o->rankdir, "RL"))
+        return fail(RC_ERR_ARG, "rc_dot: rankdir '%s' is not TB, LR, BT or RL", o->rankdir);
+    rc_status s = check_nodes(g, o->outputs, o->outputs ? o->noutputs : 0, "outputs");
+    if (s == RC_OK) s = check_nodes(g, o->grads, o->grads ? o->ngrads : 0, "grads");
+    if (s == RC_OK && o->grad_params) s = check_nodes(g, o->grad_params, o->grads ? o->ngrads : 0, "grad_params");
+    return s;
+}
+
+/* --- the scope tree -------------------------------------------------------------- */
+
+typedef struct scope_ent {
+    char *path;        /* full path, owned; "" for the root */
+    const char *last;  /* last component (points into path) */
+    int parent;        /* -1 for the root */
+    int first_child, last_child, next_sibling;
+    int step;          /* k when the last component is t<k>, else -1 */
+    int step_scope;    /* outermost step scope at or above this one, or -1 */
+    int nsteps;        /* when children are steps: largest k + 1 */
+    bool direct;       /* some drawn node has exactly this scope */
+    int cnt[2];        /* units (forward, gradient) in this subtree */
+    int group[2];      /* box unit keyed by this scope (step or layer), or -1 */
+    int ellipsis[2];   /* ellipsis unit for hidden steps among children, or -1 */
+    int head[2], tail[2]; /* units whose cluster is this scope */
+} scope_ent;
+
+enum { U_NODE, U_STEP, U_ELLIPSIS, U_LAYER };
+
+typedef struct unit {
+    int kind;
+    int grad;          /* 0 forward, 1 gradient */
+    int cluster;       /* scope holding the unit */
+    int key;           /* node id (U_NODE) or scope index */
+    int nops;          /* nodes drawn as this unit */
+    int first, last;   /* list of its nodes through node_next */
+    int next;          /* next unit in the same cluster */
+} unit;
+
+typedef struct edge {
+    int su, du;
+    int src[2];  /* first distinct source nodes, for labels */
+    int nsrc;    /* distinct sources seen (capped at 3 = "more") */
+    int count;   /* graph edges merged into this one */
+} edge;
+
+typedef struct ctx {
+    const rc_graph *g;
+    const rc_dot_options *o;
+    int N;
+    unsigned char *draw;
+    int *node_scope, *unit_of, *node_next;
+    scope_ent *sc;
+    int nsc, capsc;
+    int *hash; /* open addressing over scope paths: scope index or -1 */
+    int hcap;
+    unit *u;
+    int nu, capu;
+    edge *e;
+    int ne, cape;
+    int *ehash; /* open addressing over (su, du) of merged edges: edge index or -1 */
+    int ehcap;
+    bool oom;
+} ctx;
+
+static uint64_t fnv(const char *s, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static bool rehash(ctx *c, int cap) {
+    int *h = rc_malloc((size_t)cap * sizeof *h);
+    if (!h) return false;
+    for (int i = 0; i < cap; i++) h[i] = -1;
+    for (int i = 0; i < c->nsc; i++) {
+        size_t j = fnv(c->sc[i].path, strlen(c->sc[i].path)) & (size_t)(cap - 1);
+        while (h[j] >= 0) j = (j + 1) & (size_t)(cap - 1);
+        h[j] = i;
+    }
+    rc_free(c->hash);
+    c->hash = h;
+    c->hcap = cap;
+    return true;
+}
+
+static int scope_find(ctx *c, const char *path, size_t n) {
+    size_t j = fnv(path, n) & (size_t)(c->hcap - 1);
+    for (; c->hash[j] >= 0; j = (j + 1) & (size_t)(c->hcap - 1)) {
+        const char *p = c->sc[c->hash[j]].path;
+        if (strlen(p) == n && memcmp(p, path, n) == 0) return c->hash[j];
+    }
+    return -1;
+}
+
+/* t<digits> (no sign, no leading zeros beyond "t0"). */
+static int step_index(const char *s) {
+    if (s[0] != 't' || !isdigit((unsigned char)s[1]) || (s[1] == '0' && s[2])) return -1;
+    long v = 0;
+    for (const char *p = s + 1; *p; p++) {
+        if (!isdigit((unsigned char)*p) || v > 100000000) return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return (int)v;
+}
+
+/* The entry for path[0..n), creating it and its prefixes. */
+static int scope_get(ctx *c, const char *path, size_t n) {
+    int i = scope_find(c, path, n);
+    if (i >= 0 || c->oom) return i;
+    int parent = -1;
+    if (n > 0) {
+        size_t k = n;
+        while (k > 0 && path[k - 1] != '/') k--;
+        parent = scope_get(c, path, k ? k - 1 : 0);
+        if (parent < 0) return -1;
+    }
+    if (c->nsc == c->capsc) {
+        int cap = c->capsc ? c->capsc * 2 : 64;
+        scope_ent *s = rc_realloc(c->sc, (size_t)cap * sizeof *s);
+        if (!s) return c->oom = true, -1;
+        c->sc = s;
+        c->capsc = cap;
+    }
+    if ((c->nsc + 1) * 2 > c->hcap && !rehash(c, c->hcap * 2)) return c->oom = true, -1;
+    char *p = rc_malloc(n + 1);
+    if (!p) return c->oom = true, -1;
+    memcpy(p, path, n);
+    p[n] = 0;
+    i = c->nsc++;
+    scope_ent *e = &c->sc[i];
+    memset(e, 0, sizeof *e);
+    e->path = p;
+    const char *slash = strrchr(p, '/');
+    e->last = slash ? slash + 1 : p;
+    e->parent = parent;
+    e->first_child = e->last_child = e->next_sibling = -1;
+    e->group[0] = e->group[1] = e->ellipsis[0] = e->ellipsis[1] = -1;
+    e->head[0] = e->head[1] = e->tail[0] = e->tail[1] = -1;
+    e->step = n > 0 ? step_index(e->last) : -1;
+    e->step_scope = -1;
+    if (parent >= 0) {
+        scope_ent *pe = &c->sc[parent];
+        if (pe->last_child < 0) pe->first_child = i;
+        else c->sc[pe->last_child].next_sibling = i;
+        pe->last_child = i;
+        e->step_scope = pe->step_scope;
+        if (e->step_scope < 0 && e->step >= 0) {
+            e->step_scope = i;
+            if (e->step + 1 > pe->nsteps) pe->nsteps = e->step + 1;
+        }
+    }
+    size_t j = fnv(p, n) & (size_t)(c->hcap - 1);
+    while (c->hash[j] >= 0) j = (j + 1) & (size_t)(c->hcap - 1);
+    c->hash[j] = i;
+    return i;
+}
+
+/* The layer a scope belongs to at layer level: going down from the root,
+ * the first scope that has nodes of its own, time steps, or no children
+ * (a model scope, with only layers inside, is passed through). */
+static int layer_of(ctx *c, int s) {
+    int chain[64], n = 0;
+    for (int p = s; p > 0 && n < 64; p = c->sc[p].parent) chain[n++] = p;
+    for (int k = n - 1; k >= 0; k--) {
+        scope_ent *e = &c->sc[chain[k]];
+        if (e->direct || e->nsteps > 0 || e->first_child < 0) return chain[k];
+    }
+    return s;
+}
+
+/* --- units and edges ----------------------------------------------------------------- */
+
+static int unit_new(ctx *c, int kind, int grad, int cluster, int key) {
+    if (c->nu == c->capu) {
+        int cap = c->capu ? c->capu * 2 : 256;
+        unit *u = rc_realloc(c->u, (size_t)cap * sizeof *u);
+        if (!u) return c->oom = true, -1;
+        c->u = u;
+        c->capu = cap;
+    }
+    int i = c->nu++;
+    c->u[i] = (unit){.kind = kind, .grad = grad, .cluster = cluster, .key = key, .first = -1, .last = -1,
+                     .next = -1};
+    scope_ent *e = &c->sc[cluster];
+    if (e->tail[grad] < 0) e->head[grad] = i;
+    else c->u[e->tail[grad]].next = i;
+    e->tail[grad] = i;
+    for (int p = cluster; p >= 0; p = c->sc[p].parent) c->sc[p].cnt[grad]++;
+    return i;
+}
+
+static void unit_add_node(ctx *c, int ui, int id) {
+    unit *u = &c->u[ui];
+    c->node_next[id] = -1;
+    if (u->last < 0) u->first = id;
+    else c->node_next[u->last] = id;
+    u->last = id;
+    u->nops++;
+    c->unit_of[id] = ui;
+}
+
+static edge *edge_new(ctx *c, int su, int du) {
+    if (c->ne == c->cape) {
+        int cap = c->cape ? c->cape * 2 : 1024;
+        edge *e = rc_realloc(c->e, (size_t)cap * sizeof *e);
+        if (!e) return c->oom = true, NULL;
+        c->e = e;
+        c->cape = cap;
+    }
+    edge *e = &c->e[c->ne++];
+    *e = (edge){.su = su, .du = du};
+    return e;
+}
+
+static bool ehash_grow(ctx *c) {
+    int cap = c->ehcap ? c->ehcap * 2 : 1024;
+    int *h = rc_malloc((size_t)cap * sizeof *h);
+    if (!h) return false;
+    for (int i = 0; i < cap; i++) h[i] = -1;
+    for (int i = 0; i < c->ne; i++) {
+        if (c->u[c->e[i].su].kind == U_NODE && c->u[c->e[i].du].kind == U_NODE) continue;
+        uint64_t k = ((uint64_t)(unsigned)c->e[i].su << 32) | (unsigned)c->e[i].du;
+        size_t j = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & (size_t)(cap - 1);
+        while (h[j] >= 0) j = (j + 1) & (size_t)(cap - 1);
+        h[j] = i;
+    }
+    rc_free(c->ehash);
+    c->ehash = h;
+    c->ehcap = cap;
+    return true;
+}
+
+static void add_edge(ctx *c, int src_node, int su, int du) {
+    edge *e = NULL;
+    if (c->u[su].kind == U_NODE && c->u[du].kind == U_NODE) {
+        e = edge_new(c, su, du);
+    } else {
+        if (c->ne * 2 + 2 > c->ehcap && !ehash_grow(c)) {
+            c->oom = true;
+            return;
+        }
+        uint64_t k = ((uint64_t)(unsigned)su << 32) | (unsigned)du;
+        size_t j = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & (size_t)(c->ehcap - 1);
+        for (; c->ehash[j] >= 0; j = (j + 1) & (size_t)(c->ehcap - 1))
+            if (c->e[c->ehash[j]].su == su && c->e[c->ehash[j]].du == du) {
+                e = &c->e[c->ehash[j]];
+                break;
+            }
+        if (!e) {
+            e = edge_new(c, su, du);
+            if (e) c->ehash[j] = (int)(e - c->e);
+        }
+    }
+    if (!e) return;
+    e->count++;
+    for (int k = 0; k < e->nsrc && k < 2; k++)
+        if (e->src[k] == src_node) return;
+    if (e->nsrc < 2) e->src[e->nsrc] = src_node;
+    if (e->nsrc < 3) e->nsrc++;
+}
+
+/* --- labels -------------------------------------------------------------------------- */
+
+static const rc_node *node_at(const ctx *c, int id) { return rc_graph_node(c->g, id); }
+
+static bool is_single(const rc_node *n) { return n->is_param || rc_node_is_input(n); }
+
+static void op_label(const rc_node *n, char *buf, size_t len) {
+    if (n->op->label) n->op->label(n, buf, len);
+    else snprintf(buf, len, "%s", n->op->name);
+}
+
+static void shape_text(const rc_node *n, char *buf, size_t len) {
+    char s[RC_SHAPE_STRLEN];
+    rc_shape_str(n->shape, s, sizeof s);
+    if (n->dtype == RC_F32) snprintf(buf, len, "%s", s);
+    else snprintf(buf, len, "%s %s", s, rc_dtype_name(n->dtype));
+}
+
+/* Colours: forward ops blue, parameters gold, inputs green, constants grey,
+ * everything of the gradient graph red. */
+#define C_GRAD_FILL "#fde2dd"
+#define C_GRAD_LINE "#c0392b"
+#define C_GRAD_BOX "#f7c4b9"
+
+static void node_style(sb *b, const rc_node *n) {
+    if (n->is_grad)
+        sb_str(b, ", class=\"grad\", fillcolor=\"" C_GRAD_FILL "\", color=\"" C_GRAD_LINE
+                  "\", fontcolor=\"#7b241c\"");
+    else if (n->is_param)
+        sb_str(b, ", class=\"param\", shape=box, style=\"filled\", fillcolor=\"#ffe9a8\", color=\"#b8860b\", "
+                  "penwidth=1.5");
+    else if (rc_node_is_input(n))
+        sb_str(b, ", class=\"input\", fillcolor=\"#d9f2d9\", color=\"#3c8d3c\"");
+    else if (n->nin == 0)
+        sb_str(b, ", class=\"const\", fillcolor=\"#eeeeee\", color=\"#999999\", fontcolor=\"#555555\"");
+    else if (strcmp(n->name, n->op->name) != 0)
+        sb_str(b, ", class=\"op named\", fillcolor=\"#d6e4f5\"");
+    else
+        sb_str(b, ", class=\"op\"");
+}
+
+static void write_node(ctx *c, sb *b, const rc_node *n) {
+    char id[700], lab[256], shp[RC_SHAPE_STRLEN + 16], path[600];
+    rc_dot_node_id(n, id, sizeof id);
+    op_label(n, lab, sizeof lab);
+    shape_text(n, shp, sizeof shp);
+    sb_str(b, "\"");
+    sb_str(b, id);
+    sb_str(b, "\" [label=\"");
+    if (strcmp(n->name, n->op->name) != 0 && strcmp(n->name, lab) != 0) {
+        sb_esc(b, n->name);
+        sb_str(b, "\\n");
+    }
+    sb_esc(b, lab);
+    if (!strstr(lab, shp)) { /* reshape and broadcast labels show it already */
+        sb_str(b, "\\n");
+        sb_esc(b, shp);
+    }
+    const rc_dot_options *o = c->o;
+    for (int i = 0; o->grads && i < o->ngrads; i++)
+        if (o->grads[i] == n) {
+            sb_str(b, "\\n∂L/∂");
+            sb_esc(b, o->grad_params ? o->grad_params[i]->name : "param");
+        }
+    sb_str(b, "\", tooltip=\"");
+    sb_esc(b, rc_node_path(n, path, sizeof path));
+    sb_str(b, "\"");
+    node_style(b, n);
+    sb_str(b, "];\n");
+}
+
+static const char *grad_tag(int grad) { return grad ? "grad-" : ""; }
+
+static void unit_id(ctx *c, sb *b, int ui) {
+    unit *u = &c->u[ui];
+    char id[700];
+    switch (u->kind) {
+    case U_NODE: sb_str(b, rc_dot_node_id(node_at(c, u->key), id, sizeof id)); return;
+    case U_STEP: sb_printf(b, "%sstep:", grad_tag(u->grad)); break;
+    case U_ELLIPSIS: sb_printf(b, "%sellipsis:", grad_tag(u->grad)); break;
+    case U_LAYER: sb_printf(b, "%slayer:", grad_tag(u->grad)); break;
+    }
+    sb_id(b, c->sc[u->key].path);
+    sb_printf(b, "#s%d", u->key);
+}
+
+/* The child of `top` on the way up from s, or -1. */
+static int child_toward(ctx *c, int s, int top) {
+    for (; s >= 0; s = c->sc[s].parent)
+        if (c->sc[s].parent == top) return s;
+    return -1;
+}
+
+static void write_step_box(ctx *c, sb *b, unit *u) {
+    scope_ent *st = &c->sc[u->key];
+    int layer = st->parent;
+    /* the cell: the scope of a parameter the step reads, else the layer */
+    const char *cell = c->sc[layer].last;
+    int gates[8], ng = 0;
+    bool more = false, found_cell = false;
+    for (int id = u->first; id >= 0; id = c->node_next[id]) {
+        const rc_node *n = node_at(c, id);
+        for (int k = 0; k < n->nin && !found_cell; k++)
+            if (n->in[k]->is_param && n->in[k]->scope[0]) {
+                const char *sl = strrchr(n->in[k]->scope, '/');
+                cell = sl ? sl + 1 : n->in[k]->scope;
+                found_cell = true;
+            }
+        int ch = child_toward(c, c->node_scope[id], u->key);
+        if (ch < 0) continue;
+        bool seen = false;
+        for (int k = 0; k < ng; k++) seen |= gates[k] == ch;
+        if (!seen) {
+            if (ng < 8) gates[ng++] = ch;
+            else more = true;
+        }
+    }
+    /* gates in forward order (scope entries are numbered by first use) */
+    for (int i = 1; i < ng; i++)
+        for (int k = i; k > 0 && gates[k - 1] > gates[k]; k--) {
+            int t = gates[k];
+            gates[k] = gates[k - 1];
+            gates[k - 1] = t;
+        }
+    sb_str(b, " [label=\"");
+    if (u->grad) sb_str(b, "∂ ");
+    sb_esc(b, cell);
+    sb_str(b, " · ");
+    sb_esc(b, st->last);
+    for (int k = 0; k < ng; k++) {
+        sb_str(b, k == 0 ? "\\n" : k % 2 == 0 ? ",\\n" : ", ");
+        sb_esc(b, c->sc[gates[k]].last);
+    }
+    if (more) sb_str(b, ", …");
+    sb_printf(b, "\\n%d op%s\", tooltip=\"", u->nops, u->nops == 1 ? "" : "s");
+    sb_esc(b, st->path);
+    if (u->grad)
+        sb_str(b, "\", class=\"grad step\", shape=box, style=\"filled,bold\", fillcolor=\"" C_GRAD_BOX
+                  "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
+    else
+        sb_str(b, "\", class=\"step\", shape=box, style=\"filled,bold\", fillcolor=\"#cfe0f5\", "
+                  "color=\"#4a6fa5\"];\n");
+}
+
+static void write_ellipsis(ctx *c, sb *b, unit *u) {
+    scope_ent *l = &c->sc[u->key];
+    int K = c->o->steps_shown, T = l->nsteps;
+    sb_printf(b, " [label=\"⋯\\n%d steps hidden\\nt%d … t%d\\n%d op%s\\n⋯\", tooltip=\"", T - 2 * K, K, T - K - 1,
+              u->nops, u->nops == 1 ? "" : "s");
+    sb_esc(b, l->path);
+    if (u->grad)
+        sb_str(b, "\", class=\"grad ellipsis\", shape=box, style=\"filled,dashed\", fillcolor=\"" C_GRAD_FILL
+                  "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
+    else
+        sb_str(b, "\", class=\"ellipsis\", shape=box, style=\"filled,dashed\", fillcolor=\"#f4f4f4\", "
+                  "color=\"#888888\"];\n");
+}
+
+/* Largest step count of the layer or of a layer inside it (Bidirectional). */
+static int steps_below(ctx *c, int s) {
+    int m = c->sc[s].nsteps;
+    for (int ch = c->sc[s].first_child; ch >= 0; ch = c->sc[ch].next_sibling) {
+        if (c->sc[ch].step >= 0) continue;
+        int k = steps_below(c, ch);
+        if (k > m) m = k;
+    }
+    return m;
+}
+
+static void write_layer_box(ctx *c, sb *b, unit *u) {
+    scope_ent *l = &c->sc[u->key];
+    size_t plen = strlen(l->path);
+    sb_str(b, " [label=\"");
+    if (u->grad) sb_str(b, "∂ ");
+    sb_esc(b, l->last);
+    sb_str(b, "\\n");
+    int T = steps_below(c, u->key);
+    if (T > 0) sb_printf(b, "%d step%s · ", T, T == 1 ? "" : "s");
+    sb_printf(b, "%d op%s\\n", u->nops, u->nops == 1 ? "" : "s");
+    for (int id = u->first; id >= 0; id = c->node_next[id]) {
+        const rc_node *n = node_at(c, id);
+        if (!n->is_param && !rc_node_is_input(n)) continue;
+        char shp[RC_SHAPE_STRLEN + 16];
+        shape_text(n, shp, sizeof shp);
+        const char *rel = strlen(n->scope) > plen ? n->scope + plen + 1 : "";
+        sb_esc(b, rel);
+        if (*rel) sb_str(b, "/");
+        sb_esc(b, n->name);
+        sb_str(b, " ");
+        sb_esc(b, shp);
+        sb_str(b, "\\l");
+    }
+    sb_str(b, "\", tooltip=\"");
+    sb_esc(b, l->path);
+    if (u->grad)
+        sb_str(b, "\", class=\"grad layer\", shape=box, style=\"filled,bold\", fillcolor=\"" C_GRAD_BOX
+                  "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
+    else
+        sb_str(b, "\", class=\"layer\", shape=box, style=\"filled,bold\", fillcolor=\"#cfe0f5\", "
+                  "color=\"#4a6fa5\"];\n");
+}
+
+static void write_unit(ctx *c, sb *b, int ui, int depth) {
+    unit *u = &c->u[ui];
+    for (int i = 0; i < depth; i++) sb_str(b, "  ");
+    if (u->kind == U_NODE) {
+        write_node(c, b, node_at(c, u->key));
+        return;
+    }
+    sb_str(b, "\"");
+    unit_id(c, b, ui);
+    sb_str(b, "\"");
+    if (u->kind == U_STEP) write_step_box(c, b, u);
+    else if (u->kind == U_ELLIPSIS) write_ellipsis(c, b, u);
+    else write_layer_box(c, b, u);
+}
+
+static void write_cluster(ctx *c, sb *b, int s, int grad, int depth) {
+    scope_ent *e = &c->sc[s];
+    for (int i = 0; i < depth; i++) sb_str(b, "  ");
+    sb_printf(b, "subgraph \"cluster_%s:", grad ? "g" : "f");
+    sb_id(b, e->path);
+    sb_printf(b, "#s%d\" {\n", s);
+    for (int i = 0; i <= depth; i++) sb_str(b, "  ");
+    sb_str(b, "graph [label=\"");
+    sb_esc(b, s == 0 ? "gradients" : e->last);
+    sb_str(b, "\", tooltip=\"");
+    sb_esc(b, s == 0 ? "gradients" : e->path);
+    const char *kind = s == 0 ? "gradients" : e->step >= 0 && e->step_scope == s ? "step" : e->nsteps > 0 ? "layer" : "scope";
+    sb_printf(b, "\", class=\"%s%s\"", grad ? "grad " : "", kind);
+    if (s == 0)
+        sb_str(b, ", style=\"rounded,filled\", fillcolor=\"#fff6f4\", color=\"" C_GRAD_LINE
+                  "\", fontcolor=\"" C_GRAD_LINE "\", penwidth=2");
+    else if (e->step_scope == s)
+        sb_printf(b, ", style=\"rounded,dashed\", color=\"%s\"", grad ? "#e08e80" : "#8fa8c8");
+    else
+        sb_printf(b, ", style=\"rounded\", color=\"%s\"%s", grad ? C_GRAD_LINE : "#4a6fa5",
+                  e->nsteps > 0 ? ", penwidth=1.5" : "");
+    sb_str(b, "];\n");
+    for (int ui = e->head[grad]; ui >= 0; ui = c->u[ui].next) write_unit(c, b, ui, depth + 1);
+    for (int ch = e->first_child; ch >= 0; ch = c->sc[ch].next_sibling)
+        if (c->sc[ch].cnt[grad] > 0) write_cluster(c, b, ch, grad, depth + 1);
+    for (int i = 0; i < depth; i++) sb_str(b, "  ");
+    sb_str(b, "}\n");
+}
+
+/* The layer scope whose time steps hold unit ui (a step box, an ellipsis,
+ * or a node inside a step), or -1. */
+static int step_layer(ctx *c, int ui) {
+    unit *u = &c->u[ui];
+    switch (u->kind) {
+    case U_STEP: return c->sc[u->key].parent;
+    case U_ELLIPSIS: return u->key;
+    case U_NODE: {
+        int st = c->sc[c->node_scope[u->key]].step_scope;
+        return st >= 0 ? c->sc[st].parent : -1;
+    }
+    default: return -1;
+    }
+}
+
+static void write_edge(ctx *c, sb *b, edge *e) {
+    unit *su = &c->u[e->su], *du = &c->u[e->du];
+    const rc_node *s0 = node_at(c, e->src[0]);
+    bool merged = su->kind != U_NODE || du->kind != U_NODE;
+    bool ellipsis = su->kind == U_ELLIPSIS || du->kind == U_ELLIPSIS;
+    bool recurrent = su->kind == U_STEP && du->kind == U_STEP && c->sc[su->key].parent == c->sc[du->key].parent;
+    bool to_grad = !su->grad && du->grad;
+    /* Forward values read by gradient nodes do not rank (the gradient tree
+     * is laid out by its own flow, beside the forward one). What enters a
+     * time step from outside its layer's steps (projection rows,
+     * parameters, initial states) ranks but does not pull (weight 0), so
+     * the steps are ranked by the recurrent edges and stack in order
+     * instead of stretching up to their inputs. */
+    int dl = step_layer(c, e->du);
+    bool constrain = !to_grad;
+    bool pull = !(dl >= 0 && step_layer(c, e->su) != dl);
+    sb_str(b, "  \"");
+    unit_id(c, b, e->su);
+    sb_str(b, "\" -> \"");
+    unit_id(c, b, e->du);
+    sb_str(b, "\" [");
+    /* Label what crosses into or out of a box, except leaves drawn apart.
+     * Never on non-ranking edges: they can end up flat (both ends on one
+     * rank), and Graphviz 2.43 corrupts its heap when freeing a layout with
+     * a labelled flat edge on the top rank. */
+    if (merged && !ellipsis && constrain && !is_single(s0)) {
+        char shp[RC_SHAPE_STRLEN + 16];
+        shape_text(s0, shp, sizeof shp);
+        sb_str(b, "label=\"");
+        int named = 0;
+        for (int k = 0; k < e->nsrc && k < 2; k++) {
+            const rc_node *n = node_at(c, e->src[k]);
+            if (strcmp(n->name, n->op->name) == 0) continue;
+            sb_str(b, named++ ? ", " : "");
+            sb_esc(b, n->name);
+        }
+        if (e->nsrc > 2) sb_str(b, named ? ", …" : "…");
+        sb_str(b, named ? "\\n" : "");
+        sb_esc(b, shp);
+        sb_str(b, "\", ");
+    }
+    if (su->grad && du->grad)
+        sb_printf(b, "class=\"grad%s\", color=\"" C_GRAD_LINE "\"%s", recurrent ? " recurrent" : "",
+                  recurrent ? ", penwidth=2" : "");
+    else if (to_grad)
+        sb_str(b, "class=\"to-grad\", color=\"#c9a9a4\", style=dashed");
+    else if (s0->is_param)
+        sb_str(b, "class=\"param\", color=\"#b8860b\"");
+    else if (recurrent)
+        sb_str(b, "class=\"recurrent\", color=\"#4a6fa5\", penwidth=2");
+    else
+        sb_str(b, "color=\"#555555\"");
+    if (ellipsis && !to_grad) sb_str(b, ", style=dashed");
+    if (!constrain) sb_str(b, ", constraint=false");
+    else if (!pull) sb_str(b, ", weight=0");
+    sb_str(b, "];\n");
+}
+
+/* --- the writer ----------------------------------------------------------------------- */
+
+static void ctx_free(ctx *c) {
+    for (int i = 0; i < c->nsc; i++) rc_free(c->sc[i].path);
+    rc_free(c->sc);
+    rc_free(c->hash);
+    rc_free(c->u);
+    rc_free(c->e);
+    rc_free(c->ehash);
+    rc_free(c->draw);
+    rc_free(c->node_scope);
+    rc_free(c->unit_of);
+    rc_free(c->node_next);
+}
+
+/* Mark in `mark` (bit) the nodes `v` needs. */
+static void mark_needed(ctx *c, rc_node *const *v, int n, unsigned char bit) {
+    for (int i = 0; i < n; i++) c->draw[v[i]->id] |= bit;
+    for (int id = c->N - 1; id >= 0; id--) {
+        if (!(c->draw[id] & bit)) continue;
+        const rc_node *x = node_at(c, id);
+        for (int k = 0; k < x->nin; k++) c->draw[x->in[k]->id] |= bit;
+    }
+}
+
+static void build(ctx *c) {
+    const rc_dot_options *o = c->o;
+    int N = c->N;
+    size_t nn = (size_t)(N ? N : 1);
+    c->draw = rc_calloc(nn, 1);
+    c->node_scope = rc_malloc(nn * sizeof(int));
+    c->unit_of = rc_malloc(nn * sizeof(int));
+    c->node_next = rc_malloc(nn * sizeof(int));
+    if (!c->draw || !c->node_scope || !c->unit_of || !c->node_next || !rehash(c, 128)) {
+        c->oom = true;
+        return;
+    }
+    /* 1. what to draw: bit 1 = needed by outputs, 2 = needed by the chosen gradients */
+    if (o->outputs) mark_needed(c, o->outputs, o->noutputs, 1);
+    else memset(c->draw, 1, nn);
+    if (o->grads) mark_needed(c, o->grads, o->ngrads, 2);
+    for (int id = 0; id < N; id++) {
+        const rc_node *n = node_at(c, id);
+        bool d = c->draw[id] & 1;
+        if (n->is_grad && (!o->gradients || (o->grads && !(c->draw[id] & 2)))) d = false;
+        c->draw[id] = d;
+        c->unit_of[id] = -1;
+        c->node_scope[id] = -1;
+    }
+    int root = scope_get(c, "", 0);
+    if (root != 0) {
+        c->oom = true;
+        return;
+    }
+    for (int id = 0; id < N && !c->oom; id++) {
+        if (!c->draw[id]) continue;
+        const rc_node *n = node_at(c, id);
+        int s = scope_get(c, n->scope, strlen(n->scope));
+        if (s < 0) return;
+        c->node_scope[id] = s;
+        c->sc[s].direct = true;
+    }
+    /* 2. units */
+    int K = o->steps_shown;
+    for (int id = 0; id < N && !c->oom; id++) {
+        if (!c->draw[id]) continue;
+        const rc_node *n = node_at(c, id);
+        int s = c->node_scope[id], gr = n->is_grad ? 1 : 0, ui = -1;
+        if (o->level == RC_DOT_LAYER) {
+            if (s == 0) ui = unit_new(c, U_NODE, gr, 0, id);
+            else {
+                int L = layer_of(c, s);
+                if (c->sc[L].group[gr] < 0) c->sc[L].group[gr] = unit_new(c, U_LAYER, gr, c->sc[L].parent, L);
+                ui = c->sc[L].group[gr];
+            }
+        } else {
+            int st = c->sc[s].step_scope;
+            if (st >= 0 && !is_single(n)) {
+                int P = c->sc[st].parent, k = c->sc[st].step, T = c->sc[P].nsteps;
+                if (K > 0 && T > 2 * K && k >= K && k < T - K) {
+                    if (c->sc[P].ellipsis[gr] < 0) c->sc[P].ellipsis[gr] = unit_new(c, U_ELLIPSIS, gr, P, P);
+                    ui = c->sc[P].ellipsis[gr];
+                } else if (o->level == RC_DOT_CELL) {
+                    if (c->sc[st].group[gr] < 0) c->sc[st].group[gr] = unit_new(c, U_STEP, gr, st, st);
+                    ui = c->sc[st].group[gr];
+                }
+            }
+            if (ui < 0 && !c->oom) ui = unit_new(c, U_NODE, gr, s, id);
+        }
+        if (ui < 0) return;
+        unit_add_node(c, ui, id);
+    }
+    /* 3. edges */
+    for (int id = 0; id < N && !c->oom; id++) {
+        if (!c->draw[id]) continue;
+        const rc_node *n = node_at(c, id);
+        for (int k = 0; k < n->nin; k++) {
+            int x = n->in[k]->id;
+            if (!c->draw[x] || c->unit_of[x] == c->unit_of[id]) continue;
+            add_edge(c, x, c->unit_of[x], c->unit_of[id]);
+        }
+    }
+}
+
+static void emit(ctx *c, sb *b) {
+    const rc_dot_options *o = c->o;
+    int ndrawn = 0;
+    for (int id = 0; id < c->N; id++) ndrawn += c->draw[id] ? 1 : 0;
+    sb_printf(b, "// recur %s: %d of %d nodes at %s level\n", RC_VERSION_STRING, ndrawn, c->N,
+              rc_dot_level_name(o->level));
+    sb_str(b, "digraph \"recur\" {\n");
+    sb_printf(b, "  graph [rankdir=%s, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.35, "
+                 "newrank=true",
+              o->rankdir ? o->rankdir : "TB");
+    if (o->title) {
+        sb_str(b, ", label=\"");
+        sb_esc(b, o->title);
+        sb_str(b, "\", labelloc=t, fontsize=16");
+    }
+    sb_str(b, "];\n");
+    sb_str(b, "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, "
+              "fillcolor=\"#eef3fb\", color=\"#4a6fa5\", margin=\"0.08,0.03\"];\n");
+    sb_str(b, "  edge [fontname=\"Helvetica\", fontsize=8, arrowsize=0.6, fontcolor=\"#444444\"];\n");
+    if (c->nsc > 0) {
+        scope_ent *r = &c->sc[0];
+        for (int ui = r->head[0]; ui >= 0; ui = c->u[ui].next) write_unit(c, b, ui, 1);
+        for (int ch = r->first_child; ch >= 0; ch = c->sc[ch].next_sibling)
+            if (c->sc[ch].cnt[0] > 0) write_cluster(c, b, ch, 0, 1);
+        if (r->cnt[1] > 0) write_cluster(c, b, 0, 1, 1);
+    }
+    for (int i = 0; i < c->ne; i++) write_edge(c, b, &c->e[i]);
+    sb_str(b, "}\n");
+}
+
+rc_status rc_dot_string(const rc_graph *g, const rc_dot_options *o, char **out, size_t *len) {
+    if (out) *out = NULL;
+    if (len) *len = 0;
+    dot_err[0] = 0;
+    rc_dot_options def = rc_dot_defaults();
+    if (!o) o = &def;
+    if (!out) return fail(RC_ERR_ARG, "rc_dot_string: out is NULL");
+    rc_status st = check_options(g, o);
+    if (st != RC_OK) return st;
+    ctx c = {.g = g, .o = o, .N = rc_graph_node_count(g)};
+    sb b = {0};
+    build(&c);
+    if (!c.oom) emit(&c, &b);
+    ctx_free(&c);
+    if (c.oom || b.oom) {
+        rc_free(b.p);
+        return fail(RC_ERR_NOMEM, "rc_dot: out of memory");
+    }
+    *out = b.p;
+    if (len) *len = b.n;
+    return RC_OK;
+}
+
+rc_status rc_dot_write(const rc_graph *g, const rc_dot_options *o, FILE *f) {
+    if (!f) return fail(RC_ERR_ARG, "rc_dot_write: file is NULL");
+    char *s;
+    size_t n;
+    rc_status st = rc_dot_string(g, o, &s, &n);
+    if (st != RC_OK) return st;
+    size_t w = fwrite(s, 1, n, f);
+    rc_free(s);
+    if (w != n || ferror(f)) return fail(RC_ERR_IO, "rc_dot_write: writing failed: %s", strerror(errno));
+    return RC_OK;
+}
+
+/* --- rendering --------------------------------------------------------------------------- */
+
+static _Thread_local char gv_msg[1024];
+
+/* Graphviz reports through agerr; keep its messages instead of printing. */
+static int gv_capture(char *msg) {
+    size_t k = strlen(gv_msg);
+    if (msg && k + 1 < sizeof gv_msg) snprintf(gv_msg + k, sizeof gv_msg - k, "%s", msg);
+    return 0;
+}
+
+static const char *gv_message(void) {
+    size_t k = strlen(gv_msg);
+    while (k > 0 && (gv_msg[k - 1] == '\n' || gv_msg[k - 1] == ' ')) gv_msg[--k] = 0;
+    for (char *p = gv_msg; *p; p++)
+        if (*p == '\n') *p = ' ';
+    return gv_msg[0] ? gv_msg : "no message from Graphviz";
+}
+
+rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t *len) {
+    if (out) *out = NULL;
+    if (len) *len = 0;
+    dot_err[0] = 0;
+    if (!dot || !out) return fail(RC_ERR_ARG, "rc_dot_render: %s is NULL", !dot ? "dot text" : "out");
+    if (!format || (strcmp(format, "svg") && strcmp(format, "png") && strcmp(format, "pdf")))
+        return fail(RC_ERR_ARG, "rc_dot_render: unknown format '%s' (expected svg, png or pdf)",
+                    format ? format : "(null)");
+    gv_msg[0] = 0;
+    agusererrf prev = agseterrf(gv_capture);
+    agreseterrors();
+    rc_status st = RC_OK;
+    GVC_t *gvc = gvContext();
+    Agraph_t *G = NULL;
+    char *data = NULL;
+    unsigned int n = 0;
+    bool laid = false;
+    if (!gvc) {
+        st = fail(RC_ERR_NOMEM, "rc_dot_render: Graphviz could not create a context: %s", gv_message());
+        goto done;
+    }
+    G = agmemread(dot);
+    if (!G) {
+        st = fail(RC_ERR_FORMAT, "rc_dot_render: Graphviz could not read the DOT text: %s", gv_message());
+        goto done;
+    }
+    if (gvLayout(gvc, G, "dot") != 0) {
+        st = fail(RC_ERR_FORMAT, "rc_dot_render: Graphviz layout failed: %s", gv_message());
+        goto done;
+    }
+    laid = true;
+    if (gvRenderData(gvc, G, format, &data, &n) != 0 || !data) {
+        st = fail(RC_ERR_FORMAT, "rc_dot_render: Graphviz could not render %s: %s", format, gv_message());
+        goto done;
+    }
+    *out = rc_malloc((size_t)n + 1);
+    if (!*out) {
+        st = fail(RC_ERR_NOMEM, "rc_dot_render: out of memory for %u bytes of %s", n, format);
+        goto done;
+    }
+    memcpy(*out, data, n);
+    (*out)[n] = 0;
+    if (len) *len = n;
+done:
+    if (data) gvFreeRenderData(data);
+    if (laid) gvFreeLayout(gvc, G);
+    if (G) agclose(G);
+    if (gvc) gvFreeContext(gvc);
+    agseterrf(prev);
+    return st;
+}
+
+rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path) {
+    dot_err[0] = 0;
+    if (!path) return fail(RC_ERR_ARG, "rc_dot_save: path is NULL");
+    const char *fmt = rc_dot_format_of(path);
+    if (!fmt)
+        return fail(RC_ERR_ARG, "rc_dot_save: cannot tell the format of '%s' (use .dot, .gv, .svg, .png or .pdf)",
+                    path);
+    char *dot = NULL, *data = NULL;
+    size_t n = 0;
+    rc_status st = rc_dot_string(g, o, &dot, &n);
+    if (st != RC_OK) return st;
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        int e = errno;
+        rc_free(dot);
+        return fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e));
+    }
+    if (strcmp(fmt, "dot") == 0) {
+        data = dot;
+        dot = NULL;
+    } else {
+        st = rc_dot_render(dot, fmt, &data, &n);
+        rc_free(dot);
+    }
+    if (st == RC_OK) {
+        size_t w = fwrite(data, 1, n, f);
+        int e = ferror(f) ? errno : 0;
+        if (w != n) st = fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e ? e : EIO));
+    }
+    rc_free(data);
+    if (fclose(f) != 0 && st == RC_OK) st = fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    if (st != RC_OK) remove(path);
+    return st;
+}
