@@ -647,7 +647,7 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
         goto out;
     }
     const char *dc = rc_safetensors_meta(s, "dropout_count");
-    if (!dc || atoi(dc) != ndrop || !parse_hex_words(rc_safetensors_meta(s, "dropout_states"), dw, ndrop)) {
+    if (!dc || atoi(dc) != ndrop || !parse_hex_words(rc_safetensors_meta(s, "dropout_states"), dw, 4 * ndrop)) {
         st = fail(err, errlen, RC_ERR_FORMAT, "%s: dropout generator states are missing or for %s dropout layers (the "
                   "graph has %d)", path, dc ? dc : "an unknown number of", ndrop);
         goto out;
