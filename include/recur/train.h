@@ -33,14 +33,17 @@ extern "C" {
  * scalar the way Keras 3 does with reduction="sum_over_batch_size":
  *
  *   no mask:    loss = sum(L * w) / numel(L)
- *   with mask:  loss = sum(L * w * m) / ((sum(m) + 1e-7) * numel(L) / numel(m))
+ *   with mask:  loss = sum(L * w * m) / (sum(m) * numel(L) / numel(m)),
+ *               0 when sum(m) = 0 (Keras' divide_no_nan)
  *
  * (for a mask of L's full shape: the weighted mean over the valid elements).
  * w = sample_weight (1 when NULL), m = mask. Both may have the full shape S
  * or a leading prefix of it, e.g. (B) against S = (B, T): they are given
- * trailing axes of size 1 and broadcast (Keras' squeeze_or_expand_to_same_rank).
- * The 1e-7 is Keras' backend epsilon: an all-zero mask gives loss 0. Masks
- * and weights are float32 and get no gradient.
+ * trailing axes of size 1 and broadcast: a (B) weight is per sample. (Keras
+ * itself only squeezes/expands a trailing size-1 axis and otherwise
+ * broadcasts from the right, so there pass (B, T) weights for a (B, T)
+ * loss; the results agree for those.) Masks and weights are float32 and get
+ * no gradient.
  *
  * Per-element losses (Keras 3 functions, which reduce over the last axis):
  *   mse:          S = pred shape without its last axis, L = mean_c (p - t)^2
