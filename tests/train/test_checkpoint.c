@@ -154,31 +154,31 @@ Test(checkpoint, corrupt_files_are_rejected_with_the_problem_named) {
     free(huge);
     free(raw);
 
-    write_raw(bad, "{\"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]", 8);
-    expect_error(bad, RC_ERR_FORMAT, "not a JSON object");
-    write_raw(bad, "{\"w\": {\"dtype\": \"F64\", \"shape\": [2], \"data_offsets\": [0, 16]}}", 16);
-    expect_error(bad, RC_ERR_FORMAT, "dtype F64 is not supported");
-    write_raw(bad, "{\"w\": {\"dtype\": \"F32\", \"shape\": [3], \"data_offsets\": [0, 8]}}", 8);
-    expect_error(bad, RC_ERR_FORMAT, "8 bytes in data_offsets but shape and dtype need 12");
-    write_raw(bad, "{\"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]},"
-                   " \"v\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", 12);
-    expect_error(bad, RC_ERR_FORMAT, "overlaps");
-    write_raw(bad, "{\"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", 12);
-    expect_error(bad, RC_ERR_FORMAT, "gap");
-    write_raw(bad, "{\"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}}", 12);
-    expect_error(bad, RC_ERR_FORMAT, "trailing");
-    write_raw(bad, "{\"w\": {\"dtype\": \"F32\", \"shape\": [2, -1], \"data_offsets\": [0, 8]}}", 8);
-    expect_error(bad, RC_ERR_FORMAT, "shape entry 1");
-    write_raw(bad, "{\"w\": {\"dtype\": \"F32\", \"shape\": [1048576, 1048576, 1048576], \"data_offsets\": [0, 8]}}", 8);
-    expect_error(bad, RC_ERR_FORMAT, "2^40");
-    write_raw(bad, "{\"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [8, 0]}}", 8);
-    expect_error(bad, RC_ERR_FORMAT, "begin <= end");
-    write_raw(bad, "{\"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, \"w\": {}}", 8);
-    expect_error(bad, RC_ERR_FORMAT, "duplicate");
-    write_raw(bad, "{\"__metadata__\": {\"k\": 3}}", 0);
-    expect_error(bad, RC_ERR_FORMAT, "not a string");
-    write_raw(bad, "{\"w\": [1, 2]}", 0);
-    expect_error(bad, RC_ERR_FORMAT, "not a JSON object");
+    /* Hand-written headers: {header, data bytes, what the error must say}. */
+#define W(shape, offs) "{\"w\": {\"dtype\": \"F32\", \"shape\": " shape ", \"data_offsets\": " offs "}"
+    static const struct {
+        const char *header;
+        size_t bytes;
+        const char *needle;
+    } cases[] = {
+        {W("[2]", "[0, 8]"), 8, "not a JSON object"}, /* unterminated */
+        {"{\"w\": {\"dtype\": \"F64\", \"shape\": [2], \"data_offsets\": [0, 16]}}", 16, "dtype F64 is not supported"},
+        {W("[3]", "[0, 8]") "}", 8, "8 bytes in data_offsets but shape and dtype need 12"},
+        {W("[2]", "[0, 8]") ", \"v\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", 12, "overlaps"},
+        {W("[2]", "[4, 12]") "}", 12, "gap"},
+        {W("[2]", "[0, 8]") "}", 12, "trailing"},
+        {W("[2, -1]", "[0, 8]") "}", 8, "shape entry 1"},
+        {W("[1048576, 1048576, 1048576]", "[0, 8]") "}", 8, "2^40"},
+        {W("[2]", "[8, 0]") "}", 8, "begin <= end"},
+        {W("[2]", "[0, 8]") ", \"w\": {}}", 8, "duplicate"},
+        {"{\"__metadata__\": {\"k\": 3}}", 0, "not a string"},
+        {"{\"w\": [1, 2]}", 0, "not a JSON object"},
+    };
+#undef W
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        write_raw(bad, cases[k].header, cases[k].bytes);
+        expect_error(bad, RC_ERR_FORMAT, cases[k].needle);
+    }
     expect_error(path_in("missing.safetensors"), RC_ERR_IO, "cannot open");
 }
 
