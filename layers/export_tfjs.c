@@ -36,6 +36,11 @@ static json_t *cell_config(rc_io_model *m, const rc_cell_config *c, io_cell_type
     if (t != IO_SIMPLE) json_object_set_new(o, "recurrent_activation", json_string(act_name(m, &ra, name, ok)));
     if (t == IO_LSTM) json_object_set_new(o, "unit_forget_bias", json_boolean(c->unit_forget_bias));
     if (t == IO_GRU) json_object_set_new(o, "reset_after", json_boolean(c->reset_after));
+    if (t == IO_GRU && c->reset_after) {
+        io_fail(m, RC_ERR_ARG, "layer '%s': GRU with reset_after=true has no TF.js form (TF.js GRUCell supports "
+                "reset_after=false only)", name);
+        *ok = false;
+    }
     return o;
 }
 
@@ -151,9 +156,8 @@ static void weight_names(const io_layer *L, char names[][192]) {
             const io_rnn *r = half ? &L->back : &L->rnn;
             for (int c = 0; c < r->ncells; c++)
                 for (int j = 0; j < (r->cell[c].use_bias ? 3 : 2); j++, k++) {
-                    char cell[96] = "";
-                    if (r->stacked) snprintf(cell, sizeof cell, "/%s_cell_%d", L->kind == IO_BIDIR ?
-                                             r->name + strlen(half ? "backward_" : "forward_") : r->name, c);
+                    char cell[32] = "";
+                    if (r->stacked) snprintf(cell, sizeof cell, "/RNNCell_%d", c); /* TF.js' own naming */
                     if (L->kind == IO_BIDIR)
                         snprintf(names[k], 192, "%s/%s%s/%s", L->name, r->name, cell, exp[k]);
                     else snprintf(names[k], 192, "%s%s/%s", L->name, cell, exp[k]);

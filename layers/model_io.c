@@ -188,7 +188,8 @@ static rc_status get_shape(ctx *c, json_t *v, const char *key, int *ndim, int64_
 /* --- layers ------------------------------------------------------------------------ */
 
 static const char *const rnn_keys[] = {"return_sequences", "return_state", "go_backwards", "stateful",
-                                       "time_major", "zero_output_for_mask", "num_constants", "cell", NULL};
+                                       "time_major", "zero_output_for_mask", "num_constants", "cell",
+                                       "cells" /* TF.js repeats the stacked cells here; "cell" is read */, NULL};
 static const char *const cell_keys[] = {"units", "activation", "recurrent_activation", "use_bias",
                                         "unit_forget_bias", "dropout", "recurrent_dropout", "reset_after", NULL};
 
