@@ -604,6 +604,10 @@ rc_status io_parse_topology(rc_io_model *m, json_t *model) {
                 m->nlayers++;
                 L = &m->layers[m->nlayers];
             }
+            if ((L->kind == IO_RNN && L->rnn.cfg.return_state) ||
+                (L->kind == IO_BIDIR && (L->rnn.cfg.return_state || L->merge == RC_MERGE_NONE)))
+                return io_fail(m, RC_ERR_FORMAT, "layer '%s' (%s) returns several tensors; a Sequential model cannot "
+                               "chain it (Keras rejects it too)", L->name, L->cls);
             if (L->kind != IO_INPUT) {
                 int prev = m->nlayers - 1;
                 if (prev < 0) return io_fail(m, RC_ERR_FORMAT, "layer '%s' has no input", L->name);
@@ -718,8 +722,19 @@ static rc_rnn *make_rnn(const io_rnn *r) {
 }
 
 /* Outputs of one call: Keras order. */
+typedef struct upd {
+    rc_node **v;
+    int max, n;
+} upd;
+
+/* Stateful layers' state-update nodes, for the caller's plan. */
+static void add_updates(upd *u, rc_node *const *v, int n) {
+    for (int k = 0; k < n; k++, u->n++)
+        if (u->v && u->n < u->max) u->v[u->n] = v[k];
+}
+
 static rc_status call_layer(rc_io_model *m, io_layer *L, io_node *n, rc_graph *g, bool training, rc_rng *rng,
-                            rc_node *const *in, rc_node *const *inmask) {
+                            rc_node *const *in, rc_node *const *inmask, upd *u) {
     rc_node *x = in[0], *mask = inmask[0], *y = NULL;
     rc_model *md = m->model;
     n->nout = 1;
@@ -771,6 +786,7 @@ static rc_status call_layer(rc_io_model *m, io_layer *L, io_node *n, rc_graph *g
             if (st) return st;
             outs[no++] = o.output;
             for (int k = 0; rc->return_state && k < o.nstates; k++) outs[no++] = o.state[k];
+            add_updates(u, o.update, o.nupdates);
         } else {
             if (!L->obj) {
                 rc_rnn *f = make_rnn(&L->rnn), *b = make_rnn(&L->back);
@@ -783,6 +799,7 @@ static rc_status call_layer(rc_io_model *m, io_layer *L, io_node *n, rc_graph *g
             rc_bidir_out o;
             rc_status st = rc_model_call_bidir(md, L->obj, g, x, &call, &o);
             if (st) return st;
+            add_updates(u, o.update, o.nupdates);
             if (o.output) outs[no++] = o.output;
             else outs[no++] = o.output_forward, outs[no++] = o.output_backward;
             for (int k = 0; rc->return_state && k < o.nstates; k++) outs[no++] = o.state[k];
@@ -886,6 +903,7 @@ rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int n
     }
     /* calls in dependency order: repeat passes until none is left */
     bool progress = true, left = true;
+    upd u = {updates, max_updates, 0};
     bool *done = rc_calloc((size_t)m->nlayers * IO_MAX_NODES, 1);
     if (!done) return io_fail(m, RC_ERR_NOMEM, "out of memory");
     rc_status st = RC_OK;
@@ -918,7 +936,7 @@ rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int n
                     left = L->kind != IO_INPUT || left;
                     continue;
                 }
-                st = call_layer(m, L, n, g, training, rng, in, mk);
+                st = call_layer(m, L, n, g, training, rng, in, mk, &u);
                 done[l * IO_MAX_NODES + k] = true;
                 progress = true;
             }
@@ -937,7 +955,9 @@ rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int n
     if (!st) st = set_weights(m, g);
     if (st && rc_graph_status(g) != RC_OK) io_fail(m, st, "%s", rc_graph_error(g));
     else if (st && rc_graph_status(g) == RC_OK && m->err && m->err[0]) rc_graph_fail(g, st, "%s", m->err);
-    (void)updates, (void)max_updates;
+    if (nupdates) *nupdates = u.n;
+    if (!st && u.n > max_updates && updates)
+        st = io_fail(m, RC_ERR_ARG, "model '%s' has %d state updates, room for %d", m->name, u.n, max_updates);
     return st;
 }
 

@@ -375,3 +375,43 @@ Test(model_io, build_rejects_wrong_input) {
     rc_io_free(m);
     rc_graph_free(g);
 }
+
+static void stateful_gru(json_t *root) {
+    json_t *cfg = json_object_get(json_array_get(layers_of(root), 1), "config");
+    json_object_set_new(cfg, "stateful", json_true());
+}
+Test(model_io, stateful_layers_expose_their_updates) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/gru_lstm_dense/model.json", GOLDEN_MODELS);
+    float a[64], b[64];
+    int64_t na, nb;
+    predict(path, a, &na);
+    rc_io_model *m = load_ok(tfjs_fixture("gru_lstm_dense", stateful_gru, -1));
+    rc_graph *g = rc_graph_new();
+    rc_node *x = rc_input(g, "input", RC_F32, RC_SHAPE(3, 5, 3)), *y, *upd[4];
+    int nupd = -1;
+    char err[1024];
+    cr_assert_eq(rc_io_build(m, g, &x, 1, false, NULL, &y, 1, upd, 4, &nupd, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(nupd, 1, "the stateful GRU stores its one state");
+    rc_rng r;
+    rc_rng_seed(&r, 5);
+    rc_rng_fill_uniform(&r, rc_node_data(x), rc_node_numel(x), -1, 1);
+    rc_plan *p = rc_plan_new(g, &y, 1);
+    cr_assert(p);
+    cr_assert_eq(rc_plan_run(p), RC_OK);
+    nb = rc_node_numel(y);
+    memcpy(b, rc_plan_f32(p, y), (size_t)nb * sizeof(float));
+    cr_assert_eq(na, nb);
+    for (int64_t i = 0; i < na; i++) cr_assert_float_eq(a[i], b[i], 1e-6, "first call from zero states");
+    rc_plan_free(p);
+    rc_io_free(m);
+    rc_graph_free(g);
+}
+
+static void layer0_return_state(json_t *root) {
+    json_t *l = json_object_get(json_array_get(layers_of(root), 0), "config");
+    json_object_set_new(json_object_get(json_object_get(l, "layer"), "config"), "return_state", json_true());
+}
+Test(model_io, sequential_cannot_chain_several_outputs) {
+    expect_error(tfjs_fixture("bidir_lstm_dense", layer0_return_state, -1), RC_ERR_FORMAT, "returns several tensors");
+}
