@@ -56,6 +56,13 @@ int cmd_predict(int argc, char **argv) {
             goto done;
         }
         memcpy(rc_node_data(inodes[i]), in[i]->data, rc_tensor_bytes(in[i]));
+        int64_t V = rc_io_input_vocab(m, i); /* say which id is wrong before running */
+        for (int64_t k = 0; V > 0 && k < rc_tensor_numel(in[i]); k++)
+            if (rc_tensor_i32(in[i])[k] < 0 || rc_tensor_i32(in[i])[k] >= V) {
+                fprintf(stderr, "recur predict: %s: input %d: token id %d at index %lld is outside the vocabulary "
+                        "[0, %lld)\n", pos[1], i, (int)rc_tensor_i32(in[i])[k], (long long)k, (long long)V);
+                goto done;
+            }
     }
     if (rc_io_build(m, g, inodes, ni, false, NULL, onodes, 64, NULL, 0, NULL, err, sizeof err)) {
         fprintf(stderr, "recur predict: %s\n", err);
