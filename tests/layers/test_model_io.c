@@ -78,13 +78,20 @@ static json_t *layers_of(json_t *root) {
     return json_object_get(json_object_get(json_object_get(root, "modelTopology"), "config"), "layers");
 }
 
-Test(model_io, malformed_json) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/model.json", tmp);
+/* tmp/name holding text; returns its path. */
+static const char *write_text(const char *name, const char *text) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
     FILE *f = fopen(path, "w");
-    fputs("{\"modelTopology\": {\"class_name\": \"Sequential\",", f);
-    fclose(f);
-    expect_error(path, RC_ERR_FORMAT, "malformed JSON");
+    cr_assert(f);
+    fputs(text, f);
+    cr_assert(fclose(f) == 0);
+    return path;
+}
+
+Test(model_io, malformed_json) {
+    expect_error(write_text("model.json", "{\"modelTopology\": {\"class_name\": \"Sequential\","), RC_ERR_FORMAT,
+                 "malformed JSON");
 }
 
 Test(model_io, missing_file) {
@@ -238,12 +245,7 @@ Test(model_io, keras_without_config) {
 }
 
 Test(model_io, keras_not_a_zip) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/model.keras", tmp);
-    FILE *f = fopen(path, "w");
-    fputs("PK but not really a zip archive", f);
-    fclose(f);
-    expect_error(path, RC_ERR_FORMAT, "not a readable .keras");
+    expect_error(write_text("model.keras", "PK but not really a zip archive"), RC_ERR_FORMAT, "not a readable .keras");
 }
 
 Test(model_io, keras_weights_disagree_with_config) {
