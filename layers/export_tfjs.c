@@ -15,6 +15,8 @@
 static const char *act_name(rc_io_model *m, const io_activation *a, const char *layer, bool *ok) {
     if (a->kind == IO_ACT_SOFTMAX) return "softmax";
     if (a->kind == IO_ACT_EXP) return "exponential";
+    if (a->kind == IO_ACT_LOG_SOFTMAX) return "log_softmax";
+    if (a->kind == IO_ACT_SILU) return "swish";
     switch (a->cell) {
     case RC_ACT_TANH: return "tanh";
     case RC_ACT_SIGMOID: return "sigmoid";

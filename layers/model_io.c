@@ -107,10 +107,12 @@ static rc_status get_act(ctx *c, json_t *cfg, const char *key, rc_activation dfl
     else if (!strcmp(s, "linear")) out->cell = RC_ACT_LINEAR;
     else if (!cell_only && !strcmp(s, "softmax")) out->kind = IO_ACT_SOFTMAX;
     else if (!cell_only && !strcmp(s, "exponential")) out->kind = IO_ACT_EXP;
+    else if (!cell_only && (!strcmp(s, "log_softmax") || !strcmp(s, "logSoftmax"))) out->kind = IO_ACT_LOG_SOFTMAX;
+    else if (!cell_only && (!strcmp(s, "silu") || !strcmp(s, "swish"))) out->kind = IO_ACT_SILU;
     else {
         char msg[160];
         snprintf(msg, sizeof msg, "'%s' is not supported (tanh, sigmoid, relu, linear, hard_sigmoid%s)", s,
-                 cell_only ? "" : ", softmax, exponential");
+                 cell_only ? "" : ", softmax, log_softmax, exponential, silu/swish");
         return opt_fail(c, key, msg);
     }
     return RC_OK;
@@ -694,7 +696,9 @@ int io_expected_weights(const io_layer *L, const char **names, int max) {
 static rc_node *activate(rc_graph *g, io_activation a, rc_node *x) {
     switch (a.kind) {
     case IO_ACT_SOFTMAX: return rc_softmax(g, x);
+    case IO_ACT_LOG_SOFTMAX: return rc_log_softmax(g, x);
     case IO_ACT_EXP: return rc_exp(g, x);
+    case IO_ACT_SILU: return rc_mul(g, x, rc_sigmoid(g, x)); /* x * sigmoid(x) */
     default: return rc_activate(g, a.cell, x);
     }
 }

@@ -18,9 +18,9 @@ typedef enum io_kind {
     IO_INPUT, IO_EMBEDDING, IO_MASKING, IO_RNN, IO_BIDIR, IO_DENSE, IO_TIMEDIST, IO_DROPOUT, IO_ACTIVATION,
 } io_kind;
 
-/* Activations of Dense/Activation layers: the cell ones plus softmax and
- * exponential (which cells cannot use). */
-typedef enum io_act { IO_ACT_CELL, IO_ACT_SOFTMAX, IO_ACT_EXP } io_act;
+/* Activations of Dense/Activation layers: the cell ones plus softmax,
+ * log_softmax, exponential and silu/swish (which cells cannot use). */
+typedef enum io_act { IO_ACT_CELL, IO_ACT_SOFTMAX, IO_ACT_LOG_SOFTMAX, IO_ACT_EXP, IO_ACT_SILU } io_act;
 
 typedef struct io_activation {
     io_act kind;

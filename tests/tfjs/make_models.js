@@ -93,5 +93,12 @@ async function main() {
     await save(tf.model({inputs: x, outputs: [f, b, z], name: 'bidir_none'}), path.join(out, 'bidir_none'),
                floats([2, 4, 2]));
   }
+  { // activations: relu cell, exponential-free Dense heads: swish, then log_softmax; Sequential Dense on 3-D
+    const m = tf.sequential({name: 'activations'});
+    m.add(tf.layers.lstm({units: 3, returnSequences: true, activation: 'relu', inputShape: [3, 2]}));
+    m.add(tf.layers.dense({units: 4, activation: 'swish'}));
+    m.add(tf.layers.activation({activation: 'logSoftmax'}));
+    await save(m, path.join(out, 'activations'), floats([2, 3, 2]));
+  }
 }
 main().catch(e => { console.error(e); process.exit(1); });
