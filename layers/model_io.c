@@ -725,6 +725,50 @@ static rc_rnn *make_rnn(const io_rnn *r) {
     return rc_rnn_new(r->name, cell, &r->cfg);
 }
 
+/* The shapes a layer's weights must have for input features F, in Keras
+ * order; n = count. Checked against the file before any parameter is
+ * allocated, so a config that declares huge sizes cannot allocate them. */
+static int rnn_shapes(const io_rnn *r, int64_t F, rc_shape *out, int n) {
+    for (int c = 0; c < r->ncells; c++) {
+        int64_t U = r->cell[c].units, G = r->type[c] == IO_SIMPLE ? 1 : r->type[c] == IO_LSTM ? 4 : 3;
+        out[n++] = RC_SHAPE(F, G * U);
+        out[n++] = RC_SHAPE(U, G * U);
+        if (r->cell[c].use_bias) out[n++] = r->type[c] == IO_GRU && r->cell[c].reset_after ? RC_SHAPE(2, G * U)
+                                                                                            : RC_SHAPE(G * U);
+        F = U;
+    }
+    return n;
+}
+
+static rc_status check_shapes(rc_io_model *m, rc_graph *g, const io_layer *L, rc_shape x) {
+    rc_shape want[IO_MAX_W];
+    int64_t F = x.ndim ? x.dim[x.ndim - 1] : 0;
+    int n = 0;
+    switch (L->kind) {
+    case IO_EMBEDDING: want[n++] = RC_SHAPE(L->input_dim, L->output_dim); break;
+    case IO_DENSE:
+    case IO_TIMEDIST:
+        want[n++] = RC_SHAPE(F, L->units);
+        if (L->use_bias) want[n++] = RC_SHAPE(L->units);
+        break;
+    case IO_RNN: n = rnn_shapes(&L->rnn, F, want, 0); break;
+    case IO_BIDIR: n = rnn_shapes(&L->back, F, want, rnn_shapes(&L->rnn, F, want, 0)); break;
+    default: return RC_OK;
+    }
+    if (n != L->nw)
+        return rc_graph_fail(g, RC_ERR_FORMAT, "%s: layer '%s' has %d weights, the file gives %d", m->file, L->name, n,
+                             L->nw), RC_ERR_FORMAT;
+    for (int k = 0; k < n; k++)
+        if (!rc_shape_eq(want[k], L->w[k].shape)) {
+            char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
+            return rc_graph_fail(g, RC_ERR_SHAPE, "%s: layer '%s' (%s): weight '%s' has shape %s in the file, the "
+                                 "layer needs %s", m->file, L->name, L->cls, L->w[k].name,
+                                 rc_shape_str(L->w[k].shape, b, sizeof b), rc_shape_str(want[k], a, sizeof a)),
+                   RC_ERR_SHAPE;
+        }
+    return RC_OK;
+}
+
 /* Outputs of one call: Keras order. */
 typedef struct upd {
     rc_node **v;
@@ -742,6 +786,10 @@ static rc_status call_layer(rc_io_model *m, io_layer *L, io_node *n, rc_graph *g
     rc_node *x = in[0], *mask = inmask[0], *y = NULL;
     rc_model *md = m->model;
     n->nout = 1;
+    if (L->kind != IO_INPUT && !L->obj) {
+        rc_status st = check_shapes(m, g, L, rc_node_shape(x));
+        if (st) return st;
+    }
     switch (L->kind) {
     case IO_INPUT: return RC_OK;
     case IO_EMBEDDING: {
@@ -819,10 +867,9 @@ static rc_status call_layer(rc_io_model *m, io_layer *L, io_node *n, rc_graph *g
     }
     n->out[0] = y;
     if (!y) return rc_graph_status(g) ? rc_graph_status(g) : RC_ERR_ARG;
-    if (L->kind != IO_EMBEDDING && L->kind != IO_DENSE)
-        rc_model_note_call(md, L->name, L->cls, rc_node_shape(y));
-    else if (L->kind == IO_DENSE || L->kind == IO_TIMEDIST || L->act.kind != IO_ACT_CELL)
-        rc_model_note_call(md, L->name, L->cls, rc_node_shape(y));
+    /* a summary row for parameter-free layers; for Dense the shape after its
+     * activation, for TimeDistributed its own class name */
+    if (L->kind != IO_EMBEDDING) rc_model_note_call(md, L->name, L->cls, rc_node_shape(y));
     return RC_OK;
 }
 

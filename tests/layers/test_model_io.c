@@ -417,3 +417,21 @@ static void layer0_return_state(json_t *root) {
 Test(model_io, sequential_cannot_chain_several_outputs) {
     expect_error(tfjs_fixture("bidir_lstm_dense", layer0_return_state, -1), RC_ERR_FORMAT, "returns several tensors");
 }
+
+static void big_dense(json_t *root) {
+    json_t *cfg = json_object_get(json_array_get(layers_of(root), 1), "config");
+    json_object_set_new(cfg, "units", json_integer((json_int_t)1 << 36));
+}
+Test(model_io, huge_declared_sizes_fail_before_allocating) {
+    /* Dense(2^36) on 6 features would need a 1.6 TB kernel: the file's (6, 2)
+     * kernel is compared first, so nothing is allocated */
+    rc_io_model *m = load_ok(tfjs_fixture("bidir_lstm_dense", big_dense, -1));
+    rc_graph *g = rc_graph_new();
+    rc_node *in[4], *out[4];
+    char err[1024];
+    cr_assert_eq(rc_io_build_batch(m, g, 2, 0, in, 4, out, 4, err, sizeof err), RC_ERR_SHAPE);
+    cr_assert(strstr(err, "weight 'dense/kernel' has shape (6, 2) in the file, the layer needs (6, 68719476736)"),
+              "%s", err);
+    rc_io_free(m);
+    rc_graph_free(g);
+}
