@@ -435,3 +435,27 @@ Test(model_io, huge_declared_sizes_fail_before_allocating) {
     rc_io_free(m);
     rc_graph_free(g);
 }
+
+/* The Python converter's form: modelTopology = {keras_version, backend,
+ * model_config: {class_name, config}, training_config}. */
+static void converter_form(json_t *root) {
+    json_t *topo = json_object_get(root, "modelTopology");
+    json_t *wrapped = json_pack("{s:s, s:s, s:{s:O, s:O}, s:n}", "keras_version", "2.15.0", "backend", "tensorflow",
+                                "model_config", "class_name", json_object_get(topo, "class_name"), "config",
+                                json_object_get(topo, "config"), "training_config");
+    json_object_set_new(root, "modelTopology", wrapped);
+    json_object_set_new(root, "convertedBy", json_string("TensorFlow.js Converter v4.22.0"));
+}
+Test(model_io, converter_model_config_form) {
+    const char *names[] = {"bidir_lstm_dense", "embedding_lstm_dense", "gru_lstm_dense"};
+    for (int k = 0; k < 3; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s/model.json", GOLDEN_MODELS, names[k]);
+        float a[256], b[256];
+        int64_t na, nb;
+        predict(path, a, &na);
+        predict(tfjs_fixture(names[k], converter_form, -1), b, &nb);
+        cr_assert_eq(na, nb);
+        cr_assert(memcmp(a, b, (size_t)na * sizeof(float)) == 0, "%s", names[k]);
+    }
+}
