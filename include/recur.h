@@ -17,5 +17,6 @@
 #include "recur/layers.h"
 #include "recur/model.h"
 #include "recur/train.h"
+#include "recur/model_io.h"
 
 #endif

@@ -7,7 +7,7 @@
 #include "recur/model.h"
 #include "recur/ops.h"
 
-typedef enum kind { K_RNN, K_BIDIR, K_DENSE, K_EMBEDDING, K_MASKING, K_DROPOUT } kind;
+typedef enum kind { K_RNN, K_BIDIR, K_DENSE, K_EMBEDDING, K_MASKING, K_DROPOUT, K_NOTE } kind;
 
 typedef struct entry {
     kind k;
@@ -15,6 +15,7 @@ typedef struct entry {
     char name[64];     /* masking / dropout (the others carry their own) */
     double value;      /* mask value or dropout rate */
     rc_shape out;      /* shape of the last output, ndim 0 before */
+    char type[32];     /* class name shown instead of the kind's ("" = the kind's) */
 } entry;
 
 struct rc_model {
@@ -106,6 +107,7 @@ static const char *rnn_type(rc_rnn *l) {
 }
 
 static const char *entry_type(const entry *e) {
+    if (e->type[0]) return e->type;
     switch (e->k) {
     case K_RNN: return rnn_type(e->layer);
     case K_BIDIR: return "Bidirectional";
@@ -113,6 +115,7 @@ static const char *entry_type(const entry *e) {
     case K_EMBEDDING: return "Embedding";
     case K_MASKING: return "Masking";
     case K_DROPOUT: return "Dropout";
+    case K_NOTE: return "Layer";
     }
     return "?";
 }
@@ -164,6 +167,7 @@ rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_
         case K_EMBEDDING: x = rc_embedding_apply(e->layer, g, x, rng, &mask); break;
         case K_MASKING: x = rc_masking(g, x, e->value, &mask); break;
         case K_DROPOUT: x = rc_dropout(g, x, e->value, training, rng); break;
+        case K_NOTE: break; /* a row for the summary only */
         case K_DENSE: x = rc_dense_apply(e->layer, g, x, rng); break;
         case K_RNN: {
             const rc_rnn_config *c = rc_rnn_get_config(e->layer);
@@ -243,6 +247,22 @@ rc_node *rc_model_call_embedding(rc_model *m, rc_embedding *em, rc_graph *g, rc_
     rc_node *y = rc_embedding_apply(em, g, ids, rng, mask_out);
     if (y) e->out = rc_node_shape(y);
     return y;
+}
+
+rc_status rc_model_note_call(rc_model *m, const char *name, const char *type, rc_shape out) {
+    if (!m || !name || !type) return RC_ERR_ARG;
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(entry_name(&m->e[i]), name)) {
+            snprintf(m->e[i].type, sizeof m->e[i].type, "%s", type);
+            m->e[i].out = out;
+            return RC_OK;
+        }
+    entry *e = push(m, K_NOTE, NULL, name, 0);
+    if (!e) return RC_ERR_NOMEM;
+    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->type, sizeof e->type, "%s", type);
+    e->out = out;
+    return RC_OK;
 }
 
 /* --- inspection ----------------------------------------------------------------- */

@@ -2,6 +2,8 @@
 #ifndef RECUR_CLI_H
 #define RECUR_CLI_H
 
+#include <recur.h>
+
 /* Exit codes: 0 success, 1 the command ran and failed, 2 bad usage. */
 enum { EXIT_USAGE = 2 };
 
@@ -13,5 +15,19 @@ typedef struct command {
 } command;
 
 int cmd_dot(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+int cmd_gradcheck(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* Shared by the commands that read Keras / TF.js models (cli_model.c);
+ * each prints its own error and returns an exit code (0 ok, 1 failed). */
+typedef struct rc_io_model rc_io_model;
+int cli_load_model(const char *cmd, const char *path, rc_io_model **out);
+/* One tensor per model input (a tensor, or a list of tensors), in the
+ * inputs' dtypes; the caller frees them with rc_tensor_free. */
+int cli_read_inputs(const char *cmd, const char *file, const rc_io_model *m, rc_tensor **out);
+/* Tensors as JSON to file (NULL = stdout): one object, or a list. */
+int cli_write_outputs(const char *cmd, const char *file, rc_node *const *outs, const float *const *vals, int n);
 
 #endif

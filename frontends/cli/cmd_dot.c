@@ -7,6 +7,7 @@
 
 #include <recur.h>
 #include <recur/dot.h>
+#include <recur/model_io.h>
 #include <recur/rnn.h>
 
 #include "cli.h"
@@ -15,6 +16,7 @@
 
 static const char dot_usage[] =
     "usage: recur dot --cell {simple,lstm,gru} --units U --input I --steps T -o FILE\n"
+    "       recur dot --model MODEL [--steps T] -o FILE   (a Keras .keras or TF.js model.json)\n"
     "                 [--batch B] [--bidirectional] [--return-sequences] [--gradients]\n"
     "                 [--grad-of PARAM]... [--level op|cell|layer] [--steps-shown K]\n"
     "                 [--title TEXT] [--rankdir TB|LR]\n"
@@ -73,7 +75,7 @@ static bool param_matches(const char *path, const char *name) {
 #define DOT_MAX_GRAD_OF 16
 
 int cmd_dot(int argc, char **argv) {
-    const char *cell = NULL, *out = NULL, *title = NULL, *rankdir = NULL;
+    const char *cell = NULL, *out = NULL, *title = NULL, *rankdir = NULL, *model = NULL;
     const char *grad_of[DOT_MAX_GRAD_OF];
     int ngrad_of = 0;
     long units = 0, input = 0, steps = 0, batch = 2, shown = 0;
@@ -91,13 +93,14 @@ int cmd_dot(int argc, char **argv) {
         if (strcmp(a, "--return-sequences") == 0) { seqs = true; continue; }
         static const char *const with_value[] = {"--cell", "--units", "--input", "--steps", "--batch", "--level",
                                                  "--steps-shown", "--title", "--rankdir", "--grad-of", "-o",
-                                                 "--output"};
+                                                 "--output", "--model"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= strcmp(a, with_value[k]) == 0;
         if (!known) return dot_usage_error(a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
         if (i + 1 >= argc) return dot_usage_error("option %s needs a value", a);
         const char *v = argv[++i];
         if (strcmp(a, "--cell") == 0) cell = v;
+        else if (strcmp(a, "--model") == 0) model = v;
         else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) out = v;
         else if (strcmp(a, "--title") == 0) title = v;
         else if (strcmp(a, "--rankdir") == 0) {
@@ -126,6 +129,8 @@ int cmd_dot(int argc, char **argv) {
             have_steps |= dst == &steps;
         }
     }
+    if (model && cell) return dot_usage_error("--model and --cell exclude each other");
+    if (model) cell = "lstm", have_units = have_input = true, steps = have_steps ? steps : 4, have_steps = true;
     if (!cell) return dot_usage_error("missing --cell (simple, lstm or gru)");
     int ci = -1;
     for (int k = 0; k < 3; k++)
@@ -145,10 +150,21 @@ int cmd_dot(int argc, char **argv) {
     }
     rc_cell_config cfg = rc_cell_defaults(units);
     rc_rnn_config rcfg = {.return_sequences = seqs};
-    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(batch, steps, input)), *y = NULL;
+    rc_node *x = model ? NULL : rc_input(g, "x", RC_F32, RC_SHAPE(batch, steps, input)), *y = NULL;
     rc_rnn *layer = NULL;
     rc_bidir *bi = NULL;
-    if (bidir) {
+    rc_io_model *io = NULL;
+    if (model) { /* an imported model on x (B, T, ...) */
+        rc_node *in[16], *outs[64];
+        char err[1024];
+        if (cli_load_model("dot", model, &io)) {
+            rc_graph_free(g);
+            return 1;
+        }
+        if (rc_io_build_batch(io, g, batch, steps, in, 16, outs, 64, err, sizeof err) == RC_OK)
+            x = in[0], y = outs[0];
+        else if (!rc_graph_error(g)) rc_graph_fail(g, RC_ERR_ARG, "%s", err);
+    } else if (bidir) {
         char fname[64], bname[64];
         snprintf(fname, sizeof fname, "forward_%s", dot_cells[ci].layer);
         snprintf(bname, sizeof bname, "backward_%s", dot_cells[ci].layer);
@@ -217,7 +233,10 @@ int cmd_dot(int argc, char **argv) {
         char deftitle[200];
         char xs[RC_SHAPE_STRLEN];
         rc_shape_str(rc_node_shape(x), xs, sizeof xs);
-        if (bidir) {
+        if (model) {
+            snprintf(deftitle, sizeof deftitle, "%s on x %s%s, %s level", rc_io_name(io), xs,
+                     grads ? " with gradients" : "", rc_dot_level_name(level));
+        } else if (bidir) {
             /* "Bidirectional(LSTM(8)) on x (2, 4, 3), op level" */
             snprintf(deftitle, sizeof deftitle, "Bidirectional(%s(%ld)) on x %s%s, %s level", dot_cells[ci].type,
                      units, xs, grads ? " with gradients" : "", rc_dot_level_name(level));
@@ -245,6 +264,7 @@ done:
     rc_free(gr);
     rc_rnn_free(layer);
     rc_bidir_free(bi);
+    rc_io_free(io);
     rc_graph_free(g);
     return status;
 }

@@ -22,6 +22,10 @@ static int cmd_version(int argc, char **argv);
 static const command commands[] = {
     {"help", "show this help, or one command's summary", cmd_help},
     {"version", "print the version and the BLAS in use", cmd_version},
+    {"predict", "run a Keras / TF.js model on a JSON input", cmd_predict},
+    {"summary", "a Keras / TF.js model's layers, output shapes and parameter counts", cmd_summary},
+    {"gradcheck", "check a Keras / TF.js model's gradients in double precision", cmd_gradcheck},
+    {"export", "write a Keras / TF.js model as a TF.js layers-model", cmd_export},
     {"dot", "draw a recurrent layer's graph (unrolled, gradients) as DOT, SVG, PNG or PDF", cmd_dot},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))

@@ -53,6 +53,13 @@ rc_node *rc_model_call_dense(rc_model *m, rc_dense *d, rc_graph *g, rc_node *x, 
 rc_node *rc_model_call_embedding(rc_model *m, rc_embedding *e, rc_graph *g, rc_node *ids, rc_rng *rng,
                                  rc_node **mask_out);
 
+/* Record a call of a layer the model does not own (InputLayer, Activation,
+ * Masking or Dropout applied with the plain functions) so the summary lists
+ * it with its output shape, or, for a layer the model owns (matched by
+ * name), show `type` as its class (e.g. "TimeDistributed") and `out` as its
+ * output shape. RC_ERR_ARG for NULL arguments, RC_ERR_NOMEM. */
+rc_status rc_model_note_call(rc_model *m, const char *name, const char *type, rc_shape out);
+
 /* One row of the summary: the i-th layer (call order). */
 typedef struct rc_layer_info {
     const char *name;     /* owned by the model */
