@@ -25,7 +25,11 @@
  *
  * usage: rnn [--cell lstm|gru|rnn] [--hidden H] [--batch B] [--seq T]
  *            [--input I] [--threads N] [--mode train|infer] [--warmup W]
- *            [--iters N] [--seed S] [--sweep]
+ *            [--iters N] [--seed S] [--sweep] [--user-cell]
+ * --user-cell: the LSTM is user_lstm below, the built-in LSTM's math written
+ * as a user cell from public ops only (rc_cell_new, rc_cell_add_param,
+ * rc_matmul, rc_add, rc_slice, rc_sigmoid, rc_tanh, rc_mul) with the same
+ * Keras weights and initialisation; the JSON line says "user_cell":true.
  * --threads N calls openblas_set_num_threads(N) (recur's own kernels run on
  * one thread). --sweep: cells lstm, gru x hidden 32, 128, 512 x batch 1, 32
  * x train, infer at seq 50, input 64. "simple" is accepted for "rnn".
@@ -49,6 +53,7 @@ typedef struct opts {
     bool train;
     int warmup, iters;
     uint64_t seed;
+    bool user_cell;
 } opts;
 
 static double now_sec(void) {
@@ -100,8 +105,68 @@ static long long rss_max_bytes(void) {
     return (long long)u.ru_maxrss * 1024; /* Linux: kilobytes */
 }
 
-static rc_cell *make_cell(const char *name, int64_t units) {
+/* --- user_lstm: an LSTM as a user would write it --------------------------
+ * Keras LSTM, row-vector convention: z = x W + b + h U = [z_i|z_f|z_c|z_o],
+ * i, f, o = sigmoid, g = tanh, c' = f c + i g, h' = o tanh(c'). The input
+ * projection x W + b is offered through project() so the layer runs it as one
+ * GEMM over all B·T rows, as any user cell may. */
+typedef struct user_lstm {
+    int64_t units;
+    rc_node *kernel, *rkernel, *bias;
+} user_lstm;
+
+static rc_status user_lstm_build(rc_cell *c, rc_graph *g, int64_t nin, rc_rng *rng) {
+    user_lstm *s = c->impl;
+    int64_t U = s->units;
+    s->kernel = rc_cell_add_param(c, g, "kernel", RC_SHAPE(nin, 4 * U));
+    s->rkernel = rc_cell_add_param(c, g, "recurrent_kernel", RC_SHAPE(U, 4 * U));
+    s->bias = rc_cell_add_param(c, g, "bias", RC_SHAPE(4 * U));
+    if (!s->kernel || !s->rkernel || !s->bias) return rc_graph_status(g);
+    rc_init_glorot_uniform(rc_node_data(s->kernel), nin, 4 * U, rng);
+    rc_status st = rc_init_orthogonal(rc_node_data(s->rkernel), U, 4 * U, 1.0f, rng);
+    if (st != RC_OK) return st;
+    rc_init_constant(rc_node_data(s->bias), 4 * U, 0.0f);
+    rc_init_constant((float *)rc_node_data(s->bias) + U, U, 1.0f); /* unit forget bias */
+    return rc_graph_status(g);
+}
+
+static rc_node *user_lstm_project(rc_cell *c, rc_graph *g, rc_node *x) {
+    user_lstm *s = c->impl;
+    return rc_add(g, rc_matmul(g, x, s->kernel, false, false), s->bias);
+}
+
+static rc_status user_lstm_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
+    user_lstm *s = c->impl;
+    int64_t U = s->units;
+    rc_node *z = rc_add(g, st->x, rc_matmul(g, st->state[0], s->rkernel, false, false));
+    rc_node *i = rc_sigmoid(g, rc_slice(g, z, 1, 0, U));
+    rc_node *f = rc_sigmoid(g, rc_slice(g, z, 1, U, 2 * U));
+    rc_node *cand = rc_tanh(g, rc_slice(g, z, 1, 2 * U, 3 * U));
+    rc_node *o = rc_sigmoid(g, rc_slice(g, z, 1, 3 * U, 4 * U));
+    rc_node *cn = rc_add(g, rc_mul(g, f, st->state[1]), rc_mul(g, i, cand));
+    rc_node *hn = rc_mul(g, o, rc_tanh(g, cn));
+    st->output = st->next_state[0] = hn;
+    st->next_state[1] = cn;
+    return rc_graph_status(g);
+}
+
+static const rc_cell_class user_lstm_class = {"UserLSTM", user_lstm_build, user_lstm_project, user_lstm_step,
+                                              NULL};
+
+static rc_cell *user_lstm_new(int64_t units) {
+    user_lstm *s = rc_calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->units = units;
+    int64_t sizes[2] = {units, units};
+    /* rc_cell_free releases impl with rc_free (no destroy callback) */
+    rc_cell *c = rc_cell_new(&user_lstm_class, "user_lstm", 2, sizes, units, s);
+    if (!c) rc_free(s);
+    return c;
+}
+
+static rc_cell *make_cell(const char *name, int64_t units, bool user) {
     rc_cell_config cfg = rc_cell_defaults(units);
+    if (user) return strcmp(name, "lstm") == 0 ? user_lstm_new(units) : NULL;
     if (strcmp(name, "lstm") == 0) return rc_lstm_cell_new(&cfg);
     if (strcmp(name, "gru") == 0) return rc_gru_cell_new(&cfg);
     if (strcmp(name, "rnn") == 0 || strcmp(name, "simple") == 0) return rc_simple_rnn_cell_new(&cfg);
@@ -132,13 +197,13 @@ static int run_point(const opts *o) {
     double t0 = now_sec();
     rc_graph *g = rc_graph_new();
     if (!g) return die(NULL, "out of memory");
-    rc_cell *cell = make_cell(o->cell, H);
+    rc_cell *cell = make_cell(o->cell, H, o->user_cell);
     rc_rnn_config cfg = {.return_sequences = true};
     rc_rnn *layer = cell ? rc_rnn_new("rnn", cell, &cfg) : NULL;
     if (!layer) {
         rc_cell_free(cell);
         rc_graph_free(g);
-        fprintf(stderr, "rnn: cannot create cell '%s'\n", o->cell);
+        fprintf(stderr, "rnn: cannot create cell '%s'%s\n", o->cell, o->user_cell ? " as a user cell (lstm only)" : "");
         return 1;
     }
     rc_rng rng;
@@ -223,7 +288,7 @@ static int run_point(const opts *o) {
            fwd_per_step, rc_plan_steps(p), (long long)rc_cell_param_count(cell), (t1 - t0) * 1e3,
            (t2 - t1) * 1e3);
     if (loss) printf(",\"loss_first\":%.6g,\"loss_last\":%.6g", loss_first, loss_last);
-    printf(",\"blas\":");
+    printf(",\"user_cell\":%s,\"blas\":", o->user_cell ? "true" : "false");
     json_str(rc_gemm_backend_info());
     printf("}\n");
     fflush(stdout);
@@ -237,7 +302,7 @@ static int run_point(const opts *o) {
 static void usage(FILE *f) {
     fprintf(f, "usage: rnn [--cell lstm|gru|rnn] [--hidden H] [--batch B] [--seq T] [--input I]\n"
                "           [--threads N] [--mode train|infer] [--warmup W] [--iters N] [--seed S]\n"
-               "           [--sweep]\n");
+               "           [--sweep] [--user-cell]\n");
 }
 
 static bool parse_i64(const char *s, int64_t min, int64_t *out) {
@@ -259,6 +324,10 @@ int main(int argc, char **argv) {
             sweep = true;
             continue;
         }
+        if (strcmp(a, "--user-cell") == 0) {
+            o.user_cell = true;
+            continue;
+        }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout), 0;
         if (!v) {
             fprintf(stderr, "rnn: '%s' needs a value or is unknown\n", a);
@@ -268,7 +337,7 @@ int main(int argc, char **argv) {
         bool ok = true;
         if (strcmp(a, "--cell") == 0) {
             o.cell = v;
-            rc_cell *c = make_cell(v, 1);
+            rc_cell *c = make_cell(v, 1, false);
             ok = c != NULL;
             rc_cell_free(c);
         } else if (strcmp(a, "--mode") == 0) {
@@ -306,9 +375,13 @@ int main(int argc, char **argv) {
     openblas_set_num_threads(o.threads);
     rc_gemm_set_backend(RC_GEMM_BLAS);
     if (!sweep) return run_point(&o);
+    if (o.user_cell && strcmp(o.cell, "lstm") != 0) {
+        fprintf(stderr, "rnn: --user-cell is an LSTM; use --cell lstm\n");
+        return 2;
+    }
     static const char *cells[] = {"lstm", "gru"};
     static const int64_t hiddens[] = {32, 128, 512}, batches[] = {1, 32};
-    for (int c = 0; c < 2; c++)
+    for (int c = 0; c < (o.user_cell ? 1 : 2); c++)
         for (int h = 0; h < 3; h++)
             for (int b = 0; b < 2; b++)
                 for (int m = 0; m < 2; m++) {
