@@ -10,7 +10,8 @@
  * CLOCK_MONOTONIC; the JSON line reports median and min over --iters steps
  * after --warmup untimed steps, tokens_per_s = batch*seq / median.
  *
- * Beyond the peer's fields: plan_bytes (rc_plan_peak_bytes, the arena of
+ * Beyond the peer's fields: needed_bytes and leaf_bytes (see run_point),
+ * plan_bytes (rc_plan_peak_bytes, the arena of
  * intermediates), max_rss_bytes (getrusage: the process high-water mark,
  * so in a --sweep it never falls), rss_bytes (resident now, after the
  * point's runs), nodes (graph size), nodes_per_step (nodes in the scope of
@@ -268,6 +269,21 @@ static int run_point(const opts *o) {
     double med = median(times, iters);
     free(times);
 
+    /* What a training step cannot do without (bytes): the weights and their
+     * gradients (SGD keeps no optimizer state), the input and target, and
+     * per time step the activations backward must keep: LSTM i, f, g, o, c,
+     * h (tanh c can be recomputed); GRU z, r, candidate, the recurrent
+     * candidate term (U_h h + b), h; SimpleRNN h. Inference: weights, input,
+     * output sequence. leaf_bytes: the graph's own storage of weights, input
+     * and target (outside the plan's arena); (plan_bytes + leaf_bytes) /
+     * needed_bytes is the overhead factor. */
+    int64_t leaf = 4 * rc_cell_param_count(cell) + 4 * B * T * F + (o->train ? 4 * B * T * H : 0);
+    int64_t kept = strcmp(o->cell, "lstm") == 0 ? 6 : strcmp(o->cell, "gru") == 0 ? 5 : 1;
+    int64_t need = 4 * rc_cell_param_count(cell) + 4 * B * T * F;
+    if (o->train)
+        need += 4 * rc_cell_param_count(cell) + 4 * B * T * H + 4 * kept * B * T * H;
+    else
+        need += 4 * B * T * H;
     static const char *env_keys[] = {"OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"};
     printf("{\"peer\":\"recur\",\"version\":\"%s\",\"cell\":", RC_VERSION_STRING);
@@ -281,10 +297,10 @@ static int run_point(const opts *o) {
         printf("%s\"%s\":", k ? "," : "", env_keys[k]);
         json_str(getenv(env_keys[k]));
     }
-    printf("},\"plan_bytes\":%zu,\"max_rss_bytes\":%lld,\"rss_bytes\":%lld,\"nodes\":%d,"
+    printf("},\"needed_bytes\":%lld,\"leaf_bytes\":%lld,\"plan_bytes\":%zu,\"max_rss_bytes\":%lld,\"rss_bytes\":%lld,\"nodes\":%d,"
            "\"nodes_per_step\":%d,\"fwd_nodes_per_step\":%d,\"plan_steps\":%d,\"params\":%lld,"
            "\"build_ms\":%.2f,\"plan_ms\":%.2f",
-           rc_plan_peak_bytes(p), rss_max_bytes(), rss_now_bytes(), rc_graph_node_count(g), per_step,
+           (long long)need, (long long)leaf, rc_plan_peak_bytes(p), rss_max_bytes(), rss_now_bytes(), rc_graph_node_count(g), per_step,
            fwd_per_step, rc_plan_steps(p), (long long)rc_cell_param_count(cell), (t1 - t0) * 1e3,
            (t2 - t1) * 1e3);
     if (loss) printf(",\"loss_first\":%.6g,\"loss_last\":%.6g", loss_first, loss_last);
