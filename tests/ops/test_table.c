@@ -28,7 +28,8 @@ Test(table, every_computing_op_has_both_kernels) {
 Test(table, every_op_with_float_inputs_is_differentiable) {
     /* Exceptions: leaves, fill and dropout_mask have no inputs; sgd_update
      * and assign are side effects; one_hot reads only int32 ids. */
-    const char *none[] = {"input", "param", "const", "fill", "sgd_update", "assign", "one_hot", "dropout_mask"};
+    const char *none[] = {"input", "param", "const", "fill", "sgd_update", "assign", "one_hot", "dropout_mask",
+                          "lstm_cell_grad" /* no second derivatives through the fused LSTM cell */};
     for (int i = 0; i < rc_op_table_len; i++) {
         const rc_op *op = rc_op_table[i];
         bool exempt = false;
