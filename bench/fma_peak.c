@@ -25,6 +25,7 @@ typedef struct job {
     long iters;
     int avx512;
     float sink;
+    double t0, t1; /* the worker's own start and end */
     pthread_barrier_t *start;
 } job;
 
@@ -60,7 +61,9 @@ __attribute__((target("avx2,fma"))) static float chains256(long iters) {
 static void *worker(void *arg) {
     job *j = arg;
     pthread_barrier_wait(j->start);
+    j->t0 = now_sec();
     j->sink = j->avx512 ? chains512(j->iters) : chains256(j->iters);
+    j->t1 = now_sec();
     return NULL;
 }
 
@@ -100,9 +103,15 @@ int main(int argc, char **argv) {
                 pthread_create(&tid[k], NULL, worker, &jobs[k]);
             }
             pthread_barrier_wait(&start);
-            double t0 = now_sec();
-            for (int k = 0; k < n; k++) pthread_join(tid[k], NULL);
-            double dt = now_sec() - t0;
+            /* wall time from the first worker's start to the last one's end
+             * (timed by the workers: the main thread may be descheduled) */
+            double t0 = 1e300, t1 = 0;
+            for (int k = 0; k < n; k++) {
+                pthread_join(tid[k], NULL);
+                if (jobs[k].t0 < t0) t0 = jobs[k].t0;
+                if (jobs[k].t1 > t1) t1 = jobs[k].t1;
+            }
+            double dt = t1 - t0;
             pthread_barrier_destroy(&start);
             for (int k = 0; k < n; k++) sink += jobs[k].sink;
             if (dt < best) best = dt;
