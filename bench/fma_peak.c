@@ -68,8 +68,11 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    int threads = 2, reps = 5;
-    long iters = 20000000;
+    /* many short bursts, best kept: on a shared machine some burst finds
+     * the cores free (measured on the reference machine: 230 GFLOP/s per
+     * core, 457 for 2; long runs under load report a fraction of that) */
+    int threads = 2, reps = 300;
+    long iters = 300000;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--threads") == 0) threads = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--iters") == 0) iters = atol(argv[i + 1]);
