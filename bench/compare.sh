@@ -18,7 +18,13 @@
 # CPU's own kernel, Cooperlake/AVX-512 here), both does the whole comparison
 # twice. The OpenBLAS core each side actually ran on is printed.
 #
-# usage: bench/compare.sh [--cells "lstm gru"] [--hidden "128"] [--batch "32"]
+# Cell "lstm_user" runs recur's --user-cell LSTM (the built-in LSTM's math
+# written as a user cell from public ops) and no torch side: its table row
+# gives its time relative to recur's built-in LSTM at the same point (run
+# "lstm" too). --grid is the standard grid of issue 8: cells lstm gru
+# lstm_user, hidden 32 128 512, batch 1 32, train and infer, seq 50, input 64.
+#
+# usage: bench/compare.sh [--grid] [--cells "lstm gru"] [--hidden "128"] [--batch "32"]
 #          [--seq 50] [--input 64] [--modes "train infer"] [--reps 3]
 #          [--warmup 5] [--iters 20] [--recur-threads "1 2"]
 #          [--torch-threads "1 2"] [--coretype asis|unset|both]
@@ -51,6 +57,8 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
+        --grid) cells="lstm gru lstm_user"; hiddens="32 128 512"; batches="1 32"; modes="train infer"
+                seq=50; input=64; shift ;;
         --cells) cells="$2"; shift 2 ;;
         --hidden) hiddens="$2"; shift 2 ;;
         --batch) batches="$2"; shift 2 ;;
@@ -106,7 +114,10 @@ run_one() { # side tag cell hidden batch mode threads rep
     local side=$1 tag=$2 cell=$3 h=$4 b=$5 mode=$6 thr=$7 rep=$8 line
     local args=(--hidden "$h" --batch "$b" --seq "$seq" --input "$input" --threads "$thr"
                 --mode "$mode" --warmup "$warmup" --iters "$iters")
-    if [ "$side" = recur ]; then
+    if [ "$side" = recur ] && [ "$cell" = lstm_user ]; then
+        line=$("$rnn" --cell lstm --user-cell "${args[@]}" 2>"$tmpdir/err") || line=""
+        [ -z "$line" ] || line="${line/\"cell\":\"lstm\"/\"cell\":\"lstm_user\"}"
+    elif [ "$side" = recur ]; then
         line=$("$rnn" --cell "$cell" "${args[@]}" 2>"$tmpdir/err") || line=""
     else
         local tcell=$cell
@@ -133,19 +144,45 @@ print(lib.openblas_get_corename().decode())' 2>/dev/null || echo unknown)
         "$1" "$rc" "$tc" "${OPENBLAS_CORETYPE-<unset>}" >> "$out"
 }
 
+recur_runs() { # tag cell h b mode rep: recur at each thread count, and the
+    # user-cell LSTM right after the built-in one when lstm_user is asked for
+    local t
+    for t in $recur_threads; do run_one recur "$1" "$2" "$3" "$4" "$5" "$t" "$6"; done
+    if [ "$2" = lstm ] && [ "$user" = 1 ]; then
+        for t in $recur_threads; do run_one recur "$1" lstm_user "$3" "$4" "$5" "$t" "$6"; done
+    fi
+}
+
+torch_runs() { # tag cell h b mode rep
+    local t
+    for t in $torch_threads; do run_one torch "$1" "$2" "$3" "$4" "$5" "$t" "$6"; done
+}
+
+user=0
+case " $cells " in *" lstm_user "*) user=1 ;; esac
+
 compare() { # tag
     local tag=$1 n=0
     cores "$tag"
     for cell in $cells; do for h in $hiddens; do for b in $batches; do for mode in $modes; do
+        if [ "$cell" = lstm_user ]; then
+            # measured next to the built-in LSTM when that is in the list
+            case " $cells " in *" lstm "*) continue ;; esac
+            for ((r = 0; r < reps; r++)); do
+                echo "[$tag] lstm_user h$h b$b $mode rep $((r + 1))/$reps" >&2
+                for t in $recur_threads; do run_one recur "$tag" lstm_user "$h" "$b" "$mode" "$t" "$r"; done
+            done
+            continue
+        fi
         for ((r = 0; r < reps; r++)); do
             n=$((n + 1))
             echo "[$tag] $cell h$h b$b $mode rep $((r + 1))/$reps" >&2
             if ((r % 2 == 0)); then
-                for t in $recur_threads; do run_one recur "$tag" "$cell" "$h" "$b" "$mode" "$t" "$r"; done
-                for t in $torch_threads; do run_one torch "$tag" "$cell" "$h" "$b" "$mode" "$t" "$r"; done
+                recur_runs "$tag" "$cell" "$h" "$b" "$mode" "$r"
+                torch_runs "$tag" "$cell" "$h" "$b" "$mode" "$r"
             else
-                for t in $torch_threads; do run_one torch "$tag" "$cell" "$h" "$b" "$mode" "$t" "$r"; done
-                for t in $recur_threads; do run_one recur "$tag" "$cell" "$h" "$b" "$mode" "$t" "$r"; done
+                torch_runs "$tag" "$cell" "$h" "$b" "$mode" "$r"
+                recur_runs "$tag" "$cell" "$h" "$b" "$mode" "$r"
             fi
         done
     done; done; done; done
@@ -196,7 +233,7 @@ for setting in dict.fromkeys(k[0] for k in order):
     print(f"\nOPENBLAS_CORETYPE {setting} (env: {c.get('env_coretype')}): "
           f"OpenBLAS core recur {c.get('recur_core')}, torch {c.get('torch_core')}")
     print(f"{'point':<26} {'recur ms':>9} {'thr':>3} {'torch ms':>9} {'thr':>3} {'torch/recur':>11}"
-          f"   recur per thread / torch per thread   plan MB  RSS MB")
+          f"   recur per thread / torch per thread   plan MB  RSS MB  need MB  (plan+leaves)/need")
     for key in order:
         if key[0] != setting:
             continue
@@ -206,12 +243,23 @@ for setting in dict.fromkeys(k[0] for k in order):
         point = f"{cell} h{h} b{b} {mode}"
         fmt = lambda v: f"{v:9.3f}" if v is not None else f"{'FAIL':>9}"
         ratio = f"{tm / rm:11.2f}" if rm and tm else f"{'-':>11}"
+        if cell == "lstm_user":
+            # no torch side: the user cell's time over the built-in LSTM's
+            bm, _, _ = best(t[(setting, "lstm", h, b, mode)]["recur"])
+            tm, tt = bm, "-"
+            ratio = f"{rm / bm:7.2f} u/b" if rm and bm else f"{'-':>11}"
         per = " ".join(f"{k}:{v:.2f}" for k, v in sorted(rmeds.items())) + " / " + \
               " ".join(f"{k}:{v:.2f}" for k, v in sorted(tmeds.items()))
         e = extra.get(key, {})
         mem = f"{e['plan_bytes'] / 2**20:8.1f} {e['max_rss_bytes'] / 2**20:7.1f}" if e else ""
+        if e and e.get("needed_bytes"):
+            tot = e['plan_bytes'] + e['leaf_bytes']
+            mem += f" {e['needed_bytes'] / 2**20:8.1f} {tot / e['needed_bytes']:9.2f}"
         print(f"{point:<26} {fmt(rm)} {rt or '-':>3} {fmt(tm)} {tt or '-':>3} {ratio}   {per:<36} {mem}")
 print("\nms = median over repetitions of each run's median ms/step; each side at its best thread count;"
-      "\nratio > 1: recur faster.")
+      "\nratio > 1: recur faster; lstm_user rows: user-cell time / built-in LSTM time (u/b)."
+      "\nplan MB: recur's arena (intermediates); RSS MB: process high-water mark; need MB: weights +"
+      "\ntheir gradients + inputs + the activations backward must keep (bench/rnn.c, needed_bytes);"
+      "\nleaves = weights, input and target, stored outside the plan's arena.")
 EOF
 echo "raw JSON lines: $out"

@@ -10,7 +10,8 @@
  * CLOCK_MONOTONIC; the JSON line reports median and min over --iters steps
  * after --warmup untimed steps, tokens_per_s = batch*seq / median.
  *
- * Beyond the peer's fields: plan_bytes (rc_plan_peak_bytes, the arena of
+ * Beyond the peer's fields: needed_bytes and leaf_bytes (see run_point),
+ * plan_bytes (rc_plan_peak_bytes, the arena of
  * intermediates), max_rss_bytes (getrusage: the process high-water mark,
  * so in a --sweep it never falls), rss_bytes (resident now, after the
  * point's runs), nodes (graph size), nodes_per_step (nodes in the scope of
@@ -25,7 +26,11 @@
  *
  * usage: rnn [--cell lstm|gru|rnn] [--hidden H] [--batch B] [--seq T]
  *            [--input I] [--threads N] [--mode train|infer] [--warmup W]
- *            [--iters N] [--seed S] [--sweep]
+ *            [--iters N] [--seed S] [--sweep] [--user-cell]
+ * --user-cell: the LSTM is user_lstm below, the built-in LSTM's math written
+ * as a user cell from public ops only (rc_cell_new, rc_cell_add_param,
+ * rc_matmul, rc_add, rc_slice, rc_sigmoid, rc_tanh, rc_mul) with the same
+ * Keras weights and initialisation; the JSON line says "user_cell":true.
  * --threads N calls openblas_set_num_threads(N) (recur's own kernels run on
  * one thread). --sweep: cells lstm, gru x hidden 32, 128, 512 x batch 1, 32
  * x train, infer at seq 50, input 64. "simple" is accepted for "rnn".
@@ -49,6 +54,7 @@ typedef struct opts {
     bool train;
     int warmup, iters;
     uint64_t seed;
+    bool user_cell;
 } opts;
 
 static double now_sec(void) {
@@ -100,8 +106,68 @@ static long long rss_max_bytes(void) {
     return (long long)u.ru_maxrss * 1024; /* Linux: kilobytes */
 }
 
-static rc_cell *make_cell(const char *name, int64_t units) {
+/* --- user_lstm: an LSTM as a user would write it --------------------------
+ * Keras LSTM, row-vector convention: z = x W + b + h U = [z_i|z_f|z_c|z_o],
+ * i, f, o = sigmoid, g = tanh, c' = f c + i g, h' = o tanh(c'). The input
+ * projection x W + b is offered through project() so the layer runs it as one
+ * GEMM over all B·T rows, as any user cell may. */
+typedef struct user_lstm {
+    int64_t units;
+    rc_node *kernel, *rkernel, *bias;
+} user_lstm;
+
+static rc_status user_lstm_build(rc_cell *c, rc_graph *g, int64_t nin, rc_rng *rng) {
+    user_lstm *s = c->impl;
+    int64_t U = s->units;
+    s->kernel = rc_cell_add_param(c, g, "kernel", RC_SHAPE(nin, 4 * U));
+    s->rkernel = rc_cell_add_param(c, g, "recurrent_kernel", RC_SHAPE(U, 4 * U));
+    s->bias = rc_cell_add_param(c, g, "bias", RC_SHAPE(4 * U));
+    if (!s->kernel || !s->rkernel || !s->bias) return rc_graph_status(g);
+    rc_init_glorot_uniform(rc_node_data(s->kernel), nin, 4 * U, rng);
+    rc_status st = rc_init_orthogonal(rc_node_data(s->rkernel), U, 4 * U, 1.0f, rng);
+    if (st != RC_OK) return st;
+    rc_init_constant(rc_node_data(s->bias), 4 * U, 0.0f);
+    rc_init_constant((float *)rc_node_data(s->bias) + U, U, 1.0f); /* unit forget bias */
+    return rc_graph_status(g);
+}
+
+static rc_node *user_lstm_project(rc_cell *c, rc_graph *g, rc_node *x) {
+    user_lstm *s = c->impl;
+    return rc_add(g, rc_matmul(g, x, s->kernel, false, false), s->bias);
+}
+
+static rc_status user_lstm_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
+    user_lstm *s = c->impl;
+    int64_t U = s->units;
+    rc_node *z = rc_add(g, st->x, rc_matmul(g, st->state[0], s->rkernel, false, false));
+    rc_node *i = rc_sigmoid(g, rc_slice(g, z, 1, 0, U));
+    rc_node *f = rc_sigmoid(g, rc_slice(g, z, 1, U, 2 * U));
+    rc_node *cand = rc_tanh(g, rc_slice(g, z, 1, 2 * U, 3 * U));
+    rc_node *o = rc_sigmoid(g, rc_slice(g, z, 1, 3 * U, 4 * U));
+    rc_node *cn = rc_add(g, rc_mul(g, f, st->state[1]), rc_mul(g, i, cand));
+    rc_node *hn = rc_mul(g, o, rc_tanh(g, cn));
+    st->output = st->next_state[0] = hn;
+    st->next_state[1] = cn;
+    return rc_graph_status(g);
+}
+
+static const rc_cell_class user_lstm_class = {"UserLSTM", user_lstm_build, user_lstm_project, user_lstm_step,
+                                              NULL};
+
+static rc_cell *user_lstm_new(int64_t units) {
+    user_lstm *s = rc_calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->units = units;
+    int64_t sizes[2] = {units, units};
+    /* rc_cell_free releases impl with rc_free (no destroy callback) */
+    rc_cell *c = rc_cell_new(&user_lstm_class, "user_lstm", 2, sizes, units, s);
+    if (!c) rc_free(s);
+    return c;
+}
+
+static rc_cell *make_cell(const char *name, int64_t units, bool user) {
     rc_cell_config cfg = rc_cell_defaults(units);
+    if (user) return strcmp(name, "lstm") == 0 ? user_lstm_new(units) : NULL;
     if (strcmp(name, "lstm") == 0) return rc_lstm_cell_new(&cfg);
     if (strcmp(name, "gru") == 0) return rc_gru_cell_new(&cfg);
     if (strcmp(name, "rnn") == 0 || strcmp(name, "simple") == 0) return rc_simple_rnn_cell_new(&cfg);
@@ -132,13 +198,13 @@ static int run_point(const opts *o) {
     double t0 = now_sec();
     rc_graph *g = rc_graph_new();
     if (!g) return die(NULL, "out of memory");
-    rc_cell *cell = make_cell(o->cell, H);
+    rc_cell *cell = make_cell(o->cell, H, o->user_cell);
     rc_rnn_config cfg = {.return_sequences = true};
     rc_rnn *layer = cell ? rc_rnn_new("rnn", cell, &cfg) : NULL;
     if (!layer) {
         rc_cell_free(cell);
         rc_graph_free(g);
-        fprintf(stderr, "rnn: cannot create cell '%s'\n", o->cell);
+        fprintf(stderr, "rnn: cannot create cell '%s'%s\n", o->cell, o->user_cell ? " as a user cell (lstm only)" : "");
         return 1;
     }
     rc_rng rng;
@@ -203,6 +269,21 @@ static int run_point(const opts *o) {
     double med = median(times, iters);
     free(times);
 
+    /* What a training step cannot do without (bytes): the weights and their
+     * gradients (SGD keeps no optimizer state), the input and target, and
+     * per time step the activations backward must keep: LSTM i, f, g, o, c,
+     * h (tanh c can be recomputed); GRU z, r, candidate, the recurrent
+     * candidate term (U_h h + b), h; SimpleRNN h. Inference: weights, input,
+     * output sequence. leaf_bytes: the graph's own storage of weights, input
+     * and target (outside the plan's arena); (plan_bytes + leaf_bytes) /
+     * needed_bytes is the overhead factor. */
+    int64_t leaf = 4 * rc_cell_param_count(cell) + 4 * B * T * F + (o->train ? 4 * B * T * H : 0);
+    int64_t kept = strcmp(o->cell, "lstm") == 0 ? 6 : strcmp(o->cell, "gru") == 0 ? 5 : 1;
+    int64_t need = 4 * rc_cell_param_count(cell) + 4 * B * T * F;
+    if (o->train)
+        need += 4 * rc_cell_param_count(cell) + 4 * B * T * H + 4 * kept * B * T * H;
+    else
+        need += 4 * B * T * H;
     static const char *env_keys[] = {"OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"};
     printf("{\"peer\":\"recur\",\"version\":\"%s\",\"cell\":", RC_VERSION_STRING);
@@ -216,14 +297,14 @@ static int run_point(const opts *o) {
         printf("%s\"%s\":", k ? "," : "", env_keys[k]);
         json_str(getenv(env_keys[k]));
     }
-    printf("},\"plan_bytes\":%zu,\"max_rss_bytes\":%lld,\"rss_bytes\":%lld,\"nodes\":%d,"
+    printf("},\"needed_bytes\":%lld,\"leaf_bytes\":%lld,\"plan_bytes\":%zu,\"max_rss_bytes\":%lld,\"rss_bytes\":%lld,\"nodes\":%d,"
            "\"nodes_per_step\":%d,\"fwd_nodes_per_step\":%d,\"plan_steps\":%d,\"params\":%lld,"
            "\"build_ms\":%.2f,\"plan_ms\":%.2f",
-           rc_plan_peak_bytes(p), rss_max_bytes(), rss_now_bytes(), rc_graph_node_count(g), per_step,
+           (long long)need, (long long)leaf, rc_plan_peak_bytes(p), rss_max_bytes(), rss_now_bytes(), rc_graph_node_count(g), per_step,
            fwd_per_step, rc_plan_steps(p), (long long)rc_cell_param_count(cell), (t1 - t0) * 1e3,
            (t2 - t1) * 1e3);
     if (loss) printf(",\"loss_first\":%.6g,\"loss_last\":%.6g", loss_first, loss_last);
-    printf(",\"blas\":");
+    printf(",\"user_cell\":%s,\"blas\":", o->user_cell ? "true" : "false");
     json_str(rc_gemm_backend_info());
     printf("}\n");
     fflush(stdout);
@@ -237,7 +318,7 @@ static int run_point(const opts *o) {
 static void usage(FILE *f) {
     fprintf(f, "usage: rnn [--cell lstm|gru|rnn] [--hidden H] [--batch B] [--seq T] [--input I]\n"
                "           [--threads N] [--mode train|infer] [--warmup W] [--iters N] [--seed S]\n"
-               "           [--sweep]\n");
+               "           [--sweep] [--user-cell]\n");
 }
 
 static bool parse_i64(const char *s, int64_t min, int64_t *out) {
@@ -259,6 +340,10 @@ int main(int argc, char **argv) {
             sweep = true;
             continue;
         }
+        if (strcmp(a, "--user-cell") == 0) {
+            o.user_cell = true;
+            continue;
+        }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout), 0;
         if (!v) {
             fprintf(stderr, "rnn: '%s' needs a value or is unknown\n", a);
@@ -268,7 +353,7 @@ int main(int argc, char **argv) {
         bool ok = true;
         if (strcmp(a, "--cell") == 0) {
             o.cell = v;
-            rc_cell *c = make_cell(v, 1);
+            rc_cell *c = make_cell(v, 1, false);
             ok = c != NULL;
             rc_cell_free(c);
         } else if (strcmp(a, "--mode") == 0) {
@@ -306,9 +391,13 @@ int main(int argc, char **argv) {
     openblas_set_num_threads(o.threads);
     rc_gemm_set_backend(RC_GEMM_BLAS);
     if (!sweep) return run_point(&o);
+    if (o.user_cell && strcmp(o.cell, "lstm") != 0) {
+        fprintf(stderr, "rnn: --user-cell is an LSTM; use --cell lstm\n");
+        return 2;
+    }
     static const char *cells[] = {"lstm", "gru"};
     static const int64_t hiddens[] = {32, 128, 512}, batches[] = {1, 32};
-    for (int c = 0; c < 2; c++)
+    for (int c = 0; c < (o.user_cell ? 1 : 2); c++)
         for (int h = 0; h < 3; h++)
             for (int b = 0; b < 2; b++)
                 for (int m = 0; m < 2; m++) {

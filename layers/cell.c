@@ -258,8 +258,22 @@ static rc_status lstm_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     gated *s = c->impl;
     int64_t U = s->cfg.units;
     rc_node *cprev = st->state[1];
-    rc_node *z = rc_add(g, st->x, rc_matmul(g, h_in(g, st), s->rkernel, false, false));
     rc_activation ra = s->cfg.recurrent_activation, a = s->cfg.activation;
+    if (ra == RC_ACT_SIGMOID && a == RC_ACT_TANH) {
+        /* Keras' defaults: the fused cell (ops/lstm.c), one kernel forward
+         * and one backward, keeping only [i f g o c h] for backward. */
+        rc_node *hu = rc_matmul(g, h_in(g, st), s->rkernel, false, false);
+        rc_node *S = rc_lstm_cell_fused(g, st->x, hu, cprev);
+        int64_t B = S ? rc_node_shape(S).dim[1] : 0;
+        rc_node *cn = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
+        rc_node *hn = rc_reshape(g, rc_slice(g, S, 0, 5, 6), RC_SHAPE(B, U));
+        if (cn) rc_node_rename(cn, "c");
+        if (hn) rc_node_rename(hn, "h");
+        st->output = st->next_state[0] = hn;
+        st->next_state[1] = cn;
+        return rc_graph_status(g);
+    }
+    rc_node *z = rc_add(g, st->x, rc_matmul(g, h_in(g, st), s->rkernel, false, false));
     rc_node *i = gate(g, "input_gate", ra, block(g, z, U, 0));
     rc_node *f = gate(g, "forget_gate", ra, block(g, z, U, 1));
     rc_node *cand = gate(g, "candidate", a, block(g, z, U, 2));

@@ -91,6 +91,34 @@ void rc_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
         rc_sgemm_naive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+    /* One row or one column of C: a matrix-vector product. OpenBLAS 0.3.21's
+     * sgemm packs all of op(B) on every call even for M = 1 (a batch-1 RNN
+     * step packs the whole recurrent kernel 50 times per sequence), while
+     * sgemv streams it once. C is zeroed here for beta == 0 so that the
+     * BLAS convention (C's old contents, NaN included, are ignored) holds
+     * whatever the library's scal does with 0 · NaN. */
+    if (M == 1 || N == 1) {
+        if (beta == 0.0f) scale_c(M, N, 0.0f, C, ldc);
+        float b1 = beta == 0.0f ? 1.0f : beta;
+        if (M == 1) {
+            /* c (N) = op(B)ᵀ-as-stored · a: a's element k is op(A)[0, k] */
+            int inca = trans_a ? (int)lda : 1;
+            if (!trans_b) /* B stored (K, N): c = Bᵀ a */
+                cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, alpha, B, (int)ldb, A, inca, b1, C, 1);
+            else /* B stored (N, K): c = B a */
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, alpha, B, (int)ldb, A, inca, b1, C, 1);
+        } else {
+            /* c (M, stride ldc) = op(A) · b: b's element k is op(B)[k, 0] */
+            int incb = trans_b ? 1 : (int)ldb;
+            if (!trans_a) /* A stored (M, K) */
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)M, (int)K, alpha, A, (int)lda, B, incb, b1, C,
+                            (int)ldc);
+            else /* A stored (K, M): c = Aᵀ b */
+                cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)M, alpha, A, (int)lda, B, incb, b1, C,
+                            (int)ldc);
+        }
+        return;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A, (int)lda,
                 B, (int)ldb, beta, C, (int)ldc);

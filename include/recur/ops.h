@@ -133,6 +133,16 @@ rc_node *rc_assign(rc_graph *g, rc_node *target, rc_node *value);
  * rate in [0, 1). */
 rc_node *rc_dropout_mask(rc_graph *g, rc_shape shape, double rate, uint64_t seed);
 
+/* --- fused cells --------------------------------------------------------------- */
+/* One LSTM step's gate math in one kernel (Keras gate order, sigmoid gates,
+ * tanh candidate and output): xp, hu (B, 4H) are summed into
+ * z = [z_i | z_f | z_g | z_o]; c (B, H) is the previous cell state. Returns
+ * S (6, B, H) = the planes [i, f, g, o, c', h'] with c' = f c + i g and
+ * h' = o tanh(c'); take plane k as rc_reshape(rc_slice(g, S, 0, k, k + 1),
+ * (B, H)) (a view). Differentiable (one fused gradient kernel); its
+ * gradient is not differentiable again. */
+rc_node *rc_lstm_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *c);
+
 #ifdef __cplusplus
 }
 #endif

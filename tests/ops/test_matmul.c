@@ -131,6 +131,30 @@ Test(gemm, alpha_and_beta_scale_the_product_and_the_old_c) {
         c = make_case(&r, f & 1, f & 2, 5, 31, 3, 0.5f, 1.0f);
         check_case(&c);
         free_case(&c);
+        /* one row / one column: the matrix-vector path */
+        c = make_case(&r, f & 1, f & 2, 1, 300, 70, -0.5f, 0.25f);
+        check_case(&c);
+        free_case(&c);
+        c = make_case(&r, f & 1, f & 2, 300, 1, 70, 2.0f, -1.0f);
+        check_case(&c);
+        free_case(&c);
+    }
+}
+
+Test(gemm, one_row_or_column_with_beta_zero_overwrites_nan) {
+    /* a (1x3) . B (3x2), and B^T (2x3) . a^T (3x1): the gemv path */
+    float a[3] = {1, 2, 3}, B[6] = {1, 0, 0, 1, 1, 1}, Bt[6] = {1, 0, 1, 0, 1, 1};
+    float want[2] = {4, 5};
+    for (int naive = 0; naive < 2; naive++) {
+        void (*fn)(bool, bool, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                   const float *, int64_t, float, float *, int64_t) = naive ? rc_sgemm_naive : rc_sgemm;
+        float C[2] = {NAN, INFINITY};
+        fn(false, false, 1, 2, 3, 1.0f, a, 3, B, 2, 0.0f, C, 2);
+        for (int i = 0; i < 2; i++) cr_assert_eq(C[i], want[i], "naive=%d row C[%d] = %g", naive, i, C[i]);
+        float D[4] = {NAN, -1, NAN, -1}; /* column with ldc 2: D[1], D[3] untouched */
+        fn(false, false, 2, 1, 3, 1.0f, Bt, 3, a, 1, 0.0f, D, 2);
+        cr_assert(D[0] == 4 && D[2] == 5 && D[1] == -1 && D[3] == -1, "naive=%d column %g %g %g %g", naive, D[0],
+                  D[1], D[2], D[3]);
     }
 }
 

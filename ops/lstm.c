@@ -1,0 +1,179 @@
+/* The fused LSTM cell: one kernel for the gate math of a step, one for its
+ * gradient, instead of ~15 elementwise nodes forward and ~25 backward.
+ *
+ *   lstm_cell(xp, hu, c)   xp, hu (B, 4H) = the step's input projection and
+ *                          h U; c (B, H) the previous cell state.
+ *     z = xp + hu = [z_i | z_f | z_g | z_o]   (gate blocks side by side)
+ *     i = σ(z_i)  f = σ(z_f)  g = tanh(z_g)  o = σ(z_o)
+ *     c' = f c + i g          h' = o tanh(c')
+ *   Output S (6, B, H): the planes [i, f, g, o, c', h']. Planes are rows of
+ *   axis 0, so c' and h' (and each gate) are views: slice axis 0 + reshape.
+ *   S is everything backward needs (tanh c' is recomputed), so a step keeps
+ *   6·B·H floats.
+ *
+ *   lstm_cell_grad(S, c, dS) -> D (5·B·H,): D[0 : 4BH) is dz as (B, 4H)
+ *   (the gradient of both xp and hu), D[4BH : 5BH) is dc as (B, H):
+ *     t = tanh(c')
+ *     dc'  = dS_c + dS_h o (1 - t²)
+ *     dz_i = (dS_i + dc' g) i (1 - i)      dz_f = (dS_f + dc' c) f (1 - f)
+ *     dz_g = (dS_g + dc' i) (1 - g²)       dz_o = (dS_o + dS_h t) o (1 - o)
+ *     dc   = dc' f
+ *   lstm_cell_grad has no gradient of its own: second derivatives through
+ *   the fused cell are not provided (tests/ops/test_table.c lists it). The
+ *   built-in LSTM cell uses the fused op only for Keras' default
+ *   activations (sigmoid, tanh); any other pair takes the plain op path.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ops_list.h"
+#include "recur/op.h"
+#include "recur/ops.h"
+#include "vecmath.h"
+
+static bool shape_fail(rc_graph *g, rc_node *n, const char *what, rc_shape s) {
+    char a[RC_SHAPE_STRLEN];
+    return rc_node_fail(g, n, RC_ERR_SHAPE, "%s has shape %s", what, rc_shape_str(s, a, sizeof a));
+}
+
+static bool infer_cell(rc_graph *g, rc_node *n) {
+    for (int k = 0; k < 3; k++)
+        if (!rc_require_dtype(g, n, k, RC_F32)) return false;
+    rc_shape xs = n->in[0]->shape, cs = n->in[2]->shape;
+    if (xs.ndim != 2 || xs.dim[1] % 4 != 0 || xs.dim[1] == 0)
+        return shape_fail(g, n, "input projection (expected (B, 4H))", xs);
+    if (!rc_shape_eq(n->in[1]->shape, xs)) return shape_fail(g, n, "recurrent term (expected as xp)", n->in[1]->shape);
+    if (!rc_shape_eq(cs, RC_SHAPE(xs.dim[0], xs.dim[1] / 4)))
+        return shape_fail(g, n, "cell state (expected (B, H))", cs);
+    n->shape = RC_SHAPE(6, xs.dim[0], xs.dim[1] / 4);
+    return true;
+}
+
+static rc_status cell_fwd(const rc_node *n, void *out, void *const *in, void *scratch) {
+    (void)scratch;
+    const int64_t B = n->shape.dim[1], H = n->shape.dim[2], BH = B * H;
+    const float *xp = in[0], *hu = in[1], *cp = in[2];
+    float *S = out;
+    /* pre-activations into the gate planes */
+    for (int64_t b = 0; b < B; b++)
+        for (int k = 0; k < 4; k++) {
+            const float *x = xp + b * 4 * H + k * H, *u = hu + b * 4 * H + k * H;
+            float *z = S + k * BH + b * H;
+            for (int64_t j = 0; j < H; j++) z[j] = x[j] + u[j];
+        }
+    rc_vsigmoid(S, S, 2 * BH);          /* i, f */
+    rc_vtanh(S + 2 * BH, S + 2 * BH, BH); /* g */
+    rc_vsigmoid(S + 3 * BH, S + 3 * BH, BH); /* o */
+    const float *i = S, *f = S + BH, *gg = S + 2 * BH, *o = S + 3 * BH;
+    float *c = S + 4 * BH, *h = S + 5 * BH;
+    for (int64_t e = 0; e < BH; e++) c[e] = f[e] * cp[e] + i[e] * gg[e];
+    rc_vtanh(h, c, BH);
+    for (int64_t e = 0; e < BH; e++) h[e] *= o[e];
+    return RC_OK;
+}
+
+static double sigm(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+static rc_status cell_ref(const rc_node *n, void *out, void *const *in, void *scratch) {
+    (void)scratch;
+    const int64_t B = n->shape.dim[1], H = n->shape.dim[2], BH = B * H;
+    const double *xp = in[0], *hu = in[1], *cp = in[2];
+    double *S = out;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < H; j++) {
+            const double *x = xp + b * 4 * H, *u = hu + b * 4 * H;
+            double i = sigm(x[j] + u[j]), f = sigm(x[H + j] + u[H + j]);
+            double g = tanh(x[2 * H + j] + u[2 * H + j]), o = sigm(x[3 * H + j] + u[3 * H + j]);
+            double c = f * cp[b * H + j] + i * g;
+            int64_t e = b * H + j;
+            S[e] = i, S[BH + e] = f, S[2 * BH + e] = g, S[3 * BH + e] = o;
+            S[4 * BH + e] = c, S[5 * BH + e] = o * tanh(c);
+        }
+    return RC_OK;
+}
+
+static void cell_gradb(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
+    const int64_t B = n->shape.dim[1], H = n->shape.dim[2], BH = B * H;
+    rc_node *in[3] = {n, n->in[2], dy};
+    rc_node *D = rc_node_make(g, &rc_op_lstm_cell_grad, in, 3, NULL, "lstm_cell_grad");
+    rc_node *dz = rc_reshape(g, rc_slice(g, D, 0, 0, 4 * BH), RC_SHAPE(B, 4 * H));
+    dx[0] = dx[1] = dz;
+    dx[2] = rc_reshape(g, rc_slice(g, D, 0, 4 * BH, 5 * BH), RC_SHAPE(B, H));
+}
+
+static void cell_label(const rc_node *n, char *buf, size_t len) {
+    snprintf(buf, len, "%s [i f g o c h]", n->op->name);
+}
+
+const rc_op rc_op_lstm_cell = {.name = "lstm_cell", .arity = 3, .infer = infer_cell, .forward = cell_fwd,
+                               .reference = cell_ref, .grad = cell_gradb, .label = cell_label};
+
+/* --- gradient ---------------------------------------------------------------- */
+
+static bool infer_grad(rc_graph *g, rc_node *n) {
+    for (int k = 0; k < 3; k++)
+        if (!rc_require_dtype(g, n, k, RC_F32)) return false;
+    rc_shape ss = n->in[0]->shape;
+    if (ss.ndim != 3 || ss.dim[0] != 6) return shape_fail(g, n, "cell output (expected (6, B, H))", ss);
+    if (!rc_shape_eq(n->in[1]->shape, RC_SHAPE(ss.dim[1], ss.dim[2])))
+        return shape_fail(g, n, "cell state (expected (B, H))", n->in[1]->shape);
+    if (!rc_shape_eq(n->in[2]->shape, ss)) return shape_fail(g, n, "output gradient (expected as S)", n->in[2]->shape);
+    n->shape = RC_SHAPE(5 * ss.dim[1] * ss.dim[2]);
+    return true;
+}
+
+static size_t grad_scratch(const rc_node *n) {
+    return (size_t)(n->in[0]->shape.dim[1] * n->in[0]->shape.dim[2]) * sizeof(float);
+}
+
+static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *scratch) {
+    const int64_t B = n->in[0]->shape.dim[1], H = n->in[0]->shape.dim[2], BH = B * H;
+    const float *S = in[0], *cp = in[1], *dS = in[2];
+    const float *i = S, *f = S + BH, *gg = S + 2 * BH, *o = S + 3 * BH, *c = S + 4 * BH;
+    float *t = scratch, *dz = out, *dc = (float *)out + 4 * BH;
+    rc_vtanh(t, c, BH);
+    for (int64_t b = 0; b < B; b++) {
+        float *zi = dz + b * 4 * H, *zf = zi + H, *zg = zi + 2 * H, *zo = zi + 3 * H;
+        for (int64_t j = 0; j < H; j++) {
+            int64_t e = b * H + j;
+            float dh = dS[5 * BH + e], te = t[e], oe = o[e], ie = i[e], fe = f[e], ge = gg[e];
+            float dcn = dS[4 * BH + e] + dh * oe * (1.0f - te * te);
+            zi[j] = (dS[e] + dcn * ge) * ie * (1.0f - ie);
+            zf[j] = (dS[BH + e] + dcn * cp[e]) * fe * (1.0f - fe);
+            zg[j] = (dS[2 * BH + e] + dcn * ie) * (1.0f - ge * ge);
+            zo[j] = (dS[3 * BH + e] + dh * te) * oe * (1.0f - oe);
+            dc[e] = dcn * fe;
+        }
+    }
+    return RC_OK;
+}
+
+static rc_status grad_ref(const rc_node *n, void *out, void *const *in, void *scratch) {
+    (void)scratch;
+    const int64_t B = n->in[0]->shape.dim[1], H = n->in[0]->shape.dim[2], BH = B * H;
+    const double *S = in[0], *cp = in[1], *dS = in[2];
+    double *dz = out, *dc = (double *)out + 4 * BH;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < H; j++) {
+            int64_t e = b * H + j;
+            double i = S[e], f = S[BH + e], g = S[2 * BH + e], o = S[3 * BH + e], t = tanh(S[4 * BH + e]);
+            double dh = dS[5 * BH + e];
+            double dcn = dS[4 * BH + e] + dh * o * (1 - t * t);
+            double *z = dz + b * 4 * H;
+            z[j] = (dS[e] + dcn * g) * i * (1 - i);
+            z[H + j] = (dS[BH + e] + dcn * cp[e]) * f * (1 - f);
+            z[2 * H + j] = (dS[2 * BH + e] + dcn * i) * (1 - g * g);
+            z[3 * H + j] = (dS[3 * BH + e] + dh * t) * o * (1 - o);
+            dc[e] = dcn * f;
+        }
+    return RC_OK;
+}
+
+const rc_op rc_op_lstm_cell_grad = {.name = "lstm_cell_grad", .arity = 3, .infer = infer_grad,
+                                    .forward = grad_fwd, .reference = grad_ref, .scratch_bytes = grad_scratch};
+
+rc_node *rc_lstm_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *c) {
+    rc_node *in[3] = {xp, hu, c};
+    return rc_node_make(g, &rc_op_lstm_cell, in, 3, NULL, "lstm_cell");
+}

@@ -1,0 +1,166 @@
+/* Step-level fusion in the RNN layer (layers/rnn.c, fuse_lstm_step): a user
+ * cell that writes the LSTM from plain ops gets the fused lstm_cell op, with
+ * the built-in LSTM's exact values and correct gradients (also under masks
+ * and recurrent dropout); near-miss patterns are left alone. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include <recur.h>
+#include <recur/op.h>
+#include <recur/rnn.h>
+
+#include "util.h"
+
+/* variant: 0 = the LSTM, operands in Keras order; 1 = the LSTM with every
+ * commutative operand swapped; 2 = not an LSTM (candidate through sigmoid). */
+typedef struct ulstm {
+    int64_t units;
+    int variant;
+    rc_node *kernel, *rkernel, *bias;
+} ulstm;
+
+static rc_status ul_build(rc_cell *c, rc_graph *g, int64_t nin, rc_rng *rng) {
+    ulstm *s = c->impl;
+    int64_t U = s->units;
+    s->kernel = rc_cell_add_param(c, g, "kernel", RC_SHAPE(nin, 4 * U));
+    s->rkernel = rc_cell_add_param(c, g, "recurrent_kernel", RC_SHAPE(U, 4 * U));
+    s->bias = rc_cell_add_param(c, g, "bias", RC_SHAPE(4 * U));
+    if (!s->bias) return rc_graph_status(g);
+    rc_init_uniform(rc_node_data(s->kernel), nin * 4 * U, -0.6f, 0.6f, rng);
+    rc_init_uniform(rc_node_data(s->rkernel), U * 4 * U, -0.6f, 0.6f, rng);
+    rc_init_uniform(rc_node_data(s->bias), 4 * U, -0.6f, 0.6f, rng);
+    return rc_graph_status(g);
+}
+
+static rc_node *ul_project(rc_cell *c, rc_graph *g, rc_node *x) {
+    ulstm *s = c->impl;
+    return rc_add(g, rc_matmul(g, x, s->kernel, false, false), s->bias);
+}
+
+static rc_status ul_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
+    ulstm *s = c->impl;
+    int64_t U = s->units;
+    bool sw = s->variant == 1;
+    rc_node *h = st->rec_mask ? rc_mul(g, st->state[0], st->rec_mask) : st->state[0];
+    rc_node *hu = rc_matmul(g, h, s->rkernel, false, false);
+    rc_node *z = sw ? rc_add(g, hu, st->x) : rc_add(g, st->x, hu);
+    rc_node *i = rc_sigmoid(g, rc_slice(g, z, 1, 0, U));
+    rc_node *f = rc_sigmoid(g, rc_slice(g, z, -1, U, 2 * U));
+    rc_node *gc = s->variant == 2 ? rc_sigmoid(g, rc_slice(g, z, 1, 2 * U, 3 * U))
+                                  : rc_tanh(g, rc_slice(g, z, 1, 2 * U, 3 * U));
+    rc_node *o = rc_sigmoid(g, rc_slice(g, z, 1, 3 * U, 4 * U));
+    rc_node *fc = sw ? rc_mul(g, st->state[1], f) : rc_mul(g, f, st->state[1]);
+    rc_node *ig = sw ? rc_mul(g, gc, i) : rc_mul(g, i, gc);
+    rc_node *cn = sw ? rc_add(g, ig, fc) : rc_add(g, fc, ig);
+    rc_node *hn = sw ? rc_mul(g, rc_tanh(g, cn), o) : rc_mul(g, o, rc_tanh(g, cn));
+    st->output = st->next_state[0] = hn;
+    st->next_state[1] = cn;
+    return rc_graph_status(g);
+}
+
+static const rc_cell_class ul_class = {"UserLSTM", ul_build, ul_project, ul_step, NULL};
+
+static rc_cell *ul_new(int64_t units, int variant) {
+    ulstm *s = rc_calloc(1, sizeof *s);
+    s->units = units;
+    s->variant = variant;
+    int64_t sizes[2] = {units, units};
+    return rc_cell_new(&ul_class, "user_lstm", 2, sizes, units, s);
+}
+
+static int count_op(rc_graph *g, const char *name) {
+    int n = 0;
+    for (int i = 0; i < rc_graph_node_count(g); i++) n += strcmp(rc_graph_node(g, i)->op->name, name) == 0;
+    return n;
+}
+
+enum { B = 3, T = 5, I = 4, U = 3 };
+
+/* Output of a layer over a fixed x, with the cell's weights copied from src
+ * (when given) so two cells can be compared. */
+static void run_layer(rc_cell *cell, rc_cell *src, float *out, int *fused) {
+    rc_graph *g = rc_graph_new();
+    rc_rng r;
+    rc_rng_seed(&r, 5);
+    rc_node *x = tu_param(g, "x", RC_SHAPE(B, T, I), &r, -1, 1);
+    rc_rnn_config cfg = {.return_sequences = true};
+    rc_rnn *l = rc_rnn_new("rnn", cell, &cfg);
+    rc_rnn_out o;
+    cr_assert_eq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK, "%s", rc_graph_error(g));
+    if (src)
+        for (int k = 0; k < 3; k++)
+            cr_assert_eq(rc_cell_set_weight(cell, k, rc_node_shape(cell->params[k]), rc_node_data(src->params[k])),
+                         RC_OK);
+    tu_eval(g, o.output, out);
+    *fused = count_op(g, "lstm_cell");
+    rc_rnn_free(l);
+    rc_graph_free(g);
+}
+
+Test(fusion, a_user_lstm_gets_the_fused_op_and_the_built_in_values) {
+    for (int variant = 0; variant < 2; variant++) {
+        /* the built-in LSTM with the user cell's (random) weights */
+        rc_cell *uc = ul_new(U, variant);
+        float want[B * T * U], got[B * T * U];
+        int fu, fb;
+        rc_graph *g0 = rc_graph_new();
+        rc_rng r;
+        rc_rng_seed(&r, 1);
+        cr_assert_eq(rc_cell_build(uc, g0, I, &r), RC_OK);
+        rc_cell_config cfg = rc_cell_defaults(U);
+        rc_cell *bc = rc_lstm_cell_new(&cfg);
+        run_layer(bc, uc, want, &fb);
+        run_layer(ul_new(U, variant), uc, got, &fu);
+        cr_assert_eq(fb, T, "built-in LSTM: %d fused steps", fb);
+        cr_assert_eq(fu, T, "variant %d: %d of %d steps fused", variant, fu, T);
+        for (int e = 0; e < B * T * U; e++)
+            cr_assert_eq(got[e], want[e], "variant %d elem %d: %g vs %g", variant, e, got[e], want[e]);
+        rc_cell_free(uc);
+        rc_graph_free(g0);
+    }
+}
+
+Test(fusion, a_near_miss_is_not_fused_and_computes_its_own_formula) {
+    float got[B * T * U];
+    int fu;
+    run_layer(ul_new(U, 2), NULL, got, &fu);
+    cr_assert_eq(fu, 0, "a sigmoid candidate must not be fused");
+    /* and the plain path agrees with the double reference */
+    rc_graph *g = rc_graph_new();
+    rc_rng r;
+    rc_rng_seed(&r, 6);
+    rc_node *x = tu_param(g, "x", RC_SHAPE(B, T, I), &r, -1, 1);
+    rc_rnn_config cfg = {.return_sequences = true};
+    rc_rnn *l = rc_rnn_new("rnn", ul_new(U, 2), &cfg);
+    rc_rnn_out o;
+    cr_assert_eq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK);
+    tu_check_forward(g, o.output, 1e-6, 1e-5);
+    rc_rnn_free(l);
+    rc_graph_free(g);
+}
+
+Test(fusion, gradients_of_the_fused_user_cell_with_mask_and_recurrent_dropout) {
+    for (int variant = 0; variant < 2; variant++) {
+        rc_graph *g = rc_graph_new();
+        rc_rng r;
+        rc_rng_seed(&r, 11 + (uint64_t)variant);
+        rc_node *x = tu_param(g, "x", RC_SHAPE(B, T, I), &r, -1, 1);
+        rc_node *mask = rc_input(g, "mask", RC_F32, RC_SHAPE(B, T));
+        float *m = rc_node_data(mask);
+        for (int e = 0; e < B * T; e++) m[e] = (e % 4 == 3) ? 0.0f : 1.0f;
+        rc_rnn_config cfg = {.return_sequences = true, .return_state = true, .recurrent_dropout = 0.3f};
+        rc_rnn *l = rc_rnn_new("rnn", ul_new(U, variant), &cfg);
+        rc_rnn_call call = {.mask = mask, .training = true, .rng = &r};
+        rc_rnn_out o;
+        cr_assert_eq(rc_rnn_apply(l, g, x, &call, &o), RC_OK, "%s", rc_graph_error(g));
+        cr_assert_eq(count_op(g, "lstm_cell"), T);
+        rc_node *loss = rc_add(g, tu_weighted_sum(g, o.output, &r),
+                               rc_add(g, tu_weighted_sum(g, o.state[0], &r), tu_weighted_sum(g, o.state[1], &r)));
+        rc_cell *c = rc_rnn_cell(l);
+        rc_node *wrt[4] = {x, c->params[0], c->params[1], c->params[2]};
+        tu_check_gradients(g, loss, wrt, 4, 0, 0);
+        rc_rnn_free(l);
+        rc_graph_free(g);
+    }
+}
