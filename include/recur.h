@@ -16,5 +16,6 @@
 #include "recur/rnn.h"
 #include "recur/layers.h"
 #include "recur/model.h"
+#include "recur/data.h"
 
 #endif
