@@ -16,6 +16,7 @@
 #include "recur/rnn.h"
 #include "recur/layers.h"
 #include "recur/model.h"
+#include "recur/train.h"
 #include "recur/data.h"
 
 #endif
