@@ -33,8 +33,9 @@ extern "C" {
  * scalar the way Keras 3 does with reduction="sum_over_batch_size":
  *
  *   no mask:    loss = sum(L * w) / numel(L)
- *   with mask:  loss = sum(L * w * m) / (sum(m) + 1e-7)
+ *   with mask:  loss = sum(L * w * m) / ((sum(m) + 1e-7) * numel(L) / numel(m))
  *
+ * (for a mask of L's full shape: the weighted mean over the valid elements).
  * w = sample_weight (1 when NULL), m = mask. Both may have the full shape S
  * or a leading prefix of it, e.g. (B) against S = (B, T): they are given
  * trailing axes of size 1 and broadcast (Keras' squeeze_or_expand_to_same_rank).
@@ -84,7 +85,7 @@ typedef enum rc_lr_kind { RC_LR_CONSTANT = 0, RC_LR_EXPONENTIAL, RC_LR_COSINE } 
 
 typedef struct rc_lr_schedule {
     rc_lr_kind kind;
-    double initial;        /* > 0 */
+    double initial;        /* >= 0 (0 is useful only as a warmup start) */
     int64_t decay_steps;   /* exponential, cosine: >= 1 */
     double decay_rate;     /* exponential: > 0 */
     bool staircase;        /* exponential */
@@ -155,6 +156,29 @@ const char *rc_optim_name(rc_optim_kind kind);
 bool rc_optim_from_name(const char *name, rc_optim_kind *kind);
 /* RC_OK, or RC_ERR_ARG with a message naming the bad field in err. */
 rc_status rc_optim_validate(const rc_optim_config *cfg, char *err, size_t errlen);
+
+/* --- training ops (what rc_trainer builds; usable directly) ----------------- */
+/* F32 scalar: rc_lr_at(s, step) with step an I32 scalar leaf. */
+rc_node *rc_lr_schedule_node(rc_graph *g, const rc_lr_schedule *s, rc_node *step);
+/* F32 scalar sqrt(sum_k ||xs[k]||^2), accumulated in double; a non-finite
+ * result fails the run (RC_ERR_NUMERIC). No gradient. */
+rc_node *rc_global_norm(rc_graph *g, rc_node *const *xs, int n);
+/* Copy of x; a non-finite element fails the run (RC_ERR_NUMERIC). */
+rc_node *rc_check_finite(rc_graph *g, rc_node *x);
+/* Side effect: counter (I32 scalar leaf) += 1. Create it after the updates
+ * that read the counter: side effects run in creation order. */
+rc_node *rc_step_increment(rc_graph *g, rc_node *counter);
+/* Number and names of the slots an optimizer keeps per parameter
+ * ("m", "v", "momentum", "velocity", "average_gradient", "accumulator"). */
+int rc_optim_slot_count(const rc_optim_config *cfg);
+const char *rc_optim_slot_name(const rc_optim_config *cfg, int k);
+/* Side effect: the fused update of `param` by `grad` (same shape) with
+ * learning rate lr (F32 scalar node), step = updates so far (I32 scalar
+ * node), slots[rc_optim_slot_count] leaves of the param's shape, and, when
+ * cfg sets clipnorm or global_clipnorm, `norm` (F32 scalar node: the
+ * gradient's own norm, or the global norm). cfg->lr is not used here. */
+rc_node *rc_optim_update(rc_graph *g, const rc_optim_config *cfg, rc_node *param, rc_node *grad, rc_node *lr,
+                         rc_node *step, rc_node *const *slots, rc_node *norm);
 
 /* --- trainer ----------------------------------------------------------------
  * Owns the training plan and the optimizer state (slot leaves such as m and

@@ -26,9 +26,13 @@ Test(table, every_computing_op_has_both_kernels) {
 }
 
 Test(table, every_op_with_float_inputs_is_differentiable) {
-    /* Exceptions: leaves, fill and dropout_mask have no inputs; sgd_update
-     * and assign are side effects; one_hot reads only int32 ids. */
-    const char *none[] = {"input", "param", "const", "fill", "sgd_update", "assign", "one_hot", "dropout_mask"};
+    /* Exceptions: leaves, fill and dropout_mask have no inputs; sgd_update,
+     * assign, the optim_* updates and step_increment are side effects;
+     * one_hot and lr_schedule read only int32 values; global_norm and
+     * check_finite are training guards nothing differentiates through. */
+    const char *none[] = {"input", "param", "const", "fill", "sgd_update", "assign", "one_hot", "dropout_mask",
+                          "lr_schedule", "global_norm", "check_finite", "step_increment", "optim_sgd",
+                          "optim_adam", "optim_rmsprop", "optim_adagrad"};
     for (int i = 0; i < rc_op_table_len; i++) {
         const rc_op *op = rc_op_table[i];
         bool exempt = false;

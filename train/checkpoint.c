@@ -1,0 +1,680 @@
+/* safetensors files and trainer checkpoints.
+ *
+ * Format: u64 little-endian header length N, N bytes of JSON, data. The
+ * header is padded with spaces to a multiple of 8 bytes so the data section
+ * starts aligned (as the reference implementation does). Writes go to a
+ * temporary file in the target's directory which is fsync'd and renamed
+ * over the target, then the directory is fsync'd: a crash or error at any
+ * point leaves either the old file or the new one, never a mix. Reads check
+ * every field before anything is used (see rc_safetensors_read in
+ * recur/train.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "recur/op.h"
+#include "recur/train.h"
+#include "trainer_internal.h"
+
+#define MAX_HEADER_BYTES ((uint64_t)100 * 1000 * 1000)
+
+static rc_status fail(char *err, size_t len, rc_status s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static rc_status fail(char *err, size_t len, rc_status s, const char *fmt, ...) {
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+static bool little_endian(void) {
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+static const char *st_dtype(rc_dtype d) { return d == RC_I32 ? "I32" : "F32"; }
+
+/* --- writing ------------------------------------------------------------------------ */
+
+static bool write_all(int fd, const void *buf, size_t n) {
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, int n, const char *const *meta,
+                               int nmeta, char *err, size_t errlen) {
+    if (!path || !*path) return fail(err, errlen, RC_ERR_ARG, "safetensors: path is empty");
+    if (n < 0 || nmeta < 0 || (n && !tensors) || (nmeta && !meta))
+        return fail(err, errlen, RC_ERR_ARG, "%s: negative count or NULL array", path);
+    if (!little_endian()) return fail(err, errlen, RC_ERR_ARG, "%s: big-endian hosts are not supported", path);
+    json_t *root = json_object(), *md = nmeta ? json_object() : NULL;
+    if (!root || (nmeta && !md)) {
+        json_decref(root);
+        json_decref(md);
+        return fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+    }
+    rc_status st = RC_OK;
+    char *hdr = NULL, *tmp = NULL;
+    int fd = -1;
+    for (int k = 0; k < nmeta; k++) {
+        if (!meta[2 * k] || !meta[2 * k + 1]) {
+            st = fail(err, errlen, RC_ERR_ARG, "%s: metadata pair %d has a NULL key or value", path, k);
+            goto out;
+        }
+        json_object_set_new(md, meta[2 * k], json_string(meta[2 * k + 1]));
+    }
+    if (md) json_object_set_new(root, "__metadata__", md);
+    md = NULL;
+    uint64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        const rc_st_tensor *x = &tensors[i];
+        if (!x->name || !*x->name || strcmp(x->name, "__metadata__") == 0 || (x->dtype != RC_F32 && x->dtype != RC_I32) ||
+            !rc_shape_valid(x->shape) || !x->data) {
+            st = fail(err, errlen, RC_ERR_ARG, "%s: tensor %d ('%s') has an empty or reserved name, unknown dtype, "
+                      "invalid shape or no data", path, i, x->name ? x->name : "(null)");
+            goto out;
+        }
+        if (json_object_get(root, x->name)) {
+            st = fail(err, errlen, RC_ERR_ARG, "%s: tensor name '%s' appears twice", path, x->name);
+            goto out;
+        }
+        uint64_t bytes = (uint64_t)rc_shape_numel(x->shape) * rc_dtype_size(x->dtype);
+        json_t *shape = json_array();
+        for (int d = 0; d < x->shape.ndim; d++) json_array_append_new(shape, json_integer(x->shape.dim[d]));
+        json_t *e = json_pack("{s:s, s:o, s:[I, I]}", "dtype", st_dtype(x->dtype), "shape", shape, "data_offsets",
+                              (json_int_t)off, (json_int_t)(off + bytes));
+        if (!e || json_object_set_new(root, x->name, e) != 0) {
+            st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
+        off += bytes;
+    }
+    hdr = json_dumps(root, JSON_COMPACT);
+    if (!hdr) {
+        st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    size_t hlen = strlen(hdr), padded = (hlen + 7) & ~(size_t)7;
+
+    size_t plen = strlen(path);
+    tmp = rc_malloc(plen + 16);
+    if (!tmp) {
+        st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        st = fail(err, errlen, RC_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
+        rc_free(tmp);
+        tmp = NULL;
+        goto out;
+    }
+    unsigned char len8[8];
+    for (int b = 0; b < 8; b++) len8[b] = (unsigned char)((uint64_t)padded >> (8 * b));
+    static const char spaces[8] = "        ";
+    bool ok = write_all(fd, len8, 8) && write_all(fd, hdr, hlen) && write_all(fd, spaces, padded - hlen);
+    for (int i = 0; ok && i < n; i++)
+        ok = write_all(fd, tensors[i].data, (size_t)rc_shape_numel(tensors[i].shape) * rc_dtype_size(tensors[i].dtype));
+    if (!ok || fsync(fd) != 0) {
+        st = fail(err, errlen, RC_ERR_IO, "%s: writing the temporary file failed: %s; the existing file is untouched",
+                  path, strerror(errno));
+        goto out;
+    }
+    int cr = close(fd);
+    fd = -1;
+    if (cr != 0) {
+        st = fail(err, errlen, RC_ERR_IO, "%s: closing the temporary file failed: %s; the existing file is untouched",
+                  path, strerror(errno));
+        goto out;
+    }
+    if (rename(tmp, path) != 0) {
+        st = fail(err, errlen, RC_ERR_IO, "%s: renaming the temporary file over it failed: %s", path, strerror(errno));
+        goto out;
+    }
+    rc_free(tmp);
+    tmp = NULL;
+    /* Make the rename itself durable. */
+    char *dcopy = rc_strdup(path);
+    if (dcopy) {
+        int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            if (fsync(dfd) != 0 && errno != EINVAL)
+                st = fail(err, errlen, RC_ERR_IO, "%s: syncing its directory failed: %s", path, strerror(errno));
+            close(dfd);
+        }
+        rc_free(dcopy);
+    }
+out:
+    if (fd >= 0) close(fd);
+    if (tmp) {
+        unlink(tmp);
+        rc_free(tmp);
+    }
+    free(hdr);
+    json_decref(md);
+    json_decref(root);
+    return st;
+}
+
+/* --- reading ------------------------------------------------------------------------ */
+
+struct rc_safetensors {
+    int n, nmeta;
+    rc_st_tensor *t;
+    char **names;
+    char **meta; /* 2 * nmeta: key, value */
+    void *data;
+};
+
+void rc_safetensors_free(rc_safetensors *s) {
+    if (!s) return;
+    for (int i = 0; i < s->n; i++) rc_free(s->names[i]);
+    for (int i = 0; i < 2 * s->nmeta; i++) rc_free(s->meta[i]);
+    rc_free(s->names);
+    rc_free(s->meta);
+    rc_free(s->t);
+    rc_free_aligned(s->data);
+    rc_free(s);
+}
+
+int rc_safetensors_count(const rc_safetensors *s) { return s ? s->n : 0; }
+const rc_st_tensor *rc_safetensors_tensor(const rc_safetensors *s, int i) {
+    return s && i >= 0 && i < s->n ? &s->t[i] : NULL;
+}
+const rc_st_tensor *rc_safetensors_find(const rc_safetensors *s, const char *name) {
+    for (int i = 0; s && name && i < s->n; i++)
+        if (strcmp(s->t[i].name, name) == 0) return &s->t[i];
+    return NULL;
+}
+const char *rc_safetensors_meta(const rc_safetensors *s, const char *key) {
+    for (int i = 0; s && key && i < s->nmeta; i++)
+        if (strcmp(s->meta[2 * i], key) == 0) return s->meta[2 * i + 1];
+    return NULL;
+}
+
+typedef struct span {
+    uint64_t begin, end;
+    int idx;
+} span;
+
+static int span_cmp(const void *a, const void *b) {
+    const span *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
+}
+
+static bool json_uint(const json_t *v, uint64_t *out) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0) return false;
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+/* Parse one tensor entry of the header into s->t[i]; spans[i] gets its
+ * byte range. */
+static rc_status parse_entry(const char *path, const char *name, json_t *e, uint64_t data_len, rc_st_tensor *t,
+                             span *sp, char *err, size_t errlen) {
+    if (!json_is_object(e))
+        return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': header entry is not a JSON object", path, name);
+    json_t *dt = json_object_get(e, "dtype"), *shape = json_object_get(e, "shape"),
+           *offs = json_object_get(e, "data_offsets");
+    if (!json_is_string(dt) || !json_is_array(shape) || !json_is_array(offs))
+        return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': needs string \"dtype\", array \"shape\" and array "
+                    "\"data_offsets\"", path, name);
+    const char *d = json_string_value(dt);
+    if (strcmp(d, "F32") == 0) t->dtype = RC_F32;
+    else if (strcmp(d, "I32") == 0) t->dtype = RC_I32;
+    else
+        return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': dtype %s is not supported (recur reads F32 and I32)",
+                    path, name, d);
+    size_t nd = json_array_size(shape);
+    if (nd > RC_MAX_DIMS)
+        return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': rank %zu exceeds %d", path, name, nd, RC_MAX_DIMS);
+    t->shape.ndim = (int)nd;
+    uint64_t numel = 1;
+    for (size_t k = 0; k < nd; k++) {
+        uint64_t dim;
+        if (!json_uint(json_array_get(shape, k), &dim) || dim < 1)
+            return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': shape entry %zu is not an integer >= 1", path, name, k);
+        if (dim > (uint64_t)RC_MAX_ELEMS || numel > (uint64_t)RC_MAX_ELEMS / dim)
+            return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': shape has more than 2^40 elements", path, name);
+        numel *= dim;
+        t->shape.dim[k] = (int64_t)dim;
+    }
+    uint64_t b, en;
+    if (json_array_size(offs) != 2 || !json_uint(json_array_get(offs, 0), &b) || !json_uint(json_array_get(offs, 1), &en) ||
+        b > en)
+        return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': data_offsets must be [begin, end] with 0 <= begin <= end",
+                    path, name);
+    if (en > data_len)
+        return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] run past the %llu data bytes "
+                    "(file truncated?)", path, name, (unsigned long long)b, (unsigned long long)en,
+                    (unsigned long long)data_len);
+    if (en - b != numel * 4)
+        return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': %llu bytes in data_offsets but shape and dtype need %llu",
+                    path, name, (unsigned long long)(en - b), (unsigned long long)(numel * 4));
+    sp->begin = b;
+    sp->end = en;
+    return RC_OK;
+}
+
+rc_status rc_safetensors_read(const char *path, rc_safetensors **out, char *err, size_t errlen) {
+    if (out) *out = NULL;
+    if (!path || !out) return fail(err, errlen, RC_ERR_ARG, "safetensors: NULL path or result");
+    if (!little_endian()) return fail(err, errlen, RC_ERR_ARG, "%s: big-endian hosts are not supported", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, errlen, RC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    rc_status st = RC_OK;
+    char *hdr = NULL;
+    json_t *root = NULL;
+    span *spans = NULL;
+    rc_safetensors *s = NULL;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st = fail(err, errlen, RC_ERR_IO, "%s: not a regular file", path);
+        goto out;
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    unsigned char len8[8];
+    if (size < 8 || fread(len8, 1, 8, f) != 8) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "%s: %llu bytes is shorter than the 8-byte header length", path,
+                  (unsigned long long)size);
+        goto out;
+    }
+    uint64_t hlen = 0;
+    for (int b = 0; b < 8; b++) hlen |= (uint64_t)len8[b] << (8 * b);
+    if (hlen < 2 || hlen > MAX_HEADER_BYTES || hlen > size - 8) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "%s: header length %llu is %s", path, (unsigned long long)hlen,
+                  hlen < 2 ? "too small for a JSON object" : hlen > size - 8 ? "beyond the end of the file (truncated?)"
+                                                                               : "over the 100 MB limit");
+        goto out;
+    }
+    hdr = rc_malloc((size_t)hlen);
+    if (!hdr) {
+        st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory for a %llu-byte header", path, (unsigned long long)hlen);
+        goto out;
+    }
+    if (fread(hdr, 1, (size_t)hlen, f) != hlen) {
+        st = fail(err, errlen, RC_ERR_IO, "%s: reading the header failed", path);
+        goto out;
+    }
+    json_error_t je;
+    root = json_loadb(hdr, (size_t)hlen, JSON_REJECT_DUPLICATES, &je);
+    if (!root || !json_is_object(root)) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "%s: header is not a JSON object%s%s", path, root ? "" : ": ",
+                  root ? "" : je.text);
+        goto out;
+    }
+    uint64_t data_len = size - 8 - hlen;
+    size_t nent = json_object_size(root);
+    s = rc_calloc(1, sizeof *s);
+    spans = rc_calloc(nent + 1, sizeof *spans);
+    if (!s || !spans || !(s->t = rc_calloc(nent + 1, sizeof *s->t)) || !(s->names = rc_calloc(nent + 1, sizeof *s->names))) {
+        st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val) {
+        if (strcmp(key, "__metadata__") == 0) {
+            if (!json_is_object(val)) {
+                st = fail(err, errlen, RC_ERR_FORMAT, "%s: __metadata__ is not a JSON object", path);
+                goto out;
+            }
+            size_t nm = json_object_size(val);
+            if (!(s->meta = rc_calloc(2 * nm + 1, sizeof *s->meta))) {
+                st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            const char *mk;
+            json_t *mv;
+            json_object_foreach(val, mk, mv) {
+                if (!json_is_string(mv)) {
+                    st = fail(err, errlen, RC_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a string", path, mk);
+                    goto out;
+                }
+                s->meta[2 * s->nmeta] = rc_strdup(mk);
+                s->meta[2 * s->nmeta + 1] = rc_strdup(json_string_value(mv));
+                s->nmeta++;
+                if (!s->meta[2 * s->nmeta - 2] || !s->meta[2 * s->nmeta - 1]) {
+                    st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+                    goto out;
+                }
+            }
+            continue;
+        }
+        int i = s->n;
+        if ((st = parse_entry(path, key, val, data_len, &s->t[i], &spans[i], err, errlen)) != RC_OK) goto out;
+        if (!(s->names[i] = rc_strdup(key))) {
+            st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
+        s->t[i].name = s->names[i];
+        spans[i].idx = i;
+        s->n++;
+    }
+    /* Byte ranges: no overlap, no hole, the whole data section used. */
+    qsort(spans, (size_t)s->n, sizeof *spans, span_cmp);
+    uint64_t at = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (spans[i].begin != at) {
+            st = fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s' %s at byte %llu of the data (expected %llu)", path,
+                      s->names[spans[i].idx], spans[i].begin < at ? "overlaps the previous tensor" : "leaves a gap",
+                      (unsigned long long)spans[i].begin, (unsigned long long)at);
+            goto out;
+        }
+        at = spans[i].end;
+    }
+    if (at != data_len) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "%s: tensors cover %llu bytes of data but the file holds %llu (truncated or "
+                  "trailing bytes)", path, (unsigned long long)at, (unsigned long long)data_len);
+        goto out;
+    }
+    if (data_len) {
+        if (!(s->data = rc_malloc_aligned((size_t)data_len))) {
+            st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory for %llu bytes of data", path,
+                      (unsigned long long)data_len);
+            goto out;
+        }
+        if (fread(s->data, 1, (size_t)data_len, f) != data_len) {
+            st = fail(err, errlen, RC_ERR_IO, "%s: reading the data failed", path);
+            goto out;
+        }
+    }
+    for (int i = 0; i < s->n; i++) s->t[spans[i].idx].data = (char *)s->data + spans[i].begin;
+    /* File order: by data offset. */
+    rc_st_tensor *sorted = rc_malloc((size_t)(s->n + 1) * sizeof *sorted);
+    if (!sorted) {
+        st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    for (int i = 0; i < s->n; i++) sorted[i] = s->t[spans[i].idx];
+    rc_free(s->t);
+    s->t = sorted;
+out:
+    if (st != RC_OK) rc_safetensors_free(s);
+    else *out = s;
+    rc_free(spans);
+    json_decref(root);
+    rc_free(hdr);
+    fclose(f);
+    return st;
+}
+
+/* --- parameters only ---------------------------------------------------------------- */
+
+static rc_status leaf_tensors(rc_node *const *nodes, int n, rc_st_tensor *t, char (*names)[512]) {
+    for (int i = 0; i < n; i++) {
+        if (!nodes[i] || !rc_node_value(nodes[i])) return RC_ERR_ARG;
+        t[i] = (rc_st_tensor){.name = rc_node_path(nodes[i], names[i], sizeof names[i]),
+                              .dtype = rc_node_dtype(nodes[i]), .shape = rc_node_shape(nodes[i]),
+                              .data = rc_node_data(nodes[i])};
+    }
+    return RC_OK;
+}
+
+/* The file's tensor for leaf `n`: present, same dtype and shape. */
+static rc_status match(const char *path, const rc_safetensors *s, const char *name, const rc_node *n,
+                       const rc_st_tensor **out, char *err, size_t errlen) {
+    const rc_st_tensor *x = rc_safetensors_find(s, name);
+    char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
+    if (!x) return fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s' is missing", path, name);
+    if (x->dtype != rc_node_dtype(n) || !rc_shape_eq(x->shape, rc_node_shape(n)))
+        return fail(err, errlen, RC_ERR_SHAPE, "%s: tensor '%s' is %s %s in the file but %s %s in the model", path, name,
+                    st_dtype(x->dtype), rc_shape_str(x->shape, a, sizeof a), st_dtype(rc_node_dtype(n)),
+                    rc_shape_str(rc_node_shape(n), b, sizeof b));
+    *out = x;
+    return RC_OK;
+}
+
+rc_status rc_save_params(const char *path, rc_node *const *params, int n, const char *const *meta, int nmeta,
+                         char *err, size_t errlen) {
+    if (n < 1 || !params) return fail(err, errlen, RC_ERR_ARG, "%s: no parameters to save", path ? path : "(null)");
+    rc_st_tensor *t = rc_calloc((size_t)n, sizeof *t);
+    char (*names)[512] = rc_calloc((size_t)n, sizeof *names);
+    rc_status st;
+    if (!t || !names) st = fail(err, errlen, RC_ERR_NOMEM, "out of memory");
+    else if (leaf_tensors(params, n, t, names) != RC_OK)
+        st = fail(err, errlen, RC_ERR_ARG, "%s: a parameter is NULL or not a leaf", path ? path : "(null)");
+    else st = rc_safetensors_write(path, t, n, meta, nmeta, err, errlen);
+    rc_free(t);
+    rc_free(names);
+    return st;
+}
+
+rc_status rc_load_params(const char *path, rc_node *const *params, int n, char *err, size_t errlen) {
+    if (n < 1 || !params) return fail(err, errlen, RC_ERR_ARG, "%s: no parameters to load", path ? path : "(null)");
+    for (int i = 0; i < n; i++)
+        if (!params[i] || !rc_node_value(params[i]))
+            return fail(err, errlen, RC_ERR_ARG, "%s: parameter %d is NULL or not a leaf", path ? path : "(null)", i);
+    rc_safetensors *s;
+    rc_status st = rc_safetensors_read(path, &s, err, errlen);
+    if (st != RC_OK) return st;
+    const rc_st_tensor **src = rc_calloc((size_t)n, sizeof *src);
+    if (!src) st = fail(err, errlen, RC_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == RC_OK && i < n; i++) {
+        char name[512];
+        st = match(path, s, rc_node_path(params[i], name, sizeof name), params[i], &src[i], err, errlen);
+    }
+    for (int i = 0; st == RC_OK && i < n; i++)
+        memcpy(rc_node_data(params[i]), src[i]->data, rc_tensor_bytes(rc_node_value(params[i])));
+    rc_free(src);
+    rc_safetensors_free(s);
+    return st;
+}
+
+/* --- trainer checkpoints -------------------------------------------------------------- */
+
+#define CKPT_FORMAT "recur-checkpoint"
+#define CKPT_VERSION "1"
+
+static char *optim_json(const rc_optim_config *c) {
+    static const char *lr_kinds[] = {"constant", "exponential", "cosine"};
+    json_t *lr = json_pack("{s:s, s:f, s:I, s:f, s:b, s:f, s:I, s:f}", "kind", lr_kinds[c->lr.kind], "initial",
+                           c->lr.initial, "decay_steps", (json_int_t)c->lr.decay_steps, "decay_rate", c->lr.decay_rate,
+                           "staircase", c->lr.staircase, "alpha", c->lr.alpha, "warmup_steps",
+                           (json_int_t)c->lr.warmup_steps, "warmup_target", c->lr.warmup_target);
+    json_t *o = json_pack("{s:s, s:o, s:f, s:b, s:f, s:f, s:f, s:b, s:f, s:f, s:s, s:f, s:f, s:f}", "kind",
+                          rc_optim_name(c->kind), "learning_rate", lr, "momentum", c->momentum, "nesterov", c->nesterov,
+                          "beta1", c->beta1, "beta2", c->beta2, "rho", c->rho, "centered", c->centered,
+                          "initial_accumulator", c->initial_accumulator, "epsilon", c->epsilon, "epsilon_style",
+                          c->eps_style == RC_EPS_TORCH ? "torch" : "keras", "clipnorm", c->clipnorm, "global_clipnorm",
+                          c->global_clipnorm, "clipvalue", c->clipvalue);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* Dropout mask nodes of the graph keep their generator state in attr.i[8..11]
+ * (ops/dropout.c); a checkpoint carries them so a resumed run draws the
+ * same masks. */
+static bool is_dropout(const rc_node *n) { return strcmp(rc_node_op_name(n), "dropout_mask") == 0; }
+
+static void hex_words(const uint64_t *w, int n, char *out) {
+    for (int i = 0; i < n; i++) snprintf(out + 16 * i, 17, "%016llx", (unsigned long long)w[i]);
+}
+
+static bool parse_hex_words(const char *s, uint64_t *w, int n) {
+    if (!s || strlen(s) != (size_t)16 * (size_t)n) return false;
+    for (int i = 0; i < n; i++) {
+        uint64_t v = 0;
+        for (int k = 0; k < 16; k++) {
+            char c = s[16 * i + k];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0) return false;
+            v = v << 4 | (uint64_t)d;
+        }
+        w[i] = v;
+    }
+    return true;
+}
+
+/* Leaves a checkpoint holds, in file order: params, slots, counter, state. */
+static int ckpt_leaves(const rc_trainer *t, rc_node **out) {
+    int k = 0;
+    for (int i = 0; i < t->nparams; i++) out[k++] = t->params[i];
+    for (int i = 0; i < t->nparams * t->nslots; i++) out[k++] = t->slots[i];
+    out[k++] = t->step;
+    for (int i = 0; i < t->nstate; i++) out[k++] = t->state[i];
+    return k;
+}
+
+rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *model_config, const rc_rng *rng,
+                          char *err, size_t errlen) {
+    if (!t || !path) return fail(err, errlen, RC_ERR_ARG, "rc_trainer_save: NULL trainer or path");
+    int n = t->nparams * (1 + t->nslots) + 1 + t->nstate, ndrop = 0;
+    for (int i = 0; i < rc_graph_node_count(t->g); i++) ndrop += is_dropout(rc_graph_node(t->g, i));
+    rc_node **leaves = rc_calloc((size_t)n, sizeof *leaves);
+    rc_st_tensor *ts = rc_calloc((size_t)n, sizeof *ts);
+    char (*names)[512] = rc_calloc((size_t)n, sizeof *names);
+    char *drop = rc_malloc((size_t)ndrop * 64 + 1), *opt = optim_json(&t->cfg);
+    rc_status st;
+    if (!leaves || !ts || !names || !drop || !opt) {
+        st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    ckpt_leaves(t, leaves);
+    leaf_tensors(leaves, n, ts, names);
+    drop[0] = 0;
+    for (int i = 0, k = 0; i < rc_graph_node_count(t->g); i++) {
+        rc_node *d = rc_graph_node(t->g, i);
+        if (!is_dropout(d)) continue;
+        uint64_t w[4];
+        memcpy(w, &d->attr.i[8], sizeof w);
+        hex_words(w, 4, drop + 64 * k++);
+    }
+    char iters[32], rnghex[65], ndropstr[16];
+    snprintf(iters, sizeof iters, "%lld", (long long)rc_trainer_iterations(t));
+    snprintf(ndropstr, sizeof ndropstr, "%d", ndrop);
+    const char *meta[16] = {"format", CKPT_FORMAT, "format_version", CKPT_VERSION, "optimizer", opt,
+                            "iterations", iters, "dropout_count", ndropstr, "dropout_states", drop};
+    int nmeta = 6;
+    if (rng) {
+        hex_words(rng->s, 4, rnghex);
+        meta[2 * nmeta] = "rng";
+        meta[2 * nmeta++ + 1] = rnghex;
+    }
+    if (model_config) {
+        meta[2 * nmeta] = "config";
+        meta[2 * nmeta++ + 1] = model_config;
+    }
+    st = rc_safetensors_write(path, ts, n, meta, nmeta, err, errlen);
+out:
+    rc_free(leaves);
+    rc_free(ts);
+    rc_free(names);
+    rc_free(drop);
+    free(opt);
+    return st;
+}
+
+rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, rc_rng *rng, char *err,
+                          size_t errlen) {
+    if (model_config) *model_config = NULL;
+    if (!t || !path) return fail(err, errlen, RC_ERR_ARG, "rc_trainer_load: NULL trainer or path");
+    rc_safetensors *s;
+    rc_status st = rc_safetensors_read(path, &s, err, errlen);
+    if (st != RC_OK) return st;
+    int n = t->nparams * (1 + t->nslots) + 1 + t->nstate, ndrop = 0;
+    for (int i = 0; i < rc_graph_node_count(t->g); i++) ndrop += is_dropout(rc_graph_node(t->g, i));
+    rc_node **leaves = rc_calloc((size_t)n, sizeof *leaves);
+    const rc_st_tensor **src = rc_calloc((size_t)n, sizeof *src);
+    uint64_t *dw = rc_calloc((size_t)ndrop * 4 + 1, sizeof *dw);
+    uint64_t rw[4];
+    char *cfgcopy = NULL;
+    if (!leaves || !src || !dw) {
+        st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    /* Validate everything before changing anything. */
+    const char *fmt = rc_safetensors_meta(s, "format"), *ver = rc_safetensors_meta(s, "format_version");
+    if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0 || !ver || strcmp(ver, CKPT_VERSION) != 0) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "%s: not a recur checkpoint (metadata format '%s' version '%s', want '%s' "
+                  "version '%s')", path, fmt ? fmt : "(none)", ver ? ver : "(none)", CKPT_FORMAT, CKPT_VERSION);
+        goto out;
+    }
+    const char *opt = rc_safetensors_meta(s, "optimizer");
+    json_t *oj = opt ? json_loads(opt, 0, NULL) : NULL;
+    const char *kind = oj ? json_string_value(json_object_get(oj, "kind")) : NULL;
+    rc_optim_kind k;
+    bool kind_ok = kind && rc_optim_from_name(kind, &k) && k == t->cfg.kind;
+    char kindbuf[32];
+    snprintf(kindbuf, sizeof kindbuf, "%s", kind ? kind : "(unreadable)");
+    json_decref(oj);
+    if (!kind_ok) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "%s: saved with optimizer %s, the trainer uses %s", path, kindbuf,
+                  rc_optim_name(t->cfg.kind));
+        goto out;
+    }
+    ckpt_leaves(t, leaves);
+    for (int i = 0; i < n; i++) {
+        char name[512];
+        if ((st = match(path, s, rc_node_path(leaves[i], name, sizeof name), leaves[i], &src[i], err, errlen)) != RC_OK)
+            goto out;
+    }
+    if (rc_safetensors_count(s) != n) {
+        /* Name the first tensor the trainer does not know. */
+        for (int j = 0; j < rc_safetensors_count(s); j++) {
+            bool known = false;
+            for (int i = 0; i < n && !known; i++) known = src[i] == rc_safetensors_tensor(s, j);
+            if (!known) {
+                st = fail(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s' is not part of this model or optimizer", path,
+                          rc_safetensors_tensor(s, j)->name);
+                goto out;
+            }
+        }
+    }
+    if (*(const int32_t *)src[t->nparams * (1 + t->nslots)]->data < 0) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "%s: optimizer/iterations is negative", path);
+        goto out;
+    }
+    const char *dc = rc_safetensors_meta(s, "dropout_count");
+    if (!dc || atoi(dc) != ndrop || !parse_hex_words(rc_safetensors_meta(s, "dropout_states"), dw, ndrop)) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "%s: dropout generator states are missing or for %s dropout layers (the "
+                  "graph has %d)", path, dc ? dc : "an unknown number of", ndrop);
+        goto out;
+    }
+    if (rng && !parse_hex_words(rc_safetensors_meta(s, "rng"), rw, 4)) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "%s: metadata 'rng' is missing or not 64 hex digits", path);
+        goto out;
+    }
+    const char *cfg = rc_safetensors_meta(s, "config");
+    if (model_config && cfg && !(cfgcopy = rc_strdup(cfg))) {
+        st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    /* Commit. */
+    for (int i = 0; i < n; i++) memcpy(rc_node_data(leaves[i]), src[i]->data, rc_tensor_bytes(rc_node_value(leaves[i])));
+    for (int i = 0, j = 0; i < rc_graph_node_count(t->g); i++) {
+        rc_node *d = rc_graph_node(t->g, i);
+        if (is_dropout(d)) memcpy(&d->attr.i[8], dw + 4 * j++, 4 * sizeof *dw);
+    }
+    if (rng) memcpy(rng->s, rw, sizeof rw);
+    if (model_config) *model_config = cfgcopy;
+    cfgcopy = NULL;
+out:
+    rc_free(cfgcopy);
+    rc_free(leaves);
+    rc_free(src);
+    rc_free(dw);
+    rc_safetensors_free(s);
+    return st;
+}

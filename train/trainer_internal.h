@@ -1,0 +1,29 @@
+/* The trainer's fields, shared by train/trainer.c and train/checkpoint.c
+ * (internal). */
+#ifndef RECUR_TRAINER_INTERNAL_H
+#define RECUR_TRAINER_INTERNAL_H
+
+#include "recur/plan.h"
+#include "recur/train.h"
+
+struct rc_trainer {
+    rc_graph *g;
+    rc_optim_config cfg;
+    int nparams, nslots, nstate, noutputs;
+    rc_node **params;  /* [nparams] */
+    rc_node **grads;   /* [nparams] */
+    rc_node **updates; /* [nparams] side effects */
+    rc_node **slots;   /* [nparams * nslots], slot k of param i at i*nslots+k */
+    rc_node **state;   /* [nstate] leaves saved in checkpoints */
+    rc_node **outputs; /* [noutputs] extra plan outputs */
+    char **paths;      /* [nparams + nstate] node paths = tensor names */
+    rc_node *loss, *checked, *step, *lr, *norm, *inc;
+    rc_plan *plan;
+    double last_norm;
+    char err[1024];
+};
+
+/* Slots to their initial values (Adagrad's initial_accumulator, else 0). */
+void rc_trainer_fill_slots(rc_trainer *t);
+
+#endif
