@@ -183,3 +183,60 @@ int charlm_sample(const float *logits, int64_t V, double temperature, rc_rng *rn
         if (logits[i] / temperature - mx > -700) return (int)i;
     return (int)(V - 1);
 }
+
+void charlm_config_str(const charlm_config *c, char *buf, size_t len) {
+    snprintf(buf, len, "cell=%s vocab=%lld embed=%lld units=%lld layers=%d init=%s", cell_names[c->cell],
+             (long long)c->vocab, (long long)c->embed, (long long)c->units, c->layers, init_names[c->init]);
+}
+
+bool charlm_config_parse(const char *s, charlm_config *c, char *msg, size_t msglen) {
+    char cell[16] = "", init[16] = "";
+    long long vocab, embed, units;
+    int layers, n = 0;
+    if (!s || sscanf(s, "cell=%15s vocab=%lld embed=%lld units=%lld layers=%d init=%15s%n", cell, &vocab, &embed,
+                     &units, &layers, init, &n) != 6 || s[n] != '\0') {
+        snprintf(msg, msglen, "model config '%s' is not a recur char-LM description", s ? s : "(none)");
+        return false;
+    }
+    if (!charlm_cell_parse(cell, &c->cell) || !charlm_init_parse(init, &c->init) || vocab < 2 ||
+        vocab > (1 << 24) || embed < 1 || embed > 65536 || units < 1 || units > 65536 || layers < 1 ||
+        layers > CHARLM_MAX_LAYERS) {
+        snprintf(msg, msglen, "model config '%s' has an unknown cell or a size out of range", s);
+        return false;
+    }
+    c->vocab = vocab, c->embed = embed, c->units = units, c->layers = layers;
+    return true;
+}
+
+rc_status charlm_config_from_file(const char *path, charlm_config *c, char *msg, size_t msglen) {
+    rc_safetensors *st = NULL;
+    rc_status s = rc_safetensors_read(path, &st, msg, msglen);
+    if (s != RC_OK) return s;
+    const char *cfg = rc_safetensors_meta(st, "config");
+    char why[256];
+    if (!cfg || !charlm_config_parse(cfg, c, why, sizeof why)) {
+        snprintf(msg, msglen, "'%s' is not a recur char-LM checkpoint: %s", path,
+                 cfg ? why : "no \"config\" in its metadata");
+        s = RC_ERR_FORMAT;
+    }
+    rc_safetensors_free(st);
+    return s;
+}
+
+rc_status charlm_load_corpus(const char *spec, bool ints, rc_corpus *c, char *msg, size_t msglen) {
+    if (strcmp(spec, "fortunes") == 0 && !ints) return rc_corpus_load_fortunes(c, NULL, msg, msglen);
+    return ints ? rc_corpus_load_ints(c, spec, 0, 0.9, msg, msglen) : rc_corpus_load_bytes(c, spec, 0.9, msg, msglen);
+}
+
+rc_status charlm_open(const char *path, int64_t B, int64_t T, bool explicit_states, charlm *m, charlm_branch *br,
+                      char *msg, size_t msglen) {
+    charlm_config cfg;
+    rc_status s = charlm_config_from_file(path, &cfg, msg, msglen);
+    if (s != RC_OK) return s;
+    if (!charlm_new(m, &cfg, 0)) return snprintf(msg, msglen, "out of memory"), RC_ERR_NOMEM;
+    s = charlm_branch_new(m, B, T, explicit_states, br);
+    if (s != RC_OK) snprintf(msg, msglen, "building the model failed: %s", rc_graph_error(m->g));
+    if (s == RC_OK) s = rc_load_params(path, m->params, m->nparams, msg, msglen);
+    if (s != RC_OK) charlm_free(m);
+    return s;
+}

@@ -78,4 +78,25 @@ rc_status charlm_eval_split(charlm *m, const int32_t *split, int64_t len, int64_
  * uniform draw from rng; temperature > 0. */
 int charlm_sample(const float *logits, int64_t V, double temperature, rc_rng *rng);
 
+
+/* The model description stored in checkpoints ("config" metadata):
+ * "cell=lstm vocab=256 embed=64 units=256 layers=1 init=torch". */
+void charlm_config_str(const charlm_config *c, char *buf, size_t len);
+/* false (with a message) on a malformed or out-of-range description. */
+bool charlm_config_parse(const char *s, charlm_config *c, char *msg, size_t msglen);
+/* Read the config from a checkpoint's metadata. Non-OK with a message for
+ * an unreadable, malformed or non-charlm file. */
+rc_status charlm_config_from_file(const char *path, charlm_config *c, char *msg, size_t msglen);
+
+/* "fortunes" = the built-in fortunes corpus; anything else a file of bytes
+ * (ints = false) or of whitespace-separated integers (ints = true), split
+ * first 90% train / last 10% validation. */
+rc_status charlm_load_corpus(const char *spec, bool ints, rc_corpus *c, char *msg, size_t msglen);
+
+/* Build the model a checkpoint describes with one branch (B, T) and load
+ * its weights. Non-OK with a message (unreadable, malformed or mismatched
+ * file); on failure m is freed. */
+rc_status charlm_open(const char *path, int64_t B, int64_t T, bool explicit_states, charlm *m,
+                      charlm_branch *br, char *msg, size_t msglen);
+
 #endif

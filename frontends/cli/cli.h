@@ -13,5 +13,9 @@ typedef struct command {
 } command;
 
 int cmd_dot(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

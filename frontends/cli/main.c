@@ -23,6 +23,10 @@ static const command commands[] = {
     {"help", "show this help, or one command's summary", cmd_help},
     {"version", "print the version and the BLAS in use", cmd_version},
     {"dot", "draw a recurrent layer's graph (unrolled, gradients) as DOT, SVG, PNG or PDF", cmd_dot},
+    {"train", "train a character-level language model on a corpus (progress, CSV log, SVG curve)", cmd_train},
+    {"generate", "sample text from a trained char-LM checkpoint", cmd_generate},
+    {"eval", "validation loss of a char-LM checkpoint in nats and bits per character", cmd_eval},
+    {"plot", "draw a CSV loss log as an SVG line chart", cmd_plot},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
