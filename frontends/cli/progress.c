@@ -48,8 +48,10 @@ void progress_step(progress *p, int64_t step, double loss) {
         char bar[W + 1];
         for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
         bar[W] = 0;
+        /* The loss shown is the mean over the steps since the last redraw, steadier than one step's. */
         fprintf(p->f, "\r[%s] step %lld/%lld  loss %.4f  %.0f tok/s  %s  ETA %s\033[K", bar, (long long)step,
-                (long long)p->total, loss, tps, elb, etab);
+                (long long)p->total, p->sum / (double)p->nsum, tps, elb, etab);
+        p->sum = 0, p->nsum = 0;
         fflush(p->f);
         p->bar_shown = true;
         return;
