@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -486,8 +487,10 @@ rc_status rc_load_params(const char *path, rc_node *const *params, int n, char *
 #define CKPT_FORMAT "recur-checkpoint"
 #define CKPT_VERSION "1"
 
-static char *optim_json(const rc_optim_config *c) {
-    static const char *lr_kinds[] = {"constant", "exponential", "cosine"};
+static const char *const lr_kinds[] = {"constant", "exponential", "cosine"};
+
+char *rc_optim_to_json(const rc_optim_config *c) {
+    if (!c || (unsigned)c->lr.kind > RC_LR_COSINE) return NULL;
     json_t *lr = json_pack("{s:s, s:f, s:I, s:f, s:b, s:f, s:I, s:f}", "kind", lr_kinds[c->lr.kind], "initial",
                            c->lr.initial, "decay_steps", (json_int_t)c->lr.decay_steps, "decay_rate", c->lr.decay_rate,
                            "staircase", c->lr.staircase, "alpha", c->lr.alpha, "warmup_steps",
@@ -500,7 +503,122 @@ static char *optim_json(const rc_optim_config *c) {
                           c->global_clipnorm, "clipvalue", c->clipvalue);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    return s;
+    char *r = s ? rc_strdup(s) : NULL;
+    free(s);
+    return r;
+}
+
+/* Field tables for rc_optim_from_json: name, type ('f' real, 'b' bool,
+ * 'i' integer), offset. */
+typedef struct field {
+    const char *name;
+    char type;
+    size_t off;
+} field;
+
+static const field optim_fields[] = {
+    {"momentum", 'f', offsetof(rc_optim_config, momentum)},
+    {"nesterov", 'b', offsetof(rc_optim_config, nesterov)},
+    {"beta1", 'f', offsetof(rc_optim_config, beta1)},
+    {"beta2", 'f', offsetof(rc_optim_config, beta2)},
+    {"rho", 'f', offsetof(rc_optim_config, rho)},
+    {"centered", 'b', offsetof(rc_optim_config, centered)},
+    {"initial_accumulator", 'f', offsetof(rc_optim_config, initial_accumulator)},
+    {"epsilon", 'f', offsetof(rc_optim_config, epsilon)},
+    {"clipnorm", 'f', offsetof(rc_optim_config, clipnorm)},
+    {"global_clipnorm", 'f', offsetof(rc_optim_config, global_clipnorm)},
+    {"clipvalue", 'f', offsetof(rc_optim_config, clipvalue)},
+};
+
+static const field lr_fields[] = {
+    {"initial", 'f', offsetof(rc_lr_schedule, initial)},
+    {"decay_steps", 'i', offsetof(rc_lr_schedule, decay_steps)},
+    {"decay_rate", 'f', offsetof(rc_lr_schedule, decay_rate)},
+    {"staircase", 'b', offsetof(rc_lr_schedule, staircase)},
+    {"alpha", 'f', offsetof(rc_lr_schedule, alpha)},
+    {"warmup_steps", 'i', offsetof(rc_lr_schedule, warmup_steps)},
+    {"warmup_target", 'f', offsetof(rc_lr_schedule, warmup_target)},
+};
+
+/* Set the fields of obj listed in the table; keys in `skip` (NULL-ended)
+ * are the caller's. */
+static rc_status set_fields(json_t *obj, const field *fs, size_t nf, void *base, const char *const *skip,
+                            const char *where, char *err, size_t errlen) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        bool skipped = false;
+        for (int j = 0; skip[j] && !skipped; j++) skipped = strcmp(key, skip[j]) == 0;
+        if (skipped) continue;
+        size_t k = 0;
+        while (k < nf && strcmp(fs[k].name, key) != 0) k++;
+        if (k == nf) return fail(err, errlen, RC_ERR_FORMAT, "%s: unknown field \"%s\"", where, key);
+        char *at = (char *)base + fs[k].off;
+        if (fs[k].type == 'f' && json_is_number(v)) *(double *)at = json_number_value(v);
+        else if (fs[k].type == 'b' && json_is_boolean(v)) *(bool *)at = json_is_true(v);
+        else if (fs[k].type == 'i' && json_is_integer(v)) *(int64_t *)at = json_integer_value(v);
+        else
+            return fail(err, errlen, RC_ERR_FORMAT, "%s: field \"%s\" must be %s", where, key,
+                        fs[k].type == 'f' ? "a number" : fs[k].type == 'b' ? "true or false" : "an integer");
+    }
+    return RC_OK;
+}
+
+rc_status rc_optim_from_json(const char *json, rc_optim_config *out, char *err, size_t errlen) {
+    if (!json || !out) return fail(err, errlen, RC_ERR_ARG, "optimizer JSON: NULL argument");
+    json_error_t je;
+    json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    rc_status st = RC_OK;
+    rc_optim_kind kind;
+    if (!o || !json_is_object(o)) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "optimizer JSON: not a JSON object%s%s", o ? "" : ": ", o ? "" : je.text);
+        goto out;
+    }
+    const char *ks = json_string_value(json_object_get(o, "kind"));
+    if (!ks || !rc_optim_from_name(ks, &kind)) {
+        st = fail(err, errlen, RC_ERR_FORMAT, "optimizer JSON: \"kind\" must be one of sgd, adam, rmsprop, adagrad");
+        goto out;
+    }
+    rc_optim_config c = rc_optim_defaults(kind);
+    static const char *const own[] = {"kind", "learning_rate", "epsilon_style", NULL};
+    if ((st = set_fields(o, optim_fields, sizeof optim_fields / sizeof optim_fields[0], &c, own, "optimizer JSON",
+                         err, errlen)) != RC_OK)
+        goto out;
+    json_t *es = json_object_get(o, "epsilon_style");
+    if (es) {
+        const char *e = json_string_value(es);
+        if (!e || (strcmp(e, "keras") && strcmp(e, "torch"))) {
+            st = fail(err, errlen, RC_ERR_FORMAT, "optimizer JSON: \"epsilon_style\" must be \"keras\" or \"torch\"");
+            goto out;
+        }
+        c.eps_style = strcmp(e, "torch") == 0 ? RC_EPS_TORCH : RC_EPS_KERAS;
+    }
+    json_t *lr = json_object_get(o, "learning_rate");
+    if (json_is_number(lr)) {
+        c.lr = (rc_lr_schedule){.kind = RC_LR_CONSTANT, .initial = json_number_value(lr)};
+    } else if (lr) {
+        const char *lk = json_string_value(json_object_get(lr, "kind"));
+        int k = 0;
+        while (lk && k < 3 && strcmp(lr_kinds[k], lk) != 0) k++;
+        if (!json_is_object(lr) || !lk || k == 3) {
+            st = fail(err, errlen, RC_ERR_FORMAT, "optimizer JSON: \"learning_rate\" must be a number or an object "
+                      "with \"kind\" constant, exponential or cosine");
+            goto out;
+        }
+        c.lr.kind = (rc_lr_kind)k;
+        static const char *const lr_own[] = {"kind", NULL};
+        if ((st = set_fields(lr, lr_fields, sizeof lr_fields / sizeof lr_fields[0], &c.lr, lr_own, "learning_rate",
+                             err, errlen)) != RC_OK)
+            goto out;
+    }
+    if (rc_optim_validate(&c, err, errlen) != RC_OK) {
+        st = RC_ERR_ARG;
+        goto out;
+    }
+    *out = c;
+out:
+    json_decref(o);
+    return st;
 }
 
 /* Dropout mask nodes of the graph keep their generator state in attr.i[8..11]
@@ -545,7 +663,7 @@ rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *mod
     rc_node **leaves = rc_calloc((size_t)n, sizeof *leaves);
     rc_st_tensor *ts = rc_calloc((size_t)n, sizeof *ts);
     char (*names)[512] = rc_calloc((size_t)n, sizeof *names);
-    char *drop = rc_malloc((size_t)ndrop * 64 + 1), *opt = optim_json(&t->cfg);
+    char *drop = rc_malloc((size_t)ndrop * 64 + 1), *opt = rc_optim_to_json(&t->cfg);
     rc_status st;
     if (!leaves || !ts || !names || !drop || !opt) {
         st = fail(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
@@ -582,7 +700,7 @@ out:
     rc_free(ts);
     rc_free(names);
     rc_free(drop);
-    free(opt);
+    rc_free(opt);
     return st;
 }
 
@@ -647,7 +765,7 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
         goto out;
     }
     const char *dc = rc_safetensors_meta(s, "dropout_count");
-    if (!dc || atoi(dc) != ndrop || !parse_hex_words(rc_safetensors_meta(s, "dropout_states"), dw, ndrop)) {
+    if (!dc || atoi(dc) != ndrop || !parse_hex_words(rc_safetensors_meta(s, "dropout_states"), dw, 4 * ndrop)) {
         st = fail(err, errlen, RC_ERR_FORMAT, "%s: dropout generator states are missing or for %s dropout layers (the "
                   "graph has %d)", path, dc ? dc : "an unknown number of", ndrop);
         goto out;

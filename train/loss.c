@@ -3,17 +3,15 @@
  * "sum_over_batch_size":
  *
  *   no mask:   sum(L * w) / numel(L)
- *   mask m:    sum(L * w * m) * (numel(m) / numel(L)) / (sum(m) + 1e-7)
+ *   mask m:    sum(L * w * m) / (sum(m) * numel(L) / numel(m)), 0 if sum(m) = 0
  *
- * The mask line is Keras' apply_mask: m is scaled by total/(valid + eps)
- * (total = numel(m), valid = sum(m)) before the sum_over_batch_size
- * division by numel(L); for a mask of L's full shape it is the mean over
- * the valid elements. Weights and masks of a leading prefix of L's shape
- * get trailing axes of size 1 and broadcast. */
+ * The mask line is Keras' apply_mask: m is scaled by
+ * divide_no_nan(total, valid) (total = numel(m), valid = sum(m)) before the
+ * sum_over_batch_size division by numel(L); for a mask of L's full shape it
+ * is the weighted mean over the valid elements. Weights and masks of a
+ * leading prefix of L's shape get trailing axes of size 1 and broadcast. */
 #include "recur/ops.h"
 #include "recur/train.h"
-
-#define KERAS_EPSILON 1e-7
 
 /* w (shape = a prefix of S) reshaped to S's rank with trailing 1s. */
 static rc_node *align(rc_graph *g, rc_node *w, rc_shape S, const char *what) {
@@ -55,8 +53,10 @@ rc_node *rc_loss_reduce(rc_graph *g, rc_node *L, const rc_loss_weights *w) {
     if (!m) return NULL;
     rc_node *num = sum_all(g, rc_mul(g, x, m));
     double ratio = (double)rc_node_numel(w->mask) / numel;
-    rc_node *den = rc_scale(g, rc_add_scalar(g, sum_all(g, w->mask), KERAS_EPSILON), 1.0 / ratio);
-    return rc_div(g, num, den);
+    rc_node *den = rc_scale(g, sum_all(g, w->mask), 1.0 / ratio);
+    /* divide_no_nan: where(den, num / where(den, den, 1), 0) */
+    rc_node *one = rc_fill(g, RC_SCALAR, 1.0f), *zero = rc_fill(g, RC_SCALAR, 0.0f);
+    return rc_where(g, den, rc_div(g, num, rc_where(g, den, den, one)), zero);
 }
 
 static bool has_weights(const rc_loss_weights *w) { return w && (w->sample_weight || w->mask); }

@@ -33,14 +33,17 @@ extern "C" {
  * scalar the way Keras 3 does with reduction="sum_over_batch_size":
  *
  *   no mask:    loss = sum(L * w) / numel(L)
- *   with mask:  loss = sum(L * w * m) / ((sum(m) + 1e-7) * numel(L) / numel(m))
+ *   with mask:  loss = sum(L * w * m) / (sum(m) * numel(L) / numel(m)),
+ *               0 when sum(m) = 0 (Keras' divide_no_nan)
  *
  * (for a mask of L's full shape: the weighted mean over the valid elements).
  * w = sample_weight (1 when NULL), m = mask. Both may have the full shape S
  * or a leading prefix of it, e.g. (B) against S = (B, T): they are given
- * trailing axes of size 1 and broadcast (Keras' squeeze_or_expand_to_same_rank).
- * The 1e-7 is Keras' backend epsilon: an all-zero mask gives loss 0. Masks
- * and weights are float32 and get no gradient.
+ * trailing axes of size 1 and broadcast: a (B) weight is per sample. (Keras
+ * itself only squeezes/expands a trailing size-1 axis and otherwise
+ * broadcasts from the right, so there pass (B, T) weights for a (B, T)
+ * loss; the results agree for those.) Masks and weights are float32 and get
+ * no gradient.
  *
  * Per-element losses (Keras 3 functions, which reduce over the last axis):
  *   mse:          S = pred shape without its last axis, L = mean_c (p - t)^2
@@ -156,6 +159,15 @@ const char *rc_optim_name(rc_optim_kind kind);
 bool rc_optim_from_name(const char *name, rc_optim_kind *kind);
 /* RC_OK, or RC_ERR_ARG with a message naming the bad field in err. */
 rc_status rc_optim_validate(const rc_optim_config *cfg, char *err, size_t errlen);
+/* The config as compact JSON (the "optimizer" metadata of checkpoints):
+ * {"kind": "adam", "learning_rate": {"kind": "cosine", "initial": ...},
+ *  "beta1": ..., "epsilon_style": "keras"|"torch", "clipnorm": ..., ...}.
+ * Free with rc_free; NULL on out of memory. */
+char *rc_optim_to_json(const rc_optim_config *cfg);
+/* Parse such JSON: "kind" is required, absent fields take that kind's
+ * rc_optim_defaults, unknown fields and wrong types are errors; the result
+ * is validated. RC_ERR_FORMAT / RC_ERR_ARG with the message in err. */
+rc_status rc_optim_from_json(const char *json, rc_optim_config *out, char *err, size_t errlen);
 
 /* --- training ops (what rc_trainer builds; usable directly) ----------------- */
 /* F32 scalar: rc_lr_at(s, step) with step an I32 scalar leaf. */
@@ -263,7 +275,8 @@ typedef struct rc_fit_config {
 } rc_fit_config;
 
 /* Per-epoch history written by rc_trainer_fit: arrays of `cap` entries owned
- * by the caller (any may be NULL); `n` = epochs completed in this call. */
+ * by the caller (any may be NULL); `n` = epochs run in this call, the last
+ * one partial (and without validation) when on_step stopped the fit. */
 typedef struct rc_fit_history {
     double *loss;     /* mean training loss per epoch */
     double *val_loss; /* NaN when no validate callback */

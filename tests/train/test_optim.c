@@ -471,3 +471,53 @@ Test(optim, float_kernels_match_reference_kernels) {
         fixture_free(&f);
     }
 }
+
+/* --- JSON ------------------------------------------------------------------------------ */
+
+Test(optim, json_round_trip_and_errors) {
+    rc_optim_config c = rc_optim_defaults(RC_OPT_RMSPROP);
+    c.momentum = 0.25;
+    c.centered = true;
+    c.eps_style = RC_EPS_TORCH;
+    c.global_clipnorm = 1.5;
+    c.lr = (rc_lr_schedule){.kind = RC_LR_COSINE, .initial = 0.003, .decay_steps = 1000, .alpha = 0.05,
+                            .warmup_steps = 10, .warmup_target = 0.01};
+    char *j = rc_optim_to_json(&c);
+    cr_assert_not_null(j);
+    rc_optim_config d;
+    char err[256];
+    cr_assert_eq(rc_optim_from_json(j, &d, err, sizeof err), RC_OK, "%s: %s", j, err);
+    rc_free(j);
+    /* field by field: the struct has padding */
+    cr_assert(d.kind == c.kind && d.momentum == c.momentum && d.nesterov == c.nesterov && d.beta1 == c.beta1 &&
+              d.beta2 == c.beta2 && d.rho == c.rho && d.centered == c.centered &&
+              d.initial_accumulator == c.initial_accumulator && d.epsilon == c.epsilon && d.eps_style == c.eps_style &&
+              d.clipnorm == c.clipnorm && d.global_clipnorm == c.global_clipnorm && d.clipvalue == c.clipvalue,
+              "round trip changed the optimizer fields");
+    cr_assert(d.lr.kind == c.lr.kind && d.lr.initial == c.lr.initial && d.lr.decay_steps == c.lr.decay_steps &&
+              d.lr.decay_rate == c.lr.decay_rate && d.lr.staircase == c.lr.staircase && d.lr.alpha == c.lr.alpha &&
+              d.lr.warmup_steps == c.lr.warmup_steps && d.lr.warmup_target == c.lr.warmup_target,
+              "round trip changed the schedule");
+
+    cr_assert_eq(rc_optim_from_json("{\"kind\": \"adam\", \"learning_rate\": 0.01}", &d, err, sizeof err), RC_OK, "%s",
+                 err);
+    cr_assert_eq(d.kind, RC_OPT_ADAM);
+    cr_assert_eq(d.lr.initial, 0.01);
+    cr_assert_eq(d.beta2, 0.999, "absent fields take the Keras defaults");
+    static const struct {
+        const char *json, *needle;
+    } bad[] = {
+        {"[1]", "not a JSON object"},
+        {"{\"kind\": \"adamw\"}", "\"kind\" must be"},
+        {"{\"kind\": \"adam\", \"beta3\": 1}", "unknown field \"beta3\""},
+        {"{\"kind\": \"adam\", \"nesterov\": 1}", "true or false"},
+        {"{\"kind\": \"adam\", \"learning_rate\": {\"kind\": \"linear\"}}", "learning_rate"},
+        {"{\"kind\": \"adam\", \"learning_rate\": {\"kind\": \"cosine\", \"decay_steps\": 1.5}}", "an integer"},
+        {"{\"kind\": \"adam\", \"epsilon_style\": \"numpy\"}", "epsilon_style"},
+        {"{\"kind\": \"adam\", \"beta1\": 1.5}", "beta1"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        cr_assert_neq(rc_optim_from_json(bad[k].json, &d, err, sizeof err), RC_OK, "%s parsed", bad[k].json);
+        cr_assert(strstr(err, bad[k].needle), "%s: error '%s' lacks '%s'", bad[k].json, err, bad[k].needle);
+    }
+}
