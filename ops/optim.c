@@ -275,11 +275,18 @@ static bool upd_infer(rc_graph *g, rc_node *n) {
         }                                                                              \
         T *v = in[4];                                                                  \
         const bool nest = (flags & OPTF_NESTEROV) != 0;                                \
-        for (int64_t i = 0; i < N; i++) {                                              \
-            UPD_GRAD(T, i);                                                            \
-            v[i] = mu * v[i] - l * gi;                                                 \
-            p[i] += nest ? mu * v[i] - l * gi : v[i];                                  \
-        }                                                                              \
+        if (nest)                                                                      \
+            for (int64_t i = 0; i < N; i++) {                                          \
+                UPD_GRAD(T, i);                                                        \
+                v[i] = mu * v[i] - l * gi;                                             \
+                p[i] += mu * v[i] - l * gi;                                            \
+            }                                                                          \
+        else                                                                           \
+            for (int64_t i = 0; i < N; i++) {                                          \
+                UPD_GRAD(T, i);                                                        \
+                v[i] = mu * v[i] - l * gi;                                             \
+                p[i] += v[i];                                                          \
+            }                                                                          \
         return RC_OK;                                                                  \
     }
 SGD_KERNEL(sgd_fwd, float, sqrtf)
@@ -318,50 +325,62 @@ ADAM_KERNEL(adam_ref, double, sqrt)
 
 /* RMSprop. f[0] = rho, f[1] = momentum, f[2] = epsilon. Slots v, then the
  * momentum buffer b when momentum > 0, then the mean gradient a when
- * centered. */
+ * centered. Epsilon goes inside the root (e_in, Keras) or outside (e_out,
+ * PyTorch); the other is 0, which keeps the loop free of branches so it
+ * vectorises, and adds exactly nothing. The four slot layouts get a loop
+ * each for the same reason. */
+#define RMS_LOOP(T, SQRT, CENTERED, MOMENTUM)                                          \
+    for (int64_t i = 0; i < N; i++) {                                                  \
+        UPD_GRAD(T, i);                                                                \
+        v[i] = rho * v[i] + orho * gi * gi;                                            \
+        T den = v[i];                                                                  \
+        if (CENTERED) {                                                                \
+            a[i] = rho * a[i] + orho * gi;                                             \
+            den -= a[i] * a[i];                                                        \
+        }                                                                              \
+        T inc = l * gi / (SQRT(den + e_in) + e_out);                                   \
+        if (MOMENTUM) {                                                                \
+            b[i] = mu * b[i] + inc;                                                    \
+            p[i] -= b[i];                                                              \
+        } else {                                                                       \
+            p[i] -= inc;                                                               \
+        }                                                                              \
+    }
+
 #define RMS_KERNEL(name, T, SQRT)                                                      \
     static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
         UPD_BEGIN(T);                                                                  \
         const double rho_d = n->attr.f[0];                                             \
         const T rho = (T)rho_d, orho = (T)(1.0 - rho_d), mu = (T)n->attr.f[1];         \
-        const T eps = (T)n->attr.f[2], l = (T)lr;                                      \
         const bool torch = (flags & OPTF_TORCH_EPS) != 0;                              \
+        const T eps = (T)n->attr.f[2], l = (T)lr;                                      \
+        const T e_in = torch ? 0 : eps, e_out = torch ? eps : 0;                       \
         int k = 4;                                                                     \
         T *v = in[k++];                                                                \
         T *b = n->attr.f[1] > 0 ? in[k++] : NULL;                                      \
         T *a = (flags & OPTF_CENTERED) ? in[k++] : NULL;                               \
-        for (int64_t i = 0; i < N; i++) {                                              \
-            UPD_GRAD(T, i);                                                            \
-            v[i] = rho * v[i] + orho * gi * gi;                                        \
-            T den = v[i];                                                              \
-            if (a) {                                                                   \
-                a[i] = rho * a[i] + orho * gi;                                         \
-                den -= a[i] * a[i];                                                    \
-            }                                                                          \
-            T inc = torch ? l * gi / (SQRT(den) + eps) : l * gi / SQRT(den + eps);     \
-            if (b) {                                                                   \
-                b[i] = mu * b[i] + inc;                                                \
-                p[i] -= b[i];                                                          \
-            } else {                                                                   \
-                p[i] -= inc;                                                           \
-            }                                                                          \
-        }                                                                              \
+        if (a && b) RMS_LOOP(T, SQRT, 1, 1)                                            \
+        else if (a) RMS_LOOP(T, SQRT, 1, 0)                                            \
+        else if (b) RMS_LOOP(T, SQRT, 0, 1)                                            \
+        else RMS_LOOP(T, SQRT, 0, 0)                                                   \
         return RC_OK;                                                                  \
     }
 RMS_KERNEL(rms_fwd, float, sqrtf)
 RMS_KERNEL(rms_ref, double, sqrt)
 
-/* Adagrad. f[2] = epsilon. Slot acc (initialised by the trainer). */
+/* Adagrad. f[2] = epsilon (inside or outside the root as for RMSprop).
+ * Slot acc (initialised by the trainer). */
 #define ADAGRAD_KERNEL(name, T, SQRT)                                                  \
     static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
         UPD_BEGIN(T);                                                                  \
         T *acc = in[4];                                                                \
-        const T eps = (T)n->attr.f[2], l = (T)lr;                                      \
         const bool torch = (flags & OPTF_TORCH_EPS) != 0;                              \
+        const T eps = (T)n->attr.f[2], l = (T)lr;                                      \
+        const T e_in = torch ? 0 : eps, e_out = torch ? eps : 0;                       \
         for (int64_t i = 0; i < N; i++) {                                              \
             UPD_GRAD(T, i);                                                            \
             acc[i] += gi * gi;                                                         \
-            p[i] -= torch ? l * gi / (SQRT(acc[i]) + eps) : l * gi / SQRT(acc[i] + eps); \
+            p[i] -= l * gi / (SQRT(acc[i] + e_in) + e_out);                            \
         }                                                                              \
         return RC_OK;                                                                  \
     }
