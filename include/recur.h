@@ -18,5 +18,6 @@
 #include "recur/model.h"
 #include "recur/train.h"
 #include "recur/model_io.h"
+#include "recur/data.h"
 
 #endif

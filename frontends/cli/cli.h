@@ -19,6 +19,10 @@ int cmd_predict(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* Shared by the commands that read Keras / TF.js models (cli_model.c);
  * each prints its own error and returns an exit code (0 ok, 1 failed). */

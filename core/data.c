@@ -1,0 +1,284 @@
+/* Token corpora, windows and SHA-256 (see recur/data.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/data.h"
+
+const char *const rc_fortunes_files[RC_FORTUNES_NFILES] = {
+    "art", "ascii-art", "computers", "cookie", "debian", "definitions", "disclaimer",
+    "drugs", "education", "ethnic", "food", "fortunes", "goedel", "humorists", "kids",
+    "knghtbrd", "law", "linux", "linuxcookie", "literature", "love", "magic", "medicine",
+    "men-women", "miscellaneous", "news", "paradoxum", "people", "perl", "pets",
+    "platitudes", "politics", "pratchett", "riddles", "science", "songs-poems", "sports",
+    "startrek", "tao", "translate-me", "wisdom", "work", "zippy",
+};
+
+static rc_status fail(char *msg, size_t len, rc_status s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static rc_status fail(char *msg, size_t len, rc_status s, const char *fmt, ...) {
+    if (msg && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, len, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+/* --- SHA-256 (FIPS 180-4) ------------------------------------------------------ */
+
+static const uint32_t sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static uint32_t ror(uint32_t x, int k) { return (x >> k) | (x << (32 - k)); }
+
+static void sha_block(uint32_t h[8], const uint8_t *p) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+               p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
+        uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+}
+
+void rc_sha256_hex(const void *data, size_t n, char out[65]) {
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    const uint8_t *p = data;
+    size_t full = n / 64 * 64;
+    for (size_t i = 0; i < full; i += 64) sha_block(h, p + i);
+    /* Padding: 0x80, zeros, then the bit length big-endian in the last 8 bytes. */
+    uint8_t tail[128] = {0};
+    size_t rest = n - full;
+    if (rest) memcpy(tail, p + full, rest);
+    tail[rest] = 0x80;
+    size_t tl = rest + 9 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)n * 8;
+    for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
+    sha_block(h, tail);
+    if (tl == 128) sha_block(h, tail + 64);
+    for (int i = 0; i < 8; i++) snprintf(out + 8 * i, 9, "%08x", h[i]);
+}
+
+/* --- loaders ------------------------------------------------------------------- */
+
+static rc_status check_fraction(double f, char *msg, size_t len) {
+    if (!(f > 0.0 && f <= 1.0))
+        return fail(msg, len, RC_ERR_ARG, "train fraction %g is not in (0, 1]", f);
+    return RC_OK;
+}
+
+/* Append a whole file to *buf (grown with rc_realloc). */
+static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t *cap, char *msg,
+                           size_t msglen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(msg, msglen, RC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    for (;;) {
+        if (*cap - *len < 65536) {
+            size_t nc = *cap ? *cap * 2 : 1 << 20;
+            uint8_t *nb = rc_realloc(*buf, nc);
+            if (!nb) {
+                fclose(f);
+                return fail(msg, msglen, RC_ERR_NOMEM, "out of memory reading '%s'", path);
+            }
+            *buf = nb, *cap = nc;
+        }
+        size_t k = fread(*buf + *len, 1, *cap - *len, f);
+        *len += k;
+        if (k == 0) break;
+    }
+    bool err = ferror(f);
+    fclose(f);
+    if (err) return fail(msg, msglen, RC_ERR_IO, "error reading '%s'", path);
+    return RC_OK;
+}
+
+static rc_status from_bytes(rc_corpus *c, const uint8_t *b, size_t n, double frac, const char *what,
+                            char *msg, size_t msglen) {
+    if (n == 0) return fail(msg, msglen, RC_ERR_FORMAT, "%s is empty", what);
+    c->tokens = rc_malloc(n * sizeof(int32_t));
+    if (!c->tokens) return fail(msg, msglen, RC_ERR_NOMEM, "out of memory for %zu tokens of %s", n, what);
+    for (size_t i = 0; i < n; i++) c->tokens[i] = b[i];
+    c->n = (int64_t)n;
+    c->n_train = (int64_t)floor(frac * (double)n);
+    c->vocab = 256;
+    rc_sha256_hex(b, n, c->sha256);
+    return RC_OK;
+}
+
+rc_status rc_corpus_load_bytes(rc_corpus *c, const char *path, double frac, char *msg, size_t msglen) {
+    if (!c || !path) return fail(msg, msglen, RC_ERR_ARG, "rc_corpus_load_bytes: NULL argument");
+    memset(c, 0, sizeof *c);
+    rc_status s = check_fraction(frac, msg, msglen);
+    if (s) return s;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    char what[512];
+    snprintf(what, sizeof what, "corpus '%s'", path);
+    s = read_file(path, &buf, &len, &cap, msg, msglen);
+    if (s == RC_OK) s = from_bytes(c, buf, len, frac, what, msg, msglen);
+    rc_free(buf);
+    return s;
+}
+
+rc_status rc_corpus_load_fortunes(rc_corpus *c, const char *dir, char *msg, size_t msglen) {
+    if (!c) return fail(msg, msglen, RC_ERR_ARG, "rc_corpus_load_fortunes: NULL corpus");
+    memset(c, 0, sizeof *c);
+    if (!dir) dir = RC_FORTUNES_DIR;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    rc_status s = RC_OK;
+    for (int i = 0; i < RC_FORTUNES_NFILES && s == RC_OK; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, rc_fortunes_files[i]);
+        s = read_file(path, &buf, &len, &cap, msg, msglen);
+    }
+    if (s == RC_ERR_IO) {
+        size_t k = msg ? strlen(msg) : 0;
+        if (msg && k + 1 < msglen)
+            snprintf(msg + k, msglen - k, " (the fortunes corpus needs the Debian package "
+                                          "'fortunes': apt-get install -y fortunes)");
+    }
+    if (s == RC_OK) {
+        char hex[65];
+        rc_sha256_hex(buf, len, hex);
+        if (len != RC_FORTUNES_BYTES || strcmp(hex, RC_FORTUNES_SHA256) != 0)
+            s = fail(msg, msglen, RC_ERR_FORMAT,
+                     "fortunes corpus mismatch in %s: %zu bytes, sha256 %s; expected %d bytes, "
+                     "sha256 %s (Debian 12 package fortunes 1:1.99.1-7.3)",
+                     dir, len, hex, RC_FORTUNES_BYTES, RC_FORTUNES_SHA256);
+    }
+    if (s == RC_OK) s = from_bytes(c, buf, len, 0.9, "the fortunes corpus", msg, msglen);
+    rc_free(buf);
+    return s;
+}
+
+rc_status rc_corpus_from_tokens(rc_corpus *c, const int32_t *tokens, int64_t n, int64_t vocab,
+                                double frac, char *msg, size_t msglen) {
+    if (!c || (!tokens && n)) return fail(msg, msglen, RC_ERR_ARG, "rc_corpus_from_tokens: NULL argument");
+    memset(c, 0, sizeof *c);
+    rc_status s = check_fraction(frac, msg, msglen);
+    if (s) return s;
+    if (n < 1) return fail(msg, msglen, RC_ERR_ARG, "corpus of %lld tokens: need at least one", (long long)n);
+    if (vocab < 0 || vocab > INT32_MAX)
+        return fail(msg, msglen, RC_ERR_ARG, "vocabulary %lld is out of range", (long long)vocab);
+    int64_t maxv = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (tokens[i] < 0 || (vocab && tokens[i] >= vocab))
+            return fail(msg, msglen, RC_ERR_ARG, "token %lld is %d, outside [0, %lld)", (long long)i,
+                        tokens[i], (long long)vocab);
+        if (tokens[i] > maxv) maxv = tokens[i];
+    }
+    c->tokens = rc_malloc((size_t)n * sizeof(int32_t));
+    if (!c->tokens) return fail(msg, msglen, RC_ERR_NOMEM, "out of memory for %lld tokens", (long long)n);
+    memcpy(c->tokens, tokens, (size_t)n * sizeof(int32_t));
+    c->n = n;
+    c->n_train = (int64_t)floor(frac * (double)n);
+    c->vocab = vocab ? vocab : maxv + 1;
+    return RC_OK;
+}
+
+rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, double frac, char *msg,
+                              size_t msglen) {
+    if (!c || !path) return fail(msg, msglen, RC_ERR_ARG, "rc_corpus_load_ints: NULL argument");
+    memset(c, 0, sizeof *c);
+    rc_status s = check_fraction(frac, msg, msglen);
+    if (s) return s;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    s = read_file(path, &buf, &len, &cap, msg, msglen);
+    int32_t *tok = NULL;
+    int64_t n = 0, tcap = 0, line = 1;
+    size_t i = 0;
+    while (s == RC_OK && i < len) {
+        uint8_t ch = buf[i];
+        if (ch == '\n') line++;
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            i++;
+            continue;
+        }
+        if (ch < '0' || ch > '9') {
+            s = fail(msg, msglen, RC_ERR_FORMAT, "%s:%lld: '%c' is not part of a non-negative integer",
+                     path, (long long)line, ch >= 32 && ch < 127 ? ch : '?');
+            break;
+        }
+        int64_t v = 0;
+        while (i < len && buf[i] >= '0' && buf[i] <= '9') {
+            v = v * 10 + (buf[i++] - '0');
+            if (v > INT32_MAX) break;
+        }
+        if (v > INT32_MAX) {
+            s = fail(msg, msglen, RC_ERR_FORMAT, "%s:%lld: integer too large for a token", path,
+                     (long long)line);
+            break;
+        }
+        if (n == tcap) {
+            int64_t nc = tcap ? tcap * 2 : 4096;
+            int32_t *nt = rc_realloc(tok, (size_t)nc * sizeof(int32_t));
+            if (!nt) {
+                s = fail(msg, msglen, RC_ERR_NOMEM, "out of memory reading '%s'", path);
+                break;
+            }
+            tok = nt, tcap = nc;
+        }
+        tok[n++] = (int32_t)v;
+    }
+    rc_free(buf);
+    if (s == RC_OK && n == 0) s = fail(msg, msglen, RC_ERR_FORMAT, "'%s' holds no integers", path);
+    if (s == RC_OK) s = rc_corpus_from_tokens(c, tok, n, vocab, frac, msg, msglen);
+    rc_free(tok);
+    return s;
+}
+
+void rc_corpus_free(rc_corpus *c) {
+    if (!c) return;
+    rc_free(c->tokens);
+    memset(c, 0, sizeof *c);
+}
+
+/* --- windows ------------------------------------------------------------------- */
+
+rc_status rc_corpus_windows(const rc_corpus *c, rc_rng *rng, int64_t B, int64_t T, int32_t *x,
+                            int32_t *y, int64_t *starts) {
+    if (!c || !rng || !x || !y || B < 1 || T < 1 || c->n_train < T + 1) return RC_ERR_ARG;
+    for (int64_t b = 0; b < B; b++) {
+        int64_t s = (int64_t)rc_rng_below(rng, (uint64_t)(c->n_train - T));
+        if (starts) starts[b] = s;
+        memcpy(x + b * T, c->tokens + s, (size_t)T * sizeof(int32_t));
+        memcpy(y + b * T, c->tokens + s + 1, (size_t)T * sizeof(int32_t));
+    }
+    return RC_OK;
+}
+
+rc_status rc_eval_starts(int64_t len, int64_t T, int64_t count, int64_t *starts) {
+    if (!starts || T < 1 || count < 1 || len < T + 1) return RC_ERR_ARG;
+    int64_t last = len - (T + 1);
+    for (int64_t i = 0; i < count; i++) {
+        /* NumPy's linspace: start + i * step, the last point exactly `last`. */
+        double v = count == 1 ? 0.0 : (i == count - 1 ? (double)last : i * ((double)last / (double)(count - 1)));
+        starts[i] = (int64_t)nearbyint(v); /* default rounding mode: half to even */
+    }
+    return RC_OK;
+}

@@ -1,0 +1,320 @@
+/* recur train: train a character-level language model on a corpus. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <recur.h>
+
+#include "args.h"
+#include "charlm.h"
+#include "cli.h"
+#include "plot.h"
+#include "progress.h"
+
+static const char train_usage[] =
+    "usage: recur train --corpus fortunes|FILE [options]\n"
+    "\n"
+    "Trains Embedding(V, E) -> RNN(U) x layers -> Dense(V) on random windows of\n"
+    "the corpus' first 90% (one window per batch row, each from a zero state),\n"
+    "minimising the mean cross-entropy of the next token (nats/char).\n"
+    "  --corpus fortunes|FILE   the built-in fortunes corpus (Debian package\n"
+    "                           'fortunes') or any file, one token per byte\n"
+    "  --ints                   FILE holds whitespace-separated integers instead\n"
+    "  --cell lstm|gru|simple   (lstm)        --units U (256)   --embed E (64)\n"
+    "  --layers N (1)           --seq T (100) --batch B (32)    --steps N (1000)\n"
+    "  --optimizer adam|sgd|rmsprop|adagrad (adam)   --lr RATE (2e-3)\n"
+    "  --clipnorm C             clip the global gradient norm to C (5; 0 = off)\n"
+    "  --init torch|keras       weight initialisation (torch: PyTorch defaults)\n"
+    "  --seed S (1234)          initialisation and window sampling\n"
+    "  --checkpoint FILE.safetensors   save there every --save-every steps (500)\n"
+    "                           and at the end (written atomically)\n"
+    "  --resume                 continue from --checkpoint up to --steps in total\n"
+    "  --log FILE.csv           loss log (default: checkpoint name with .csv)\n"
+    "  --plot FILE.svg          loss curve at the end (default: log name with .svg)\n"
+    "  --eval-every N           validation loss every N steps (0 = at the end only)\n"
+    "  --print-every N          plain progress line every N steps (100) when the\n"
+    "                           output is not a terminal\n"
+    "exit status: 0 trained, 1 failed (unreadable corpus or checkpoint, ...), 2 bad usage\n";
+
+/* Path with its extension replaced (or added). */
+static char *with_ext(const char *path, const char *ext) {
+    size_t n = strlen(path);
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash)) n = (size_t)(dot - path);
+    char *s = malloc(n + strlen(ext) + 1);
+    if (s) memcpy(s, path, n), strcpy(s + n, ext);
+    return s;
+}
+
+static bool file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+typedef struct train_ctx {
+    charlm m;
+    rc_corpus corpus;
+    charlm_branch tb, eb;
+    rc_trainer *trainer;
+    rc_plan *eval_plan;
+    rc_rng rng;
+} train_ctx;
+
+static void ctx_free(train_ctx *c) {
+    rc_plan_free(c->eval_plan);
+    rc_trainer_free(c->trainer);
+    if (c->m.g) charlm_free(&c->m);
+    rc_corpus_free(&c->corpus);
+}
+
+#define EVAL_WINDOWS 512
+#define EVAL_BATCH 128
+
+int cmd_train(int argc, char **argv) {
+    const char *corpus = NULL, *cell_s = "lstm", *opt_s = "adam", *ckpt = NULL, *log_s = NULL, *plot_s = NULL,
+               *init_s = "torch";
+    int64_t units = 256, embed = 64, layers = 1, seq = 100, batch = 32, steps = 1000, seed = 1234, save_every = 500,
+            eval_every = 0, print_every = 100;
+    double lr = 2e-3, clipnorm = 5.0;
+    bool resume = false, ints = false;
+    arg_opt opts[] = {
+        OPT_STR("--corpus", &corpus),
+        OPT_FLAG("--ints", &ints),
+        OPT_STR("--cell", &cell_s),
+        OPT_INT("--units", &units, 1, 4096),
+        OPT_INT("--embed", &embed, 1, 4096),
+        OPT_INT("--layers", &layers, 1, CHARLM_MAX_LAYERS),
+        OPT_INT("--seq", &seq, 1, 10000),
+        OPT_INT("--batch", &batch, 1, 4096),
+        OPT_INT("--steps", &steps, 1, 100000000),
+        OPT_STR("--optimizer", &opt_s),
+        OPT_DBL("--lr", &lr, 1e-12, 10),
+        OPT_DBL("--clipnorm", &clipnorm, 0, 1e9),
+        OPT_STR("--init", &init_s),
+        OPT_INT("--seed", &seed, 0, 9007199254740992.0),
+        OPT_STR("--checkpoint", &ckpt),
+        OPT_FLAG("--resume", &resume),
+        OPT_INT("--save-every", &save_every, 1, 100000000),
+        OPT_STR("--log", &log_s),
+        OPT_STR("--plot", &plot_s),
+        OPT_INT("--eval-every", &eval_every, 0, 100000000),
+        OPT_INT("--print-every", &print_every, 1, 100000000),
+    };
+    enum { O_CELL = 2, O_UNITS, O_EMBED, O_LAYERS, O_INIT = 12 };
+    const char *pos[1];
+    int npos;
+    int r = args_parse("train", train_usage, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 0, &npos);
+    if (r) return r < 0 ? 0 : r;
+    if (!corpus) return args_usage_error("train", "missing --corpus (fortunes or a file)");
+    charlm_config cfg = {.vocab = 256, .embed = embed, .units = units, .layers = (int)layers};
+    if (!charlm_cell_parse(cell_s, &cfg.cell))
+        return args_usage_error("train", "unknown cell '%s' (expected lstm, gru or simple)", cell_s);
+    if (!charlm_init_parse(init_s, &cfg.init))
+        return args_usage_error("train", "unknown init '%s' (expected torch or keras)", init_s);
+    rc_optim_kind kind;
+    if (!rc_optim_from_name(opt_s, &kind))
+        return args_usage_error("train", "unknown optimizer '%s' (expected adam, sgd, rmsprop or adagrad)", opt_s);
+    if (resume && !ckpt) return args_usage_error("train", "--resume needs --checkpoint FILE");
+    if (ckpt && !resume && file_exists(ckpt))
+        return args_fail("train", "checkpoint '%s' already exists: add --resume to continue it, or remove it", ckpt);
+    if (resume && !file_exists(ckpt)) return args_fail("train", "cannot resume: checkpoint '%s' does not exist", ckpt);
+
+    char msg[1024];
+    train_ctx c;
+    memset(&c, 0, sizeof c);
+    int status = 1;
+    char *log_path = NULL, *plot_path = NULL;
+    FILE *logf = NULL;
+
+    if (resume) {
+        /* The model is the checkpoint's; options given that contradict it are errors. */
+        charlm_config saved;
+        if (charlm_config_from_file(ckpt, &saved, msg, sizeof msg) != RC_OK) {
+            args_fail("train", "%s", msg);
+            goto done;
+        }
+        if ((opts[O_CELL].seen && saved.cell != cfg.cell) || (opts[O_UNITS].seen && saved.units != cfg.units) ||
+            (opts[O_EMBED].seen && saved.embed != cfg.embed) || (opts[O_LAYERS].seen && saved.layers != cfg.layers) ||
+            (opts[O_INIT].seen && saved.init != cfg.init)) {
+            char s[256];
+            charlm_config_str(&saved, s, sizeof s);
+            args_fail("train", "--resume: the options contradict the checkpoint's model (%s)", s);
+            goto done;
+        }
+        cfg = saved;
+    }
+
+    if (charlm_load_corpus(corpus, ints, &c.corpus, msg, sizeof msg) != RC_OK) {
+        args_fail("train", "%s", msg);
+        goto done;
+    }
+    if (c.corpus.vocab > 256 || ints) cfg.vocab = resume ? cfg.vocab : c.corpus.vocab;
+    if (c.corpus.vocab > cfg.vocab) {
+        args_fail("train", "the corpus has %lld token values but the model's vocabulary is %lld",
+                  (long long)c.corpus.vocab, (long long)cfg.vocab);
+        goto done;
+    }
+    if (c.corpus.n_train < seq + 1 || rc_corpus_val_len(&c.corpus) < seq + 1) {
+        args_fail("train", "corpus '%s' is too short: %lld training and %lld validation tokens, need %lld each",
+                  corpus, (long long)c.corpus.n_train, (long long)rc_corpus_val_len(&c.corpus), (long long)(seq + 1));
+        goto done;
+    }
+
+    if (!charlm_new(&c.m, &cfg, (uint64_t)seed)) {
+        args_fail("train", "out of memory");
+        goto done;
+    }
+    int64_t eb = EVAL_BATCH;
+    if (charlm_branch_new(&c.m, batch, seq, false, &c.tb) != RC_OK ||
+        charlm_branch_new(&c.m, eb, seq, false, &c.eb) != RC_OK) {
+        args_fail("train", "building the model failed: %s", rc_graph_error(c.m.g));
+        goto done;
+    }
+    rc_optim_config oc = rc_optim_defaults(kind);
+    oc.lr.initial = lr;
+    if (kind != RC_OPT_SGD) {
+        /* PyTorch's epsilon and its placement, as the peer (torch.optim.Adam). */
+        oc.epsilon = 1e-8;
+        oc.eps_style = RC_EPS_TORCH;
+    }
+    oc.global_clipnorm = clipnorm;
+    if (rc_optim_validate(&oc, msg, sizeof msg) != RC_OK) {
+        args_fail("train", "%s", msg);
+        goto done;
+    }
+    rc_trainer_spec spec = {.loss = c.tb.loss, .params = c.m.params, .nparams = c.m.nparams, .optim = oc};
+    c.trainer = rc_trainer_new(c.m.g, &spec);
+    if (!c.trainer) {
+        args_fail("train", "building the training plan failed: %s", rc_graph_error(c.m.g));
+        goto done;
+    }
+    c.eval_plan = rc_plan_new(c.m.g, &c.eb.xent, 1);
+    if (!c.eval_plan) {
+        args_fail("train", "planning the evaluation failed: %s", rc_graph_error(c.m.g));
+        goto done;
+    }
+    rc_rng_seed(&c.rng, (uint64_t)seed ^ 0x5eed5eed5eedull);
+    char cfgs[256];
+    charlm_config_str(&cfg, cfgs, sizeof cfgs);
+    if (resume) {
+        if (rc_trainer_load(c.trainer, ckpt, NULL, &c.rng, msg, sizeof msg) != RC_OK) {
+            args_fail("train", "%s", msg);
+            goto done;
+        }
+    }
+    int64_t start = rc_trainer_iterations(c.trainer);
+    if (start >= steps) {
+        printf("checkpoint '%s' is already at step %lld (--steps %lld): nothing to do\n", ckpt, (long long)start,
+               (long long)steps);
+        status = 0;
+        goto done;
+    }
+
+    /* Output files. */
+    if (log_s) log_path = strdup(log_s);
+    else if (ckpt) log_path = with_ext(ckpt, ".csv");
+    if (plot_s) plot_path = strdup(plot_s);
+    else if (log_path) plot_path = with_ext(log_path, ".svg");
+    if (log_path) {
+        bool append = resume && file_exists(log_path);
+        logf = fopen(log_path, append ? "a" : "w");
+        if (!logf) {
+            args_fail("train", "cannot write the log '%s'", log_path);
+            goto done;
+        }
+        if (!append) fprintf(logf, "step,loss,val_loss,lr,elapsed_s\n");
+    }
+
+    int64_t nscalars = 0;
+    for (int i = 0; i < c.m.nparams; i++) nscalars += rc_node_numel(c.m.params[i]);
+    printf("corpus %s: %lld tokens (train %lld, validation %lld), vocabulary %lld\n", corpus,
+           (long long)c.corpus.n, (long long)c.corpus.n_train, (long long)rc_corpus_val_len(&c.corpus),
+           (long long)c.corpus.vocab);
+    printf("model %s: %lld parameters; %s lr %g, global clipnorm %g; batch %lld x seq %lld; %s step %lld to %lld\n",
+           cfgs, (long long)nscalars,
+           opt_s, lr, clipnorm, (long long)batch, (long long)seq, resume ? "resuming at" : "training from",
+           (long long)start, (long long)steps);
+    fflush(stdout);
+
+    progress pr;
+    progress_init(&pr, stdout, start, steps, batch * seq, print_every);
+    int32_t *x = rc_node_data(c.tb.x), *y = rc_node_data(c.tb.y);
+    double t_train = 0.0;
+    for (int64_t step = start + 1; step <= steps; step++) {
+        rc_corpus_windows(&c.corpus, &c.rng, batch, seq, x, y, NULL);
+        double lr_now = rc_trainer_lr(c.trainer);
+        float loss;
+        double t0 = progress_now();
+        rc_status s = rc_trainer_step(c.trainer, &loss);
+        t_train += progress_now() - t0;
+        if (s != RC_OK) {
+            progress_done(&pr);
+            args_fail("train", "step %lld failed: %s", (long long)step, rc_trainer_error(c.trainer));
+            goto done;
+        }
+        double val = NAN;
+        if (eval_every && step % eval_every == 0 && step != steps) {
+            if (charlm_eval_split(&c.m, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, &c.eb,
+                                  c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
+                progress_done(&pr);
+                args_fail("train", "evaluation failed: %s", msg);
+                goto done;
+            }
+            progress_note(&pr, "step %lld  val %.4f nats/char %.4f bits/char", (long long)step, val, val / M_LN2);
+        }
+        progress_step(&pr, step, loss);
+        if (logf) {
+            fprintf(logf, "%lld,%.6f,", (long long)step, loss);
+            if (!isnan(val)) fprintf(logf, "%.6f", val);
+            fprintf(logf, ",%.6g,%.3f\n", lr_now, progress_now() - pr.t0);
+        }
+        if (ckpt && (step % save_every == 0 || step == steps)) {
+            if (logf) fflush(logf);
+            if (rc_trainer_save(c.trainer, ckpt, cfgs, &c.rng, msg, sizeof msg) != RC_OK) {
+                progress_done(&pr);
+                args_fail("train", "saving the checkpoint failed: %s", msg);
+                goto done;
+            }
+        }
+    }
+    progress_done(&pr);
+    printf("trained %lld steps in %.1f s: %.1f ms/step (forward, backward, clipping, update)\n",
+           (long long)(steps - start), t_train, 1e3 * t_train / (double)(steps - start));
+    double val;
+    if (charlm_eval_split(&c.m, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, &c.eb,
+                          c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
+        args_fail("train", "evaluation failed: %s", msg);
+        goto done;
+    }
+    printf("step %lld  val %.4f nats/char %.4f bits/char\n", (long long)steps, val, val / M_LN2);
+    if (logf) {
+        /* The final validation loss as its own row (loss empty). */
+        fprintf(logf, "%lld,,%.6f,,\n", (long long)steps, val);
+        if (fclose(logf) != 0) {
+            logf = NULL;
+            args_fail("train", "writing the log '%s' failed", log_path);
+            goto done;
+        }
+        logf = NULL;
+        printf("wrote %s\n", log_path);
+    }
+    if (ckpt) printf("wrote %s\n", ckpt);
+    if (plot_path && log_path) {
+        char title[512];
+        snprintf(title, sizeof title, "%s on %s", cfgs, corpus);
+        if (plot_csv_to_svg(log_path, plot_path, title, msg, sizeof msg) != 0) {
+            args_fail("train", "%s", msg);
+            goto done;
+        }
+        printf("wrote %s\n", plot_path);
+    }
+    status = 0;
+done:
+    if (logf) fclose(logf);
+    free(log_path);
+    free(plot_path);
+    ctx_free(&c);
+    return status;
+}

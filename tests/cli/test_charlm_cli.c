@@ -1,0 +1,178 @@
+/* The char-LM subcommands end to end through the real executable (path in
+ * RECUR_EXE): bad arguments give a message and exit 2 (usage) or 1
+ * (failure); a tiny model trains deterministically, resumes exactly,
+ * generates deterministically from a seed, evaluates, and plots valid SVG. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/recur-test-cli-XXXXXX";
+static char out_text[65536], err_text[65536];
+
+static void setup(void) {
+    cr_assert_not_null(mkdtemp(dir));
+    /* A small corpus with structure: 6 KB of repeated sentences. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/tiny.txt", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 120; i++) fprintf(f, "the cat sat on the mat. %d dogs ran.\n", i % 7);
+    fclose(f);
+}
+
+static void teardown(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void slurp(const char *path, char *buf, size_t n) {
+    FILE *f = fopen(path, "rb");
+    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[k] = 0;
+    if (f) fclose(f);
+}
+
+/* Run `recur ARGS` in the test directory; returns the exit status. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...) {
+    char args[2048], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s >out.txt 2>err.txt", dir, RECUR_EXE, args);
+    int st = system(cmd);
+    char p[256];
+    snprintf(p, sizeof p, "%s/out.txt", dir);
+    slurp(p, out_text, sizeof out_text);
+    snprintf(p, sizeof p, "%s/err.txt", dir);
+    slurp(p, err_text, sizeof err_text);
+    cr_assert(WIFEXITED(st), "recur %s did not exit normally", args);
+    return WEXITSTATUS(st);
+}
+
+#define EXPECT_RUN(code, needle, ...)                                                                      \
+    do {                                                                                                   \
+        int rc_ = run(__VA_ARGS__);                                                                        \
+        cr_expect_eq(rc_, code, "exit %d, expected %d; stderr: %s", rc_, code, err_text);                  \
+        cr_expect(strstr(err_text, needle) != NULL, "stderr lacks '%s': %s", needle, err_text);           \
+    } while (0)
+
+static bool same_files(const char *a, const char *b) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cd %s && cmp -s %s %s", dir, a, b);
+    return system(cmd) == 0;
+}
+
+static const char tiny[] = "--corpus tiny.txt --units 16 --embed 8 --seq 20 --batch 4 --print-every 10";
+
+Test(cli, train_bad_arguments, .init = setup, .fini = teardown) {
+    EXPECT_RUN(2, "missing --corpus", "train");
+    EXPECT_RUN(2, "unknown option '--bogus'", "train --corpus tiny.txt --bogus");
+    EXPECT_RUN(2, "bad value 'abc' for --units", "train --corpus tiny.txt --units abc");
+    EXPECT_RUN(2, "bad value '12x' for --steps", "train --corpus tiny.txt --steps 12x");
+    EXPECT_RUN(2, "--units 0 is out of range", "train --corpus tiny.txt --units 0");
+    EXPECT_RUN(2, "--layers 99 is out of range", "train --corpus tiny.txt --layers 99");
+    EXPECT_RUN(2, "bad value 'nan' for --lr", "train --corpus tiny.txt --lr nan");
+    EXPECT_RUN(2, "--lr -1 is out of range", "train --corpus tiny.txt --lr -1");
+    EXPECT_RUN(2, "unknown cell 'rnn'", "train --corpus tiny.txt --cell rnn");
+    EXPECT_RUN(2, "unknown optimizer 'adamw'", "train --corpus tiny.txt --optimizer adamw");
+    EXPECT_RUN(2, "option --seed needs a value", "train --corpus tiny.txt --seed");
+    EXPECT_RUN(2, "option --units given twice", "train --corpus tiny.txt --units 4 --units 5");
+    EXPECT_RUN(2, "unexpected argument 'extra'", "train --corpus tiny.txt extra");
+    EXPECT_RUN(2, "--resume needs --checkpoint", "train --corpus tiny.txt --resume");
+    EXPECT_RUN(1, "cannot open 'missing.txt'", "train --corpus missing.txt");
+    EXPECT_RUN(1, "cannot resume: checkpoint 'none.safetensors' does not exist",
+               "train --corpus tiny.txt --checkpoint none.safetensors --resume");
+    EXPECT_RUN(1, "too short", "train --corpus tiny.txt --seq 1000");
+    cr_expect_eq(run("train --help"), 0);
+    cr_expect(strstr(out_text, "usage: recur train") != NULL);
+}
+
+Test(cli, generate_eval_plot_bad_arguments, .init = setup, .fini = teardown) {
+    EXPECT_RUN(2, "missing the checkpoint", "generate");
+    EXPECT_RUN(2, "bad value 'hot' for --temperature", "generate x.safetensors --temperature hot");
+    EXPECT_RUN(2, "--temperature 0 is out of range", "generate x.safetensors --temperature 0");
+    EXPECT_RUN(2, "--length -5 is out of range", "generate x.safetensors --length -5");
+    EXPECT_RUN(1, "x.safetensors", "generate x.safetensors");
+    /* Not a safetensors file at all. */
+    EXPECT_RUN(1, "tiny.txt", "generate tiny.txt");
+    EXPECT_RUN(2, "missing --corpus", "eval x.safetensors");
+    EXPECT_RUN(2, "unknown split 'test'", "eval x.safetensors --corpus tiny.txt --split test");
+    EXPECT_RUN(1, "x.safetensors", "eval x.safetensors --corpus tiny.txt");
+    EXPECT_RUN(2, "missing -o", "plot log.csv");
+    EXPECT_RUN(2, "missing the log file", "plot -o c.svg");
+    EXPECT_RUN(1, "cannot open the log 'log.csv'", "plot log.csv -o c.svg");
+    EXPECT_RUN(1, "needs a 'step' column", "plot tiny.txt -o c.svg");
+    char p[256];
+    snprintf(p, sizeof p, "%s/bad.csv", dir);
+    FILE *f = fopen(p, "w");
+    fputs("step,loss\n1,2.5\n2,oops\n", f);
+    fclose(f);
+    EXPECT_RUN(1, "'bad.csv' line 3: loss 'oops' is not a finite number", "plot bad.csv -o c.svg");
+}
+
+Test(cli, train_checkpoint_generate_eval_plot, .init = setup, .fini = teardown, .timeout = 120) {
+    cr_assert_eq(run("train %s --steps 30 --seed 5 --checkpoint a.safetensors --save-every 10", tiny), 0, "%s",
+                 err_text);
+    cr_expect(strstr(out_text, "step 30/30") != NULL, "%s", out_text);
+    cr_expect(strstr(out_text, "wrote a.csv") && strstr(out_text, "wrote a.svg"), "%s", out_text);
+    /* The same seed trains the same weights, bit for bit. */
+    cr_assert_eq(run("train %s --steps 30 --seed 5 --checkpoint b.safetensors", tiny), 0, "%s", err_text);
+    cr_expect(same_files("a.safetensors", "b.safetensors"), "two runs with one seed differ");
+    /* 15 steps, then resumed to 30: the same as 30 in one go. */
+    cr_assert_eq(run("train %s --steps 15 --seed 5 --checkpoint c.safetensors", tiny), 0, "%s", err_text);
+    cr_assert_eq(run("train %s --steps 30 --seed 5 --checkpoint c.safetensors --resume", tiny), 0, "%s", err_text);
+    cr_expect(strstr(out_text, "resuming at step 15") != NULL, "%s", out_text);
+    cr_expect(same_files("a.safetensors", "c.safetensors"), "resumed training differs from a straight run");
+    /* Refuses to overwrite, and a contradicting resume is an error. */
+    EXPECT_RUN(1, "already exists", "train %s --checkpoint a.safetensors", tiny);
+    EXPECT_RUN(1, "contradict", "train %s --steps 40 --cell gru --checkpoint a.safetensors --resume", tiny);
+    cr_expect_eq(run("train %s --steps 30 --checkpoint a.safetensors --resume", tiny), 0);
+    cr_expect(strstr(out_text, "nothing to do") != NULL, "%s", out_text);
+
+    /* generate: one seed, one text; the priming text comes first. */
+    cr_assert_eq(run("generate a.safetensors --length 80 --seed 3 --prime 'the '"), 0, "%s", err_text);
+    static char first[sizeof out_text];
+    snprintf(first, sizeof first, "%s", out_text);
+    cr_expect(strncmp(first, "the ", 4) == 0 && strlen(first) == 4 + 80 + 1, "[%s]", first);
+    cr_assert_eq(run("generate a.safetensors --length 80 --seed 3 --prime 'the '"), 0);
+    cr_expect_str_eq(out_text, first);
+    cr_assert_eq(run("generate a.safetensors --length 80 --seed 4 --prime 'the '"), 0);
+    cr_expect_str_neq(out_text, first);
+
+    /* eval: nats and bits agree; a 30-step model is better than uniform (ln 256). */
+    cr_assert_eq(run("eval a.safetensors --corpus tiny.txt --windows 16 --seq 20"), 0, "%s", err_text);
+    double nats, bits;
+    cr_assert_eq(sscanf(out_text, "val %lf nats/char %lf bits/char", &nats, &bits), 2, "%s", out_text);
+    cr_expect(fabs(bits - nats / log(2.0)) < 1e-3);
+    cr_expect(nats < log(256.0) - 0.5, "val %g", nats);
+
+    /* The log: header, one row per step, then the final validation row. */
+    char p[256], csv[65536];
+    snprintf(p, sizeof p, "%s/a.csv", dir);
+    slurp(p, csv, sizeof csv);
+    cr_expect(strncmp(csv, "step,loss,val_loss,lr,elapsed_s\n1,", 34) == 0, "%s", csv);
+    int lines = 0;
+    for (char *c = csv; *c; c++) lines += *c == '\n';
+    cr_expect_eq(lines, 1 + 30 + 1);
+
+    /* The SVG: well-formed XML (xmllint when installed), with axes and a curve. */
+    cr_assert_eq(run("plot a.csv -o curve.svg --title 'tiny <test>'"), 0, "%s", err_text);
+    char svg[262144];
+    snprintf(p, sizeof p, "%s/curve.svg", dir);
+    slurp(p, svg, sizeof svg);
+    cr_expect(strncmp(svg, "<?xml", 5) == 0);
+    cr_expect(strstr(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"") && strstr(svg, "</svg>\n"));
+    cr_expect(strstr(svg, "<polyline") && strstr(svg, ">step</text>") && strstr(svg, "tiny &lt;test&gt;"));
+    if (system("command -v xmllint >/dev/null 2>&1") == 0) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "xmllint --noout %s/curve.svg %s/a.svg", dir, dir);
+        cr_expect_eq(system(cmd), 0, "xmllint rejects the SVG");
+    }
+}

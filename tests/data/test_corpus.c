@@ -1,0 +1,220 @@
+/* Corpora, windows, evaluation starts and SHA-256 (recur/data.h).
+ * Expected digests and starts were computed with Python's hashlib and
+ * NumPy's round(linspace(...)). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <recur.h>
+
+static char tmpdir[] = "/tmp/recur-test-corpus-XXXXXX";
+
+static void setup(void) { cr_assert_not_null(mkdtemp(tmpdir)); }
+static void teardown(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static const char *write_tmp(const char *name, const void *data, size_t n) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+    return path;
+}
+
+Test(sha256, known_vectors_and_padding_boundaries) {
+    static const struct { size_t n; const char *hex; } v[] = {
+        {0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+        {56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
+        {63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34"},
+        {64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+        {119, "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb"},
+        {1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+    };
+    char *a = malloc(1000000);
+    memset(a, 'a', 1000000);
+    char hex[65];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        rc_sha256_hex(a, v[i].n, hex);
+        cr_expect_str_eq(hex, v[i].hex, "%zu bytes of 'a'", v[i].n);
+    }
+    free(a);
+    rc_sha256_hex("abc", 3, hex);
+    cr_expect_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    unsigned char all[768];
+    for (int i = 0; i < 768; i++) all[i] = (unsigned char)i;
+    rc_sha256_hex(all, 768, hex); /* every byte value, high bit included */
+    cr_expect_str_eq(hex, "f3a25aa93aa2fbba28d79260535bbd6a5eb0fc1c24a8b0f04e12b484c1dfe363");
+}
+
+Test(corpus, fortunes_size_sha_and_split) {
+    if (access(RC_FORTUNES_DIR "/fortunes", R_OK) != 0)
+        cr_skip_test("the Debian package 'fortunes' is not installed (apt-get install -y fortunes): "
+                     "fortunes corpus not checked");
+    rc_corpus c;
+    char msg[512] = "";
+    cr_assert_eq(rc_corpus_load_fortunes(&c, NULL, msg, sizeof msg), RC_OK, "%s", msg);
+    cr_expect_eq(c.n, 2576674);
+    cr_expect_str_eq(c.sha256, RC_FORTUNES_SHA256);
+    cr_expect_eq(c.n_train, 2319006);
+    cr_expect_eq(rc_corpus_val_len(&c), 257668);
+    cr_expect_eq(c.vocab, 256);
+    int seen[256] = {0}, distinct = 0;
+    for (int64_t i = 0; i < c.n; i++) seen[c.tokens[i]]++;
+    for (int i = 0; i < 256; i++) distinct += seen[i] > 0;
+    cr_expect_eq(distinct, 114); /* as fortunes_corpus.py reports */
+    int64_t starts[512], sum = 0;
+    cr_assert_eq(rc_eval_starts(rc_corpus_val_len(&c), 100, 512, starts), RC_OK);
+    for (int i = 0; i < 512; i++) sum += starts[i];
+    cr_expect_eq(starts[1], 504);
+    cr_expect_eq(starts[511], 257567);
+    cr_expect_eq(sum, 65937152);
+    rc_corpus_free(&c);
+}
+
+Test(corpus, fortunes_missing_directory_names_the_package, .init = setup, .fini = teardown) {
+    rc_corpus c;
+    char msg[512] = "";
+    cr_assert_eq(rc_corpus_load_fortunes(&c, tmpdir, msg, sizeof msg), RC_ERR_IO);
+    cr_expect(strstr(msg, "/art") && strstr(msg, "apt-get install -y fortunes"), "%s", msg);
+    cr_expect_null(c.tokens);
+}
+
+Test(corpus, fortunes_wrong_contents_is_a_format_error, .init = setup, .fini = teardown) {
+    for (int i = 0; i < RC_FORTUNES_NFILES; i++) write_tmp(rc_fortunes_files[i], "x", 1);
+    rc_corpus c;
+    char msg[512] = "";
+    cr_assert_eq(rc_corpus_load_fortunes(&c, tmpdir, msg, sizeof msg), RC_ERR_FORMAT);
+    cr_expect(strstr(msg, "43 bytes") && strstr(msg, RC_FORTUNES_SHA256), "%s", msg);
+}
+
+Test(corpus, bytes_file_split_and_high_bytes, .init = setup, .fini = teardown) {
+    unsigned char b[100];
+    for (int i = 0; i < 100; i++) b[i] = (unsigned char)(i * 37 + 200);
+    const char *p = write_tmp("c.bin", b, 100);
+    rc_corpus c;
+    char msg[512] = "";
+    cr_assert_eq(rc_corpus_load_bytes(&c, p, 0.9, msg, sizeof msg), RC_OK, "%s", msg);
+    cr_expect_eq(c.n, 100);
+    cr_expect_eq(c.n_train, 90); /* floor(0.9 * 100) */
+    cr_expect_eq(rc_corpus_val_len(&c), 10);
+    cr_expect_eq(rc_corpus_val(&c)[0], b[90]);
+    for (int i = 0; i < 100; i++) cr_expect_eq(c.tokens[i], b[i]); /* 0..255, never negative */
+    char hex[65];
+    rc_sha256_hex(b, 100, hex);
+    cr_expect_str_eq(c.sha256, hex);
+    rc_corpus_free(&c);
+    /* floor, not round: 0.9 * 15 = 13.5 -> 13 */
+    cr_assert_eq(rc_corpus_load_bytes(&c, write_tmp("d.bin", b, 15), 0.9, msg, sizeof msg), RC_OK);
+    cr_expect_eq(c.n_train, 13);
+    rc_corpus_free(&c);
+}
+
+Test(corpus, bytes_errors, .init = setup, .fini = teardown) {
+    rc_corpus c;
+    char msg[512] = "";
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/nope.txt", tmpdir);
+    cr_expect_eq(rc_corpus_load_bytes(&c, missing, 0.9, msg, sizeof msg), RC_ERR_IO);
+    cr_expect(strstr(msg, "nope.txt") != NULL, "%s", msg);
+    cr_expect_eq(rc_corpus_load_bytes(&c, write_tmp("e", "", 0), 0.9, msg, sizeof msg), RC_ERR_FORMAT);
+    cr_expect(strstr(msg, "empty") != NULL, "%s", msg);
+    cr_expect_eq(rc_corpus_load_bytes(&c, write_tmp("f", "abc", 3), 0.0, msg, sizeof msg), RC_ERR_ARG);
+    cr_expect_eq(rc_corpus_load_bytes(&c, write_tmp("f", "abc", 3), 1.5, msg, sizeof msg), RC_ERR_ARG);
+}
+
+Test(corpus, integer_sequences, .init = setup, .fini = teardown) {
+    const char *txt = "3 1 4\n1 5 9\r\n  2\t6\n";
+    rc_corpus c;
+    char msg[512] = "";
+    cr_assert_eq(rc_corpus_load_ints(&c, write_tmp("i.txt", txt, strlen(txt)), 0, 0.5, msg, sizeof msg), RC_OK, "%s",
+                 msg);
+    static const int32_t want[] = {3, 1, 4, 1, 5, 9, 2, 6};
+    cr_assert_eq(c.n, 8);
+    for (int i = 0; i < 8; i++) cr_expect_eq(c.tokens[i], want[i]);
+    cr_expect_eq(c.vocab, 10);
+    cr_expect_eq(c.n_train, 4);
+    rc_corpus_free(&c);
+    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("i.txt", txt, strlen(txt)), 9, 0.5, msg, sizeof msg), RC_ERR_ARG);
+    cr_expect(strstr(msg, "outside [0, 9)") != NULL, "%s", msg);
+    const char *bad = "1 2\n3 -4\n";
+    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("b.txt", bad, strlen(bad)), 0, 0.5, msg, sizeof msg),
+                 RC_ERR_FORMAT);
+    cr_expect(strstr(msg, "b.txt:2") != NULL, "%s", msg);
+    const char *big = "99999999999\n";
+    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("g.txt", big, strlen(big)), 0, 0.5, msg, sizeof msg),
+                 RC_ERR_FORMAT);
+    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("n.txt", " \n", 2), 0, 0.5, msg, sizeof msg), RC_ERR_FORMAT);
+}
+
+Test(corpus, windows_are_reproducible_and_in_the_training_split) {
+    enum { N = 1000, B = 16, T = 10 };
+    int32_t tok[N];
+    for (int i = 0; i < N; i++) tok[i] = i % 251;
+    rc_corpus c;
+    char msg[256];
+    cr_assert_eq(rc_corpus_from_tokens(&c, tok, N, 256, 0.9, msg, sizeof msg), RC_OK);
+    int32_t x1[B * T], y1[B * T], x2[B * T], y2[B * T];
+    int64_t s1[B], s2[B];
+    rc_rng r1, r2;
+    rc_rng_seed(&r1, 7);
+    rc_rng_seed(&r2, 7);
+    bool differ_next = false;
+    int64_t lo = N, hi = -1;
+    for (int rep = 0; rep < 50; rep++) {
+        cr_assert_eq(rc_corpus_windows(&c, &r1, B, T, x1, y1, s1), RC_OK);
+        cr_assert_eq(rc_corpus_windows(&c, &r2, B, T, x2, y2, s2), RC_OK);
+        cr_assert_eq(memcmp(x1, x2, sizeof x1), 0);
+        cr_assert_eq(memcmp(y1, y2, sizeof y1), 0);
+        for (int b = 0; b < B; b++) {
+            cr_assert(s1[b] >= 0 && s1[b] + T + 1 <= c.n_train, "start %lld", (long long)s1[b]);
+            lo = s1[b] < lo ? s1[b] : lo, hi = s1[b] > hi ? s1[b] : hi;
+            for (int t = 0; t < T; t++) {
+                cr_assert_eq(x1[b * T + t], tok[s1[b] + t]);
+                cr_assert_eq(y1[b * T + t], tok[s1[b] + t + 1]);
+            }
+        }
+        differ_next |= s1[0] != s1[1];
+    }
+    cr_expect(differ_next);
+    /* 800 draws over 890 starts reach both ends' neighbourhoods. */
+    cr_expect(lo < 20 && hi > 860, "starts span [%lld, %lld]", (long long)lo, (long long)hi);
+    rc_rng_seed(&r2, 8);
+    rc_corpus_windows(&c, &r2, B, T, x2, y2, s2);
+    rc_rng_seed(&r1, 7);
+    rc_corpus_windows(&c, &r1, B, T, x1, y1, s1);
+    cr_expect_neq(memcmp(s1, s2, sizeof s1), 0, "another seed gives other windows");
+    /* A training split of T tokens cannot hold a window of T + 1. */
+    rc_corpus small;
+    cr_assert_eq(rc_corpus_from_tokens(&small, tok, 20, 256, 0.5, msg, sizeof msg), RC_OK);
+    cr_expect_eq(rc_corpus_windows(&small, &r1, 1, 10, x1, y1, NULL), RC_ERR_ARG);
+    cr_expect_eq(rc_corpus_windows(&small, &r1, 1, 9, x1, y1, s1), RC_OK);
+    cr_expect_eq(s1[0], 0);
+    rc_corpus_free(&small);
+    rc_corpus_free(&c);
+}
+
+Test(corpus, eval_starts_match_numpy) {
+    int64_t s[21];
+    cr_assert_eq(rc_eval_starts(1000, 100, 5, s), RC_OK);
+    static const int64_t w5[] = {0, 225, 450, 674, 899};
+    for (int i = 0; i < 5; i++) cr_expect_eq(s[i], w5[i], "[%d] %lld", i, (long long)s[i]);
+    cr_assert_eq(rc_eval_starts(1000, 10, 7, s), RC_OK);
+    static const int64_t w7[] = {0, 165, 330, 494, 659, 824, 989};
+    for (int i = 0; i < 7; i++) cr_expect_eq(s[i], w7[i], "[%d] %lld", i, (long long)s[i]);
+    /* Halves round to even, as NumPy. */
+    cr_assert_eq(rc_eval_starts(11 + 10, 10, 21, s), RC_OK);
+    static const int64_t w21[] = {0, 0, 1, 2, 2, 2, 3, 4, 4, 4, 5, 6, 6, 6, 7, 8, 8, 8, 9, 10, 10};
+    for (int i = 0; i < 21; i++) cr_expect_eq(s[i], w21[i], "[%d] %lld", i, (long long)s[i]);
+    cr_assert_eq(rc_eval_starts(50, 49, 3, s), RC_OK);
+    cr_expect(s[0] == 0 && s[1] == 0 && s[2] == 0);
+    cr_expect_eq(rc_eval_starts(49, 49, 3, s), RC_ERR_ARG);
+    cr_expect_eq(rc_eval_starts(500, 10, 0, s), RC_ERR_ARG);
+}
