@@ -159,7 +159,20 @@ rc_status rc_vjp(rc_graph *g, rc_node *y, rc_node *seed, rc_node *const *wrt, in
         g->grad_scope = v->scope;
         rc_node *dv = accumulate(g, acc[id].v, acc[id].n);
         total[id] = dv;
-        if (!dv || !v->op->grad || v->nin == 0) {
+        if (dv && !v->op->grad) {
+            /* An op without a gradient builder on a path to wrt (e.g. the
+             * fused lstm_cell_grad when differentiating twice) must not be
+             * taken as constant: that would be a silently wrong gradient. */
+            for (int k = 0; k < v->nin; k++) {
+                if (!(flags[v->in[k]->id] & REACHES) || v->in[k]->dtype != RC_F32) continue;
+                char path[256];
+                st = RC_ERR_ARG;
+                rc_graph_fail(g, st, "rc_gradients: op %s ('%s') has no gradient, and it lies between the loss and "
+                              "a variable being differentiated", v->op->name, rc_node_path(v, path, sizeof path));
+                break;
+            }
+        }
+        if (!dv || !v->op->grad || v->nin == 0 || st != RC_OK) {
             g->grad_scope = NULL;
             if (!dv) st = g->status;
             continue;

@@ -18,6 +18,12 @@ rc_graph *rc_graph_new(void) {
     return g;
 }
 
+void rc_graph_set_fusion(rc_graph *g, bool on) {
+    if (g) g->no_fusion = !on;
+}
+
+bool rc_graph_fusion(const rc_graph *g) { return g && !g->no_fusion; }
+
 void rc_graph_free(rc_graph *g) {
     if (!g) return;
     for (int i = 0; i < g->nnodes; i++) {

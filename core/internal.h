@@ -15,6 +15,7 @@ struct rc_graph {
     int scope_depth, scope_marks_cap;
     /* While grad_scope is set, new nodes are gradient nodes in that scope. */
     const char *grad_scope;
+    bool no_fusion; /* builders emit plain ops instead of fused ones */
 };
 
 /* Leaf and core ops (core/core_ops.c). */

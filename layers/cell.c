@@ -259,7 +259,7 @@ static rc_status lstm_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     int64_t U = s->cfg.units;
     rc_node *cprev = st->state[1];
     rc_activation ra = s->cfg.recurrent_activation, a = s->cfg.activation;
-    if (ra == RC_ACT_SIGMOID && a == RC_ACT_TANH) {
+    if (ra == RC_ACT_SIGMOID && a == RC_ACT_TANH && rc_graph_fusion(g)) {
         /* Keras' defaults: the fused cell (ops/lstm.c), one kernel forward
          * and one backward, keeping only [i f g o c h] for backward. */
         rc_node *hu = rc_matmul(g, h_in(g, st), s->rkernel, false, false);

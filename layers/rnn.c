@@ -314,7 +314,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         memcpy(s.state, state, sizeof state);
         st = c->cls->step(c, g, &s);
         if (st == RC_OK) st = check_step(l, g, &s, B);
-        if (st == RC_OK) st = fuse_lstm_step(g, c, &s);
+        if (st == RC_OK && rc_graph_fusion(g)) st = fuse_lstm_step(g, c, &s);
         rc_node *o = s.output;
         if (st == RC_OK && mask) {
             rc_node *m = step_rows(g, mseq, t);

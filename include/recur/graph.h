@@ -41,6 +41,14 @@ void rc_graph_clear_error(rc_graph *g);
 rc_node *rc_graph_fail(rc_graph *g, rc_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Fusion (default on): layers may emit fused ops for known patterns, e.g.
+ * one lstm_cell op per LSTM step instead of its gates. Turn it off before
+ * building to get the plain ops: every gate drawn by rc_dot, and gradient
+ * graphs that can be differentiated again (fused gradient ops have no
+ * gradient of their own; rc_gradients reports them). Same values either way. */
+void rc_graph_set_fusion(rc_graph *g, bool on);
+bool rc_graph_fusion(const rc_graph *g);
+
 int rc_graph_node_count(const rc_graph *g);
 rc_node *rc_graph_node(const rc_graph *g, int id);
 

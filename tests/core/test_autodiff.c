@@ -236,3 +236,24 @@ Test(autodiff, vjp_seeds_a_non_scalar_output) {
     }
     rc_graph_free(g);
 }
+
+/* The fused LSTM gradient has no gradient of its own: differentiating
+ * through it again must fail loudly, not treat it as a constant. */
+Test(autodiff, op_without_gradient_on_the_path_is_an_error_not_a_zero) {
+    rc_graph *g = rc_graph_new();
+    rc_node *xp = rc_param(g, "xp", RC_SHAPE(2, 12));
+    rc_node *hu = rc_param(g, "hu", RC_SHAPE(2, 12));
+    rc_node *c = rc_param(g, "c", RC_SHAPE(2, 3));
+    rc_node *S = rc_lstm_cell_fused(g, xp, hu, c);
+    rc_node *h = rc_reshape(g, rc_slice(g, S, 0, 5, 6), RC_SHAPE(2, 3));
+    rc_node *loss = rc_sum(g, rc_square(g, h), RC_ALL_AXES, false);
+    rc_node *dxp;
+    cr_assert_eq(rc_gradients(g, loss, &xp, 1, &dxp), RC_OK, "%s", rc_graph_error(g));
+    rc_node *loss2 = rc_sum(g, rc_square(g, dxp), RC_ALL_AXES, false);
+    rc_node *d2;
+    cr_assert_eq(rc_gradients(g, loss2, &xp, 1, &d2), RC_ERR_ARG);
+    cr_assert_null(d2);
+    cr_assert(strstr(rc_graph_error(g), "op lstm_cell_grad"), "%s", rc_graph_error(g));
+    cr_assert(strstr(rc_graph_error(g), "has no gradient"), "%s", rc_graph_error(g));
+    rc_graph_free(g);
+}

@@ -164,3 +164,42 @@ Test(fusion, gradients_of_the_fused_user_cell_with_mask_and_recurrent_dropout) {
         rc_graph_free(g);
     }
 }
+
+/* rc_graph_set_fusion(g, false): the built-in LSTM is built from its gates
+ * (nothing fused), computes the same values up to float rounding of the
+ * different evaluation order, and its gradient graph can be differentiated
+ * again — which the fused graph refuses with an error. */
+Test(fusion, switched_off_the_lstm_is_plain_ops_and_twice_differentiable) {
+    float out[2][B * T * U];
+    for (int fuse = 0; fuse < 2; fuse++) {
+        rc_graph *g = rc_graph_new();
+        rc_graph_set_fusion(g, fuse);
+        cr_assert_eq(rc_graph_fusion(g), (bool)fuse);
+        rc_rng r;
+        rc_rng_seed(&r, 5);
+        rc_node *x = tu_param(g, "x", RC_SHAPE(B, T, I), &r, -1, 1);
+        rc_cell_config cc = rc_cell_defaults(U);
+        rc_rnn_config cfg = {.return_sequences = true};
+        rc_rnn *l = rc_rnn_new("rnn", rc_lstm_cell_new(&cc), &cfg);
+        rc_rnn_out o;
+        cr_assert_eq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK, "%s", rc_graph_error(g));
+        cr_assert_eq(count_op(g, "lstm_cell"), fuse ? T : 0);
+        tu_eval(g, o.output, out[fuse]);
+        rc_node *loss = rc_sum(g, rc_square(g, o.output), RC_ALL_AXES, false), *dx, *d2;
+        cr_assert_eq(rc_gradients(g, loss, &x, 1, &dx), RC_OK, "%s", rc_graph_error(g));
+        rc_node *loss2 = rc_sum(g, rc_square(g, dx), RC_ALL_AXES, false);
+        rc_status st = rc_gradients(g, loss2, &x, 1, &d2);
+        if (fuse) {
+            cr_assert_eq(st, RC_ERR_ARG);
+            cr_assert(strstr(rc_graph_error(g), "lstm_cell_grad"), "%s", rc_graph_error(g));
+        } else {
+            cr_assert_eq(st, RC_OK, "%s", rc_graph_error(g));
+            cr_assert_not_null(d2);
+        }
+        rc_rnn_free(l);
+        rc_graph_free(g);
+    }
+    /* |h| < 1 and a handful of roundings per step: 1e-6 absolute */
+    for (int e = 0; e < B * T * U; e++)
+        cr_assert(fabsf(out[0][e] - out[1][e]) <= 1e-6f, "elem %d: %g vs %g", e, out[0][e], out[1][e]);
+}
