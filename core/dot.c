@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
@@ -391,13 +393,12 @@ static int scope_get(ctx *c, const char *path, size_t n) {
  * the first scope that has nodes of its own, time steps, or no children
  * (a model scope, with only layers inside, is passed through). */
 static int layer_of(ctx *c, int s) {
-    int chain[64], n = 0;
-    for (int p = s; p > 0 && n < 64; p = c->sc[p].parent) chain[n++] = p;
-    for (int k = n - 1; k >= 0; k--) {
-        scope_ent *e = &c->sc[chain[k]];
-        if (e->direct || e->nsteps > 0 || e->first_child < 0) return chain[k];
+    int top = s; /* the last match going up is the first going down */
+    for (int p = s; p > 0; p = c->sc[p].parent) {
+        scope_ent *e = &c->sc[p];
+        if (e->direct || e->nsteps > 0 || e->first_child < 0) top = p;
     }
-    return s;
+    return top;
 }
 
 /* --- units and edges ----------------------------------------------------------------- */
@@ -851,9 +852,12 @@ static void build(ctx *c) {
     if (o->outputs) mark_needed(c, o->outputs, o->noutputs, 1);
     else memset(c->draw, 1, nn);
     if (o->grads) mark_needed(c, o->grads, o->ngrads, 2);
+    /* drawn: what the outputs need, and what the chosen gradients need;
+     * gradient nodes only when asked for and, with grads, only on their
+     * paths */
     for (int id = 0; id < N; id++) {
         const rc_node *n = node_at(c, id);
-        bool d = c->draw[id] & 1;
+        bool d = c->draw[id] != 0;
         if (n->is_grad && (!o->gradients || (o->grads && !(c->draw[id] & 2)))) d = false;
         c->draw[id] = d;
         c->unit_of[id] = -1;
@@ -1050,6 +1054,49 @@ done:
     return st;
 }
 
+/* Write data to path so that a failure leaves whatever was there before:
+ * a temporary file next to it, renamed over it once complete. Paths that
+ * are not regular files (/dev/stdout, a pipe) are written directly. */
+static rc_status write_file(const char *path, const char *data, size_t n) {
+    struct stat st;
+    bool exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+        FILE *f = fopen(path, "wb");
+        if (!f) return fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        size_t w = fwrite(data, 1, n, f);
+        int e = w != n ? (errno ? errno : EIO) : 0;
+        if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
+        return e ? fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
+    }
+    size_t plen = strlen(path);
+    char *tmp = rc_malloc(plen + 16);
+    if (!tmp) return fail(RC_ERR_NOMEM, "rc_dot_save: out of memory");
+    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        rc_free(tmp);
+        return fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e));
+    }
+    /* mkstemp makes the file 0600; give it what a new file would get (or
+     * the mode of the file it replaces) */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, exists ? (st.st_mode & 07777) : (0666 & ~mask));
+    int e = 0;
+    for (size_t off = 0; off < n && !e;) {
+        ssize_t w = write(fd, data + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) e = w < 0 ? errno : EIO;
+        else off += (size_t)w;
+    }
+    if (close(fd) != 0 && !e) e = errno;
+    if (!e && rename(tmp, path) != 0) e = errno;
+    if (e) unlink(tmp);
+    rc_free(tmp);
+    return e ? fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
+}
+
 rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path) {
     dot_err[0] = 0;
     if (!path) return fail(RC_ERR_ARG, "rc_dot_save: path is NULL");
@@ -1061,26 +1108,13 @@ rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *pa
     size_t n = 0;
     rc_status st = rc_dot_string(g, o, &dot, &n);
     if (st != RC_OK) return st;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        int e = errno;
-        rc_free(dot);
-        return fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e));
-    }
     if (strcmp(fmt, "dot") == 0) {
         data = dot;
-        dot = NULL;
     } else {
         st = rc_dot_render(dot, fmt, &data, &n);
         rc_free(dot);
     }
-    if (st == RC_OK) {
-        size_t w = fwrite(data, 1, n, f);
-        int e = ferror(f) ? errno : 0;
-        if (w != n) st = fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e ? e : EIO));
-    }
+    if (st == RC_OK) st = write_file(path, data, n);
     rc_free(data);
-    if (fclose(f) != 0 && st == RC_OK) st = fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-    if (st != RC_OK) remove(path);
     return st;
 }
