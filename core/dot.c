@@ -252,6 +252,7 @@ typedef struct scope_ent {
     int step_scope;    /* outermost step scope at or above this one, or -1 */
     int nsteps;        /* when children are steps: largest k + 1 */
     bool direct;       /* some drawn node has exactly this scope */
+    bool has_param;    /* some drawn parameter has exactly this scope */
     int cnt[2];        /* units (forward, gradient) in this subtree */
     int group[2];      /* box unit keyed by this scope (step or layer), or -1 */
     int ellipsis[2];   /* ellipsis unit for hidden steps among children, or -1 */
@@ -588,18 +589,17 @@ static int child_toward(ctx *c, int s, int top) {
 static void write_step_box(ctx *c, sb *b, unit *u) {
     scope_ent *st = &c->sc[u->key];
     int layer = st->parent;
-    /* the cell: the scope of a parameter the step reads, else the layer */
+    /* the cell: the layer's first scope holding parameters (a cell's
+     * weights live in "<layer>/<cell>"), else the layer */
     const char *cell = c->sc[layer].last;
+    for (int ch = c->sc[layer].first_child; ch >= 0; ch = c->sc[ch].next_sibling)
+        if (c->sc[ch].has_param) {
+            cell = c->sc[ch].last;
+            break;
+        }
     int gates[8], ng = 0;
-    bool more = false, found_cell = false;
+    bool more = false;
     for (int id = u->first; id >= 0; id = c->node_next[id]) {
-        const rc_node *n = node_at(c, id);
-        for (int k = 0; k < n->nin && !found_cell; k++)
-            if (n->in[k]->is_param && n->in[k]->scope[0]) {
-                const char *sl = strrchr(n->in[k]->scope, '/');
-                cell = sl ? sl + 1 : n->in[k]->scope;
-                found_cell = true;
-            }
         int ch = child_toward(c, c->node_scope[id], u->key);
         if (ch < 0) continue;
         bool seen = false;
@@ -875,6 +875,7 @@ static void build(ctx *c) {
         if (s < 0) return;
         c->node_scope[id] = s;
         c->sc[s].direct = true;
+        c->sc[s].has_param |= n->is_param;
     }
     /* 2. units */
     int K = o->steps_shown;
