@@ -303,15 +303,32 @@ static uint64_t fnv(const char *s, size_t n) {
     return h;
 }
 
-static bool rehash(ctx *c, int cap) {
-    int *h = rc_malloc((size_t)cap * sizeof *h);
-    if (!h) return false;
-    for (int i = 0; i < cap; i++) h[i] = -1;
-    for (int i = 0; i < c->nsc; i++) {
-        size_t j = fnv(c->sc[i].path, strlen(c->sc[i].path)) & (size_t)(cap - 1);
-        while (h[j] >= 0) j = (j + 1) & (size_t)(cap - 1);
-        h[j] = i;
+/* The open-addressing tables below hold item indices (-1 = empty slot);
+ * hash_fn gives item i's hash, false for items kept out of the table. */
+typedef bool (*hash_fn)(const ctx *c, int i, uint64_t *h);
+
+static int *table_build(const ctx *c, int cap, int n, hash_fn hf) {
+    int *t = rc_malloc((size_t)cap * sizeof *t);
+    if (!t) return NULL;
+    for (int i = 0; i < cap; i++) t[i] = -1;
+    for (int i = 0; i < n; i++) {
+        uint64_t h;
+        if (!hf(c, i, &h)) continue;
+        size_t j = h & (size_t)(cap - 1);
+        while (t[j] >= 0) j = (j + 1) & (size_t)(cap - 1);
+        t[j] = i;
     }
+    return t;
+}
+
+static bool scope_hash(const ctx *c, int i, uint64_t *h) {
+    *h = fnv(c->sc[i].path, strlen(c->sc[i].path));
+    return true;
+}
+
+static bool rehash(ctx *c, int cap) {
+    int *h = table_build(c, cap, c->nsc, scope_hash);
+    if (!h) return false;
     rc_free(c->hash);
     c->hash = h;
     c->hcap = cap;
@@ -446,18 +463,23 @@ static edge *edge_new(ctx *c, int su, int du) {
     return e;
 }
 
+static uint64_t pair_hash(int su, int du) {
+    uint64_t k = ((uint64_t)(unsigned)su << 32) | (unsigned)du;
+    return (k * 0x9E3779B97F4A7C15ull) >> 20;
+}
+
+/* Only edges touching a box are merged, so only they are in the table. */
+static bool edge_hash(const ctx *c, int i, uint64_t *h) {
+    const edge *e = &c->e[i];
+    if (c->u[e->su].kind == U_NODE && c->u[e->du].kind == U_NODE) return false;
+    *h = pair_hash(e->su, e->du);
+    return true;
+}
+
 static bool ehash_grow(ctx *c) {
     int cap = c->ehcap ? c->ehcap * 2 : 1024;
-    int *h = rc_malloc((size_t)cap * sizeof *h);
+    int *h = table_build(c, cap, c->ne, edge_hash);
     if (!h) return false;
-    for (int i = 0; i < cap; i++) h[i] = -1;
-    for (int i = 0; i < c->ne; i++) {
-        if (c->u[c->e[i].su].kind == U_NODE && c->u[c->e[i].du].kind == U_NODE) continue;
-        uint64_t k = ((uint64_t)(unsigned)c->e[i].su << 32) | (unsigned)c->e[i].du;
-        size_t j = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & (size_t)(cap - 1);
-        while (h[j] >= 0) j = (j + 1) & (size_t)(cap - 1);
-        h[j] = i;
-    }
     rc_free(c->ehash);
     c->ehash = h;
     c->ehcap = cap;
@@ -473,8 +495,7 @@ static void add_edge(ctx *c, int src_node, int su, int du) {
             c->oom = true;
             return;
         }
-        uint64_t k = ((uint64_t)(unsigned)su << 32) | (unsigned)du;
-        size_t j = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & (size_t)(c->ehcap - 1);
+        size_t j = pair_hash(su, du) & (size_t)(c->ehcap - 1);
         for (; c->ehash[j] >= 0; j = (j + 1) & (size_t)(c->ehcap - 1))
             if (c->e[c->ehash[j]].su == su && c->e[c->ehash[j]].du == du) {
                 e = &c->e[c->ehash[j]];
@@ -586,6 +607,13 @@ static int child_toward(ctx *c, int s, int top) {
     return -1;
 }
 
+/* The end of a step or layer box: close the tooltip, its class and style. */
+static void box_end(sb *b, const char *cls, int grad) {
+    sb_printf(b, "\", class=\"%s%s\", shape=box, style=\"filled,bold\", ", grad ? "grad " : "", cls);
+    if (grad) sb_str(b, "fillcolor=\"" C_GRAD_BOX "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
+    else sb_str(b, "fillcolor=\"#cfe0f5\", color=\"#4a6fa5\"];\n");
+}
+
 static void write_step_box(ctx *c, sb *b, unit *u) {
     scope_ent *st = &c->sc[u->key];
     int layer = st->parent;
@@ -628,12 +656,7 @@ static void write_step_box(ctx *c, sb *b, unit *u) {
     if (more) sb_str(b, ", …");
     sb_printf(b, "\\n%d op%s\", tooltip=\"", u->nops, u->nops == 1 ? "" : "s");
     sb_esc(b, st->path);
-    if (u->grad)
-        sb_str(b, "\", class=\"grad step\", shape=box, style=\"filled,bold\", fillcolor=\"" C_GRAD_BOX
-                  "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
-    else
-        sb_str(b, "\", class=\"step\", shape=box, style=\"filled,bold\", fillcolor=\"#cfe0f5\", "
-                  "color=\"#4a6fa5\"];\n");
+    box_end(b, "step", u->grad);
 }
 
 static void write_ellipsis(ctx *c, sb *b, unit *u) {
@@ -686,12 +709,7 @@ static void write_layer_box(ctx *c, sb *b, unit *u) {
     }
     sb_str(b, "\", tooltip=\"");
     sb_esc(b, l->path);
-    if (u->grad)
-        sb_str(b, "\", class=\"grad layer\", shape=box, style=\"filled,bold\", fillcolor=\"" C_GRAD_BOX
-                  "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
-    else
-        sb_str(b, "\", class=\"layer\", shape=box, style=\"filled,bold\", fillcolor=\"#cfe0f5\", "
-                  "color=\"#4a6fa5\"];\n");
+    box_end(b, "layer", u->grad);
 }
 
 static void write_unit(ctx *c, sb *b, int ui, int depth) {

@@ -76,6 +76,13 @@ Agraph_t *du_read(const char *dot) {
     return G;
 }
 
+Agraph_t *du_draw(const rc_graph *g, rc_dot_level level, char **text) {
+    rc_dot_options o = rc_dot_defaults();
+    o.level = level;
+    *text = du_dot(g, &o, NULL);
+    return du_read(*text);
+}
+
 const char *du_attr(void *obj, const char *name) {
     char *v = agget(obj, (char *)name);
     return v ? v : "";

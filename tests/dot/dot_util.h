@@ -29,6 +29,9 @@ char *du_dot(const rc_graph *g, const rc_dot_options *o, size_t *len);
 /* agmemread with Graphviz' messages kept out of the test output; asserts
  * the text parses. Close with agclose. */
 Agraph_t *du_read(const char *dot);
+/* du_dot at `level` with the other options at their defaults, read back
+ * by du_read; *text gets the DOT text (rc_free it). */
+Agraph_t *du_draw(const rc_graph *g, rc_dot_level level, char **text);
 /* The attribute of a node/graph, "" when not set. */
 const char *du_attr(void *obj, const char *name);
 /* Calls f on g's subgraphs, depth first. */

@@ -51,10 +51,8 @@ static void assert_one_cluster_per_step(Agraph_t *G, const char *prefix, const c
 static void check_steps(du_cell cell, bool bidir, rc_dot_level level) {
     enum { T = 4 };
     du_net n = du_build(cell, T, bidir, true);
-    rc_dot_options o = rc_dot_defaults();
-    o.level = level;
-    char *s = du_dot(n.g, &o, NULL);
-    Agraph_t *G = du_read(s);
+    char *s;
+    Agraph_t *G = du_draw(n.g, level, &s);
     const char *layers[2] = {bidir ? "bidirectional/forward" : "rnn", "bidirectional/backward"};
     for (int l = 0; l < (bidir ? 2 : 1); l++) {
         assert_one_cluster_per_step(G, "cluster_f:", layers[l], T);
@@ -85,10 +83,8 @@ static void step_holds_one_box(Agraph_t *s, void *arg) {
 Test(dot, cell_level_has_one_box_per_step_and_recurrent_edges) {
     enum { T = 5 };
     du_net n = du_build(DU_LSTM, T, false, true);
-    rc_dot_options o = rc_dot_defaults();
-    o.level = RC_DOT_CELL;
-    char *s = du_dot(n.g, &o, NULL);
-    Agraph_t *G = du_read(s);
+    char *s;
+    Agraph_t *G = du_draw(n.g, RC_DOT_CELL, &s);
     int steps = 0;
     du_each_subgraph(G, step_holds_one_box, &steps);
     cr_assert_eq(steps, 2 * T, "forward and gradient step clusters");
@@ -121,10 +117,8 @@ Test(dot, cell_level_has_one_box_per_step_and_recurrent_edges) {
 
 static void check_params_once(du_cell cell, bool bidir, rc_dot_level level) {
     du_net n = du_build(cell, 3, bidir, true);
-    rc_dot_options o = rc_dot_defaults();
-    o.level = level;
-    char *s = du_dot(n.g, &o, NULL);
-    Agraph_t *G = du_read(s);
+    char *s;
+    Agraph_t *G = du_draw(n.g, level, &s);
     int nparam_nodes = 0;
     for (Agnode_t *v = agfstnode(G); v; v = agnxtnode(G, v))
         if (strcmp(du_attr(v, "class"), "param") == 0) nparam_nodes++;
@@ -155,10 +149,8 @@ Test(dot, each_parameter_is_drawn_once) {
  * listing both halves' parameters, each once. */
 Test(dot, layer_level_draws_bidirectional_as_one_box) {
     du_net n = du_build(DU_GRU, 6, true, true);
-    rc_dot_options o = rc_dot_defaults();
-    o.level = RC_DOT_LAYER;
-    char *s = du_dot(n.g, &o, NULL);
-    Agraph_t *G = du_read(s);
+    char *s;
+    Agraph_t *G = du_draw(n.g, RC_DOT_LAYER, &s);
     int fwd_layers = 0, grad_layers = 0;
     Agnode_t *box = NULL;
     for (Agnode_t *v = agfstnode(G); v; v = agnxtnode(G, v)) {
@@ -200,10 +192,8 @@ Test(dot, layer_level_draws_one_box_per_layer_of_a_model) {
     cr_assert_eq(rc_model_add_dense(m, rc_dense_new("dense", 2, RC_ACT_LINEAR, true)), RC_OK);
     rc_node *y = rc_model_apply(m, g, x, false, NULL);
     cr_assert(y, "%s", rc_graph_error(g));
-    rc_dot_options o = rc_dot_defaults();
-    o.level = RC_DOT_LAYER;
-    char *s = du_dot(g, &o, NULL);
-    Agraph_t *G = du_read(s);
+    char *s;
+    Agraph_t *G = du_draw(g, RC_DOT_LAYER, &s);
     static const char *const names[] = {"lstm", "gru", "dense"};
     Agnode_t *boxes[3] = {0};
     for (Agnode_t *v = agfstnode(G); v; v = agnxtnode(G, v)) {
@@ -263,10 +253,8 @@ Test(dot, op_level_draws_one_edge_per_graph_edge) {
  * style, and nothing of the forward graph is. */
 static void check_grad_style(du_cell cell, bool bidir, rc_dot_level level) {
     du_net n = du_build(cell, 3, bidir, true);
-    rc_dot_options o = rc_dot_defaults();
-    o.level = level;
-    char *s = du_dot(n.g, &o, NULL);
-    Agraph_t *G = du_read(s);
+    char *s;
+    Agraph_t *G = du_draw(n.g, level, &s);
     Agraph_t *gc = agsubg(G, "cluster_g:#s0", 0);
     cr_assert(gc, "no gradients cluster");
     cr_assert_str_eq(du_attr(gc, "label"), "gradients");
