@@ -1021,6 +1021,18 @@ static const char *gv_message(void) {
     return gv_msg[0] ? gv_msg : "no message from Graphviz";
 }
 
+/* One Graphviz context for the process, made on first use and kept: the
+ * text layout plugin (pango) caches the last font it measured by pointer
+ * into the context's font table, so freeing a context and making a new one
+ * leaves it reading freed memory on the next render (found by ASan with
+ * Graphviz 2.43). Keeping the context also saves loading the plugins on
+ * every call. */
+static GVC_t *gv_context(void) {
+    static GVC_t *gvc;
+    if (!gvc) gvc = gvContext();
+    return gvc;
+}
+
 rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t *len) {
     if (out) *out = NULL;
     if (len) *len = 0;
@@ -1033,7 +1045,7 @@ rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t 
     agusererrf prev = agseterrf(gv_capture);
     agreseterrors();
     rc_status st = RC_OK;
-    GVC_t *gvc = gvContext();
+    GVC_t *gvc = gv_context();
     Agraph_t *G = NULL;
     char *data = NULL;
     unsigned int n = 0;
@@ -1068,7 +1080,6 @@ done:
     if (data) gvFreeRenderData(data);
     if (laid) gvFreeLayout(gvc, G);
     if (G) agclose(G);
-    if (gvc) gvFreeContext(gvc);
     agseterrf(prev);
     return st;
 }

@@ -19,7 +19,8 @@
  * Errors: every call returns an rc_status; the message of the last failed
  * call of this thread is rc_dot_error(). Nothing here prints. Rendering
  * uses libgvc/libcgraph in-process (no `dot` executable); Graphviz itself
- * is not thread-safe, so render from one thread at a time.
+ * is not thread-safe, so render from one thread at a time. The first
+ * render loads Graphviz' plugins into one context kept for the process.
  */
 #ifndef RECUR_DOT_H
 #define RECUR_DOT_H

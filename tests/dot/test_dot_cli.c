@@ -95,7 +95,7 @@ Test(dot_cli, graphviz_accepts_every_combination) {
                     snprintf(what, sizeof what, "%s %s%s%s", cells[c], levels[l], gr ? " gradients" : "",
                              bi ? " bidirectional" : "");
                     snprintf(file, sizeof file, "%s/%s_%s_%d_%d.dot", tmpdir, cells[c], levels[l], gr, bi);
-                    char *argv[16] = {(char *)env_path("RECUR_EXE"), "dot", "--cell", (char *)cells[c],
+                    char *argv[20] = {(char *)env_path("RECUR_EXE"), "dot", "--cell", (char *)cells[c],
                                       "--units", "2", "--input", "2", "--steps", "3", "--level",
                                       (char *)levels[l], "-o", file};
                     int k = 14;
