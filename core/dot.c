@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
@@ -250,6 +252,7 @@ typedef struct scope_ent {
     int step_scope;    /* outermost step scope at or above this one, or -1 */
     int nsteps;        /* when children are steps: largest k + 1 */
     bool direct;       /* some drawn node has exactly this scope */
+    bool has_param;    /* some drawn parameter has exactly this scope */
     int cnt[2];        /* units (forward, gradient) in this subtree */
     int group[2];      /* box unit keyed by this scope (step or layer), or -1 */
     int ellipsis[2];   /* ellipsis unit for hidden steps among children, or -1 */
@@ -300,15 +303,32 @@ static uint64_t fnv(const char *s, size_t n) {
     return h;
 }
 
-static bool rehash(ctx *c, int cap) {
-    int *h = rc_malloc((size_t)cap * sizeof *h);
-    if (!h) return false;
-    for (int i = 0; i < cap; i++) h[i] = -1;
-    for (int i = 0; i < c->nsc; i++) {
-        size_t j = fnv(c->sc[i].path, strlen(c->sc[i].path)) & (size_t)(cap - 1);
-        while (h[j] >= 0) j = (j + 1) & (size_t)(cap - 1);
-        h[j] = i;
+/* The open-addressing tables below hold item indices (-1 = empty slot);
+ * hash_fn gives item i's hash, false for items kept out of the table. */
+typedef bool (*hash_fn)(const ctx *c, int i, uint64_t *h);
+
+static int *table_build(const ctx *c, int cap, int n, hash_fn hf) {
+    int *t = rc_malloc((size_t)cap * sizeof *t);
+    if (!t) return NULL;
+    for (int i = 0; i < cap; i++) t[i] = -1;
+    for (int i = 0; i < n; i++) {
+        uint64_t h;
+        if (!hf(c, i, &h)) continue;
+        size_t j = h & (size_t)(cap - 1);
+        while (t[j] >= 0) j = (j + 1) & (size_t)(cap - 1);
+        t[j] = i;
     }
+    return t;
+}
+
+static bool scope_hash(const ctx *c, int i, uint64_t *h) {
+    *h = fnv(c->sc[i].path, strlen(c->sc[i].path));
+    return true;
+}
+
+static bool rehash(ctx *c, int cap) {
+    int *h = table_build(c, cap, c->nsc, scope_hash);
+    if (!h) return false;
     rc_free(c->hash);
     c->hash = h;
     c->hcap = cap;
@@ -391,13 +411,12 @@ static int scope_get(ctx *c, const char *path, size_t n) {
  * the first scope that has nodes of its own, time steps, or no children
  * (a model scope, with only layers inside, is passed through). */
 static int layer_of(ctx *c, int s) {
-    int chain[64], n = 0;
-    for (int p = s; p > 0 && n < 64; p = c->sc[p].parent) chain[n++] = p;
-    for (int k = n - 1; k >= 0; k--) {
-        scope_ent *e = &c->sc[chain[k]];
-        if (e->direct || e->nsteps > 0 || e->first_child < 0) return chain[k];
+    int top = s; /* the last match going up is the first going down */
+    for (int p = s; p > 0; p = c->sc[p].parent) {
+        scope_ent *e = &c->sc[p];
+        if (e->direct || e->nsteps > 0 || e->first_child < 0) top = p;
     }
-    return s;
+    return top;
 }
 
 /* --- units and edges ----------------------------------------------------------------- */
@@ -444,18 +463,23 @@ static edge *edge_new(ctx *c, int su, int du) {
     return e;
 }
 
+static uint64_t pair_hash(int su, int du) {
+    uint64_t k = ((uint64_t)(unsigned)su << 32) | (unsigned)du;
+    return (k * 0x9E3779B97F4A7C15ull) >> 20;
+}
+
+/* Only edges touching a box are merged, so only they are in the table. */
+static bool edge_hash(const ctx *c, int i, uint64_t *h) {
+    const edge *e = &c->e[i];
+    if (c->u[e->su].kind == U_NODE && c->u[e->du].kind == U_NODE) return false;
+    *h = pair_hash(e->su, e->du);
+    return true;
+}
+
 static bool ehash_grow(ctx *c) {
     int cap = c->ehcap ? c->ehcap * 2 : 1024;
-    int *h = rc_malloc((size_t)cap * sizeof *h);
+    int *h = table_build(c, cap, c->ne, edge_hash);
     if (!h) return false;
-    for (int i = 0; i < cap; i++) h[i] = -1;
-    for (int i = 0; i < c->ne; i++) {
-        if (c->u[c->e[i].su].kind == U_NODE && c->u[c->e[i].du].kind == U_NODE) continue;
-        uint64_t k = ((uint64_t)(unsigned)c->e[i].su << 32) | (unsigned)c->e[i].du;
-        size_t j = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & (size_t)(cap - 1);
-        while (h[j] >= 0) j = (j + 1) & (size_t)(cap - 1);
-        h[j] = i;
-    }
     rc_free(c->ehash);
     c->ehash = h;
     c->ehcap = cap;
@@ -471,8 +495,7 @@ static void add_edge(ctx *c, int src_node, int su, int du) {
             c->oom = true;
             return;
         }
-        uint64_t k = ((uint64_t)(unsigned)su << 32) | (unsigned)du;
-        size_t j = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & (size_t)(c->ehcap - 1);
+        size_t j = pair_hash(su, du) & (size_t)(c->ehcap - 1);
         for (; c->ehash[j] >= 0; j = (j + 1) & (size_t)(c->ehcap - 1))
             if (c->e[c->ehash[j]].su == su && c->e[c->ehash[j]].du == du) {
                 e = &c->e[c->ehash[j]];
@@ -584,21 +607,27 @@ static int child_toward(ctx *c, int s, int top) {
     return -1;
 }
 
+/* The end of a step or layer box: close the tooltip, its class and style. */
+static void box_end(sb *b, const char *cls, int grad) {
+    sb_printf(b, "\", class=\"%s%s\", shape=box, style=\"filled,bold\", ", grad ? "grad " : "", cls);
+    if (grad) sb_str(b, "fillcolor=\"" C_GRAD_BOX "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
+    else sb_str(b, "fillcolor=\"#cfe0f5\", color=\"#4a6fa5\"];\n");
+}
+
 static void write_step_box(ctx *c, sb *b, unit *u) {
     scope_ent *st = &c->sc[u->key];
     int layer = st->parent;
-    /* the cell: the scope of a parameter the step reads, else the layer */
+    /* the cell: the layer's first scope holding parameters (a cell's
+     * weights live in "<layer>/<cell>"), else the layer */
     const char *cell = c->sc[layer].last;
+    for (int ch = c->sc[layer].first_child; ch >= 0; ch = c->sc[ch].next_sibling)
+        if (c->sc[ch].has_param) {
+            cell = c->sc[ch].last;
+            break;
+        }
     int gates[8], ng = 0;
-    bool more = false, found_cell = false;
+    bool more = false;
     for (int id = u->first; id >= 0; id = c->node_next[id]) {
-        const rc_node *n = node_at(c, id);
-        for (int k = 0; k < n->nin && !found_cell; k++)
-            if (n->in[k]->is_param && n->in[k]->scope[0]) {
-                const char *sl = strrchr(n->in[k]->scope, '/');
-                cell = sl ? sl + 1 : n->in[k]->scope;
-                found_cell = true;
-            }
         int ch = child_toward(c, c->node_scope[id], u->key);
         if (ch < 0) continue;
         bool seen = false;
@@ -627,12 +656,7 @@ static void write_step_box(ctx *c, sb *b, unit *u) {
     if (more) sb_str(b, ", …");
     sb_printf(b, "\\n%d op%s\", tooltip=\"", u->nops, u->nops == 1 ? "" : "s");
     sb_esc(b, st->path);
-    if (u->grad)
-        sb_str(b, "\", class=\"grad step\", shape=box, style=\"filled,bold\", fillcolor=\"" C_GRAD_BOX
-                  "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
-    else
-        sb_str(b, "\", class=\"step\", shape=box, style=\"filled,bold\", fillcolor=\"#cfe0f5\", "
-                  "color=\"#4a6fa5\"];\n");
+    box_end(b, "step", u->grad);
 }
 
 static void write_ellipsis(ctx *c, sb *b, unit *u) {
@@ -685,12 +709,7 @@ static void write_layer_box(ctx *c, sb *b, unit *u) {
     }
     sb_str(b, "\", tooltip=\"");
     sb_esc(b, l->path);
-    if (u->grad)
-        sb_str(b, "\", class=\"grad layer\", shape=box, style=\"filled,bold\", fillcolor=\"" C_GRAD_BOX
-                  "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
-    else
-        sb_str(b, "\", class=\"layer\", shape=box, style=\"filled,bold\", fillcolor=\"#cfe0f5\", "
-                  "color=\"#4a6fa5\"];\n");
+    box_end(b, "layer", u->grad);
 }
 
 static void write_unit(ctx *c, sb *b, int ui, int depth) {
@@ -851,9 +870,12 @@ static void build(ctx *c) {
     if (o->outputs) mark_needed(c, o->outputs, o->noutputs, 1);
     else memset(c->draw, 1, nn);
     if (o->grads) mark_needed(c, o->grads, o->ngrads, 2);
+    /* drawn: what the outputs need, and what the chosen gradients need;
+     * gradient nodes only when asked for and, with grads, only on their
+     * paths */
     for (int id = 0; id < N; id++) {
         const rc_node *n = node_at(c, id);
-        bool d = c->draw[id] & 1;
+        bool d = c->draw[id] != 0;
         if (n->is_grad && (!o->gradients || (o->grads && !(c->draw[id] & 2)))) d = false;
         c->draw[id] = d;
         c->unit_of[id] = -1;
@@ -871,6 +893,7 @@ static void build(ctx *c) {
         if (s < 0) return;
         c->node_scope[id] = s;
         c->sc[s].direct = true;
+        c->sc[s].has_param |= n->is_param;
     }
     /* 2. units */
     int K = o->steps_shown;
@@ -924,6 +947,12 @@ static void emit(ctx *c, sb *b) {
     sb_printf(b, "  graph [rankdir=%s, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.35, "
                  "newrank=true",
               o->rankdir ? o->rankdir : "TB");
+    /* Large graphs (long unrolls with gradients): dot's crossing
+     * minimisation and its network-simplex x placement grow much faster
+     * than the graph (a 20-step LSTM(8) with gradients: 25 s by default,
+     * 1.8 s with these limits; 100 steps: did not finish in 18 min, 4.7
+     * min with them). Straight edges skip spline routing. */
+    if (ndrawn > 500) sb_str(b, ", mclimit=0.05, nslimit=1, nslimit1=1, splines=line");
     if (o->title) {
         sb_str(b, ", label=\"");
         sb_esc(b, o->title);
@@ -998,6 +1027,18 @@ static const char *gv_message(void) {
     return gv_msg[0] ? gv_msg : "no message from Graphviz";
 }
 
+/* One Graphviz context for the process, made on first use and kept: the
+ * text layout plugin (pango) caches the last font it measured by pointer
+ * into the context's font table, so freeing a context and making a new one
+ * leaves it reading freed memory on the next render (found by ASan with
+ * Graphviz 2.43). Keeping the context also saves loading the plugins on
+ * every call. */
+static GVC_t *gv_context(void) {
+    static GVC_t *gvc;
+    if (!gvc) gvc = gvContext();
+    return gvc;
+}
+
 rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t *len) {
     if (out) *out = NULL;
     if (len) *len = 0;
@@ -1010,7 +1051,7 @@ rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t 
     agusererrf prev = agseterrf(gv_capture);
     agreseterrors();
     rc_status st = RC_OK;
-    GVC_t *gvc = gvContext();
+    GVC_t *gvc = gv_context();
     Agraph_t *G = NULL;
     char *data = NULL;
     unsigned int n = 0;
@@ -1045,9 +1086,51 @@ done:
     if (data) gvFreeRenderData(data);
     if (laid) gvFreeLayout(gvc, G);
     if (G) agclose(G);
-    if (gvc) gvFreeContext(gvc);
     agseterrf(prev);
     return st;
+}
+
+/* Write data to path so that a failure leaves whatever was there before:
+ * a temporary file next to it, renamed over it once complete. Paths that
+ * are not regular files (/dev/stdout, a pipe) are written directly. */
+static rc_status write_file(const char *path, const char *data, size_t n) {
+    struct stat st;
+    bool exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+        FILE *f = fopen(path, "wb");
+        if (!f) return fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        size_t w = fwrite(data, 1, n, f);
+        int e = w != n ? (errno ? errno : EIO) : 0;
+        if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
+        return e ? fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
+    }
+    size_t plen = strlen(path);
+    char *tmp = rc_malloc(plen + 16);
+    if (!tmp) return fail(RC_ERR_NOMEM, "rc_dot_save: out of memory");
+    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        rc_free(tmp);
+        return fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e));
+    }
+    /* mkstemp makes the file 0600; give it what a new file would get (or
+     * the mode of the file it replaces) */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, exists ? (st.st_mode & 07777) : (0666 & ~mask));
+    int e = 0;
+    for (size_t off = 0; off < n && !e;) {
+        ssize_t w = write(fd, data + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) e = w < 0 ? errno : EIO;
+        else off += (size_t)w;
+    }
+    if (close(fd) != 0 && !e) e = errno;
+    if (!e && rename(tmp, path) != 0) e = errno;
+    if (e) unlink(tmp);
+    rc_free(tmp);
+    return e ? fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
 }
 
 rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path) {
@@ -1061,26 +1144,13 @@ rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *pa
     size_t n = 0;
     rc_status st = rc_dot_string(g, o, &dot, &n);
     if (st != RC_OK) return st;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        int e = errno;
-        rc_free(dot);
-        return fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e));
-    }
     if (strcmp(fmt, "dot") == 0) {
         data = dot;
-        dot = NULL;
     } else {
         st = rc_dot_render(dot, fmt, &data, &n);
         rc_free(dot);
     }
-    if (st == RC_OK) {
-        size_t w = fwrite(data, 1, n, f);
-        int e = ferror(f) ? errno : 0;
-        if (w != n) st = fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e ? e : EIO));
-    }
+    if (st == RC_OK) st = write_file(path, data, n);
     rc_free(data);
-    if (fclose(f) != 0 && st == RC_OK) st = fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-    if (st != RC_OK) remove(path);
     return st;
 }

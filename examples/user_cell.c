@@ -10,11 +10,17 @@
  * differences, in double precision) and prints a few of the checked
  * gradients. Exit status 1 on any error or failed check.
  *
- * usage: user_cell
+ * With a FILE, it also draws the Bidirectional layer and the gradient paths
+ * to the forward cell's weights, like `recur dot` does for the built-in
+ * cells: FILE's extension picks DOT text (.dot) or a picture rendered by
+ * Graphviz (.svg, .png, .pdf); LEVEL is op, cell (default) or layer.
+ *
+ * usage: user_cell [FILE [LEVEL]]
  */
 #include <stdio.h>
 
 #include <recur.h>
+#include <recur/dot.h>
 #include <recur/rnn.h>
 
 #include "mgu_cell.h"
@@ -40,7 +46,13 @@ static rc_node *weighted_sum(rc_graph *g, rc_node *y, rc_rng *r) {
     return rc_sum(g, rc_mul(g, y, w), RC_ALL_AXES, false);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    const char *draw = argc > 1 ? argv[1] : NULL;
+    rc_dot_level level = RC_DOT_CELL;
+    if (argc > 3 || (argc == 3 && !rc_dot_level_parse(argv[2], &level))) {
+        fprintf(stderr, "usage: user_cell [FILE.{dot,svg,png,pdf} [op|cell|layer]]\n");
+        return 2;
+    }
     int rc = 1;
     rc_graph *g = rc_graph_new();
     if (!g) return fprintf(stderr, "user_cell: out of memory\n"), 1;
@@ -113,6 +125,23 @@ int main(void) {
     rc_node *loss = weighted_sum(g, o3.output, &rng);
     rc_node *wrt[3] = {cf->params[0], cf->params[1], cf->params[2]}, *grads[3];
     if (!loss || rc_gradients(g, loss, wrt, 3, grads) != RC_OK) goto graph_err;
+    if (draw) {
+        /* what the loss needs (the Bidirectional layer), and the gradient
+         * paths to the three weights, labelled with their names */
+        rc_dot_options o = rc_dot_defaults();
+        o.level = level;
+        o.outputs = &loss;
+        o.noutputs = 1;
+        o.grads = grads;
+        o.grad_params = wrt;
+        o.ngrads = 3;
+        o.title = "Bidirectional(MGU(4)) on x (4, 5, 3) with a mask: gradients w.r.t. the forward cell";
+        if (rc_dot_save(g, &o, draw) != RC_OK) {
+            fprintf(stderr, "user_cell: %s\n", rc_dot_error());
+            goto done;
+        }
+        printf("drew the graph to %s (%s level)\n", draw, rc_dot_level_name(level));
+    }
     plan = rc_plan_new(g, (rc_node *[]){loss, grads[0], grads[1], grads[2]}, 4);
     if (!plan) goto graph_err;
     if (rc_plan_run(plan) != RC_OK) {

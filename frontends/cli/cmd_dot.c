@@ -16,10 +16,11 @@
 
 static const char dot_usage[] =
     "usage: recur dot --cell {simple,lstm,gru} --units U --input I --steps T -o FILE\n"
-    "       recur dot --model MODEL [--steps T] -o FILE   (a Keras .keras or TF.js model.json)\n"
     "                 [--batch B] [--bidirectional] [--return-sequences] [--gradients]\n"
     "                 [--grad-of PARAM]... [--level op|cell|layer] [--steps-shown K]\n"
-    "                 [--title TEXT] [--rankdir TB|LR]\n"
+    "                 [--title TEXT] [--rankdir TB|LR|BT|RL]\n"
+    "                 [--fused]\n"
+    "       recur dot MODEL -o FILE [--steps T] [the drawing options above]\n"
     "\n"
     "Builds the layer on an input of shape (B, T, I) (B defaults to 2) and draws\n"
     "its graph to FILE, in the format of its extension: .dot/.gv (DOT text), .svg,\n"
@@ -31,6 +32,10 @@ static const char dot_usage[] =
     "  --level             op: every node (default); cell: one box per cell step;\n"
     "                      layer: one box per layer (rolled, like Keras plot_model)\n"
     "  --steps-shown K     draw the first K and last K steps, an ellipsis between\n"
+    "  --fused             draw the graph as it runs, with fused ops (one lstm_cell\n"
+    "                      per LSTM step); by default every gate is drawn\n"
+    "MODEL is a Keras 3 .keras file or a TF.js model.json (also --model MODEL);\n"
+    "it is built on an input of batch B and T steps (default 4).\n"
     "exit status: 0 written, 1 failed (e.g. unwritable file), 2 bad usage\n";
 
 /* Usage errors of `recur dot`: the message, then where help is. */
@@ -74,97 +79,116 @@ static bool param_matches(const char *path, const char *name) {
 
 #define DOT_MAX_GRAD_OF 16
 
-int cmd_dot(int argc, char **argv) {
-    const char *cell = NULL, *out = NULL, *title = NULL, *rankdir = NULL, *model = NULL;
+/* The command line. */
+typedef struct dot_args {
+    const char *model; /* MODEL.json, or NULL to build a layer from --cell */
+    const char *cell, *out, *title, *rankdir;
     const char *grad_of[DOT_MAX_GRAD_OF];
-    int ngrad_of = 0;
-    long units = 0, input = 0, steps = 0, batch = 2, shown = 0;
-    bool have_units = false, have_input = false, have_steps = false;
-    bool bidir = false, grads = false, seqs = false;
-    rc_dot_level level = RC_DOT_OP;
+    int ngrad_of, ci;
+    long units, input, steps, batch, shown;
+    bool have_units, have_input, have_steps, have_batch;
+    bool bidir, grads, seqs, fused;
+    rc_dot_level level;
+} dot_args;
+
+/* What was built: the layers to free, the input and output, a default title. */
+typedef struct dot_source {
+    rc_rnn *layer;
+    rc_bidir *bi;
+    rc_io_model *io;
+    rc_node *x, *y;
+    char title[200];
+} dot_source;
+
+/* 0 when the arguments are usable, else the exit status (help printed: -1). */
+static int dot_parse(int argc, char **argv, dot_args *a) {
+    *a = (dot_args){.batch = 2, .level = RC_DOT_OP, .ci = -1};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             fputs(dot_usage, stdout);
-            return 0;
+            return -1;
         }
-        if (strcmp(a, "--bidirectional") == 0) { bidir = true; continue; }
-        if (strcmp(a, "--gradients") == 0) { grads = true; continue; }
-        if (strcmp(a, "--return-sequences") == 0) { seqs = true; continue; }
+        if (strcmp(arg, "--bidirectional") == 0) { a->bidir = true; continue; }
+        if (strcmp(arg, "--gradients") == 0) { a->grads = true; continue; }
+        if (strcmp(arg, "--return-sequences") == 0) { a->seqs = true; continue; }
+        if (strcmp(arg, "--fused") == 0) { a->fused = true; continue; }
+        if (arg[0] != '-') {
+            if (a->model) return dot_usage_error("unexpected argument '%s' (a model '%s' is given already)", arg, a->model);
+            a->model = arg;
+            continue;
+        }
         static const char *const with_value[] = {"--cell", "--units", "--input", "--steps", "--batch", "--level",
                                                  "--steps-shown", "--title", "--rankdir", "--grad-of", "-o",
                                                  "--output", "--model"};
         bool known = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= strcmp(a, with_value[k]) == 0;
-        if (!known) return dot_usage_error(a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
-        if (i + 1 >= argc) return dot_usage_error("option %s needs a value", a);
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= strcmp(arg, with_value[k]) == 0;
+        if (!known) return dot_usage_error("unknown option '%s'", arg);
+        if (i + 1 >= argc) return dot_usage_error("option %s needs a value", arg);
         const char *v = argv[++i];
-        if (strcmp(a, "--cell") == 0) cell = v;
-        else if (strcmp(a, "--model") == 0) model = v;
-        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) out = v;
-        else if (strcmp(a, "--title") == 0) title = v;
-        else if (strcmp(a, "--rankdir") == 0) {
+        if (strcmp(arg, "--cell") == 0) a->cell = v;
+        else if (strcmp(arg, "--model") == 0) {
+            if (a->model) return dot_usage_error("a model '%s' is given already", a->model);
+            a->model = v;
+        }
+        else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) a->out = v;
+        else if (strcmp(arg, "--title") == 0) a->title = v;
+        else if (strcmp(arg, "--rankdir") == 0) {
             if (strcmp(v, "TB") && strcmp(v, "LR") && strcmp(v, "BT") && strcmp(v, "RL"))
                 return dot_usage_error("unknown rankdir '%s' (expected TB, LR, BT or RL)", v);
-            rankdir = v;
-        } else if (strcmp(a, "--level") == 0) {
-            if (!rc_dot_level_parse(v, &level))
+            a->rankdir = v;
+        } else if (strcmp(arg, "--level") == 0) {
+            if (!rc_dot_level_parse(v, &a->level))
                 return dot_usage_error("unknown level '%s' (expected op, cell or layer)", v);
-        } else if (strcmp(a, "--grad-of") == 0) {
-            if (ngrad_of == DOT_MAX_GRAD_OF) return dot_usage_error("more than %d --grad-of options", DOT_MAX_GRAD_OF);
-            grad_of[ngrad_of++] = v;
-            grads = true;
+        } else if (strcmp(arg, "--grad-of") == 0) {
+            if (a->ngrad_of == DOT_MAX_GRAD_OF)
+                return dot_usage_error("more than %d --grad-of options", DOT_MAX_GRAD_OF);
+            a->grad_of[a->ngrad_of++] = v;
+            a->grads = true;
         } else {
-            long *dst = strcmp(a, "--units") == 0   ? &units
-                        : strcmp(a, "--input") == 0 ? &input
-                        : strcmp(a, "--steps") == 0 ? &steps
-                        : strcmp(a, "--batch") == 0 ? &batch
-                                                    : &shown;
-            long lo = dst == &shown ? 0 : 1, hi = dst == &steps ? 10000 : dst == &shown ? 10000 : 4096;
+            long *dst = strcmp(arg, "--units") == 0   ? &a->units
+                        : strcmp(arg, "--input") == 0 ? &a->input
+                        : strcmp(arg, "--steps") == 0 ? &a->steps
+                        : strcmp(arg, "--batch") == 0 ? &a->batch
+                                                      : &a->shown;
+            long lo = dst == &a->shown ? 0 : 1, hi = dst == &a->steps || dst == &a->shown ? 10000 : 4096;
             if (!parse_int(v, lo, hi, dst))
-                return dot_usage_error("bad value '%s' for %s (expected a whole number from %ld to %ld)", v, a, lo,
-                                       hi);
-            have_units |= dst == &units;
-            have_input |= dst == &input;
-            have_steps |= dst == &steps;
+                return dot_usage_error("bad value '%s' for %s (expected a whole number from %ld to %ld)", v, arg,
+                                       lo, hi);
+            a->have_units |= dst == &a->units;
+            a->have_input |= dst == &a->input;
+            a->have_steps |= dst == &a->steps;
+            a->have_batch |= dst == &a->batch;
         }
     }
-    if (model && cell) return dot_usage_error("--model and --cell exclude each other");
-    if (model) cell = "lstm", have_units = have_input = true, steps = have_steps ? steps : 4, have_steps = true;
-    if (!cell) return dot_usage_error("missing --cell (simple, lstm or gru)");
-    int ci = -1;
-    for (int k = 0; k < 3; k++)
-        if (strcmp(cell, dot_cells[k].cli) == 0) ci = k;
-    if (ci < 0) return dot_usage_error("unknown cell '%s' (expected simple, lstm or gru)", cell);
-    if (!have_units) return dot_usage_error("missing --units U");
-    if (!have_input) return dot_usage_error("missing --input I");
-    if (!have_steps) return dot_usage_error("missing --steps T");
-    if (!out) return dot_usage_error("missing -o FILE (.dot, .gv, .svg, .png or .pdf)");
-    if (!rc_dot_format_of(out))
-        return dot_usage_error("unknown output format of '%s' (use .dot, .gv, .svg, .png or .pdf)", out);
+    if (a->model) {
+        if (a->cell || a->have_units || a->have_input || a->bidir || a->seqs)
+            return dot_usage_error("--cell, --units, --input, --bidirectional and --return-sequences describe a "
+                                   "layer to build; they do not go with a model ('%s')",
+                                   a->model);
+    } else {
+        if (!a->cell) return dot_usage_error("missing --cell (simple, lstm or gru) or a MODEL.json");
+        for (int k = 0; k < 3; k++)
+            if (strcmp(a->cell, dot_cells[k].cli) == 0) a->ci = k;
+        if (a->ci < 0) return dot_usage_error("unknown cell '%s' (expected simple, lstm or gru)", a->cell);
+        if (!a->have_units) return dot_usage_error("missing --units U");
+        if (!a->have_input) return dot_usage_error("missing --input I");
+        if (!a->have_steps) return dot_usage_error("missing --steps T");
+    }
+    if (!a->out) return dot_usage_error("missing -o FILE (.dot, .gv, .svg, .png or .pdf)");
+    if (!rc_dot_format_of(a->out))
+        return dot_usage_error("unknown output format of '%s' (use .dot, .gv, .svg, .png or .pdf)", a->out);
+    return 0;
+}
 
-    rc_graph *g = rc_graph_new();
-    if (!g) {
-        fprintf(stderr, "recur dot: out of memory\n");
-        return 1;
-    }
-    rc_cell_config cfg = rc_cell_defaults(units);
-    rc_rnn_config rcfg = {.return_sequences = seqs};
-    rc_node *x = model ? NULL : rc_input(g, "x", RC_F32, RC_SHAPE(batch, steps, input)), *y = NULL;
-    rc_rnn *layer = NULL;
-    rc_bidir *bi = NULL;
-    rc_io_model *io = NULL;
-    if (model) { /* an imported model on x (B, T, ...) */
-        rc_node *in[16], *outs[64];
-        char err[1024];
-        if (cli_load_model("dot", model, &io)) {
-            rc_graph_free(g);
-            return 1;
-        }
-        if (rc_io_build_batch(io, g, batch, steps, in, 16, outs, 64, err, sizeof err) == RC_OK)
-            x = in[0], y = outs[0];
-        else if (!rc_graph_error(g)) rc_graph_fail(g, RC_ERR_ARG, "%s", err);
-    } else if (bidir) {
+/* --cell ...: one RNN layer, or a Bidirectional one, on x (B, T, I). 0 or
+ * the exit status (the message printed). */
+static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
+    int ci = a->ci;
+    rc_cell_config cfg = rc_cell_defaults(a->units);
+    rc_rnn_config rcfg = {.return_sequences = a->seqs};
+    s->x = rc_input(g, "x", RC_F32, RC_SHAPE(a->batch, a->steps, a->input));
+    if (a->bidir) {
         char fname[64], bname[64];
         snprintf(fname, sizeof fname, "forward_%s", dot_cells[ci].layer);
         snprintf(bname, sizeof bname, "backward_%s", dot_cells[ci].layer);
@@ -172,45 +196,84 @@ int cmd_dot(int argc, char **argv) {
         bcfg.go_backwards = true;
         rc_rnn *f = rc_rnn_new(fname, dot_cells[ci].make(&cfg), &rcfg);
         rc_rnn *b = rc_rnn_new(bname, dot_cells[ci].make(&cfg), &bcfg);
-        bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT) : NULL;
-        if (!bi) {
+        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT) : NULL;
+        if (!s->bi) {
             rc_rnn_free(f);
             rc_rnn_free(b);
         } else {
             rc_bidir_out bo;
-            if (rc_bidir_apply(bi, g, x, NULL, &bo) == RC_OK) y = bo.output;
+            if (rc_bidir_apply(s->bi, g, s->x, NULL, &bo) == RC_OK) s->y = bo.output;
         }
     } else {
-        layer = rc_rnn_new(dot_cells[ci].layer, dot_cells[ci].make(&cfg), &rcfg);
+        s->layer = rc_rnn_new(dot_cells[ci].layer, dot_cells[ci].make(&cfg), &rcfg);
         rc_rnn_out o;
-        if (layer && rc_rnn_apply(layer, g, x, NULL, &o) == RC_OK) y = o.output;
+        if (s->layer && rc_rnn_apply(s->layer, g, s->x, NULL, &o) == RC_OK) s->y = o.output;
     }
+    if (rc_graph_error(g)) {
+        fprintf(stderr, "recur dot: building the graph failed: %s\n", rc_graph_error(g));
+        return 1;
+    }
+    if (!s->y) {
+        fprintf(stderr, "recur dot: out of memory\n");
+        return 1;
+    }
+    /* "Bidirectional(LSTM(8)) on x (2, 4, 3)" */
+    char xs[RC_SHAPE_STRLEN];
+    rc_shape_str(rc_node_shape(s->x), xs, sizeof xs);
+    snprintf(s->title, sizeof s->title, "%s%s(%ld)%s on x %s", a->bidir ? "Bidirectional(" : "",
+             dot_cells[ci].type, a->units, a->bidir ? ")" : "", xs);
+    return 0;
+}
+
+/* MODEL.json: the hook for drawing a saved model. Model import is separate
+ * work; once it exists, this loads the model, applies it to an input of the
+ * model's shape (--batch and --steps filling what the model leaves open) and
+ * fills s as dot_build_cell does; the drawing below is shared. */
+static int dot_build_model(const dot_args *a, rc_graph *g, dot_source *s) {
+    if (cli_load_model("dot", a->model, &s->io)) return 1;
+    rc_node *in[16], *outs[64];
+    char err[1024];
+    long T = a->have_steps ? a->steps : 4;
+    if (rc_io_build_batch(s->io, g, a->batch, T, in, 16, outs, 64, err, sizeof err) != RC_OK) {
+        fprintf(stderr, "recur dot: %s\n", err);
+        return 1;
+    }
+    s->x = in[0];
+    s->y = outs[0];
+    char xs[RC_SHAPE_STRLEN];
+    snprintf(s->title, sizeof s->title, "%s on x %s", rc_io_name(s->io),
+             rc_shape_str(rc_node_shape(s->x), xs, sizeof xs));
+    return 0;
+}
+
+/* Gradients if asked for, the --grad-of selection, and the file. */
+static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
     int np = rc_graph_params(g, NULL, 0), status = 0;
     rc_node **params = rc_calloc((size_t)np + 1, sizeof *params);
     rc_node **gr = rc_calloc((size_t)np + 1, sizeof *gr);
     rc_node *sel_p[DOT_MAX_GRAD_OF * 8], *sel_g[DOT_MAX_GRAD_OF * 8];
     int nsel = 0;
-    if (!params || !gr || (!y && !rc_graph_error(g))) {
+    if (!params || !gr) {
         fprintf(stderr, "recur dot: out of memory\n");
         status = 1;
         goto done;
     }
-    if (grads && y) {
-        rc_node *loss = rc_sum(g, y, RC_ALL_AXES, false);
+    rc_graph_params(g, params, np);
+    if (a->grads) {
+        rc_node *loss = rc_sum(g, s->y, RC_ALL_AXES, false);
         if (loss) rc_node_rename(loss, "loss");
-        rc_graph_params(g, params, np);
         rc_gradients(g, loss, params, np, gr);
+        if (rc_graph_error(g)) {
+            fprintf(stderr, "recur dot: building the gradients failed: %s\n", rc_graph_error(g));
+            status = 1;
+            goto done;
+        }
     }
-    if (rc_graph_error(g)) {
-        fprintf(stderr, "recur dot: building the graph failed: %s\n", rc_graph_error(g));
-        status = 1;
-        goto done;
-    }
-    for (int k = 0; k < ngrad_of; k++) {
+    for (int k = 0; k < a->ngrad_of; k++) {
         int hits = 0;
         for (int p = 0; p < np; p++) {
             char path[256];
-            if (!param_matches(rc_node_path(params[p], path, sizeof path), grad_of[k])) continue;
+            if (!param_matches(rc_node_path(params[p], path, sizeof path), a->grad_of[k])) continue;
             hits++;
             bool dup = false;
             for (int j = 0; j < nsel; j++) dup |= sel_p[j] == params[p];
@@ -220,7 +283,7 @@ int cmd_dot(int argc, char **argv) {
             }
         }
         if (!hits) {
-            fprintf(stderr, "recur dot: --grad-of '%s' matches no parameter; the parameters are:\n", grad_of[k]);
+            fprintf(stderr, "recur dot: --grad-of '%s' matches no parameter; the parameters are:\n", a->grad_of[k]);
             for (int p = 0; p < np; p++) {
                 char path[256];
                 fprintf(stderr, "  %s\n", rc_node_path(params[p], path, sizeof path));
@@ -229,43 +292,46 @@ int cmd_dot(int argc, char **argv) {
             goto done;
         }
     }
-    {
-        char deftitle[200];
-        char xs[RC_SHAPE_STRLEN];
-        rc_shape_str(rc_node_shape(x), xs, sizeof xs);
-        if (model) {
-            snprintf(deftitle, sizeof deftitle, "%s on x %s%s, %s level", rc_io_name(io), xs,
-                     grads ? " with gradients" : "", rc_dot_level_name(level));
-        } else if (bidir) {
-            /* "Bidirectional(LSTM(8)) on x (2, 4, 3), op level" */
-            snprintf(deftitle, sizeof deftitle, "Bidirectional(%s(%ld)) on x %s%s, %s level", dot_cells[ci].type,
-                     units, xs, grads ? " with gradients" : "", rc_dot_level_name(level));
-        } else {
-            snprintf(deftitle, sizeof deftitle, "%s(%ld) on x %s%s, %s level", dot_cells[ci].type, units, xs,
-                     grads ? " with gradients" : "", rc_dot_level_name(level));
-        }
-        rc_dot_options o = rc_dot_defaults();
-        o.level = level;
-        o.steps_shown = (int)shown;
-        o.title = title ? title : deftitle;
-        o.rankdir = rankdir;
-        if (nsel) {
-            o.grads = sel_g;
-            o.grad_params = sel_p;
-            o.ngrads = nsel;
-        }
-        if (rc_dot_save(g, &o, out) != RC_OK) {
-            fprintf(stderr, "recur dot: %s\n", rc_dot_error());
-            status = 1;
-        }
+    char title[300];
+    snprintf(title, sizeof title, "%s%s, %s level", s->title, a->grads ? " with gradients" : "",
+             rc_dot_level_name(a->level));
+    rc_dot_options o = rc_dot_defaults();
+    o.level = a->level;
+    o.steps_shown = (int)a->shown;
+    o.title = a->title ? a->title : title;
+    o.rankdir = a->rankdir;
+    if (nsel) {
+        o.grads = sel_g;
+        o.grad_params = sel_p;
+        o.ngrads = nsel;
+    }
+    if (rc_dot_save(g, &o, a->out) != RC_OK) {
+        fprintf(stderr, "recur dot: %s\n", rc_dot_error());
+        status = 1;
     }
 done:
     rc_free(params);
     rc_free(gr);
-    rc_rnn_free(layer);
-    rc_bidir_free(bi);
-    rc_io_free(io);
-    rc_graph_free(g);
     return status;
 }
 
+int cmd_dot(int argc, char **argv) {
+    dot_args a;
+    int status = dot_parse(argc, argv, &a);
+    if (status) return status < 0 ? 0 : status;
+    rc_graph *g = rc_graph_new();
+    if (!g) {
+        fprintf(stderr, "recur dot: out of memory\n");
+        return 1;
+    }
+    /* Every gate drawn unless the user asks for the graph as it runs. */
+    rc_graph_set_fusion(g, a.fused);
+    dot_source s = {0};
+    status = a.model ? dot_build_model(&a, g, &s) : dot_build_cell(&a, g, &s);
+    if (status == 0) status = dot_draw(&a, g, &s);
+    rc_rnn_free(s.layer);
+    rc_bidir_free(s.bi);
+    rc_graph_free(g);
+    rc_io_free(s.io);
+    return status;
+}

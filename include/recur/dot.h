@@ -19,7 +19,8 @@
  * Errors: every call returns an rc_status; the message of the last failed
  * call of this thread is rc_dot_error(). Nothing here prints. Rendering
  * uses libgvc/libcgraph in-process (no `dot` executable); Graphviz itself
- * is not thread-safe, so render from one thread at a time.
+ * is not thread-safe, so render from one thread at a time. The first
+ * render loads Graphviz' plugins into one context kept for the process.
  */
 #ifndef RECUR_DOT_H
 #define RECUR_DOT_H
@@ -42,8 +43,8 @@ typedef struct rc_dot_options {
     rc_dot_level level;
     /* Draw gradient nodes (appended by rc_gradients). Default true. */
     bool gradients;
-    /* Draw only what these nodes need (themselves and their ancestors);
-     * NULL = the whole graph. */
+    /* Draw only what these nodes need (themselves and their ancestors),
+     * plus what `grads` below need; NULL = the whole graph. */
     rc_node *const *outputs;
     int noutputs;
     /* Keep only the gradient paths to chosen parameters: pass the gradient
@@ -81,8 +82,10 @@ rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t 
 
 /* Draw g to a file whose format is given by its extension: .dot or .gv
  * (the DOT text), .svg, .png or .pdf (rendered). RC_ERR_ARG for an unknown
- * extension, RC_ERR_IO when the file cannot be written (nothing is left
- * behind on failure). */
+ * extension, RC_ERR_IO when the file cannot be written. The file is
+ * written whole or not at all: the text goes to a temporary file next to
+ * it that replaces it only once complete, so a failure leaves an existing
+ * file as it was. */
 rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path);
 
 /* "dot", "svg", "png" or "pdf" from a path's extension (case-insensitive;
