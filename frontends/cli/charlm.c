@@ -214,7 +214,15 @@ rc_status charlm_config_from_file(const char *path, charlm_config *c, char *msg,
     if (s != RC_OK) return s;
     const char *cfg = rc_safetensors_meta(st, "config");
     char why[256];
-    if (!cfg || !charlm_config_parse(cfg, c, why, sizeof why)) {
+    if (cfg && strncmp(cfg, "imported ", 9) == 0) {
+        /* Sampling keeps per-layer states between steps, which only the
+         * built-in model exposes; recur eval handles these checkpoints. */
+        snprintf(msg, msglen,
+                 "'%s' holds a model trained from an imported model (%s): only recur train --resume and recur eval "
+                 "read it (train --export DIR writes it as TF.js)",
+                 path, cfg);
+        s = RC_ERR_FORMAT;
+    } else if (!cfg || !charlm_config_parse(cfg, c, why, sizeof why)) {
         snprintf(msg, msglen, "'%s' is not a recur char-LM checkpoint: %s", path,
                  cfg ? why : "no \"config\" in its metadata");
         s = RC_ERR_FORMAT;

@@ -1,5 +1,6 @@
 /* recur eval: validation loss of a char-LM checkpoint. */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "args.h"
 #include "charlm.h"
 #include "cli.h"
+#include "lm_import.h"
 
 static const char eval_usage[] =
     "usage: recur eval CHECKPOINT --corpus fortunes|FILE [--ints] [--windows N]\n"
@@ -45,28 +47,38 @@ int cmd_eval(int argc, char **argv) {
     char msg[1024];
     rc_corpus c;
     if (charlm_load_corpus(corpus, ints, &c, msg, sizeof msg) != RC_OK) return args_fail("eval", "%s", msg);
-    charlm m;
-    charlm_branch br;
-    if (charlm_open(pos[0], batch, seq, false, &m, &br, msg, sizeof msg) != RC_OK) {
+    charlm m = {0};
+    lm_import im = {0};
+    charlm_branch br, *pb = &br;
+    /* A checkpoint of an imported model rebuilds that model; others are the built-in char LM. */
+    char *cfg = lm_checkpoint_config(pos[0], msg, sizeof msg);
+    bool imported = lm_import_is_config(cfg);
+    rc_status s = imported ? lm_import_open_checkpoint(pos[0], cfg, batch, seq, c.vocab, &im, msg, sizeof msg)
+                           : charlm_open(pos[0], batch, seq, false, &m, &br, msg, sizeof msg);
+    free(cfg);
+    if (s != RC_OK) {
         rc_corpus_free(&c);
         return args_fail("eval", "%s", msg);
     }
+    if (imported) pb = &im.br;
+    rc_graph *g = imported ? im.g : m.g;
+    int64_t vocab = imported ? im.vocab : m.cfg.vocab;
     int status = 1;
     rc_plan *p = NULL;
-    if (c.vocab > m.cfg.vocab) {
+    if (c.vocab > vocab) {
         args_fail("eval", "the corpus has %lld token values but the model's vocabulary is %lld", (long long)c.vocab,
-                  (long long)m.cfg.vocab);
+                  (long long)vocab);
         goto done;
     }
-    p = rc_plan_new(m.g, &br.xent, 1);
+    p = rc_plan_new(g, &pb->xent, 1);
     if (!p) {
-        args_fail("eval", "planning failed: %s", rc_graph_error(m.g));
+        args_fail("eval", "planning failed: %s", rc_graph_error(g));
         goto done;
     }
     const int32_t *data = val ? rc_corpus_val(&c) : c.tokens;
     int64_t len = val ? rc_corpus_val_len(&c) : c.n_train;
     double nats;
-    if (charlm_eval_split(&m, data, len, windows, &br, p, &nats, msg, sizeof msg) != RC_OK) {
+    if (charlm_eval_split(NULL, data, len, windows, pb, p, &nats, msg, sizeof msg) != RC_OK) {
         args_fail("eval", "%s", msg);
         goto done;
     }
@@ -74,7 +86,8 @@ int cmd_eval(int argc, char **argv) {
     status = 0;
 done:
     rc_plan_free(p);
-    charlm_free(&m);
+    if (imported) lm_import_free(&im);
+    else charlm_free(&m);
     rc_corpus_free(&c);
     return status;
 }

@@ -1,4 +1,6 @@
 /* recur train: train a character-level language model on a corpus. */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,15 +12,23 @@
 #include "args.h"
 #include "charlm.h"
 #include "cli.h"
+#include "lm_import.h"
 #include "plot.h"
 #include "progress.h"
 
 static const char train_usage[] =
-    "usage: recur train --corpus fortunes|FILE [options]\n"
+    "usage: recur train --corpus fortunes|FILE [--model MODEL] [options]\n"
     "\n"
     "Trains Embedding(V, E) -> RNN(U) x layers -> Dense(V) on random windows of\n"
     "the corpus' first 90% (one window per batch row, each from a zero state),\n"
     "minimising the mean cross-entropy of the next token (nats/char).\n"
+    "  --model MODEL            train an imported model instead (TF.js model.json\n"
+    "                           or Keras .keras): int ids (B, T) in, logits\n"
+    "                           (B, T, V) out, V >= the corpus vocabulary; starts\n"
+    "                           from its weights; not with --cell/--units/--embed/\n"
+    "                           --layers/--init; dropout stays off\n"
+    "  --export DIR             with --model: write the trained model as TF.js\n"
+    "                           (DIR/model.json + DIR/group1-shard1of1.bin)\n"
     "  --corpus fortunes|FILE   the built-in fortunes corpus (Debian package\n"
     "                           'fortunes') or any file, one token per byte\n"
     "  --ints                   FILE holds whitespace-separated integers instead\n"
@@ -54,9 +64,15 @@ static bool file_exists(const char *p) {
 }
 
 typedef struct train_ctx {
-    charlm m;
+    charlm m;                 /* the built-in model, or */
+    lm_import im;             /* an imported one */
+    rc_graph *g;
+    rc_node **params;
+    int nparams;
+    charlm_branch *tb, *eb;   /* training and evaluation branches (one for imported models) */
+    charlm_branch tb_, eb_;
+    char *cfgs;               /* the checkpoint's "config" */
     rc_corpus corpus;
-    charlm_branch tb, eb;
     rc_trainer *trainer;
     rc_plan *eval_plan;
     rc_rng rng;
@@ -66,6 +82,8 @@ static void ctx_free(train_ctx *c) {
     rc_plan_free(c->eval_plan);
     rc_trainer_free(c->trainer);
     if (c->m.g) charlm_free(&c->m);
+    if (c->im.g) lm_import_free(&c->im);
+    free(c->cfgs);
     rc_corpus_free(&c->corpus);
 }
 
@@ -74,7 +92,7 @@ static void ctx_free(train_ctx *c) {
 
 int cmd_train(int argc, char **argv) {
     const char *corpus = NULL, *cell_s = "lstm", *opt_s = "adam", *ckpt = NULL, *log_s = NULL, *plot_s = NULL,
-               *init_s = "torch";
+               *init_s = "torch", *model_s = NULL, *export_s = NULL;
     int64_t units = 256, embed = 64, layers = 1, seq = 100, batch = 32, steps = 1000, seed = 1234, save_every = 500,
             eval_every = 0, print_every = 100;
     double lr = 2e-3, clipnorm = 5.0;
@@ -101,6 +119,8 @@ int cmd_train(int argc, char **argv) {
         OPT_STR("--plot", &plot_s),
         OPT_INT("--eval-every", &eval_every, 0, 100000000),
         OPT_INT("--print-every", &print_every, 1, 100000000),
+        OPT_STR("--model", &model_s),
+        OPT_STR("--export", &export_s),
     };
     enum { O_CELL = 2, O_UNITS, O_EMBED, O_LAYERS, O_INIT = 12 };
     const char *pos[1];
@@ -117,6 +137,14 @@ int cmd_train(int argc, char **argv) {
     if (!rc_optim_from_name(opt_s, &kind))
         return args_usage_error("train", "unknown optimizer '%s' (expected adam, sgd, rmsprop or adagrad)", opt_s);
     if (resume && !ckpt) return args_usage_error("train", "--resume needs --checkpoint FILE");
+    if (model_s) {
+        const int builtin[] = {O_CELL, O_UNITS, O_EMBED, O_LAYERS, O_INIT};
+        for (int i = 0; i < 5; i++)
+            if (opts[builtin[i]].seen)
+                return args_usage_error("train", "%s describes the built-in model: not with --model", opts[builtin[i]].name);
+    }
+    if (export_s && !model_s && !resume)
+        return args_usage_error("train", "--export needs --model (an imported model)");
     if (ckpt && !resume && file_exists(ckpt))
         return args_fail("train", "checkpoint '%s' already exists: add --resume to continue it, or remove it", ckpt);
     if (resume && !file_exists(ckpt)) return args_fail("train", "cannot resume: checkpoint '%s' does not exist", ckpt);
@@ -128,11 +156,43 @@ int cmd_train(int argc, char **argv) {
     char *log_path = NULL, *plot_path = NULL;
     FILE *logf = NULL;
 
+    char *saved_cfg = NULL, *import_path = NULL;
     if (resume) {
+        saved_cfg = lm_checkpoint_config(ckpt, msg, sizeof msg);
+        if (!saved_cfg) {
+            args_fail("train", "%s", msg);
+            goto done;
+        }
+    }
+    if (resume && lm_import_is_config(saved_cfg)) {
+        /* An imported model's checkpoint: rebuilt from the model it names. */
+        import_path = lm_import_config_path(saved_cfg, msg, sizeof msg);
+        if (!import_path) {
+            args_fail("train", "%s", msg);
+            goto done;
+        }
+        char a[PATH_MAX];
+        if (model_s && (!realpath(model_s, a) || strcmp(a, import_path) != 0)) {
+            args_fail("train", "--resume: --model '%s' is not the checkpoint's model '%s'", model_s, import_path);
+            goto done;
+        }
+        if (opts[O_CELL].seen || opts[O_UNITS].seen || opts[O_EMBED].seen || opts[O_LAYERS].seen || opts[O_INIT].seen) {
+            args_fail("train", "--resume: the options contradict the checkpoint's model (%s)", saved_cfg);
+            goto done;
+        }
+        model_s = import_path;
+    } else if (resume && model_s) {
+        args_fail("train", "--resume: the checkpoint holds the built-in model (%s), not --model '%s'", saved_cfg, model_s);
+        goto done;
+    } else if (export_s && !model_s) {
+        args_usage_error("train", "--export needs --model (an imported model)");
+        status = EXIT_USAGE;
+        goto done;
+    } else if (resume) {
         /* The model is the checkpoint's; options given that contradict it are errors. */
         charlm_config saved;
-        if (charlm_config_from_file(ckpt, &saved, msg, sizeof msg) != RC_OK) {
-            args_fail("train", "%s", msg);
+        if (!charlm_config_parse(saved_cfg, &saved, msg, sizeof msg)) {
+            args_fail("train", "'%s' is not a recur char-LM checkpoint: %s", ckpt, msg);
             goto done;
         }
         if ((opts[O_CELL].seen && saved.cell != cfg.cell) || (opts[O_UNITS].seen && saved.units != cfg.units) ||
@@ -151,7 +211,7 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     if (c.corpus.vocab > 256 || ints) cfg.vocab = resume ? cfg.vocab : c.corpus.vocab;
-    if (c.corpus.vocab > cfg.vocab) {
+    if (!model_s && c.corpus.vocab > cfg.vocab) {
         args_fail("train", "the corpus has %lld token values but the model's vocabulary is %lld",
                   (long long)c.corpus.vocab, (long long)cfg.vocab);
         goto done;
@@ -162,14 +222,32 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
 
-    if (!charlm_new(&c.m, &cfg, (uint64_t)seed)) {
-        args_fail("train", "out of memory");
-        goto done;
+    if (model_s) {
+        if (lm_import_open(model_s, batch, seq, c.corpus.vocab, &c.im, msg, sizeof msg) != RC_OK) {
+            args_fail("train", "%s", msg);
+            goto done;
+        }
+        c.g = c.im.g, c.params = c.im.params, c.nparams = c.im.nparams;
+        c.tb = c.eb = &c.im.br;
+        c.cfgs = lm_import_config_str(&c.im);
+    } else {
+        if (!charlm_new(&c.m, &cfg, (uint64_t)seed)) {
+            args_fail("train", "out of memory");
+            goto done;
+        }
+        int64_t eb = EVAL_BATCH;
+        if (charlm_branch_new(&c.m, batch, seq, false, &c.tb_) != RC_OK ||
+            charlm_branch_new(&c.m, eb, seq, false, &c.eb_) != RC_OK) {
+            args_fail("train", "building the model failed: %s", rc_graph_error(c.m.g));
+            goto done;
+        }
+        c.g = c.m.g, c.params = c.m.params, c.nparams = c.m.nparams;
+        c.tb = &c.tb_, c.eb = &c.eb_;
+        c.cfgs = malloc(256);
+        if (c.cfgs) charlm_config_str(&cfg, c.cfgs, 256);
     }
-    int64_t eb = EVAL_BATCH;
-    if (charlm_branch_new(&c.m, batch, seq, false, &c.tb) != RC_OK ||
-        charlm_branch_new(&c.m, eb, seq, false, &c.eb) != RC_OK) {
-        args_fail("train", "building the model failed: %s", rc_graph_error(c.m.g));
+    if (!c.cfgs) {
+        args_fail("train", "out of memory");
         goto done;
     }
     rc_optim_config oc = rc_optim_defaults(kind);
@@ -184,20 +262,19 @@ int cmd_train(int argc, char **argv) {
         args_fail("train", "%s", msg);
         goto done;
     }
-    rc_trainer_spec spec = {.loss = c.tb.loss, .params = c.m.params, .nparams = c.m.nparams, .optim = oc};
-    c.trainer = rc_trainer_new(c.m.g, &spec);
+    rc_trainer_spec spec = {.loss = c.tb->loss, .params = c.params, .nparams = c.nparams, .optim = oc};
+    c.trainer = rc_trainer_new(c.g, &spec);
     if (!c.trainer) {
-        args_fail("train", "building the training plan failed: %s", rc_graph_error(c.m.g));
+        args_fail("train", "building the training plan failed: %s", rc_graph_error(c.g));
         goto done;
     }
-    c.eval_plan = rc_plan_new(c.m.g, &c.eb.xent, 1);
+    c.eval_plan = rc_plan_new(c.g, &c.eb->xent, 1);
     if (!c.eval_plan) {
-        args_fail("train", "planning the evaluation failed: %s", rc_graph_error(c.m.g));
+        args_fail("train", "planning the evaluation failed: %s", rc_graph_error(c.g));
         goto done;
     }
     rc_rng_seed(&c.rng, (uint64_t)seed ^ 0x5eed5eed5eedull);
-    char cfgs[256];
-    charlm_config_str(&cfg, cfgs, sizeof cfgs);
+    const char *cfgs = c.cfgs;
     if (resume) {
         if (rc_trainer_load(c.trainer, ckpt, NULL, &c.rng, msg, sizeof msg) != RC_OK) {
             args_fail("train", "%s", msg);
@@ -228,7 +305,7 @@ int cmd_train(int argc, char **argv) {
     }
 
     int64_t nscalars = 0;
-    for (int i = 0; i < c.m.nparams; i++) nscalars += rc_node_numel(c.m.params[i]);
+    for (int i = 0; i < c.nparams; i++) nscalars += rc_node_numel(c.params[i]);
     printf("corpus %s: %lld tokens (train %lld, validation %lld), vocabulary %lld\n", corpus,
            (long long)c.corpus.n, (long long)c.corpus.n_train, (long long)rc_corpus_val_len(&c.corpus),
            (long long)c.corpus.vocab);
@@ -240,7 +317,7 @@ int cmd_train(int argc, char **argv) {
 
     progress pr;
     progress_init(&pr, stdout, start, steps, batch * seq, print_every);
-    int32_t *x = rc_node_data(c.tb.x), *y = rc_node_data(c.tb.y);
+    int32_t *x = rc_node_data(c.tb->x), *y = rc_node_data(c.tb->y);
     double t_train = 0.0;
     for (int64_t step = start + 1; step <= steps; step++) {
         rc_corpus_windows(&c.corpus, &c.rng, batch, seq, x, y, NULL);
@@ -256,7 +333,7 @@ int cmd_train(int argc, char **argv) {
         }
         double val = NAN;
         if (eval_every && step % eval_every == 0 && step != steps) {
-            if (charlm_eval_split(&c.m, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, &c.eb,
+            if (charlm_eval_split(NULL, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, c.eb,
                                   c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
                 progress_done(&pr);
                 args_fail("train", "evaluation failed: %s", msg);
@@ -283,7 +360,7 @@ int cmd_train(int argc, char **argv) {
     printf("trained %lld steps in %.1f s: %.1f ms/step (forward, backward, clipping, update)\n",
            (long long)(steps - start), t_train, 1e3 * t_train / (double)(steps - start));
     double val;
-    if (charlm_eval_split(&c.m, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, &c.eb,
+    if (charlm_eval_split(NULL, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, c.eb,
                           c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
         args_fail("train", "evaluation failed: %s", msg);
         goto done;
@@ -301,6 +378,17 @@ int cmd_train(int argc, char **argv) {
         printf("wrote %s\n", log_path);
     }
     if (ckpt) printf("wrote %s\n", ckpt);
+    if (export_s) {
+        if (mkdir(export_s, 0777) != 0 && errno != EEXIST) {
+            args_fail("train", "cannot create '%s': %s", export_s, strerror(errno));
+            goto done;
+        }
+        if (rc_io_export_tfjs(c.im.io, export_s, msg, sizeof msg) != RC_OK) {
+            args_fail("train", "exporting the model failed: %s", msg);
+            goto done;
+        }
+        printf("wrote %s/model.json\n", export_s);
+    }
     if (plot_path && log_path) {
         char title[512];
         snprintf(title, sizeof title, "%s on %s", cfgs, corpus);
@@ -315,6 +403,8 @@ done:
     if (logf) fclose(logf);
     free(log_path);
     free(plot_path);
+    free(saved_cfg);
+    free(import_path);
     ctx_free(&c);
     return status;
 }
