@@ -87,6 +87,17 @@ static void ctx_free(train_ctx *c) {
     rc_corpus_free(&c->corpus);
 }
 
+/* --export: the imported model with its current (trained) weights as TF.js. */
+static int export_model(train_ctx *c, const char *dir) {
+    char msg[1024];
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return args_fail("train", "cannot create '%s': %s", dir, strerror(errno));
+    if (rc_io_export_tfjs(c->im.io, dir, msg, sizeof msg) != RC_OK)
+        return args_fail("train", "exporting the model failed: %s", msg);
+    printf("wrote %s/model.json\n", dir);
+    return 0;
+}
+
 #define EVAL_WINDOWS 512
 #define EVAL_BATCH 128
 
@@ -285,7 +296,7 @@ int cmd_train(int argc, char **argv) {
     if (start >= steps) {
         printf("checkpoint '%s' is already at step %lld (--steps %lld): nothing to do\n", ckpt, (long long)start,
                (long long)steps);
-        status = 0;
+        status = export_s ? export_model(&c, export_s) : 0;
         goto done;
     }
 
@@ -378,17 +389,7 @@ int cmd_train(int argc, char **argv) {
         printf("wrote %s\n", log_path);
     }
     if (ckpt) printf("wrote %s\n", ckpt);
-    if (export_s) {
-        if (mkdir(export_s, 0777) != 0 && errno != EEXIST) {
-            args_fail("train", "cannot create '%s': %s", export_s, strerror(errno));
-            goto done;
-        }
-        if (rc_io_export_tfjs(c.im.io, export_s, msg, sizeof msg) != RC_OK) {
-            args_fail("train", "exporting the model failed: %s", msg);
-            goto done;
-        }
-        printf("wrote %s/model.json\n", export_s);
-    }
+    if (export_s && export_model(&c, export_s) != 0) goto done;
     if (plot_path && log_path) {
         char title[512];
         snprintf(title, sizeof title, "%s on %s", cfgs, corpus);

@@ -140,7 +140,7 @@ Test(train_model, trains_resumes_evaluates_exports, .init = setup, .fini = teard
               out_text);
     cr_expect(strstr(out_text, "wrote out/model.json"), "%s", out_text);
     /* The loss falls: the last 10 steps' mean is well below the first 10's
-     * (measured: about 5.55 -> 5.2 nats; uniform over 256 is 5.545). */
+     * (measured: 5.52 -> 5.07 nats, validation 4.68; uniform over 256 is 5.545). */
     double first = mean_loss("a.csv", 1, 10), last = mean_loss("a.csv", 31, 40);
     cr_expect(last < first - 0.15, "loss %g -> %g", first, last);
     /* One seed, one checkpoint, bit for bit. */
@@ -169,6 +169,10 @@ Test(train_model, trains_resumes_evaluates_exports, .init = setup, .fini = teard
     cr_assert_eq(run("train --model out/model.json %s --steps 10 --seed 5 --log d.csv", tiny), 0, "%s", err_text);
     double cont = mean_loss("d.csv", 1, 10);
     cr_expect(cont < first - 0.15, "exported model starts at %g, fixture at %g", cont, first);
+    /* A finished checkpoint exports the same weights as the run that wrote it. */
+    cr_assert_eq(run("train %s --steps 40 --checkpoint a.safetensors --resume --export out2", tiny), 0, "%s", err_text);
+    cr_expect(strstr(out_text, "nothing to do") && strstr(out_text, "wrote out2/model.json"), "%s", out_text);
+    cr_expect(same_files("out/group1-shard1of1.bin", "out2/group1-shard1of1.bin"), "exports differ");
     /* A resumed imported model with another --model or built-in options. */
     write_model("other", 256, "linear", true);
     EXPECT_RUN(1, "is not the checkpoint's model",
