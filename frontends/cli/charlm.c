@@ -215,11 +215,8 @@ rc_status charlm_config_from_file(const char *path, charlm_config *c, char *msg,
     const char *cfg = rc_safetensors_meta(st, "config");
     char why[256];
     if (cfg && strncmp(cfg, "imported ", 9) == 0) {
-        /* Sampling keeps per-layer states between steps, which only the
-         * built-in model exposes; recur eval handles these checkpoints. */
-        snprintf(msg, msglen,
-                 "'%s' holds a model trained from an imported model (%s): only recur train --resume and recur eval "
-                 "read it (train --export DIR writes it as TF.js)",
+        /* Its layers are the imported model's (lm_import.c rebuilds it). */
+        snprintf(msg, msglen, "'%s' holds a model trained from an imported model (%s), not the built-in char LM",
                  path, cfg);
         s = RC_ERR_FORMAT;
     } else if (!cfg || !charlm_config_parse(cfg, c, why, sizeof why)) {

@@ -21,7 +21,7 @@ static char out_text[65536], err_text[65536];
 
 /* dir/name/model.json + w.bin: a Sequential TF.js layers-model. Weights
  * U(-0.1, 0.1) from a fixed LCG, so every run starts from the same model. */
-static void write_model(const char *name, int V, const char *activation, bool return_sequences) {
+static void write_model_ex(const char *name, int V, const char *activation, bool return_sequences, bool bidir) {
     enum { E = 8, U = 16, IN = 256 };
     char p[512];
     snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -34,21 +34,31 @@ static void write_model(const char *name, int V, const char *activation, bool re
             "{\"name\": \"lm\", \"layers\": ["
             "{\"class_name\": \"Embedding\", \"config\": {\"name\": \"embedding\", \"input_dim\": %d, "
             "\"output_dim\": %d, \"batch_input_shape\": [null, null]}},"
-            "{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"units\": %d, \"return_sequences\": %s}},"
+            "%s{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"units\": %d, \"return_sequences\": %s}}%s,"
             "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": %d, \"activation\": \"%s\"}}"
             "]}}, \"weightsManifest\": [{\"paths\": [\"w.bin\"], \"weights\": ["
             "{\"name\": \"embedding/embeddings\", \"shape\": [%d, %d], \"dtype\": \"float32\"},"
-            "{\"name\": \"lstm/kernel\", \"shape\": [%d, %d], \"dtype\": \"float32\"},"
-            "{\"name\": \"lstm/recurrent_kernel\", \"shape\": [%d, %d], \"dtype\": \"float32\"},"
-            "{\"name\": \"lstm/bias\", \"shape\": [%d], \"dtype\": \"float32\"},"
+            "{\"name\": \"%s/kernel\", \"shape\": [%d, %d], \"dtype\": \"float32\"},"
+            "{\"name\": \"%s/recurrent_kernel\", \"shape\": [%d, %d], \"dtype\": \"float32\"},"
+            "{\"name\": \"%s/bias\", \"shape\": [%d], \"dtype\": \"float32\"},%s"
             "{\"name\": \"dense/kernel\", \"shape\": [%d, %d], \"dtype\": \"float32\"},"
             "{\"name\": \"dense/bias\", \"shape\": [%d], \"dtype\": \"float32\"}]}]}\n",
-            IN, E, U, return_sequences ? "true" : "false", V, activation, IN, E, E, 4 * U, U, 4 * U, 4 * U, U, V, V);
+            IN, E, bidir ? "{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"bidirectional\", "
+                           "\"merge_mode\": \"concat\", \"layer\": " : "",
+            U, return_sequences ? "true" : "false", bidir ? "}}" : "", V, activation, IN, E,
+            bidir ? "bidirectional/forward_lstm" : "lstm", E, 4 * U, bidir ? "bidirectional/forward_lstm" : "lstm", U,
+            4 * U, bidir ? "bidirectional/forward_lstm" : "lstm", 4 * U,
+            bidir ? "{\"name\": \"bidirectional/backward_lstm/kernel\", \"shape\": [8, 64], \"dtype\": \"float32\"},"
+                    "{\"name\": \"bidirectional/backward_lstm/recurrent_kernel\", \"shape\": [16, 64], \"dtype\": "
+                    "\"float32\"},{\"name\": \"bidirectional/backward_lstm/bias\", \"shape\": [64], \"dtype\": "
+                    "\"float32\"},"
+                  : "",
+            bidir ? 2 * U : U, V, V);
     cr_assert_eq(fclose(f), 0);
     snprintf(p, sizeof p, "%s/%s/w.bin", dir, name);
     f = fopen(p, "wb");
     cr_assert_not_null(f);
-    long n = (long)IN * E + E * 4 * U + U * 4 * U + 4 * U + (long)U * V + V;
+    long n = (long)IN * E + (bidir ? 2 : 1) * (E * 4 * U + U * 4 * U + 4 * U) + (long)(bidir ? 2 : 1) * U * V + V;
     uint64_t s = 42;
     for (long i = 0; i < n; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -56,6 +66,10 @@ static void write_model(const char *name, int V, const char *activation, bool re
         cr_assert_eq(fwrite(&w, 4, 1, f), 1); /* little-endian machines only, as the importer's readers */
     }
     cr_assert_eq(fclose(f), 0);
+}
+
+static void write_model(const char *name, int V, const char *activation, bool return_sequences) {
+    write_model_ex(name, V, activation, return_sequences, false);
 }
 
 static void setup(void) {
@@ -162,8 +176,16 @@ Test(train_model, trains_resumes_evaluates_exports, .init = setup, .fini = teard
     cr_assert_eq(run("eval c.safetensors --corpus tiny.txt --seq 20"), 0, "%s", err_text);
     cr_assert_eq(sscanf(out_text, "val %lf nats/char %lf bits/char", &val_eval, &bits), 2, "%s", out_text);
     cr_expect(fabs(val_eval - val_train) < 1e-4, "eval %g, training %g", val_eval, val_train);
-    /* generate needs the built-in model's states: a clear refusal. */
-    EXPECT_RUN(1, "imported model", "generate a.safetensors");
+    /* generate reruns the imported model over the prefix: one seed, one
+     * text, the priming text first; another seed, another text. */
+    cr_assert_eq(run("generate a.safetensors --length 60 --seed 3 --prime 'the '"), 0, "%s", err_text);
+    static char first_text[sizeof out_text];
+    snprintf(first_text, sizeof first_text, "%s", out_text);
+    cr_expect(strncmp(first_text, "the ", 4) == 0 && strlen(first_text) == 4 + 60 + 1, "[%s]", first_text);
+    cr_assert_eq(run("generate a.safetensors --length 60 --seed 3 --prime 'the '"), 0);
+    cr_expect_str_eq(out_text, first_text);
+    cr_assert_eq(run("generate a.safetensors --length 60 --seed 4 --prime 'the '"), 0);
+    cr_expect_str_neq(out_text, first_text);
     /* The export holds the trained weights: training it further starts where
      * the first run ended, not where the fixture did. */
     cr_assert_eq(run("train --model out/model.json %s --steps 10 --seed 5 --log d.csv", tiny), 0, "%s", err_text);
@@ -195,6 +217,11 @@ Test(train_model, bad_combinations_and_models, .init = setup, .fini = teardown, 
     EXPECT_RUN(1, "the first of shape (4, 256) for input (4, 20)", "train --model noseq/model.json %s", tiny);
     write_model("smax", 256, "softmax", true);
     EXPECT_RUN(1, "output (4, 20, 256) ends in softmax", "train --model smax/model.json %s", tiny);
+    /* A Bidirectional model trains (it is a valid per-step model) but cannot generate. */
+    write_model_ex("bidir", 256, "linear", true, true);
+    cr_assert_eq(run("train --model bidir/model.json %s --steps 2 --checkpoint bi.safetensors", tiny), 0, "%s", err_text);
+    EXPECT_RUN(1, "the model is not causal", "generate bi.safetensors --length 5");
+    cr_expect_str_eq(out_text, "", "printed before failing: %s", out_text);
     write_model("small", 100, "linear", true);
     EXPECT_RUN(1, "(4, 20, 100): 100 logits per step, but the corpus has 256 token values",
                "train --model small/model.json %s", tiny);
