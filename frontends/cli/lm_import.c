@@ -75,8 +75,8 @@ rc_status lm_import_open(const char *path, int64_t B, int64_t T, int64_t vocab, 
         return RC_ERR_SHAPE;
     }
     if (d[1] > 0 && d[1] != T) {
-        snprintf(msg, msglen, "%s: the model's input %s has %lld time steps but --seq is %lld", path, sh,
-                 (long long)d[1], (long long)T);
+        snprintf(msg, msglen, "%s: the model's input %s has a fixed %lld time steps, not the %lld asked for", path,
+                 sh, (long long)d[1], (long long)T);
         lm_import_free(m);
         return RC_ERR_SHAPE;
     }
