@@ -8,6 +8,17 @@
  * the smallest free buffer that fits (growing the largest free one if none
  * does). Buffers are laid out in one arena allocated once.
  *
+ * Placement ("write into slice"): a concat whose pieces are contiguous
+ * blocks of its output (outer size 1 along its axis) lets the kernels that
+ * compute its pieces write straight into their block, when a piece is a
+ * kernel node's whole value (possibly through zero-offset views such as
+ * reshape). The concat's buffer is taken when its first placed piece is
+ * computed; a placed node is stored like a view of the concat, so its
+ * readers keep the concat's buffer alive, and the concat skips copying a
+ * piece onto itself. This makes e.g. the stack of an RNN's per-step
+ * gradients (ops/shape.c pad_accumulate) cost no extra memory beyond the
+ * stack itself: each step's dz is computed in place.
+ *
  * Running: call each step's kernel with precomputed pointers. No allocation,
  * no graph walking.
  */
@@ -104,8 +115,12 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     int *last_use = rc_malloc((size_t)N * sizeof *last_use);
     int *buf = rc_malloc((size_t)N * sizeof *buf);
     int *order = rc_malloc((size_t)N * sizeof *order);
+    int *host = rc_malloc((size_t)N * sizeof *host);        /* concat a node is placed in, or -1 */
+    int64_t *host_off = rc_calloc((size_t)N, sizeof *host_off);
+    unsigned char *hosting = rc_calloc((size_t)N, 1);
     buf_pool pool = {0};
-    if (!p || !needed || !root || !offset || !last_use || !buf || !order) goto nomem;
+    if (!p || !needed || !root || !offset || !last_use || !buf || !order || !host || !host_off || !hosting)
+        goto nomem;
     p->g = g;
     p->nnodes = N;
     p->ptr = rc_calloc((size_t)N, sizeof *p->ptr);
@@ -139,13 +154,44 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         root[i] = i;
         last_use[i] = -1;
         buf[i] = -1;
+        host[i] = -1;
+    }
+    /* Placement (see the top of the file), concats in schedule order: a
+     * concat that hosts pieces is not itself placed in a later one. */
+    for (int s = 0; s < norder; s++) {
+        rc_node *c = g->nodes[order[s]];
+        if (strcmp(c->op->name, "concat") != 0 || host[c->id] >= 0) continue;
+        int64_t axis = c->attr.i[0], outer = 1, inner = 1, at = 0;
+        for (int k = 0; k < axis; k++) outer *= c->shape.dim[k];
+        for (int k = (int)axis + 1; k < c->shape.ndim; k++) inner *= c->shape.dim[k];
+        if (outer != 1) continue;
+        for (int k = 0; k < c->nin; k++) {
+            rc_node *x = c->in[k];
+            int64_t numel = rc_shape_numel(x->shape), off = 0;
+            at += x->shape.dim[axis] * inner;
+            while (x->op->view && x->op->view(x, &off) && off == 0 &&
+                   rc_shape_numel(x->in[0]->shape) == numel)
+                x = x->in[0];
+            /* a node without inputs (a fill) is scheduled early: placing it
+             * would hold the concat's buffer from then on */
+            if (x->nin == 0 || (x->op->flags & (RC_OPF_LEAF | RC_OPF_SIDE_EFFECT)) || (x->op->view && x->op->view(x, &off)) ||
+                rc_shape_numel(x->shape) != numel || x->dtype != c->dtype ||
+                host[x->id] >= 0 || hosting[x->id] || x == c)
+                continue;
+            host[x->id] = c->id;
+            host_off[x->id] = at - numel;
+            hosting[c->id] = 1;
+        }
     }
     /* Views resolve to their source's root; roots live until their last
      * reader, outputs until the end. */
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
         int64_t off = 0;
-        if (v->op->view && v->op->view(v, &off)) {
+        if (host[v->id] >= 0) {
+            root[v->id] = host[v->id];
+            offset[v->id] = host_off[v->id];
+        } else if (v->op->view && v->op->view(v, &off)) {
             root[v->id] = root[v->in[0]->id];
             offset[v->id] = offset[v->in[0]->id] + off;
         }
@@ -156,16 +202,20 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     /* Buffers, then steps. */
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
-        bool is_view = root[v->id] != v->id;
+        bool placed = host[v->id] >= 0;
+        bool is_view = root[v->id] != v->id && !placed;
         bool kernel = !(v->op->flags & RC_OPF_LEAF) && !is_view;
         if (kernel) {
             if (!v->op->forward) {
                 rc_graph_fail(g, RC_ERR_ARG, "rc_plan_new: op %s has no forward kernel", v->op->name);
                 goto fail;
             }
-            if (last_use[v->id] < 0) last_use[v->id] = s; /* value nobody reads */
-            buf[v->id] = pool_take(&pool, round64(node_bytes(v)));
-            if (buf[v->id] < 0) goto nomem;
+            /* a placed node writes into its host's buffer, taken by the
+             * first of the host's pieces to run (or by the host itself) */
+            int owner = placed ? host[v->id] : v->id;
+            if (!placed && last_use[v->id] < 0) last_use[v->id] = s; /* value nobody reads */
+            if (buf[owner] < 0) buf[owner] = pool_take(&pool, round64(node_bytes(g->nodes[owner])));
+            if (buf[owner] < 0) goto nomem;
             nsteps++;
             npool += v->nin;
             if (v->op->scratch_bytes) {
@@ -180,7 +230,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
                 last_use[r] = -2; /* released once even if read twice */
             }
         }
-        if (kernel && last_use[v->id] == s) {
+        if (kernel && !placed && last_use[v->id] == s) {
             pool_give(&pool, buf[v->id]);
             last_use[v->id] = -2;
         }
@@ -215,7 +265,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     void **pool_at = p->in_pool;
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
-        if (v->op->flags & RC_OPF_LEAF || root[v->id] != v->id) continue;
+        if (v->op->flags & RC_OPF_LEAF || (root[v->id] != v->id && host[v->id] < 0)) continue;
         step *st = &p->steps[p->nsteps++];
         st->node = v;
         st->fn = v->op->forward;
@@ -239,6 +289,9 @@ done:
     rc_free(last_use);
     rc_free(buf);
     rc_free(order);
+    rc_free(host);
+    rc_free(host_off);
+    rc_free(hosting);
     return p;
 }
 

@@ -11,8 +11,11 @@
  *   S is everything backward needs (tanh c' is recomputed), so a step keeps
  *   6·B·H floats.
  *
- *   lstm_cell_grad(S, c, dS) -> D (5·B·H,): D[0 : 4BH) is dz as (B, 4H)
- *   (the gradient of both xp and hu), D[4BH : 5BH) is dc as (B, H):
+ *   lstm_cell_grad(S, c, dS), part 0 -> dz (B, 4H) (the gradient of both xp
+ *   and hu); part 1 -> dc (B, H). Two nodes, so that dz is a whole value
+ *   the plan can compute straight into the stack of all steps' dz
+ *   (core/plan.c placement) and nothing else of the step is kept; the
+ *   dc part recomputes tanh(c') (B·H elements, small next to the GEMMs):
  *     t = tanh(c')
  *     dc'  = dS_c + dS_h o (1 - t²)
  *     dz_i = (dS_i + dc' g) i (1 - i)      dz_f = (dS_f + dc' c) f (1 - f)
@@ -95,11 +98,12 @@ static rc_status cell_ref(const rc_node *n, void *out, void *const *in, void *sc
 
 static void cell_gradb(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     const int64_t B = n->shape.dim[1], H = n->shape.dim[2], BH = B * H;
+    (void)B, (void)H, (void)BH;
     rc_node *in[3] = {n, n->in[2], dy};
-    rc_node *D = rc_node_make(g, &rc_op_lstm_cell_grad, in, 3, NULL, "lstm_cell_grad");
-    rc_node *dz = rc_reshape(g, rc_slice(g, D, 0, 0, 4 * BH), RC_SHAPE(B, 4 * H));
+    rc_attr part_dz = {.i = {0}}, part_dc = {.i = {1}};
+    rc_node *dz = rc_node_make(g, &rc_op_lstm_cell_grad, in, 3, &part_dz, "lstm_cell_grad");
     dx[0] = dx[1] = dz;
-    dx[2] = rc_reshape(g, rc_slice(g, D, 0, 4 * BH, 5 * BH), RC_SHAPE(B, H));
+    dx[2] = rc_node_make(g, &rc_op_lstm_cell_grad, in, 3, &part_dc, "lstm_cell_grad_c");
 }
 
 static void cell_label(const rc_node *n, char *buf, size_t len) {
@@ -119,7 +123,8 @@ static bool infer_grad(rc_graph *g, rc_node *n) {
     if (!rc_shape_eq(n->in[1]->shape, RC_SHAPE(ss.dim[1], ss.dim[2])))
         return shape_fail(g, n, "cell state (expected (B, H))", n->in[1]->shape);
     if (!rc_shape_eq(n->in[2]->shape, ss)) return shape_fail(g, n, "output gradient (expected as S)", n->in[2]->shape);
-    n->shape = RC_SHAPE(5 * ss.dim[1] * ss.dim[2]);
+    if (n->attr.i[0] != 0 && n->attr.i[0] != 1) return rc_node_fail(g, n, RC_ERR_ARG, "part must be 0 (dz) or 1 (dc)");
+    n->shape = n->attr.i[0] == 0 ? RC_SHAPE(ss.dim[1], 4 * ss.dim[2]) : RC_SHAPE(ss.dim[1], ss.dim[2]);
     return true;
 }
 
@@ -131,8 +136,15 @@ static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *sc
     const int64_t B = n->in[0]->shape.dim[1], H = n->in[0]->shape.dim[2], BH = B * H;
     const float *S = in[0], *cp = in[1], *dS = in[2];
     const float *i = S, *f = S + BH, *gg = S + 2 * BH, *o = S + 3 * BH, *c = S + 4 * BH;
-    float *t = scratch, *dz = out, *dc = (float *)out + 4 * BH;
+    float *t = scratch;
     rc_vtanh(t, c, BH);
+    if (n->attr.i[0] == 1) {
+        float *dc = out;
+        for (int64_t e = 0; e < BH; e++)
+            dc[e] = (dS[4 * BH + e] + dS[5 * BH + e] * o[e] * (1.0f - t[e] * t[e])) * f[e];
+        return RC_OK;
+    }
+    float *dz = out;
     for (int64_t b = 0; b < B; b++) {
         float *zi = dz + b * 4 * H, *zf = zi + H, *zg = zi + 2 * H, *zo = zi + 3 * H;
         for (int64_t j = 0; j < H; j++) {
@@ -143,7 +155,6 @@ static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *sc
             zf[j] = (dS[BH + e] + dcn * cp[e]) * fe * (1.0f - fe);
             zg[j] = (dS[2 * BH + e] + dcn * ie) * (1.0f - ge * ge);
             zo[j] = (dS[3 * BH + e] + dh * te) * oe * (1.0f - oe);
-            dc[e] = dcn * fe;
         }
     }
     return RC_OK;
@@ -153,25 +164,33 @@ static rc_status grad_ref(const rc_node *n, void *out, void *const *in, void *sc
     (void)scratch;
     const int64_t B = n->in[0]->shape.dim[1], H = n->in[0]->shape.dim[2], BH = B * H;
     const double *S = in[0], *cp = in[1], *dS = in[2];
-    double *dz = out, *dc = (double *)out + 4 * BH;
+    double *r = out;
     for (int64_t b = 0; b < B; b++)
         for (int64_t j = 0; j < H; j++) {
             int64_t e = b * H + j;
             double i = S[e], f = S[BH + e], g = S[2 * BH + e], o = S[3 * BH + e], t = tanh(S[4 * BH + e]);
             double dh = dS[5 * BH + e];
             double dcn = dS[4 * BH + e] + dh * o * (1 - t * t);
-            double *z = dz + b * 4 * H;
+            if (n->attr.i[0] == 1) {
+                r[e] = dcn * f;
+                continue;
+            }
+            double *z = r + b * 4 * H;
             z[j] = (dS[e] + dcn * g) * i * (1 - i);
             z[H + j] = (dS[BH + e] + dcn * cp[e]) * f * (1 - f);
             z[2 * H + j] = (dS[2 * BH + e] + dcn * i) * (1 - g * g);
             z[3 * H + j] = (dS[3 * BH + e] + dh * t) * o * (1 - o);
-            dc[e] = dcn * f;
         }
     return RC_OK;
 }
 
+static void grad_label(const rc_node *n, char *buf, size_t len) {
+    snprintf(buf, len, "%s %s", n->op->name, n->attr.i[0] == 1 ? "dc" : "dz");
+}
+
 const rc_op rc_op_lstm_cell_grad = {.name = "lstm_cell_grad", .arity = 3, .infer = infer_grad,
-                                    .forward = grad_fwd, .reference = grad_ref, .scratch_bytes = grad_scratch};
+                                    .forward = grad_fwd, .reference = grad_ref, .scratch_bytes = grad_scratch,
+                                    .label = grad_label};
 
 rc_node *rc_lstm_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *c) {
     rc_node *in[3] = {xp, hu, c};
