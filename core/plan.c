@@ -3,10 +3,10 @@
  * Planning: mark the nodes the outputs need (one sweep down the ids, which
  * are a topological order), schedule them by id with side-effect nodes last,
  * resolve views to (root node, element offset), compute each root's last
- * use, and give every non-leaf root a buffer from a pool: a value's buffer
- * returns to the pool after its last consumer has run, and a new value takes
- * the smallest free buffer that fits (growing the largest free one if none
- * does). Buffers are laid out in one arena allocated once.
+ * use, and give every non-leaf root a buffer that lives from the step that
+ * computes it to its last consumer. Buffers are laid out in one arena
+ * allocated once, largest first, each at the lowest offset free for its
+ * whole lifetime (pool_layout).
  *
  * Placement ("write into slice"): a concat whose pieces are contiguous
  * blocks of its output (outer size 1 along its axis) lets the kernels that
@@ -22,7 +22,9 @@
  * Running: call each step's kernel with precomputed pointers. No allocation,
  * no graph walking.
  */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -55,44 +57,89 @@ static size_t node_bytes(const rc_node *n) {
     return (size_t)rc_shape_numel(n->shape) * rc_dtype_size(n->dtype);
 }
 
+/* Buffers with known lifetimes: taken at step `first`, free after step
+ * `last` (INT_MAX while still in use). */
 typedef struct buf_pool {
-    size_t *size;
+    size_t *size, *off;
+    int *first, *last;
     int n, cap;
-    int *free_list;
-    int nfree;
 } buf_pool;
 
-/* Smallest free buffer of at least `bytes`, else the largest free one grown
- * to `bytes`, else a new one. Returns its index or -1 on out of memory. */
-static int pool_take(buf_pool *p, size_t bytes) {
-    int best = -1, largest = -1;
-    for (int k = 0; k < p->nfree; k++) {
-        int b = p->free_list[k];
-        if (p->size[b] >= bytes && (best < 0 || p->size[b] < p->size[p->free_list[best]])) best = k;
-        if (largest < 0 || p->size[b] > p->size[p->free_list[largest]]) largest = k;
-    }
-    int pick = best >= 0 ? best : largest;
-    if (pick >= 0) {
-        int b = p->free_list[pick];
-        p->free_list[pick] = p->free_list[--p->nfree];
-        if (p->size[b] < bytes) p->size[b] = bytes;
-        return b;
-    }
+static int pool_take(buf_pool *p, size_t bytes, int at_step) {
     if (p->n == p->cap) {
         int cap = p->cap ? p->cap * 2 : 64;
         size_t *s = rc_realloc(p->size, (size_t)cap * sizeof *s);
         if (!s) return -1;
         p->size = s;
-        int *f = rc_realloc(p->free_list, (size_t)cap * sizeof *f);
+        size_t *o = rc_realloc(p->off, (size_t)cap * sizeof *o);
+        if (!o) return -1;
+        p->off = o;
+        int *f = rc_realloc(p->first, (size_t)cap * sizeof *f);
         if (!f) return -1;
-        p->free_list = f;
+        p->first = f;
+        int *l = rc_realloc(p->last, (size_t)cap * sizeof *l);
+        if (!l) return -1;
+        p->last = l;
         p->cap = cap;
     }
     p->size[p->n] = bytes;
+    p->first[p->n] = at_step;
+    p->last[p->n] = INT_MAX;
     return p->n++;
 }
 
-static void pool_give(buf_pool *p, int b) { p->free_list[p->nfree++] = b; }
+static void pool_give(buf_pool *p, int b, int at_step) { p->last[b] = at_step; }
+
+static const buf_pool *sort_pool;
+static int by_size_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    size_t sx = sort_pool->size[x], sy = sort_pool->size[y];
+    if (sx != sy) return sx < sy ? 1 : -1;
+    return sort_pool->first[x] - sort_pool->first[y];
+}
+static int by_off(const void *a, const void *b) {
+    size_t x = sort_pool->off[*(const int *)a], y = sort_pool->off[*(const int *)b];
+    return (x > y) - (x < y);
+}
+
+/* Offsets in the arena, greedy by size: largest buffers first, each at the
+ * lowest offset where it overlaps no placed buffer whose lifetime overlaps
+ * its own. Unlike reusing freed buffers as they come, a small value never
+ * pins a large block, so the arena stays close to the largest total of
+ * values alive at one step. Returns the arena size, or (size_t)-1 on out
+ * of memory. */
+static size_t pool_layout(buf_pool *p) {
+    if (p->n == 0) return 0;
+    int *ord = rc_malloc((size_t)p->n * sizeof *ord), *hit = rc_malloc((size_t)p->n * sizeof *hit);
+    if (!ord || !hit) {
+        rc_free(ord);
+        rc_free(hit);
+        return (size_t)-1;
+    }
+    for (int b = 0; b < p->n; b++) ord[b] = b;
+    sort_pool = p;
+    qsort(ord, (size_t)p->n, sizeof *ord, by_size_desc);
+    size_t total = 0;
+    for (int i = 0; i < p->n; i++) {
+        int b = ord[i], nh = 0;
+        for (int j = 0; j < i; j++) {
+            int c = ord[j];
+            if (p->first[c] <= p->last[b] && p->first[b] <= p->last[c]) hit[nh++] = c;
+        }
+        qsort(hit, (size_t)nh, sizeof *hit, by_off);
+        size_t at = 0;
+        for (int j = 0; j < nh; j++) {
+            int c = hit[j];
+            if (p->off[c] >= at + p->size[b]) break; /* fits in the gap before c */
+            if (p->off[c] + p->size[c] > at) at = p->off[c] + p->size[c];
+        }
+        p->off[b] = at;
+        if (at + p->size[b] > total) total = at + p->size[b];
+    }
+    rc_free(ord);
+    rc_free(hit);
+    return total;
+}
 
 rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     if (!g) return NULL;
@@ -214,7 +261,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
              * first of the host's pieces to run (or by the host itself) */
             int owner = placed ? host[v->id] : v->id;
             if (!placed && last_use[v->id] < 0) last_use[v->id] = s; /* value nobody reads */
-            if (buf[owner] < 0) buf[owner] = pool_take(&pool, round64(node_bytes(g->nodes[owner])));
+            if (buf[owner] < 0) buf[owner] = pool_take(&pool, round64(node_bytes(g->nodes[owner])), s);
             if (buf[owner] < 0) goto nomem;
             nsteps++;
             npool += v->nin;
@@ -226,42 +273,33 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         for (int k = 0; k < v->nin; k++) {
             int r = root[v->in[k]->id];
             if (last_use[r] == s && buf[r] >= 0) {
-                pool_give(&pool, buf[r]);
+                pool_give(&pool, buf[r], s);
                 last_use[r] = -2; /* released once even if read twice */
             }
         }
         if (kernel && !placed && last_use[v->id] == s) {
-            pool_give(&pool, buf[v->id]);
+            pool_give(&pool, buf[v->id], s);
             last_use[v->id] = -2;
         }
     }
 
-    size_t *buf_off = rc_malloc((size_t)(pool.n ? pool.n : 1) * sizeof *buf_off);
-    if (!buf_off) goto nomem;
-    size_t total = 0;
-    for (int b = 0; b < pool.n; b++) {
-        buf_off[b] = total;
-        total += pool.size[b];
-    }
+    size_t total = pool_layout(&pool);
+    if (total == (size_t)-1) goto nomem;
     p->arena_bytes = total;
     p->arena = total ? rc_malloc_aligned(total) : NULL;
     p->scratch = p->scratch_bytes ? rc_malloc_aligned(p->scratch_bytes) : NULL;
     p->steps = rc_calloc((size_t)(nsteps ? nsteps : 1), sizeof *p->steps);
     p->in_pool = rc_calloc((size_t)(npool ? npool : 1), sizeof *p->in_pool);
-    if ((total && !p->arena) || (p->scratch_bytes && !p->scratch) || !p->steps || !p->in_pool) {
-        rc_free(buf_off);
-        goto nomem;
-    }
+    if ((total && !p->arena) || (p->scratch_bytes && !p->scratch) || !p->steps || !p->in_pool) goto nomem;
     if (total) memset(p->arena, 0, total);
 
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
         int r = root[v->id];
         char *base = g->nodes[r]->value ? (char *)g->nodes[r]->value->data
-                                        : p->arena + buf_off[buf[r]];
+                                        : p->arena + pool.off[buf[r]];
         p->ptr[v->id] = base + (size_t)offset[v->id] * rc_dtype_size(v->dtype);
     }
-    rc_free(buf_off);
     void **pool_at = p->in_pool;
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
@@ -282,7 +320,9 @@ fail:
     p = NULL;
 done:
     rc_free(pool.size);
-    rc_free(pool.free_list);
+    rc_free(pool.off);
+    rc_free(pool.first);
+    rc_free(pool.last);
     rc_free(needed);
     rc_free(root);
     rc_free(offset);
