@@ -97,36 +97,49 @@ static int by_size_desc(const void *a, const void *b) {
     if (sx != sy) return sx < sy ? 1 : -1;
     return sort_pool->first[x] - sort_pool->first[y];
 }
-static int by_off(const void *a, const void *b) {
-    size_t x = sort_pool->off[*(const int *)a], y = sort_pool->off[*(const int *)b];
-    return (x > y) - (x < y);
-}
 
 /* Offsets in the arena, greedy by size: largest buffers first, each at the
  * lowest offset where it overlaps no placed buffer whose lifetime overlaps
  * its own. Unlike reusing freed buffers as they come, a small value never
  * pins a large block, so the arena stays close to the largest total of
- * values alive at one step. Returns the arena size, or (size_t)-1 on out
- * of memory. */
-static size_t pool_layout(buf_pool *p) {
+ * values alive at one step. Placed buffers are kept in lists sorted by
+ * offset: one per time bucket of BUCKET steps, holding the buffers alive
+ * in it, and one of all; a buffer living within one bucket (most of them)
+ * is checked only against that bucket's list.
+ * Steps run 0 .. horizon (a buffer still in use at the end lasts to
+ * horizon). Returns the arena size, or (size_t)-1 on out of memory. */
+enum { BUCKET = 64 };
+
+typedef struct bucket {
+    int *v;
+    int n, cap;
+} bucket;
+
+static size_t pool_layout(buf_pool *p, int horizon) {
     if (p->n == 0) return 0;
+    int nb = horizon / BUCKET + 1;
     int *ord = rc_malloc((size_t)p->n * sizeof *ord), *hit = rc_malloc((size_t)p->n * sizeof *hit);
-    if (!ord || !hit) {
-        rc_free(ord);
-        rc_free(hit);
-        return (size_t)-1;
+    bucket *bk = rc_calloc((size_t)nb + 1, sizeof *bk);
+    size_t total = (size_t)-1;
+    if (!ord || !hit || !bk) goto done;
+    for (int b = 0; b < p->n; b++) {
+        ord[b] = b;
+        if (p->last[b] > horizon) p->last[b] = horizon;
     }
-    for (int b = 0; b < p->n; b++) ord[b] = b;
     sort_pool = p;
     qsort(ord, (size_t)p->n, sizeof *ord, by_size_desc);
-    size_t total = 0;
+    total = 0;
     for (int i = 0; i < p->n; i++) {
-        int b = ord[i], nh = 0;
-        for (int j = 0; j < i; j++) {
-            int c = ord[j];
+        int b = ord[i], nh = 0, b0 = p->first[b] / BUCKET, b1 = p->last[b] / BUCKET;
+        /* a bucket's list is kept sorted by offset, so a buffer within one
+         * bucket (most of them) needs no sorting */
+        /* one bucket: its list; several: the list of all placed buffers
+         * (bucket nb), also sorted by offset, so no sorting either way */
+        const bucket *src = b1 > b0 ? &bk[nb] : &bk[b0];
+        for (int j = 0; j < src->n; j++) {
+            int c = src->v[j];
             if (p->first[c] <= p->last[b] && p->first[b] <= p->last[c]) hit[nh++] = c;
         }
-        qsort(hit, (size_t)nh, sizeof *hit, by_off);
         size_t at = 0;
         for (int j = 0; j < nh; j++) {
             int c = hit[j];
@@ -135,7 +148,32 @@ static size_t pool_layout(buf_pool *p) {
         }
         p->off[b] = at;
         if (at + p->size[b] > total) total = at + p->size[b];
+        for (int q = b0; q <= b1 + 1; q++) {
+            int k = q > b1 ? nb : q;
+            if (bk[k].n == bk[k].cap) {
+                int cap = bk[k].cap ? 2 * bk[k].cap : 16;
+                int *v = rc_realloc(bk[k].v, (size_t)cap * sizeof *v);
+                if (!v) {
+                    total = (size_t)-1;
+                    goto done;
+                }
+                bk[k].v = v;
+                bk[k].cap = cap;
+            }
+            int lo = 0, hi = bk[k].n; /* first entry with a larger offset */
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (p->off[bk[k].v[mid]] <= p->off[b]) lo = mid + 1;
+                else hi = mid;
+            }
+            memmove(bk[k].v + lo + 1, bk[k].v + lo, (size_t)(bk[k].n - lo) * sizeof *bk[k].v);
+            bk[k].v[lo] = b;
+            bk[k].n++;
+        }
     }
+done:
+    for (int k = 0; bk && k <= nb; k++) rc_free(bk[k].v);
+    rc_free(bk);
     rc_free(ord);
     rc_free(hit);
     return total;
@@ -283,7 +321,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         }
     }
 
-    size_t total = pool_layout(&pool);
+    size_t total = pool_layout(&pool, norder);
     if (total == (size_t)-1) goto nomem;
     p->arena_bytes = total;
     p->arena = total ? rc_malloc_aligned(total) : NULL;
