@@ -3,15 +3,28 @@
  * Planning: mark the nodes the outputs need (one sweep down the ids, which
  * are a topological order), schedule them by id with side-effect nodes last,
  * resolve views to (root node, element offset), compute each root's last
- * use, and give every non-leaf root a buffer from a pool: a value's buffer
- * returns to the pool after its last consumer has run, and a new value takes
- * the smallest free buffer that fits (growing the largest free one if none
- * does). Buffers are laid out in one arena allocated once.
+ * use, and give every non-leaf root a buffer that lives from the step that
+ * computes it to its last consumer. Buffers are laid out in one arena
+ * allocated once, largest first, each at the lowest offset free for its
+ * whole lifetime (pool_layout).
+ *
+ * Placement ("write into slice"): a concat whose pieces are contiguous
+ * blocks of its output (outer size 1 along its axis) lets the kernels that
+ * compute its pieces write straight into their block, when a piece is a
+ * kernel node's whole value (possibly through zero-offset views such as
+ * reshape). The concat's buffer is taken when its first placed piece is
+ * computed; a placed node is stored like a view of the concat, so its
+ * readers keep the concat's buffer alive, and the concat skips copying a
+ * piece onto itself. This makes e.g. the stack of an RNN's per-step
+ * gradients (ops/shape.c pad_accumulate) cost no extra memory beyond the
+ * stack itself: each step's dz is computed in place.
  *
  * Running: call each step's kernel with precomputed pointers. No allocation,
  * no graph walking.
  */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -44,44 +57,127 @@ static size_t node_bytes(const rc_node *n) {
     return (size_t)rc_shape_numel(n->shape) * rc_dtype_size(n->dtype);
 }
 
+/* Buffers with known lifetimes: taken at step `first`, free after step
+ * `last` (INT_MAX while still in use). */
 typedef struct buf_pool {
-    size_t *size;
+    size_t *size, *off;
+    int *first, *last;
     int n, cap;
-    int *free_list;
-    int nfree;
 } buf_pool;
 
-/* Smallest free buffer of at least `bytes`, else the largest free one grown
- * to `bytes`, else a new one. Returns its index or -1 on out of memory. */
-static int pool_take(buf_pool *p, size_t bytes) {
-    int best = -1, largest = -1;
-    for (int k = 0; k < p->nfree; k++) {
-        int b = p->free_list[k];
-        if (p->size[b] >= bytes && (best < 0 || p->size[b] < p->size[p->free_list[best]])) best = k;
-        if (largest < 0 || p->size[b] > p->size[p->free_list[largest]]) largest = k;
-    }
-    int pick = best >= 0 ? best : largest;
-    if (pick >= 0) {
-        int b = p->free_list[pick];
-        p->free_list[pick] = p->free_list[--p->nfree];
-        if (p->size[b] < bytes) p->size[b] = bytes;
-        return b;
-    }
+static int pool_take(buf_pool *p, size_t bytes, int at_step) {
     if (p->n == p->cap) {
         int cap = p->cap ? p->cap * 2 : 64;
         size_t *s = rc_realloc(p->size, (size_t)cap * sizeof *s);
         if (!s) return -1;
         p->size = s;
-        int *f = rc_realloc(p->free_list, (size_t)cap * sizeof *f);
+        size_t *o = rc_realloc(p->off, (size_t)cap * sizeof *o);
+        if (!o) return -1;
+        p->off = o;
+        int *f = rc_realloc(p->first, (size_t)cap * sizeof *f);
         if (!f) return -1;
-        p->free_list = f;
+        p->first = f;
+        int *l = rc_realloc(p->last, (size_t)cap * sizeof *l);
+        if (!l) return -1;
+        p->last = l;
         p->cap = cap;
     }
     p->size[p->n] = bytes;
+    p->first[p->n] = at_step;
+    p->last[p->n] = INT_MAX;
     return p->n++;
 }
 
-static void pool_give(buf_pool *p, int b) { p->free_list[p->nfree++] = b; }
+static void pool_give(buf_pool *p, int b, int at_step) { p->last[b] = at_step; }
+
+static const buf_pool *sort_pool;
+static int by_size_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    size_t sx = sort_pool->size[x], sy = sort_pool->size[y];
+    if (sx != sy) return sx < sy ? 1 : -1;
+    return sort_pool->first[x] - sort_pool->first[y];
+}
+
+/* Offsets in the arena, greedy by size: largest buffers first, each at the
+ * lowest offset where it overlaps no placed buffer whose lifetime overlaps
+ * its own. Unlike reusing freed buffers as they come, a small value never
+ * pins a large block, so the arena stays close to the largest total of
+ * values alive at one step. Placed buffers are kept in lists sorted by
+ * offset: one per time bucket of BUCKET steps, holding the buffers alive
+ * in it, and one of all; a buffer living within one bucket (most of them)
+ * is checked only against that bucket's list.
+ * Steps run 0 .. horizon (a buffer still in use at the end lasts to
+ * horizon). Returns the arena size, or (size_t)-1 on out of memory. */
+enum { BUCKET = 64 };
+
+typedef struct bucket {
+    int *v;
+    int n, cap;
+} bucket;
+
+static size_t pool_layout(buf_pool *p, int horizon) {
+    if (p->n == 0) return 0;
+    int nb = horizon / BUCKET + 1;
+    int *ord = rc_malloc((size_t)p->n * sizeof *ord), *hit = rc_malloc((size_t)p->n * sizeof *hit);
+    bucket *bk = rc_calloc((size_t)nb + 1, sizeof *bk);
+    size_t total = (size_t)-1;
+    if (!ord || !hit || !bk) goto done;
+    for (int b = 0; b < p->n; b++) {
+        ord[b] = b;
+        if (p->last[b] > horizon) p->last[b] = horizon;
+    }
+    sort_pool = p;
+    qsort(ord, (size_t)p->n, sizeof *ord, by_size_desc);
+    total = 0;
+    for (int i = 0; i < p->n; i++) {
+        int b = ord[i], nh = 0, b0 = p->first[b] / BUCKET, b1 = p->last[b] / BUCKET;
+        /* a bucket's list is kept sorted by offset, so a buffer within one
+         * bucket (most of them) needs no sorting */
+        /* one bucket: its list; several: the list of all placed buffers
+         * (bucket nb), also sorted by offset, so no sorting either way */
+        const bucket *src = b1 > b0 ? &bk[nb] : &bk[b0];
+        for (int j = 0; j < src->n; j++) {
+            int c = src->v[j];
+            if (p->first[c] <= p->last[b] && p->first[b] <= p->last[c]) hit[nh++] = c;
+        }
+        size_t at = 0;
+        for (int j = 0; j < nh; j++) {
+            int c = hit[j];
+            if (p->off[c] >= at + p->size[b]) break; /* fits in the gap before c */
+            if (p->off[c] + p->size[c] > at) at = p->off[c] + p->size[c];
+        }
+        p->off[b] = at;
+        if (at + p->size[b] > total) total = at + p->size[b];
+        for (int q = b0; q <= b1 + 1; q++) {
+            int k = q > b1 ? nb : q;
+            if (bk[k].n == bk[k].cap) {
+                int cap = bk[k].cap ? 2 * bk[k].cap : 16;
+                int *v = rc_realloc(bk[k].v, (size_t)cap * sizeof *v);
+                if (!v) {
+                    total = (size_t)-1;
+                    goto done;
+                }
+                bk[k].v = v;
+                bk[k].cap = cap;
+            }
+            int lo = 0, hi = bk[k].n; /* first entry with a larger offset */
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (p->off[bk[k].v[mid]] <= p->off[b]) lo = mid + 1;
+                else hi = mid;
+            }
+            memmove(bk[k].v + lo + 1, bk[k].v + lo, (size_t)(bk[k].n - lo) * sizeof *bk[k].v);
+            bk[k].v[lo] = b;
+            bk[k].n++;
+        }
+    }
+done:
+    for (int k = 0; bk && k <= nb; k++) rc_free(bk[k].v);
+    rc_free(bk);
+    rc_free(ord);
+    rc_free(hit);
+    return total;
+}
 
 rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     if (!g) return NULL;
@@ -104,8 +200,12 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     int *last_use = rc_malloc((size_t)N * sizeof *last_use);
     int *buf = rc_malloc((size_t)N * sizeof *buf);
     int *order = rc_malloc((size_t)N * sizeof *order);
+    int *host = rc_malloc((size_t)N * sizeof *host);        /* concat a node is placed in, or -1 */
+    int64_t *host_off = rc_calloc((size_t)N, sizeof *host_off);
+    unsigned char *hosting = rc_calloc((size_t)N, 1);
     buf_pool pool = {0};
-    if (!p || !needed || !root || !offset || !last_use || !buf || !order) goto nomem;
+    if (!p || !needed || !root || !offset || !last_use || !buf || !order || !host || !host_off || !hosting)
+        goto nomem;
     p->g = g;
     p->nnodes = N;
     p->ptr = rc_calloc((size_t)N, sizeof *p->ptr);
@@ -139,13 +239,44 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         root[i] = i;
         last_use[i] = -1;
         buf[i] = -1;
+        host[i] = -1;
+    }
+    /* Placement (see the top of the file), concats in schedule order: a
+     * concat that hosts pieces is not itself placed in a later one. */
+    for (int s = 0; s < norder; s++) {
+        rc_node *c = g->nodes[order[s]];
+        if (strcmp(c->op->name, "concat") != 0 || host[c->id] >= 0) continue;
+        int64_t axis = c->attr.i[0], outer = 1, inner = 1, at = 0;
+        for (int k = 0; k < axis; k++) outer *= c->shape.dim[k];
+        for (int k = (int)axis + 1; k < c->shape.ndim; k++) inner *= c->shape.dim[k];
+        if (outer != 1) continue;
+        for (int k = 0; k < c->nin; k++) {
+            rc_node *x = c->in[k];
+            int64_t numel = rc_shape_numel(x->shape), off = 0;
+            at += x->shape.dim[axis] * inner;
+            while (x->op->view && x->op->view(x, &off) && off == 0 &&
+                   rc_shape_numel(x->in[0]->shape) == numel)
+                x = x->in[0];
+            /* a node without inputs (a fill) is scheduled early: placing it
+             * would hold the concat's buffer from then on */
+            if (x->nin == 0 || (x->op->flags & (RC_OPF_LEAF | RC_OPF_SIDE_EFFECT)) || (x->op->view && x->op->view(x, &off)) ||
+                rc_shape_numel(x->shape) != numel || x->dtype != c->dtype ||
+                host[x->id] >= 0 || hosting[x->id] || x == c)
+                continue;
+            host[x->id] = c->id;
+            host_off[x->id] = at - numel;
+            hosting[c->id] = 1;
+        }
     }
     /* Views resolve to their source's root; roots live until their last
      * reader, outputs until the end. */
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
         int64_t off = 0;
-        if (v->op->view && v->op->view(v, &off)) {
+        if (host[v->id] >= 0) {
+            root[v->id] = host[v->id];
+            offset[v->id] = host_off[v->id];
+        } else if (v->op->view && v->op->view(v, &off)) {
             root[v->id] = root[v->in[0]->id];
             offset[v->id] = offset[v->in[0]->id] + off;
         }
@@ -156,16 +287,20 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     /* Buffers, then steps. */
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
-        bool is_view = root[v->id] != v->id;
+        bool placed = host[v->id] >= 0;
+        bool is_view = root[v->id] != v->id && !placed;
         bool kernel = !(v->op->flags & RC_OPF_LEAF) && !is_view;
         if (kernel) {
             if (!v->op->forward) {
                 rc_graph_fail(g, RC_ERR_ARG, "rc_plan_new: op %s has no forward kernel", v->op->name);
                 goto fail;
             }
-            if (last_use[v->id] < 0) last_use[v->id] = s; /* value nobody reads */
-            buf[v->id] = pool_take(&pool, round64(node_bytes(v)));
-            if (buf[v->id] < 0) goto nomem;
+            /* a placed node writes into its host's buffer, taken by the
+             * first of the host's pieces to run (or by the host itself) */
+            int owner = placed ? host[v->id] : v->id;
+            if (!placed && last_use[v->id] < 0) last_use[v->id] = s; /* value nobody reads */
+            if (buf[owner] < 0) buf[owner] = pool_take(&pool, round64(node_bytes(g->nodes[owner])), s);
+            if (buf[owner] < 0) goto nomem;
             nsteps++;
             npool += v->nin;
             if (v->op->scratch_bytes) {
@@ -176,46 +311,37 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         for (int k = 0; k < v->nin; k++) {
             int r = root[v->in[k]->id];
             if (last_use[r] == s && buf[r] >= 0) {
-                pool_give(&pool, buf[r]);
+                pool_give(&pool, buf[r], s);
                 last_use[r] = -2; /* released once even if read twice */
             }
         }
-        if (kernel && last_use[v->id] == s) {
-            pool_give(&pool, buf[v->id]);
+        if (kernel && !placed && last_use[v->id] == s) {
+            pool_give(&pool, buf[v->id], s);
             last_use[v->id] = -2;
         }
     }
 
-    size_t *buf_off = rc_malloc((size_t)(pool.n ? pool.n : 1) * sizeof *buf_off);
-    if (!buf_off) goto nomem;
-    size_t total = 0;
-    for (int b = 0; b < pool.n; b++) {
-        buf_off[b] = total;
-        total += pool.size[b];
-    }
+    size_t total = pool_layout(&pool, norder);
+    if (total == (size_t)-1) goto nomem;
     p->arena_bytes = total;
     p->arena = total ? rc_malloc_aligned(total) : NULL;
     p->scratch = p->scratch_bytes ? rc_malloc_aligned(p->scratch_bytes) : NULL;
     p->steps = rc_calloc((size_t)(nsteps ? nsteps : 1), sizeof *p->steps);
     p->in_pool = rc_calloc((size_t)(npool ? npool : 1), sizeof *p->in_pool);
-    if ((total && !p->arena) || (p->scratch_bytes && !p->scratch) || !p->steps || !p->in_pool) {
-        rc_free(buf_off);
-        goto nomem;
-    }
+    if ((total && !p->arena) || (p->scratch_bytes && !p->scratch) || !p->steps || !p->in_pool) goto nomem;
     if (total) memset(p->arena, 0, total);
 
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
         int r = root[v->id];
         char *base = g->nodes[r]->value ? (char *)g->nodes[r]->value->data
-                                        : p->arena + buf_off[buf[r]];
+                                        : p->arena + pool.off[buf[r]];
         p->ptr[v->id] = base + (size_t)offset[v->id] * rc_dtype_size(v->dtype);
     }
-    rc_free(buf_off);
     void **pool_at = p->in_pool;
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
-        if (v->op->flags & RC_OPF_LEAF || root[v->id] != v->id) continue;
+        if (v->op->flags & RC_OPF_LEAF || (root[v->id] != v->id && host[v->id] < 0)) continue;
         step *st = &p->steps[p->nsteps++];
         st->node = v;
         st->fn = v->op->forward;
@@ -232,13 +358,18 @@ fail:
     p = NULL;
 done:
     rc_free(pool.size);
-    rc_free(pool.free_list);
+    rc_free(pool.off);
+    rc_free(pool.first);
+    rc_free(pool.last);
     rc_free(needed);
     rc_free(root);
     rc_free(offset);
     rc_free(last_use);
     rc_free(buf);
     rc_free(order);
+    rc_free(host);
+    rc_free(host_off);
+    rc_free(hosting);
     return p;
 }
 

@@ -11,8 +11,13 @@
  *   S is everything backward needs (tanh c' is recomputed), so a step keeps
  *   6·B·H floats.
  *
- *   lstm_cell_grad(S, c, dS) -> D (5·B·H,): D[0 : 4BH) is dz as (B, 4H)
- *   (the gradient of both xp and hu), D[4BH : 5BH) is dc as (B, H):
+ *   lstm_cell_grad(S, c, dS), part 0 -> dz (B, 4H) (the gradient of both xp
+ *   and hu); part 1 -> dc (B, H). Two nodes, so that dz is a whole value
+ *   the plan can compute straight into the stack of all steps' dz
+ *   (core/plan.c placement) and nothing else of the step is kept; the
+ *   dc part recomputes tanh(c') (B·H elements, small next to the GEMMs).
+ *   lstm_cell_grad(S, c, dc', dh') is the same with the gate planes of dS
+ *   zero (what a step mid-sequence receives; see compact_ds):
  *     t = tanh(c')
  *     dc'  = dS_c + dS_h o (1 - t²)
  *     dz_i = (dS_i + dc' g) i (1 - i)      dz_f = (dS_f + dc' c) f (1 - f)
@@ -93,13 +98,29 @@ static rc_status cell_ref(const rc_node *n, void *out, void *const *in, void *sc
     return RC_OK;
 }
 
+/* dS as autodiff usually delivers it mid-sequence: the gate planes are not
+ * read by anything else, so dS = concat(zeros (4, B, H), dc', dh') along
+ * axis 0 (ops/shape.c pad_accumulate). Then the gradient reads dc' and dh'
+ * directly (the 4-input form) and the zeros and their copy never run. */
+static bool compact_ds(const rc_node *dy, int64_t B, int64_t H, rc_node **dc, rc_node **dh) {
+    if (dy->op != &rc_op_concat || dy->nin != 3 || dy->attr.i[0] != 0) return false;
+    const rc_node *z = dy->in[0];
+    if (z->op != &rc_op_fill || z->attr.f[0] != 0.0 || !rc_shape_eq(z->shape, RC_SHAPE(4, B, H))) return false;
+    for (int k = 1; k < 3; k++)
+        if (!rc_shape_eq(dy->in[k]->shape, RC_SHAPE(1, B, H))) return false;
+    *dc = dy->in[1];
+    *dh = dy->in[2];
+    return true;
+}
+
 static void cell_gradb(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
-    const int64_t B = n->shape.dim[1], H = n->shape.dim[2], BH = B * H;
-    rc_node *in[3] = {n, n->in[2], dy};
-    rc_node *D = rc_node_make(g, &rc_op_lstm_cell_grad, in, 3, NULL, "lstm_cell_grad");
-    rc_node *dz = rc_reshape(g, rc_slice(g, D, 0, 0, 4 * BH), RC_SHAPE(B, 4 * H));
+    const int64_t B = n->shape.dim[1], H = n->shape.dim[2];
+    rc_node *in[4] = {n, n->in[2], dy, NULL};
+    int nin = compact_ds(dy, B, H, &in[2], &in[3]) ? 4 : 3;
+    rc_attr part_dz = {.i = {0}}, part_dc = {.i = {1}};
+    rc_node *dz = rc_node_make(g, &rc_op_lstm_cell_grad, in, nin, &part_dz, "lstm_cell_grad");
     dx[0] = dx[1] = dz;
-    dx[2] = rc_reshape(g, rc_slice(g, D, 0, 4 * BH, 5 * BH), RC_SHAPE(B, H));
+    dx[2] = rc_node_make(g, &rc_op_lstm_cell_grad, in, nin, &part_dc, "lstm_cell_grad_c");
 }
 
 static void cell_label(const rc_node *n, char *buf, size_t len) {
@@ -112,14 +133,22 @@ const rc_op rc_op_lstm_cell = {.name = "lstm_cell", .arity = 3, .infer = infer_c
 /* --- gradient ---------------------------------------------------------------- */
 
 static bool infer_grad(rc_graph *g, rc_node *n) {
-    for (int k = 0; k < 3; k++)
+    if (n->nin != 3 && n->nin != 4)
+        return rc_node_fail(g, n, RC_ERR_ARG, "takes (S, c, dS) or (S, c, dc', dh'), got %d inputs", n->nin);
+    for (int k = 0; k < n->nin; k++)
         if (!rc_require_dtype(g, n, k, RC_F32)) return false;
     rc_shape ss = n->in[0]->shape;
     if (ss.ndim != 3 || ss.dim[0] != 6) return shape_fail(g, n, "cell output (expected (6, B, H))", ss);
     if (!rc_shape_eq(n->in[1]->shape, RC_SHAPE(ss.dim[1], ss.dim[2])))
         return shape_fail(g, n, "cell state (expected (B, H))", n->in[1]->shape);
-    if (!rc_shape_eq(n->in[2]->shape, ss)) return shape_fail(g, n, "output gradient (expected as S)", n->in[2]->shape);
-    n->shape = RC_SHAPE(5 * ss.dim[1] * ss.dim[2]);
+    if (n->nin == 3 && !rc_shape_eq(n->in[2]->shape, ss))
+        return shape_fail(g, n, "output gradient (expected as S)", n->in[2]->shape);
+    for (int k = 2; n->nin == 4 && k < 4; k++)
+        if (rc_shape_numel(n->in[k]->shape) != ss.dim[1] * ss.dim[2])
+            return shape_fail(g, n, k == 2 ? "gradient of c' (expected B·H elements)" : "gradient of h' (expected B·H elements)",
+                              n->in[k]->shape);
+    if (n->attr.i[0] != 0 && n->attr.i[0] != 1) return rc_node_fail(g, n, RC_ERR_ARG, "part must be 0 (dz) or 1 (dc)");
+    n->shape = n->attr.i[0] == 0 ? RC_SHAPE(ss.dim[1], 4 * ss.dim[2]) : RC_SHAPE(ss.dim[1], ss.dim[2]);
     return true;
 }
 
@@ -127,24 +156,41 @@ static size_t grad_scratch(const rc_node *n) {
     return (size_t)(n->in[0]->shape.dim[1] * n->in[0]->shape.dim[2]) * sizeof(float);
 }
 
+/* dz for one batch row; gates = false: the gate planes of dS are zero. */
+static inline void dz_row(float *restrict zi, const float *dS, const float *dSc, const float *dSh, const float *t,
+                          const float *i, const float *f, const float *gg, const float *o, const float *cp,
+                          int64_t e0, int64_t H, int64_t BH, bool gates) {
+    float *zf = zi + H, *zg = zi + 2 * H, *zo = zi + 3 * H;
+    for (int64_t j = 0; j < H; j++) {
+        int64_t e = e0 + j;
+        float dh = dSh[e], te = t[e], oe = o[e], ie = i[e], fe = f[e], ge = gg[e];
+        float dcn = dSc[e] + dh * oe * (1.0f - te * te);
+        float si = gates ? dS[e] : 0, sf = gates ? dS[BH + e] : 0, sg = gates ? dS[2 * BH + e] : 0,
+              so = gates ? dS[3 * BH + e] : 0;
+        zi[j] = (si + dcn * ge) * ie * (1.0f - ie);
+        zf[j] = (sf + dcn * cp[e]) * fe * (1.0f - fe);
+        zg[j] = (sg + dcn * ie) * (1.0f - ge * ge);
+        zo[j] = (so + dh * te) * oe * (1.0f - oe);
+    }
+}
+
 static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *scratch) {
     const int64_t B = n->in[0]->shape.dim[1], H = n->in[0]->shape.dim[2], BH = B * H;
     const float *S = in[0], *cp = in[1], *dS = in[2];
     const float *i = S, *f = S + BH, *gg = S + 2 * BH, *o = S + 3 * BH, *c = S + 4 * BH;
-    float *t = scratch, *dz = out, *dc = (float *)out + 4 * BH;
+    const bool gates = n->nin == 3;
+    const float *dSc = gates ? dS + 4 * BH : in[2], *dSh = gates ? dS + 5 * BH : in[3];
+    float *t = scratch;
     rc_vtanh(t, c, BH);
+    if (n->attr.i[0] == 1) {
+        float *dc = out;
+        for (int64_t e = 0; e < BH; e++) dc[e] = (dSc[e] + dSh[e] * o[e] * (1.0f - t[e] * t[e])) * f[e];
+        return RC_OK;
+    }
+    float *dz = out;
     for (int64_t b = 0; b < B; b++) {
-        float *zi = dz + b * 4 * H, *zf = zi + H, *zg = zi + 2 * H, *zo = zi + 3 * H;
-        for (int64_t j = 0; j < H; j++) {
-            int64_t e = b * H + j;
-            float dh = dS[5 * BH + e], te = t[e], oe = o[e], ie = i[e], fe = f[e], ge = gg[e];
-            float dcn = dS[4 * BH + e] + dh * oe * (1.0f - te * te);
-            zi[j] = (dS[e] + dcn * ge) * ie * (1.0f - ie);
-            zf[j] = (dS[BH + e] + dcn * cp[e]) * fe * (1.0f - fe);
-            zg[j] = (dS[2 * BH + e] + dcn * ie) * (1.0f - ge * ge);
-            zo[j] = (dS[3 * BH + e] + dh * te) * oe * (1.0f - oe);
-            dc[e] = dcn * fe;
-        }
+        if (gates) dz_row(dz + b * 4 * H, dS, dSc, dSh, t, i, f, gg, o, cp, b * H, H, BH, true);
+        else dz_row(dz + b * 4 * H, dS, dSc, dSh, t, i, f, gg, o, cp, b * H, H, BH, false);
     }
     return RC_OK;
 }
@@ -153,25 +199,37 @@ static rc_status grad_ref(const rc_node *n, void *out, void *const *in, void *sc
     (void)scratch;
     const int64_t B = n->in[0]->shape.dim[1], H = n->in[0]->shape.dim[2], BH = B * H;
     const double *S = in[0], *cp = in[1], *dS = in[2];
-    double *dz = out, *dc = (double *)out + 4 * BH;
+    const bool gates = n->nin == 3;
+    const double *dSc = gates ? dS + 4 * BH : in[2], *dSh = gates ? dS + 5 * BH : in[3];
+    double *r = out;
     for (int64_t b = 0; b < B; b++)
         for (int64_t j = 0; j < H; j++) {
             int64_t e = b * H + j;
             double i = S[e], f = S[BH + e], g = S[2 * BH + e], o = S[3 * BH + e], t = tanh(S[4 * BH + e]);
-            double dh = dS[5 * BH + e];
-            double dcn = dS[4 * BH + e] + dh * o * (1 - t * t);
-            double *z = dz + b * 4 * H;
-            z[j] = (dS[e] + dcn * g) * i * (1 - i);
-            z[H + j] = (dS[BH + e] + dcn * cp[e]) * f * (1 - f);
-            z[2 * H + j] = (dS[2 * BH + e] + dcn * i) * (1 - g * g);
-            z[3 * H + j] = (dS[3 * BH + e] + dh * t) * o * (1 - o);
-            dc[e] = dcn * f;
+            double dh = dSh[e];
+            double dcn = dSc[e] + dh * o * (1 - t * t);
+            if (n->attr.i[0] == 1) {
+                r[e] = dcn * f;
+                continue;
+            }
+            double *z = r + b * 4 * H;
+            double si = gates ? dS[e] : 0, sf = gates ? dS[BH + e] : 0, sg = gates ? dS[2 * BH + e] : 0,
+                   so = gates ? dS[3 * BH + e] : 0;
+            z[j] = (si + dcn * g) * i * (1 - i);
+            z[H + j] = (sf + dcn * cp[e]) * f * (1 - f);
+            z[2 * H + j] = (sg + dcn * i) * (1 - g * g);
+            z[3 * H + j] = (so + dh * t) * o * (1 - o);
         }
     return RC_OK;
 }
 
-const rc_op rc_op_lstm_cell_grad = {.name = "lstm_cell_grad", .arity = 3, .infer = infer_grad,
-                                    .forward = grad_fwd, .reference = grad_ref, .scratch_bytes = grad_scratch};
+static void grad_label(const rc_node *n, char *buf, size_t len) {
+    snprintf(buf, len, "%s %s", n->op->name, n->attr.i[0] == 1 ? "dc" : "dz");
+}
+
+const rc_op rc_op_lstm_cell_grad = {.name = "lstm_cell_grad", .arity = -1, .infer = infer_grad,
+                                    .forward = grad_fwd, .reference = grad_ref, .scratch_bytes = grad_scratch,
+                                    .label = grad_label};
 
 rc_node *rc_lstm_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *c) {
     rc_node *in[3] = {xp, hu, c};

@@ -10,6 +10,9 @@
  *   A Bᵀ   : dA = dC B         dB = dCᵀ A
  *   Aᵀ Bᵀ  : dA = Bᵀ dCᵀ       dB = dCᵀ Aᵀ
  * In the flat case dB uses A and dC viewed as 2-D (rows × K, rows × N). */
+#include <string.h>
+
+#include "ops_list.h"
 #include "recur/gemm.h"
 #include "recur/op.h"
 #include "recur/ops.h"
@@ -131,25 +134,77 @@ static void matmul_label(const rc_node *n, char *buf, size_t len) {
     snprintf(buf, len, "matmul%s%s", n->attr.i[0] ? " Aᵀ" : "", n->attr.i[1] ? " Bᵀ" : "");
 }
 
+static const rc_node *peel_reshape(const rc_node *x) {
+    while (x->op == &rc_op_reshape) x = x->in[0];
+    return x;
+}
+
+/* An existing concat along axis 0 whose pieces are exactly the b_k (up to
+ * reshapes, in any order), e.g. the stack of an LSTM's per-step dz that the
+ * input projection's gradient already made (ops/shape.c pad_accumulate):
+ * the weight-gradient GEMM then reads that stack instead of a second copy
+ * of the same T·B·4U floats. On success perm[j] is the contribution whose
+ * b is piece j. Scans the graph from the newest node: the stack, if any,
+ * was made moments ago by the same rc_gradients call. */
+static rc_node *find_stack(rc_graph *g, rc_node *const *bs, int n, int *perm) {
+    int64_t N = bs[0]->shape.dim[1];
+    unsigned char *seen = rc_calloc((size_t)n, 1);
+    if (!seen) return NULL;
+    rc_node *found = NULL;
+    for (int id = rc_graph_node_count(g) - 1; id >= 0 && !found; id--) {
+        rc_node *c = rc_graph_node(g, id);
+        if (c->op != &rc_op_concat || c->nin != n || c->attr.i[0] != 0 || c->dtype != RC_F32 ||
+            c->shape.dim[c->shape.ndim - 1] != N)
+            continue;
+        memset(seen, 0, (size_t)n);
+        bool ok = true;
+        for (int j = 0; j < n && ok; j++) {
+            const rc_node *pj = peel_reshape(c->in[j]);
+            int hit = -1;
+            for (int k = 0; k < n && hit < 0; k++)
+                if (!seen[k] && peel_reshape(bs[k]) == pj) hit = k;
+            /* same data, and laid out as whole rows of width N */
+            ok = hit >= 0 && c->in[j]->shape.dim[c->in[j]->shape.ndim - 1] == N;
+            if (ok) seen[hit] = 1, perm[j] = hit;
+        }
+        if (ok) found = c;
+    }
+    rc_free(seen);
+    return found;
+}
+
 /* sum_k A_kᵀ B_k = [A_1; ...; A_n]ᵀ [B_1; ...; B_n]: the per-step weight
  * gradients of an unrolled RNN become one GEMM over all steps, and only the
  * factors (activations, per-step deltas) are kept instead of n weight-sized
- * products. NULL unless every contribution is 2-D Aᵀ·B with matching M, N. */
+ * products. When the B_k are already stacked (find_stack), that stack is
+ * read as it is and the A_k are stacked in its order. NULL unless every
+ * contribution is 2-D Aᵀ·B with matching M, N. */
 static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
     rc_node *a0 = c[0]->in[0], *b0 = c[0]->in[1];
+    int64_t rows = 0;
     for (int k = 0; k < n; k++) {
         rc_node *a = c[k]->in[0], *b = c[k]->in[1];
         if (!c[k]->attr.i[0] || c[k]->attr.i[1] || a->shape.ndim != 2 || b->shape.ndim != 2 ||
             a->shape.dim[1] != a0->shape.dim[1] || b->shape.dim[1] != b0->shape.dim[1])
             return NULL;
+        rows += b->shape.dim[0];
     }
     rc_node **as = rc_malloc((size_t)n * sizeof *as), **bs = rc_malloc((size_t)n * sizeof *bs), *r = NULL;
-    if (as && bs) {
+    int *perm = rc_malloc((size_t)n * sizeof *perm);
+    if (as && bs && perm) {
         for (int k = 0; k < n; k++) as[k] = c[k]->in[0], bs[k] = c[k]->in[1];
-        r = rc_matmul(g, rc_concat(g, as, n, 0), rc_concat(g, bs, n, 0), true, false);
+        rc_node *stack = find_stack(g, bs, n, perm);
+        if (stack) {
+            for (int j = 0; j < n; j++) as[j] = c[perm[j]]->in[0];
+            stack = rc_reshape(g, stack, RC_SHAPE(rows, b0->shape.dim[1]));
+        } else {
+            stack = rc_concat(g, bs, n, 0);
+        }
+        r = rc_matmul(g, rc_concat(g, as, n, 0), stack, true, false);
     }
     rc_free(as);
     rc_free(bs);
+    rc_free(perm);
     return r;
 }
 

@@ -68,6 +68,19 @@ Test(lstm_cell, gradients_of_c_and_h_alone_as_the_built_in_cell_uses_them) {
                            tu_weighted_sum(g, plane(g, S2, 4, B, H), &r));
     rc_node *wrt[5] = {x1, x2, U, h0, c0};
     tu_check_gradients(g, loss, wrt, 5, 0, 0);
+    /* the fast kernels of the gradient agree with the reference, and the
+     * gradient took the form that reads dc', dh' without zero gate planes */
+    rc_node *grads[5];
+    cr_assert_eq(rc_gradients(g, loss, wrt, 5, grads), RC_OK, "%s", rc_graph_error(g));
+    for (int k = 0; k < 5; k++) tu_check_forward(g, grads[k], 1e-6, 1e-5);
+    int compact = 0, full = 0;
+    for (int id = 0; id < rc_graph_node_count(g); id++) {
+        rc_node *v = rc_graph_node(g, id);
+        if (strcmp(rc_node_op_name(v), "lstm_cell_grad") == 0) rc_node_ninputs(v) == 4 ? compact++ : full++;
+    }
+    /* dz and dc of both steps, for each of the two rc_gradients calls */
+    cr_assert_eq(compact, 8, "4-input form: %d nodes", compact);
+    cr_assert_eq(full, 0, "3-input form: %d nodes", full);
     rc_graph_free(g);
 }
 
