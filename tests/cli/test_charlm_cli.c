@@ -10,11 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/recur-test-cli-XXXXXX";
-static char out_text[65536], err_text[65536];
+#include "cli_run.h"
+
 
 static void setup(void) {
-    cr_assert_not_null(mkdtemp(dir));
+    cli_make_dir("recur-test-cli");
     /* A small corpus with structure: 6 KB of repeated sentences. */
     char path[256];
     snprintf(path, sizeof path, "%s/tiny.txt", dir);
@@ -24,54 +24,9 @@ static void setup(void) {
     fclose(f);
 }
 
-static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void slurp(const char *path, char *buf, size_t n) {
-    FILE *f = fopen(path, "rb");
-    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[k] = 0;
-    if (f) fclose(f);
-}
-
-/* Run `recur ARGS` in the test directory; returns the exit status. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...) {
-    char args[2048], cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s >out.txt 2>err.txt", dir, RECUR_EXE, args);
-    int st = system(cmd);
-    char p[256];
-    snprintf(p, sizeof p, "%s/out.txt", dir);
-    slurp(p, out_text, sizeof out_text);
-    snprintf(p, sizeof p, "%s/err.txt", dir);
-    slurp(p, err_text, sizeof err_text);
-    cr_assert(WIFEXITED(st), "recur %s did not exit normally", args);
-    return WEXITSTATUS(st);
-}
-
-#define EXPECT_RUN(code, needle, ...)                                                                      \
-    do {                                                                                                   \
-        int rc_ = run(__VA_ARGS__);                                                                        \
-        cr_expect_eq(rc_, code, "exit %d, expected %d; stderr: %s", rc_, code, err_text);                  \
-        cr_expect(strstr(err_text, needle) != NULL, "stderr lacks '%s': %s", needle, err_text);           \
-    } while (0)
-
-static bool same_files(const char *a, const char *b) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "cd %s && cmp -s %s %s", dir, a, b);
-    return system(cmd) == 0;
-}
-
 static const char tiny[] = "--corpus tiny.txt --units 16 --embed 8 --seq 20 --batch 4 --print-every 10";
 
-Test(cli, train_bad_arguments, .init = setup, .fini = teardown) {
+Test(cli, train_bad_arguments, .init = setup, .fini = cli_remove_dir) {
     EXPECT_RUN(2, "missing --corpus", "train");
     EXPECT_RUN(2, "unknown option '--bogus'", "train --corpus tiny.txt --bogus");
     EXPECT_RUN(2, "bad value 'abc' for --units", "train --corpus tiny.txt --units abc");
@@ -94,7 +49,7 @@ Test(cli, train_bad_arguments, .init = setup, .fini = teardown) {
     cr_expect(strstr(out_text, "usage: recur train") != NULL);
 }
 
-Test(cli, generate_eval_plot_bad_arguments, .init = setup, .fini = teardown) {
+Test(cli, generate_eval_plot_bad_arguments, .init = setup, .fini = cli_remove_dir) {
     EXPECT_RUN(2, "missing the checkpoint", "generate");
     EXPECT_RUN(2, "bad value 'hot' for --temperature", "generate x.safetensors --temperature hot");
     EXPECT_RUN(2, "--temperature 0 is out of range", "generate x.safetensors --temperature 0");
@@ -117,7 +72,7 @@ Test(cli, generate_eval_plot_bad_arguments, .init = setup, .fini = teardown) {
     EXPECT_RUN(1, "'bad.csv' line 3: loss 'oops' is not a finite number", "plot bad.csv -o c.svg");
 }
 
-Test(cli, train_checkpoint_generate_eval_plot, .init = setup, .fini = teardown, .timeout = 120) {
+Test(cli, train_checkpoint_generate_eval_plot, .init = setup, .fini = cli_remove_dir, .timeout = 120) {
     cr_assert_eq(run("train %s --steps 30 --seed 5 --checkpoint a.safetensors --save-every 10", tiny), 0, "%s",
                  err_text);
     cr_expect(strstr(out_text, "step 30/30") != NULL, "%s", out_text);

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static char dir[] = "/tmp/recur-test-trainmodel-XXXXXX";
-static char out_text[65536], err_text[65536];
+#include "cli_run.h"
+
 
 /* dir/name/model.json + w.bin: a Sequential TF.js layers-model. Weights
  * U(-0.1, 0.1) from a fixed LCG, so every run starts from the same model. */
@@ -73,7 +73,7 @@ static void write_model(const char *name, int V, const char *activation, bool re
 }
 
 static void setup(void) {
-    cr_assert_not_null(mkdtemp(dir));
+    cli_make_dir("recur-test-trainmodel");
     char path[256];
     snprintf(path, sizeof path, "%s/tiny.txt", dir);
     FILE *f = fopen(path, "w");
@@ -81,50 +81,6 @@ static void setup(void) {
     for (int i = 0; i < 120; i++) fprintf(f, "the cat sat on the mat. %d dogs ran.\n", i % 7);
     fclose(f);
     write_model("lm", 256, "linear", true);
-}
-
-static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void slurp(const char *path, char *buf, size_t n) {
-    FILE *f = fopen(path, "rb");
-    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[k] = 0;
-    if (f) fclose(f);
-}
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...) {
-    char args[2048], cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s >out.txt 2>err.txt", dir, RECUR_EXE, args);
-    int st = system(cmd);
-    char p[256];
-    snprintf(p, sizeof p, "%s/out.txt", dir);
-    slurp(p, out_text, sizeof out_text);
-    snprintf(p, sizeof p, "%s/err.txt", dir);
-    slurp(p, err_text, sizeof err_text);
-    cr_assert(WIFEXITED(st), "recur %s did not exit normally", args);
-    return WEXITSTATUS(st);
-}
-
-#define EXPECT_RUN(code, needle, ...)                                                                      \
-    do {                                                                                                   \
-        int rc_ = run(__VA_ARGS__);                                                                        \
-        cr_expect_eq(rc_, code, "exit %d, expected %d; stderr: %s", rc_, code, err_text);                  \
-        cr_expect(strstr(err_text, needle) != NULL, "stderr lacks '%s': %s", needle, err_text);           \
-    } while (0)
-
-static bool same_files(const char *a, const char *b) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "cd %s && cmp -s %s %s", dir, a, b);
-    return system(cmd) == 0;
 }
 
 /* Mean of the logged training losses of steps [from, to] in dir/csv. */
@@ -145,7 +101,7 @@ static double mean_loss(const char *csv, int from, int to) {
 
 static const char tiny[] = "--corpus tiny.txt --seq 20 --batch 4 --print-every 10";
 
-Test(train_model, trains_resumes_evaluates_exports, .init = setup, .fini = teardown, .timeout = 120) {
+Test(train_model, trains_resumes_evaluates_exports, .init = setup, .fini = cli_remove_dir, .timeout = 120) {
     cr_assert_eq(run("train --model lm/model.json %s --steps 40 --seed 5 --checkpoint a.safetensors --save-every 10 "
                      "--export out",
                      tiny),
@@ -202,7 +158,7 @@ Test(train_model, trains_resumes_evaluates_exports, .init = setup, .fini = teard
     EXPECT_RUN(1, "contradict", "train %s --steps 50 --units 8 --checkpoint a.safetensors --resume", tiny);
 }
 
-Test(train_model, bad_combinations_and_models, .init = setup, .fini = teardown, .timeout = 120) {
+Test(train_model, bad_combinations_and_models, .init = setup, .fini = cli_remove_dir, .timeout = 120) {
     EXPECT_RUN(2, "--units describes the built-in model: not with --model",
                "train --model lm/model.json %s --units 8", tiny);
     EXPECT_RUN(2, "--cell describes the built-in model", "train --model lm/model.json %s --cell gru", tiny);
