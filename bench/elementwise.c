@@ -22,6 +22,8 @@
 
 #include <recur.h>
 
+#include "bench_util.h"
+
 typedef struct op {
     const char *name;
     int arity;
@@ -56,12 +58,6 @@ static void libm_loop(int k, int64_t n, const float *x, const float *y, float *o
     }
 }
 
-static double now_sec(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 typedef struct run_ctx {
     rc_plan *plan;
     int k;
@@ -89,16 +85,6 @@ static long calibrate(int which, const run_ctx *c, double target) {
     while ((t = timed(which, c, reps)) < target / 4 && reps < (1L << 30)) reps *= 2;
     long need = (long)ceil((double)reps * target / (t > 0 ? t : 1e-9));
     return need > reps ? need : reps;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static void usage(FILE *f) { fprintf(f, "usage: elementwise [--quick] [--threads N]\n"); }

@@ -15,11 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_sec(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "bench_util.h"
 
 typedef struct job {
     long iters;

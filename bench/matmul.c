@@ -23,6 +23,8 @@
 
 #include <recur.h>
 
+#include "bench_util.h"
+
 typedef struct point {
     const char *kind;
     int64_t M, N, K;
@@ -56,12 +58,6 @@ typedef struct bufs {
     int64_t lda, ldb, ldc;
 } bufs;
 
-static double now_sec(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static void gemm(int which, const point *p, const bufs *b) {
     switch (which) {
     case RECUR:
@@ -92,16 +88,6 @@ static long calibrate(int which, const point *p, const bufs *b, double target) {
     while ((t = timed(which, p, b, reps)) < target / 4 && reps < (1L << 30)) reps *= 2;
     long need = (long)ceil((double)reps * target / (t > 0 ? t : 1e-9));
     return need > reps ? need : reps;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* Writes s as a JSON string body (the BLAS description is free text). */

@@ -47,6 +47,8 @@
 #include <recur.h>
 #include <recur/rnn.h>
 
+#include "bench_util.h"
+
 typedef struct opts {
     const char *cell;
     int64_t hidden, batch, seq, input;
@@ -56,22 +58,6 @@ typedef struct opts {
     uint64_t seed;
     bool user_cell;
 } opts;
-
-static double now_sec(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void json_str(const char *s) {
     if (!s) {
