@@ -90,21 +90,6 @@ static long calibrate(int which, const point *p, const bufs *b, double target) {
     return need > reps ? need : reps;
 }
 
-/* Writes s as a JSON string body (the BLAS description is free text). */
-static void json_str(const char *s) {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void usage(FILE *f) {
     fprintf(f, "usage: matmul [--quick] [--threads N] [--naive]\n");
 }

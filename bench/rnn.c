@@ -59,24 +59,6 @@ typedef struct opts {
     bool user_cell;
 } opts;
 
-static void json_str(const char *s) {
-    if (!s) {
-        fputs("null", stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static long long rss_now_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");
     long long size = 0, res = 0;

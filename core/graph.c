@@ -134,6 +134,14 @@ bool rc_require_dtype(rc_graph *g, const rc_node *n, int k, rc_dtype want) {
                         rc_dtype_name(n->in[k]->dtype), rc_dtype_name(want));
 }
 
+bool rc_require_float_pair(rc_graph *g, const rc_node *n) {
+    if (!rc_require_dtype(g, n, 0, RC_F32) || !rc_require_dtype(g, n, 1, RC_F32)) return false;
+    if (rc_shape_eq(n->in[0]->shape, n->in[1]->shape)) return true;
+    char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
+    return rc_node_fail(g, n, RC_ERR_SHAPE, "shapes %s and %s differ", rc_shape_str(n->in[0]->shape, a, sizeof a),
+                        rc_shape_str(n->in[1]->shape, b, sizeof b));
+}
+
 static void free_node(rc_node *n) {
     if (!n) return;
     rc_tensor_free(n->value);

@@ -15,17 +15,6 @@
 #include "recur/ops.h"
 #include "vecmath.h"
 
-static bool same_shapes(rc_graph *g, rc_node *n) {
-    if (!rc_require_dtype(g, n, 0, RC_F32) || !rc_require_dtype(g, n, 1, RC_F32)) return false;
-    if (!rc_shape_eq(n->in[0]->shape, n->in[1]->shape)) {
-        char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
-        return rc_node_fail(g, n, RC_ERR_SHAPE, "shapes %s and %s differ",
-                            rc_shape_str(n->in[0]->shape, a, sizeof a),
-                            rc_shape_str(n->in[1]->shape, b, sizeof b));
-    }
-    return true;
-}
-
 /* Shape of x without its last axis; x must have one. */
 static bool drop_last(rc_graph *g, rc_node *n, rc_shape x) {
     if (x.ndim < 1) return rc_node_fail(g, n, RC_ERR_SHAPE, "logits must have a class axis, got a scalar");
@@ -44,7 +33,7 @@ static rc_node *per_row(rc_graph *g, rc_node *dy) {
 /* --- mse --------------------------------------------------------------- */
 
 static bool mse_infer(rc_graph *g, rc_node *n) {
-    if (!same_shapes(g, n)) return false;
+    if (!rc_require_float_pair(g, n)) return false;
     n->shape = RC_SCALAR;
     return true;
 }
@@ -82,7 +71,7 @@ rc_node *rc_mse(rc_graph *g, rc_node *pred, rc_node *target) {
 /* --- softmax cross-entropy, dense labels ------------------------------- */
 
 static bool xent_infer(rc_graph *g, rc_node *n) {
-    return same_shapes(g, n) && drop_last(g, n, n->in[0]->shape);
+    return rc_require_float_pair(g, n) && drop_last(g, n, n->in[0]->shape);
 }
 
 /* Per row r of C classes: lse = m + log sum_j e^{x_j - m} (m the row max),
@@ -258,7 +247,7 @@ rc_node *rc_one_hot(rc_graph *g, rc_node *ids, int64_t depth) {
 /* --- sigmoid binary cross-entropy ---------------------------------------- */
 
 static bool bce_infer(rc_graph *g, rc_node *n) {
-    if (!same_shapes(g, n)) return false;
+    if (!rc_require_float_pair(g, n)) return false;
     n->shape = n->in[0]->shape;
     return true;
 }

@@ -34,13 +34,7 @@ static bool infer_unary(rc_graph *g, rc_node *n) {
 
 /* (y or x, dy): both float, same shape. */
 static bool infer_pair(rc_graph *g, rc_node *n) {
-    if (!rc_require_dtype(g, n, 0, RC_F32) || !rc_require_dtype(g, n, 1, RC_F32)) return false;
-    if (!rc_shape_eq(n->in[0]->shape, n->in[1]->shape)) {
-        char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
-        return rc_node_fail(g, n, RC_ERR_SHAPE, "shapes %s and %s differ",
-                            rc_shape_str(n->in[0]->shape, a, sizeof a),
-                            rc_shape_str(n->in[1]->shape, b, sizeof b));
-    }
+    if (!rc_require_float_pair(g, n)) return false;
     n->shape = n->in[0]->shape;
     return true;
 }
