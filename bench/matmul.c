@@ -47,6 +47,14 @@ static const point points[] = {
     /* backward: dW = h^T·dz (reduces over the batch), dh = dz·W^T */
     {"rnn_dW", 128, 512, 32, true, false},
     {"rnn_dh", 32, 128, 512, false, true},
+    {"rnn_dh", 32, 512, 2048, false, true},
+    {"rnn_dh", 32, 32, 128, false, true},
+    /* GRU: 3U gates */
+    {"rnn_step", 32, 384, 128, false, false},
+    {"rnn_step", 32, 1536, 512, false, false},
+    {"rnn_dh", 32, 128, 384, false, true},
+    /* weight gradient as one GEMM over T = 50 steps, U = 512 */
+    {"rnn_dU", 512, 2048, 1600, true, false},
 };
 #define NPOINTS ((int)(sizeof points / sizeof points[0]))
 
@@ -75,7 +83,12 @@ static void gemm(int which, const point *p, const bufs *b) {
     }
 }
 
+static int threads = 1;
+
 static double timed(int which, const point *p, const bufs *b, long reps) {
+    /* recur's parts call BLAS single-threaded (rc_set_num_threads);
+     * direct BLAS calls get the requested thread count */
+    openblas_set_num_threads(which == BLAS ? threads : 1);
     double t0 = now_sec();
     for (long r = 0; r < reps; r++) gemm(which, p, b);
     return now_sec() - t0;
@@ -102,9 +115,8 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[i], "--naive") == 0) {
             naive = true;
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            int t = atoi(argv[++i]);
-            if (t < 1) return usage(stderr), 2;
-            openblas_set_num_threads(t);
+            threads = atoi(argv[++i]);
+            if (threads < 1) return usage(stderr), 2;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             return usage(stdout), 0;
         } else {
@@ -117,6 +129,7 @@ int main(int argc, char **argv) {
     const int rounds = quick ? 3 : MAX_ROUNDS;
 
     rc_gemm_set_backend(RC_GEMM_BLAS);
+    rc_set_num_threads(threads);
     rc_rng rng;
     rc_rng_seed(&rng, 1);
     for (int pi = 0; pi < NPOINTS; pi++) {
@@ -172,7 +185,7 @@ int main(int argc, char **argv) {
         }
         printf(",\"reps\":%ld,\"blas\":", reps);
         json_str(rc_gemm_backend_info());
-        printf(",\"threads\":%d}\n", openblas_get_num_threads());
+        printf(",\"threads\":%d}\n", threads);
         fflush(stdout);
         rc_free_aligned(A);
         rc_free_aligned(B);

@@ -31,9 +31,9 @@
  * as a user cell from public ops only (rc_cell_new, rc_cell_add_param,
  * rc_matmul, rc_add, rc_slice, rc_sigmoid, rc_tanh, rc_mul) with the same
  * Keras weights and initialisation; the JSON line says "user_cell":true.
- * --threads N calls openblas_set_num_threads(N) (recur's own kernels run on
- * one thread). --sweep: cells lstm, gru x hidden 32, 128, 512 x batch 1, 32
- * x train, infer at seq 50, input 64. "simple" is accepted for "rnn".
+ * --threads N calls rc_set_num_threads(N): recur splits its matrix products
+ * over N threads (elementwise kernels run on one). --sweep: cells lstm,
+ * gru x hidden 32, 128, 512 x batch 1, 32 x train, infer at seq 50, input 64. "simple" is accepted for "rnn".
  * Output: one JSON object per line.
  */
 #include <cblas.h>
@@ -356,7 +356,7 @@ int main(int argc, char **argv) {
             return usage(stderr), 2;
         }
     }
-    openblas_set_num_threads(o.threads);
+    rc_set_num_threads(o.threads);
     rc_gemm_set_backend(RC_GEMM_BLAS);
     if (!sweep) return run_point(&o);
     if (o.user_cell && strcmp(o.cell, "lstm") != 0) {

@@ -29,6 +29,7 @@
 
 #include "internal.h"
 #include "recur/plan.h"
+#include "threads_impl.h"
 
 typedef struct step {
     const rc_node *node;
@@ -192,6 +193,8 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
             return (rc_plan *)rc_graph_fail(g, RC_ERR_ARG, "rc_plan_new: output %d belongs to another graph", i);
     }
 
+    /* worker threads start now, not in the first run (which must not allocate) */
+    rc_threads_prepare();
     int N = g->nnodes;
     rc_plan *p = rc_calloc(1, sizeof *p);
     unsigned char *needed = rc_calloc((size_t)N, 1);

@@ -12,6 +12,7 @@
 #include "recur/gradcheck.h"
 #include "recur/rng.h"
 #include "recur/gemm.h"
+#include "recur/threads.h"
 #include "recur/init.h"
 #include "recur/rnn.h"
 #include "recur/layers.h"

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gemm_impl.h"
 #include "recur/gemm.h"
+#include "threads_impl.h"
 
 static rc_gemm_backend backend = RC_GEMM_BLAS;
 
@@ -76,19 +78,25 @@ void rc_sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
     }
 }
 
-void rc_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
-              int64_t ldc) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-        scale_c(M, N, beta, C, ldc);
-        return;
-    }
-    /* CBLAS takes int sizes; anything larger goes to the 64-bit loops. */
-    bool fits = M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX &&
-                ldb <= INT_MAX && ldc <= INT_MAX;
-    if (backend == RC_GEMM_NAIVE || !fits) {
-        rc_sgemm_naive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+/* One thread's product: BLAS (or sgemv for a single row or column), or
+ * the few-row AVX-512 kernels (ops/gemm_small.c) for A not transposed and
+ * M <= SMALL_M, where BLAS' packing of op(B) on every call costs as much as
+ * the arithmetic. */
+enum { SMALL_M = 64, SMALL_NT_MIN_K = 256 };
+
+static bool use_small(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K) {
+    /* A Bᵀ reduces each dot product once at the end: with short dot
+     * products (K < 256) the reductions cost more than BLAS' packing
+     * (measured 0.70x BLAS at 32 x 32 x 128, 1.34x at 32 x 128 x 384). */
+    return !trans_a && M > 1 && M <= SMALL_M && N > 1 && (!trans_b || K >= SMALL_NT_MIN_K) &&
+           rc_gemm_small_available();
+}
+
+static void gemm1(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                  int64_t ldc) {
+    if (use_small(trans_a, trans_b, M, N, K)) {
+        rc_gemm_small(trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     /* One row or one column of C: a matrix-vector product. OpenBLAS 0.3.21's
@@ -122,4 +130,84 @@ void rc_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A, (int)lda,
                 B, (int)ldb, beta, C, (int)ldc);
+}
+
+/* A product split over threads: C's columns (or rows) in contiguous
+ * ranges, one per part. Columns are cut at multiples of 32 (whole zmm
+ * panels of the small kernel), rows at multiples of 8. */
+typedef struct split_job {
+    bool ta, tb, by_rows;
+    int64_t M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} split_job;
+
+static void range(int64_t n, int64_t align, int part, int nparts, int64_t *lo, int64_t *hi) {
+    int64_t blocks = (n + align - 1) / align;
+    *lo = blocks * part / nparts * align;
+    *hi = blocks * (part + 1) / nparts * align;
+    if (*lo > n) *lo = n;
+    if (*hi > n) *hi = n;
+}
+
+static void split_part(void *ctx, int part, int nparts) {
+    const split_job *j = ctx;
+    int64_t lo, hi;
+    if (j->by_rows) {
+        range(j->M, 8, part, nparts, &lo, &hi);
+        if (hi <= lo) return;
+        const float *a = j->A + (j->ta ? lo : lo * j->lda);
+        gemm1(j->ta, j->tb, hi - lo, j->N, j->K, j->alpha, a, j->lda, j->B, j->ldb, j->beta,
+              j->C + lo * j->ldc, j->ldc);
+    } else {
+        range(j->N, 32, part, nparts, &lo, &hi);
+        if (hi <= lo) return;
+        const float *b = j->B + (j->tb ? lo * j->ldb : lo);
+        gemm1(j->ta, j->tb, j->M, hi - lo, j->K, j->alpha, j->A, j->lda, b, j->ldb, j->beta,
+              j->C + lo, j->ldc);
+    }
+}
+
+/* Fewest multiply-adds per thread for a split to pay: the hand-over costs
+ * about a microsecond, 1M multiply-adds are ~5 µs of one core's AVX-512
+ * arithmetic. A BLAS call has its own fixed costs (buffers, packing) that
+ * a split doubles: measured, a 2M-multiply-add dW = hᵀ dz (128 x 512 x 32)
+ * ran 0.5x as fast on two threads, a 52M one (1600 x 512 x 64) 1.75x. */
+#define SPLIT_MIN_MACS_SMALL ((double)(1 << 19))
+#define SPLIT_MIN_MACS_BLAS ((double)(1 << 23))
+
+void rc_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+              int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    /* CBLAS takes int sizes; anything larger goes to the 64-bit loops. */
+    bool fits = M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX &&
+                ldb <= INT_MAX && ldc <= INT_MAX;
+    if (backend == RC_GEMM_NAIVE || !fits) {
+        rc_sgemm_naive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int threads = rc_threads_ready();
+    if (threads == 0) threads = rc_threads_prepare(); /* first product outside a plan */
+    double macs = (double)M * (double)N * (double)K;
+    double min_macs = use_small(trans_a, trans_b, M, N, K) ? SPLIT_MIN_MACS_SMALL : SPLIT_MIN_MACS_BLAS;
+    if (threads > 1 && macs >= 2 * min_macs) {
+        /* split the longer side of C, if it has room for a piece per thread */
+        bool by_rows = M > N;
+        int64_t side = by_rows ? M : N, align = by_rows ? 8 : 32;
+        int64_t blocks = (side + align - 1) / align, parts = threads;
+        if (parts > blocks) parts = blocks;
+        if ((double)parts > macs / min_macs) parts = (int64_t)(macs / min_macs);
+        if (parts > 1) {
+            split_job j = {trans_a, trans_b, by_rows, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
+            rc_parallel((int)parts, split_part, &j);
+            return;
+        }
+    }
+    gemm1(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

@@ -121,6 +121,83 @@ Test(gemm, naive_and_blas_agree_on_odd_sizes_and_every_transpose_combination) {
                 }
 }
 
+/* The few-row AVX-512 kernels (ops/gemm_small.c, A not transposed, M <= 64)
+ * on every tail: row blocks of 8/4/2/1, column panels of 32 cut by masks,
+ * K blocks of 256 and A Bᵀ dot products with a masked remainder (the A Bᵀ
+ * kernel runs from K = 256). On a CPU without AVX-512 this checks BLAS. */
+static void few_rows_cases(int threads) {
+    static const int64_t Ms[] = {2, 5, 8, 9, 17, 32, 64};
+    static const int64_t Ns[] = {2, 17, 32, 33, 100};
+    static const int64_t Ks[] = {1, 17, 256, 257, 600};
+    static const float ab[][2] = {{1.0f, 0.0f}, {-0.5f, 1.5f}};
+    rc_set_num_threads(threads);
+    rc_rng r;
+    rc_rng_seed(&r, 7);
+    for (int tb = 0; tb < 2; tb++)
+        for (int mi = 0; mi < 7; mi++)
+            for (int ni = 0; ni < 5; ni++)
+                for (int ki = 0; ki < 5; ki++) {
+                    const float *s = ab[(mi + ni + ki) % 2];
+                    gemm_case c = make_case(&r, false, tb, Ms[mi], Ns[ni], Ks[ki], s[0], s[1]);
+                    check_case(&c);
+                    free_case(&c);
+                }
+}
+
+Test(gemm, few_row_products_agree_with_the_exact_result_on_every_tail) { few_rows_cases(1); }
+
+/* Products large enough to be split over threads (by columns for few rows,
+ * by rows for many), in both kernels and in BLAS. */
+Test(gemm, products_split_over_two_threads_agree_with_the_exact_result) {
+    rc_set_num_threads(2);
+    cr_assert_eq(rc_get_num_threads(), 2);
+    static const struct { bool ta, tb; int64_t M, N, K; } shapes[] = {
+        {false, false, 32, 1030, 130}, {false, true, 32, 515, 700}, {false, false, 1600, 96, 64},
+        {true, false, 200, 700, 96},   {false, true, 100, 33, 1100}, {true, true, 70, 300, 400},
+    };
+    rc_rng r;
+    rc_rng_seed(&r, 8);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        gemm_case c = make_case(&r, shapes[i].ta, shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K,
+                                0.75f, i % 2 ? 0.0f : -1.0f);
+        check_case(&c);
+        free_case(&c);
+    }
+    few_rows_cases(2);
+}
+
+/* Splitting by columns gives every element of C the same kernel and the
+ * same summation order as on one thread. */
+Test(gemm, few_row_products_are_bit_identical_on_one_and_two_threads) {
+    rc_rng r;
+    rc_rng_seed(&r, 9);
+    for (int tb = 0; tb < 2; tb++) {
+        gemm_case c = make_case(&r, false, tb, 32, 1100, 512, 1.0f, 0.0f);
+        rc_set_num_threads(1);
+        float *one = run_case(&c, false);
+        rc_set_num_threads(2);
+        float *two = run_case(&c, false);
+        cr_assert(memcmp(one, two, (size_t)(c.M * c.ldc) * sizeof(float)) == 0, "tb=%d", tb);
+        free(one);
+        free(two);
+        free_case(&c);
+    }
+}
+
+Test(gemm, few_row_products_with_beta_zero_overwrite_nan) {
+    for (int tb = 0; tb < 2; tb++) {
+        enum { M = 9, N = 40, K = 300 };
+        float *A = malloc(M * K * sizeof(float)), *B = malloc(K * N * sizeof(float)), C[M * N];
+        for (int i = 0; i < M * K; i++) A[i] = 1.0f;
+        for (int i = 0; i < K * N; i++) B[i] = 0.5f;
+        for (int i = 0; i < M * N; i++) C[i] = NAN;
+        rc_sgemm(false, tb, M, N, K, 1.0f, A, K, B, tb ? K : N, 0.0f, C, N);
+        for (int i = 0; i < M * N; i++) cr_assert_eq(C[i], 150.0f, "tb=%d C[%d] = %g", tb, i, C[i]);
+        free(A);
+        free(B);
+    }
+}
+
 Test(gemm, alpha_and_beta_scale_the_product_and_the_old_c) {
     rc_rng r;
     rc_rng_seed(&r, 2);

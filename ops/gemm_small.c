@@ -1,0 +1,208 @@
+/* Few-row GEMM with AVX-512: C = alpha A op(B) + beta C for small M.
+ *
+ * An RNN step multiplies a (B, H) state by the same recurrent kernel at
+ * every step: M = batch (32) is small, the weight operand is large and
+ * constant. A GotoBLAS-style sgemm (OpenBLAS) copies all of op(B) into its
+ * panel layout on every call, which for these shapes costs as much as the
+ * arithmetic (measured: packing 13-15 % of an LSTM h128 b32 training step,
+ * the kernel itself running at ~30 % of peak). These kernels read B where
+ * it lies:
+ *
+ *   A B  (B stored K x N): C's rows in blocks of 8, columns in panels of 32
+ *        (two zmm); per k, one row segment of the panel is loaded and each
+ *        of the 8 A[i][k] is broadcast into 2 FMAs: 16 accumulators, 16
+ *        FMAs per 10 loads. Panels outermost, so a 32-column strip of B
+ *        (K x 128 bytes) is read from memory once and from L1/L2 by the
+ *        other row blocks; K is blocked by 256 so the strip fits L1.
+ *   A Bᵀ (B stored N x K, row j = column j of op(B), contiguous in k):
+ *        dot products: a 4 x 4 block of C keeps 16 vector accumulators over
+ *        k (8 loads per 16 FMAs) and reduces each to a scalar at the end.
+ *        Blocks of 4 B rows outermost, so each B row is read once.
+ *
+ * Only trans_a == false, and only when the CPU has AVX-512F (runtime
+ * check); everything else stays with BLAS. The split over threads (by
+ * column ranges of C) is done by the caller, ops/gemm.c. Summation order
+ * differs from BLAS, so results agree with the reference to rounding
+ * (tests/core/test_gemm.c). */
+#include <immintrin.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gemm_impl.h"
+
+#define T512 __attribute__((target("avx512f"), always_inline)) static inline
+
+/* Row block of MR rows x one 32-column panel (masks m0, m1 for a short
+ * panel), over k in [0, K). first: apply beta (else accumulate into C). */
+T512 void nn_tile(int MR, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                  float *C, int64_t ldc, float alpha, float beta, bool first, __mmask16 m0,
+                  __mmask16 m1) {
+    __m512 acc0[8], acc1[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int64_t k = 0; k < K; k++) {
+        const float *b = B + k * ldb;
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            __m512 a = _mm512_set1_ps(A[i * lda + k]);
+            acc0[i] = _mm512_fmadd_ps(a, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(a, b1, acc1[i]);
+        }
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(first ? beta : 1.0f);
+    bool read_c = !first || beta != 0.0f;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        float *c = C + i * ldc;
+        __m512 r0 = _mm512_mul_ps(va, acc0[i]), r1 = _mm512_mul_ps(va, acc1[i]);
+        if (read_c) {
+            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), r0);
+            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), r1);
+        }
+        _mm512_mask_storeu_ps(c, m0, r0);
+        _mm512_mask_storeu_ps(c + 16, m1, r1);
+    }
+}
+
+/* Instantiations with MR fixed, so the accumulators live in registers. */
+#define NN_TILE(MR)                                                                              \
+    __attribute__((target("avx512f"), noinline)) static void nn_tile_##MR(                     \
+        int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C,           \
+        int64_t ldc, float alpha, float beta, bool first, __mmask16 m0, __mmask16 m1) {         \
+        nn_tile(MR, K, A, lda, B, ldb, C, ldc, alpha, beta, first, m0, m1);                      \
+    }
+NN_TILE(8)
+NN_TILE(4)
+NN_TILE(2)
+NN_TILE(1)
+
+enum { KC = 256 };
+
+__attribute__((target("avx512f"))) static void nn(int64_t M, int64_t N, int64_t K, float alpha,
+                                                  const float *A, int64_t lda, const float *B,
+                                                  int64_t ldb, float beta, float *C, int64_t ldc) {
+    for (int64_t j = 0; j < N; j += 32) {
+        int64_t w = N - j < 32 ? N - j : 32;
+        __mmask16 m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
+        __mmask16 m1 = w >= 32 ? 0xFFFF : w <= 16 ? 0 : (__mmask16)((1u << (w - 16)) - 1);
+        for (int64_t k = 0; k < K; k += KC) {
+            int64_t kc = K - k < KC ? K - k : KC;
+            bool first = k == 0;
+            const float *b = B + k * ldb + j;
+            int64_t i = 0;
+            for (; i + 8 <= M; i += 8)
+                nn_tile_8(kc, A + i * lda + k, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta, first, m0, m1);
+            if (i + 4 <= M) {
+                nn_tile_4(kc, A + i * lda + k, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta, first, m0, m1);
+                i += 4;
+            }
+            if (i + 2 <= M) {
+                nn_tile_2(kc, A + i * lda + k, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta, first, m0, m1);
+                i += 2;
+            }
+            if (i < M)
+                nn_tile_1(kc, A + i * lda + k, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta, first, m0, m1);
+        }
+    }
+}
+
+/* C[i][j] for i < MR, j < NR: dot products of A's rows with B's rows. */
+T512 void nt_tile(int MR, int NR, int64_t K, const float *A, int64_t lda, const float *B,
+                  int64_t ldb, float *C, int64_t ldc, float alpha, float beta) {
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m512 b[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++) b[j] = _mm512_loadu_ps(B + j * ldb + k);
+#pragma GCC unroll 4
+        for (int i = 0; i < MR; i++) {
+            __m512 a = _mm512_loadu_ps(A + i * lda + k);
+#pragma GCC unroll 4
+            for (int j = 0; j < NR; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+        }
+    }
+    if (k < K) {
+        __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
+        __m512 b[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++) b[j] = _mm512_maskz_loadu_ps(m, B + j * ldb + k);
+#pragma GCC unroll 4
+        for (int i = 0; i < MR; i++) {
+            __m512 a = _mm512_maskz_loadu_ps(m, A + i * lda + k);
+#pragma GCC unroll 4
+            for (int j = 0; j < NR; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++) {
+            float s = alpha * _mm512_reduce_add_ps(acc[i][j]);
+            float *c = C + i * ldc + j;
+            *c = beta == 0.0f ? s : s + beta * *c;
+        }
+}
+
+#define NT_TILE(MR, NR)                                                                          \
+    __attribute__((target("avx512f"), noinline)) static void nt_tile_##MR##_##NR(              \
+        int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C,           \
+        int64_t ldc, float alpha, float beta) {                                                  \
+        nt_tile(MR, NR, K, A, lda, B, ldb, C, ldc, alpha, beta);                                 \
+    }
+NT_TILE(4, 4)
+NT_TILE(2, 4)
+NT_TILE(1, 4)
+NT_TILE(4, 1)
+NT_TILE(2, 1)
+NT_TILE(1, 1)
+
+/* Rows of C in blocks of 4, then 2, then 1, against NR rows of B. */
+#define NT_ROWS(NR)                                                                              \
+    do {                                                                                         \
+        int64_t i = 0;                                                                           \
+        for (; i + 4 <= M; i += 4)                                                               \
+            nt_tile_4_##NR(K, A + i * lda, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta);      \
+        if (i + 2 <= M) {                                                                        \
+            nt_tile_2_##NR(K, A + i * lda, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta);      \
+            i += 2;                                                                              \
+        }                                                                                        \
+        if (i < M) nt_tile_1_##NR(K, A + i * lda, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta); \
+    } while (0)
+
+static void nt(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+               const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    int64_t j = 0;
+    for (; j + 4 <= N; j += 4) {
+        const float *b = B + j * ldb;
+        NT_ROWS(4);
+    }
+    for (; j < N; j++) {
+        const float *b = B + j * ldb;
+        NT_ROWS(1);
+    }
+}
+
+bool rc_gemm_small_available(void) {
+    static atomic_int have = -1;
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return have == 1;
+}
+
+void rc_gemm_small(bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (trans_b)
+        nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        nn(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
