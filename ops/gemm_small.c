@@ -17,7 +17,9 @@
  *   A Bᵀ (B stored N x K, row j = column j of op(B), contiguous in k):
  *        dot products: a 4 x 4 block of C keeps 16 vector accumulators over
  *        k (8 loads per 16 FMAs) and reduces each to a scalar at the end.
- *        Blocks of 4 B rows outermost, so each B row is read once.
+ *        Blocks of 4 B rows outermost, so each B row is read once. For long
+ *        dot products (K > 512) and more than 16 rows, instead (B Aᵀ)ᵀ with
+ *        the A B tile (tn below).
  *
  * Only trans_a == false, and only when the CPU has AVX-512F (runtime
  * check); everything else stays with BLAS. The split over threads (by
@@ -190,6 +192,87 @@ static void nt(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int
     }
 }
 
+/* A Bᵀ as (B Aᵀ)ᵀ: the same register tile as A B with the roles swapped.
+ * A's rows (at most 32 at a time, the tile's two zmm) are transposed into
+ * a (k, 32) chunk on the stack, 512 k at a time; 8 rows of B (= 8 columns
+ * of C) are broadcast against each chunk row, so B, the large operand, is
+ * read once from memory in its stored order and no horizontal sums are
+ * needed. The 8 x 32 tile of Cᵀ is written back transposed. */
+enum { KT = 512 };
+
+T512 void tn_tile(int NR, int64_t kc, const float *At, const float *B, int64_t ldb, float *C,
+                  int64_t ldc, int64_t mw, float alpha, float beta, bool first) {
+    __m512 acc0[8], acc1[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 a0 = _mm512_load_ps(At + k * 32), a1 = _mm512_load_ps(At + k * 32 + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < NR; r++) {
+            __m512 b = _mm512_set1_ps(B[r * ldb + k]);
+            acc0[r] = _mm512_fmadd_ps(b, a0, acc0[r]);
+            acc1[r] = _mm512_fmadd_ps(b, a1, acc1[r]);
+        }
+    }
+    float t[8][32] __attribute__((aligned(64)));
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++) {
+        _mm512_store_ps(t[r], _mm512_mul_ps(_mm512_set1_ps(alpha), acc0[r]));
+        _mm512_store_ps(t[r] + 16, _mm512_mul_ps(_mm512_set1_ps(alpha), acc1[r]));
+    }
+    float bt = first ? beta : 1.0f;
+    for (int64_t c = 0; c < mw; c++) {
+        float *cr = C + c * ldc;
+        if (first && beta == 0.0f)
+            for (int r = 0; r < NR; r++) cr[r] = t[r][c];
+        else
+            for (int r = 0; r < NR; r++) cr[r] = t[r][c] + bt * cr[r];
+    }
+}
+
+#define TN_TILE(NR)                                                                              \
+    __attribute__((target("avx512f"), noinline)) static void tn_tile_##NR(                     \
+        int64_t kc, const float *At, const float *B, int64_t ldb, float *C, int64_t ldc,         \
+        int64_t mw, float alpha, float beta, bool first) {                                       \
+        tn_tile(NR, kc, At, B, ldb, C, ldc, mw, alpha, beta, first);                             \
+    }
+TN_TILE(8)
+TN_TILE(4)
+TN_TILE(2)
+TN_TILE(1)
+
+__attribute__((target("avx512f"))) static void tn(int64_t M, int64_t N, int64_t K, float alpha,
+                                                  const float *A, int64_t lda, const float *B,
+                                                  int64_t ldb, float beta, float *C, int64_t ldc) {
+    float At[KT * 32] __attribute__((aligned(64)));
+    for (int64_t m = 0; m < M; m += 32) {
+        int64_t mw = M - m < 32 ? M - m : 32;
+        for (int64_t k = 0; k < K; k += KT) {
+            int64_t kc = K - k < KT ? K - k : KT;
+            for (int64_t kk = 0; kk < kc; kk++) {
+                float *row = At + kk * 32;
+                for (int64_t c = 0; c < mw; c++) row[c] = A[(m + c) * lda + k + kk];
+                for (int64_t c = mw; c < 32; c++) row[c] = 0.0f;
+            }
+            bool first = k == 0;
+            float *c = C + m * ldc;
+            int64_t j = 0;
+            for (; j + 8 <= N; j += 8)
+                tn_tile_8(kc, At, B + j * ldb + k, ldb, c + j, ldc, mw, alpha, beta, first);
+            if (j + 4 <= N) {
+                tn_tile_4(kc, At, B + j * ldb + k, ldb, c + j, ldc, mw, alpha, beta, first);
+                j += 4;
+            }
+            if (j + 2 <= N) {
+                tn_tile_2(kc, At, B + j * ldb + k, ldb, c + j, ldc, mw, alpha, beta, first);
+                j += 2;
+            }
+            if (j < N) tn_tile_1(kc, At, B + j * ldb + k, ldb, c + j, ldc, mw, alpha, beta, first);
+        }
+    }
+}
+
 bool rc_gemm_small_available(void) {
     static atomic_int have = -1;
     if (have < 0) {
@@ -201,7 +284,13 @@ bool rc_gemm_small_available(void) {
 
 void rc_gemm_small(bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                    int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-    if (trans_b)
+    /* Long dot products favour the transposed form (A Bᵀ, 32 x 512 x 2048:
+     * 178 vs 111 GFLOP/s on one Zen 5 core), short ones and few rows the
+     * dot products (32 x 128 x 512: 168 vs 158; 8 x 512 x 2048: 119 vs
+     * 48, since a chunk of Aᵀ is padded to 32 columns). */
+    if (trans_b && M > 16 && K > 512)
+        tn(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else if (trans_b)
         nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else
         nn(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

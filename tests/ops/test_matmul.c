@@ -123,20 +123,21 @@ Test(gemm, naive_and_blas_agree_on_odd_sizes_and_every_transpose_combination) {
 
 /* The few-row AVX-512 kernels (ops/gemm_small.c, A not transposed, M <= 64)
  * on every tail: row blocks of 8/4/2/1, column panels of 32 cut by masks,
- * K blocks of 256 and A Bᵀ dot products with a masked remainder (the A Bᵀ
- * kernel runs from K = 256). On a CPU without AVX-512 this checks BLAS. */
+ * K blocks of 256, A Bᵀ dot products with a masked remainder (from K = 256)
+ * and, above K = 512 with more than 16 rows, A Bᵀ as (B Aᵀ)ᵀ in chunks of
+ * 512 k and 32 rows of A. On a CPU without AVX-512 this checks BLAS. */
 static void few_rows_cases(int threads) {
-    static const int64_t Ms[] = {2, 5, 8, 9, 17, 32, 64};
+    static const int64_t Ms[] = {2, 5, 8, 9, 17, 32, 33, 64};
     static const int64_t Ns[] = {2, 17, 32, 33, 100};
-    static const int64_t Ks[] = {1, 17, 256, 257, 600};
+    static const int64_t Ks[] = {1, 17, 256, 257, 600, 1100};
     static const float ab[][2] = {{1.0f, 0.0f}, {-0.5f, 1.5f}};
     rc_set_num_threads(threads);
     rc_rng r;
     rc_rng_seed(&r, 7);
     for (int tb = 0; tb < 2; tb++)
-        for (int mi = 0; mi < 7; mi++)
+        for (int mi = 0; mi < 8; mi++)
             for (int ni = 0; ni < 5; ni++)
-                for (int ki = 0; ki < 5; ki++) {
+                for (int ki = 0; ki < 6; ki++) {
                     const float *s = ab[(mi + ni + ki) % 2];
                     gemm_case c = make_case(&r, false, tb, Ms[mi], Ns[ni], Ks[ki], s[0], s[1]);
                     check_case(&c);
@@ -171,13 +172,15 @@ Test(gemm, products_split_over_two_threads_agree_with_the_exact_result) {
 Test(gemm, few_row_products_are_bit_identical_on_one_and_two_threads) {
     rc_rng r;
     rc_rng_seed(&r, 9);
-    for (int tb = 0; tb < 2; tb++) {
-        gemm_case c = make_case(&r, false, tb, 32, 1100, 512, 1.0f, 0.0f);
+    for (int v = 0; v < 4; v++) {
+        bool tb = v & 1;
+        gemm_case c = make_case(&r, false, tb, 32, 1100, v < 2 ? 512 : 1100, 1.0f, 0.0f);
         rc_set_num_threads(1);
         float *one = run_case(&c, false);
         rc_set_num_threads(2);
         float *two = run_case(&c, false);
-        cr_assert(memcmp(one, two, (size_t)(c.M * c.ldc) * sizeof(float)) == 0, "tb=%d", tb);
+        cr_assert(memcmp(one, two, (size_t)(c.M * c.ldc) * sizeof(float)) == 0, "tb=%d K=%lld", tb,
+                  (long long)c.K);
         free(one);
         free(two);
         free_case(&c);
