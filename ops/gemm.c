@@ -133,8 +133,12 @@ static void gemm1(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
 }
 
 /* A product split over threads: C's columns (or rows) in contiguous
- * ranges, one per part. Columns are cut at multiples of 32 (whole zmm
- * panels of the small kernel), rows at multiples of 8. */
+ * ranges, one per chunk. Columns are cut at multiples of 32 (whole zmm
+ * panels of the small kernel), rows at multiples of 8. Every element is
+ * computed by the same kernel in the same order whichever thread takes
+ * its chunk, and the chunks do not depend on load, so results are
+ * reproducible run to run (and bit-identical to one thread for the small
+ * kernel, whose blocking does not depend on the width it is given). */
 typedef struct split_job {
     bool ta, tb, by_rows;
     int64_t M, N, K, lda, ldb, ldc;
@@ -195,17 +199,20 @@ void rc_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
     int threads = rc_threads_ready();
     if (threads == 0) threads = rc_threads_prepare(); /* first product outside a plan */
     double macs = (double)M * (double)N * (double)K;
-    double min_macs = use_small(trans_a, trans_b, M, N, K) ? SPLIT_MIN_MACS_SMALL : SPLIT_MIN_MACS_BLAS;
+    bool small = use_small(trans_a, trans_b, M, N, K);
+    double min_macs = small ? SPLIT_MIN_MACS_SMALL : SPLIT_MIN_MACS_BLAS;
     if (threads > 1 && macs >= 2 * min_macs) {
         /* split the longer side of C, if it has room for a piece per thread */
         bool by_rows = M > N;
         int64_t side = by_rows ? M : N, align = by_rows ? 8 : 32;
         int64_t blocks = (side + align - 1) / align, parts = threads;
-        if (parts > blocks) parts = blocks;
         if ((double)parts > macs / min_macs) parts = (int64_t)(macs / min_macs);
-        if (parts > 1) {
+        /* a few chunks per thread (fewer for BLAS, which repacks per call) */
+        int64_t chunks = parts * (small ? 4 : 2);
+        if (chunks > blocks) chunks = blocks;
+        if (chunks > 1) {
             split_job j = {trans_a, trans_b, by_rows, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
-            rc_parallel((int)parts, split_part, &j);
+            rc_parallel((int)chunks, split_part, &j);
             return;
         }
     }
