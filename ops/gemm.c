@@ -207,8 +207,9 @@ void rc_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
         int64_t side = by_rows ? M : N, align = by_rows ? 8 : 32;
         int64_t blocks = (side + align - 1) / align, parts = threads;
         if ((double)parts > macs / min_macs) parts = (int64_t)(macs / min_macs);
-        /* a few chunks per thread (fewer for BLAS, which repacks per call) */
-        int64_t chunks = parts * (small ? 4 : 2);
+        /* a few chunks per thread; fewer for BLAS, which repacks per call,
+         * and one for the transposing A Bᵀ kernel, which transposes per call */
+        int64_t chunks = parts * (!small ? 2 : rc_gemm_small_uses_tn(trans_b, M, K) ? 1 : 4);
         if (chunks > blocks) chunks = blocks;
         if (chunks > 1) {
             split_job j = {trans_a, trans_b, by_rows, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};

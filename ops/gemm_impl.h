@@ -12,4 +12,10 @@ bool rc_gemm_small_available(void);
 void rc_gemm_small(bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                    int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
+/* Whether rc_gemm_small computes A Bᵀ as (B Aᵀ)ᵀ, transposing A's rows
+ * once per call (so a split should give each thread one call). */
+static inline bool rc_gemm_small_uses_tn(bool trans_b, int64_t M, int64_t K) {
+    return trans_b && M > 16 && K > 512;
+}
+
 #endif
