@@ -46,6 +46,7 @@ static const char train_usage[] =
     "  --eval-every N           validation loss every N steps (0 = at the end only)\n"
     "  --print-every N          plain progress line every N steps (100) when the\n"
     "                           output is not a terminal\n"
+    "  --threads N              threads for the matrix products (default: all CPUs)\n"
     "exit status: 0 trained, 1 failed (unreadable corpus or checkpoint, ...), 2 bad usage\n";
 
 /* Path with its extension replaced (or added). */
@@ -105,7 +106,7 @@ int cmd_train(int argc, char **argv) {
     const char *corpus = NULL, *cell_s = "lstm", *opt_s = "adam", *ckpt = NULL, *log_s = NULL, *plot_s = NULL,
                *init_s = "torch", *model_s = NULL, *export_s = NULL;
     int64_t units = 256, embed = 64, layers = 1, seq = 100, batch = 32, steps = 1000, seed = 1234, save_every = 500,
-            eval_every = 0, print_every = 100;
+            eval_every = 0, print_every = 100, threads = 0;
     double lr = 2e-3, clipnorm = 5.0;
     bool resume = false, ints = false;
     arg_opt opts[] = {
@@ -130,6 +131,7 @@ int cmd_train(int argc, char **argv) {
         OPT_STR("--plot", &plot_s),
         OPT_INT("--eval-every", &eval_every, 0, 100000000),
         OPT_INT("--print-every", &print_every, 1, 100000000),
+        OPT_INT("--threads", &threads, 1, 64),
         OPT_STR("--model", &model_s),
         OPT_STR("--export", &export_s),
     };
@@ -139,6 +141,7 @@ int cmd_train(int argc, char **argv) {
     int r = args_parse("train", train_usage, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 0, &npos);
     if (r) return r < 0 ? 0 : r;
     if (!corpus) return args_usage_error("train", "missing --corpus (fortunes or a file)");
+    if (threads) rc_set_num_threads((int)threads);
     charlm_config cfg = {.vocab = 256, .embed = embed, .units = units, .layers = (int)layers};
     if (!charlm_cell_parse(cell_s, &cfg.cell))
         return args_usage_error("train", "unknown cell '%s' (expected lstm, gru or simple)", cell_s);
