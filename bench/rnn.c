@@ -252,6 +252,14 @@ static int run_point(const opts *o) {
         need += 4 * rc_cell_param_count(cell) + 4 * B * T * H + 4 * kept * B * T * H;
     else
         need += 4 * B * T * H;
+    /* Matrix-product FLOPs per step (elementwise work not counted), G gates:
+     * forward 2·B·T·(F + H)·G·H (input projection, recurrent products);
+     * training adds dh = dz Uᵀ, dU = Σ hᵀ dz (2·B·T·H·G·H each) and
+     * dW = xᵀ dz (2·B·T·F·G·H). */
+    double G = (double)(strcmp(o->cell, "lstm") == 0 ? 4 : strcmp(o->cell, "gru") == 0 ? 3 : 1);
+    double bt = (double)B * (double)T, gh = G * (double)H;
+    double flop = 2 * bt * (double)(F + H) * gh;
+    if (o->train) flop += 2 * bt * (2 * (double)H + (double)F) * gh;
     static const char *env_keys[] = {"OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"};
     printf("{\"peer\":\"recur\",\"version\":\"%s\",\"cell\":", RC_VERSION_STRING);
@@ -267,10 +275,11 @@ static int run_point(const opts *o) {
     }
     printf("},\"needed_bytes\":%lld,\"leaf_bytes\":%lld,\"plan_bytes\":%zu,\"max_rss_bytes\":%lld,\"rss_bytes\":%lld,\"nodes\":%d,"
            "\"nodes_per_step\":%d,\"fwd_nodes_per_step\":%d,\"plan_steps\":%d,\"params\":%lld,"
-           "\"build_ms\":%.2f,\"plan_ms\":%.2f",
+           "\"build_ms\":%.2f,\"plan_ms\":%.2f,\"gemm_gflop_per_step\":%.4f,\"gemm_gflops_median\":%.2f,"
+           "\"gemm_gflops_best\":%.2f",
            (long long)need, (long long)leaf, rc_plan_peak_bytes(p), rss_max_bytes(), rss_now_bytes(), rc_graph_node_count(g), per_step,
            fwd_per_step, rc_plan_steps(p), (long long)rc_cell_param_count(cell), (t1 - t0) * 1e3,
-           (t2 - t1) * 1e3);
+           (t2 - t1) * 1e3, flop * 1e-9, flop / med * 1e-9, flop / tmin * 1e-9);
     if (loss) printf(",\"loss_first\":%.6g,\"loss_last\":%.6g", loss_first, loss_last);
     printf(",\"user_cell\":%s,\"blas\":", o->user_cell ? "true" : "false");
     json_str(rc_gemm_backend_info());
