@@ -12,6 +12,10 @@ void rc_vlog(float *y, const float *x, int64_t n);
 void rc_vtanh(float *y, const float *x, int64_t n);
 /* 1 / (1 + exp(-x)) */
 void rc_vsigmoid(float *y, const float *x, int64_t n);
+/* sum_i (a_i - b_i)^2, the differences, squares and sum in double. */
+double rc_vsum_sqdiff(const float *a, const float *b, int64_t n);
+/* acc[j] += sum_r x[r m + j] for the rows x of m floats, in double. */
+void rc_vacc_rows(double *acc, const float *x, int64_t rows, int64_t m);
 /* Name of the path chosen: "avx512f", "avx2" or "scalar". */
 const char *rc_vecmath_isa(void);
 
