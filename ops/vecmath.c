@@ -51,6 +51,14 @@ const char *rc_vecmath_isa(void) {
     }
 }
 
+int rc_vecmath_width(void) {
+    switch (isa()) {
+    case ISA_AVX512: return 16;
+    case ISA_AVX2: return 8;
+    default: return 1;
+    }
+}
+
 /* One macro per ISA stamps out the loop around a SLEEF vector function.
  * The body expression maps vector v to the result. */
 #define DEFINE_AVX512(fname, body)                                                     \

@@ -16,6 +16,9 @@ void rc_vsigmoid(float *y, const float *x, int64_t n);
 double rc_vsum_sqdiff(const float *a, const float *b, int64_t n);
 /* acc[j] += sum_r x[r m + j] for the rows x of m floats, in double. */
 void rc_vacc_rows(double *acc, const float *x, int64_t rows, int64_t m);
+/* Floats per vector of the path chosen: 16 (AVX-512), 8 (AVX2 + FMA) or
+ * 1 (scalar), for kernels elsewhere in ops/ that dispatch the same way. */
+int rc_vecmath_width(void);
 /* Name of the path chosen: "avx512f", "avx2" or "scalar". */
 const char *rc_vecmath_isa(void);
 

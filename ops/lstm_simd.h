@@ -1,0 +1,18 @@
+/* One-pass vector kernels of the fused LSTM cell (internal to ops/; the
+ * math, the planes of S and the gradient formulas are in ops/lstm.c).
+ * Each returns false, and does nothing, when the CPU has neither AVX-512
+ * nor AVX2 + FMA; the caller then runs its plain loops. */
+#ifndef RECUR_OPS_LSTM_SIMD_H
+#define RECUR_OPS_LSTM_SIMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* S (6, B, H) = [i, f, g, o, c', h'] from xp, hu (B, 4H) and c (B, H). */
+bool rc_lstm_cell_rows(float *S, const float *xp, const float *hu, const float *cp, int64_t B, int64_t H);
+/* part 0: dz (B, 4H); part 1: dc (B, H). dSg: the gate planes of dS
+ * ((4, B, H)), or NULL when they are zero; dSc, dSh: (B, H). */
+bool rc_lstm_grad_rows(float *out, int part, const float *S, const float *cp, const float *dSg, const float *dSc,
+                       const float *dSh, int64_t B, int64_t H);
+
+#endif
