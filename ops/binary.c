@@ -113,7 +113,7 @@ static int layout(const rc_node *n, int64_t *C) {
     } while (0)
 
 #define BINARY_KERNELS(name, OP)                                                       \
-    static rc_status name##_fwd(const rc_node *n, void *out, void *const *in, void *s) { \
+    RC_VECTOR_CLONES static rc_status name##_fwd(const rc_node *n, void *out, void *const *in, void *s) { \
         float *restrict y = out;                                                       \
         const float *restrict a = in[0], *restrict b = in[1];                          \
         int64_t C, N = rc_shape_numel(n->shape);                                       \
