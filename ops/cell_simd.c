@@ -1,6 +1,6 @@
-/* One-pass vector kernels of the fused LSTM cell.
+/* One-pass vector kernels of the fused LSTM and GRU cells.
  *
- * The plain loops of ops/lstm.c make a pass over memory per stage (gate
+ * The plain loops of ops/lstm.c (and ops/gru.c) make a pass over memory per stage (gate
  * sums, then sigmoid, tanh, sigmoid, c', tanh(c'), h'; the gradient writes
  * tanh(c') to scratch first). These compute a vector of every plane at
  * once, the activations in registers with the same SLEEF functions as
@@ -12,7 +12,7 @@
  * + FMA, else the caller's plain loops. */
 #include <immintrin.h>
 
-#include "lstm_simd.h"
+#include "cell_simd.h"
 #include "vecmath.h"
 
 __m512 Sleef_expf16_u10avx512f(__m512);
@@ -79,6 +79,64 @@ __m256 Sleef_tanhf8_u35avx2(__m256);
     }                                                                                          \
     return true;
 
+/* GRU, ops/gru.c: the same expressions in the same order as its loops. */
+#define GRU_CELL_BODY                                                                          \
+    const int64_t BH = B * H;                                                                  \
+    for (int64_t b = 0; b < B; b++) {                                                          \
+        const float *x = xp + b * 3 * H, *u = hu + b * 3 * H;                                  \
+        float *s = S + b * H;                                                                  \
+        for (int64_t j = 0; j < H; j += W) {                                                   \
+            MASK_T m = MASK(H - j);                                                            \
+            V z = SIG(ADD(LD(x + j), LD(u + j)));                                              \
+            V r = SIG(ADD(LD(x + H + j), LD(u + H + j)));                                      \
+            V uh = LD(u + 2 * H + j);                                                          \
+            V hh = TANH(ADD(LD(x + 2 * H + j), MUL(r, uh)));                                   \
+            ST(s + j, z);                                                                      \
+            ST(s + BH + j, r);                                                                 \
+            ST(s + 2 * BH + j, hh);                                                            \
+            ST(s + 3 * BH + j, uh);                                                            \
+            ST(s + 4 * BH + j, ADD(hh, MUL(z, SUB(LD(hp + b * H + j), hh))));                  \
+        }                                                                                      \
+    }                                                                                          \
+    return true;
+
+#define GRU_GRAD_BODY                                                                          \
+    const int64_t BH = B * H;                                                                  \
+    const V one = SET1(1.0f);                                                                  \
+    const float *dhn = full ? dS + 4 * BH : dS;                                                \
+    for (int64_t b = 0; b < B; b++) {                                                          \
+        const int64_t e0 = b * H;                                                              \
+        float *o = out + (part == 2 ? e0 : b * 3 * H);                                         \
+        for (int64_t j = 0; j < H; j += W) {                                                   \
+            MASK_T m = MASK(H - j);                                                            \
+            const int64_t e = e0 + j;                                                          \
+            V d = LD(dhn + e), z = LD(S + e);                                                  \
+            if (part == 2) {                                                                   \
+                ST(o + j, MUL(d, z));                                                          \
+                continue;                                                                      \
+            }                                                                                  \
+            V r = LD(S + BH + e), hh = LD(S + 2 * BH + e);                                     \
+            V dz = MUL(d, SUB(LD(hp + e), hh)), dhh = MUL(d, SUB(one, z));                     \
+            if (full) {                                                                        \
+                dz = ADD(dz, LD(dS + e));                                                      \
+                dhh = ADD(dhh, LD(dS + 2 * BH + e));                                           \
+            }                                                                                  \
+            V dah = MUL(dhh, SUB(one, MUL(hh, hh)));                                           \
+            V dr = MUL(dah, LD(S + 3 * BH + e));                                               \
+            if (full) dr = ADD(dr, LD(dS + BH + e));                                           \
+            ST(o + j, MUL(MUL(dz, z), SUB(one, z)));                                           \
+            ST(o + H + j, MUL(MUL(dr, r), SUB(one, r)));                                       \
+            if (part == 0) {                                                                   \
+                ST(o + 2 * H + j, dah);                                                        \
+            } else {                                                                           \
+                V duh = MUL(dah, r);                                                           \
+                if (full) duh = ADD(duh, LD(dS + 3 * BH + e));                                 \
+                ST(o + 2 * H + j, duh);                                                        \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    return true;
+
 /* --- AVX-512 --- */
 #define V __m512
 #define W 16
@@ -101,6 +159,15 @@ __attribute__((target("avx512f"))) static bool grad_avx512(float *out, int part,
                                                            const float *dSg, const float *dSc, const float *dSh,
                                                            int64_t B, int64_t H) {
     GRAD_BODY
+}
+
+__attribute__((target("avx512f"))) static bool gru_cell_avx512(float *S, const float *xp, const float *hu,
+                                                               const float *hp, int64_t B, int64_t H) {
+    GRU_CELL_BODY
+}
+__attribute__((target("avx512f"))) static bool gru_grad_avx512(float *out, int part, const float *S, const float *hp,
+                                                               const float *dS, bool full, int64_t B, int64_t H) {
+    GRU_GRAD_BODY
 }
 
 #undef V
@@ -140,6 +207,15 @@ __attribute__((target("avx2,fma"))) static bool grad_avx2(float *out, int part, 
     GRAD_BODY
 }
 
+__attribute__((target("avx2,fma"))) static bool gru_cell_avx2(float *S, const float *xp, const float *hu,
+                                                              const float *hp, int64_t B, int64_t H) {
+    GRU_CELL_BODY
+}
+__attribute__((target("avx2,fma"))) static bool gru_grad_avx2(float *out, int part, const float *S, const float *hp,
+                                                              const float *dS, bool full, int64_t B, int64_t H) {
+    GRU_GRAD_BODY
+}
+
 bool rc_lstm_cell_rows(float *S, const float *xp, const float *hu, const float *cp, int64_t B, int64_t H) {
     switch (rc_vecmath_width()) {
     case 16: return cell_avx512(S, xp, hu, cp, B, H);
@@ -153,6 +229,23 @@ bool rc_lstm_grad_rows(float *out, int part, const float *S, const float *cp, co
     switch (rc_vecmath_width()) {
     case 16: return grad_avx512(out, part, S, cp, dSg, dSc, dSh, B, H);
     case 8: return grad_avx2(out, part, S, cp, dSg, dSc, dSh, B, H);
+    default: return false;
+    }
+}
+
+bool rc_gru_cell_rows(float *S, const float *xp, const float *hu, const float *hp, int64_t B, int64_t H) {
+    switch (rc_vecmath_width()) {
+    case 16: return gru_cell_avx512(S, xp, hu, hp, B, H);
+    case 8: return gru_cell_avx2(S, xp, hu, hp, B, H);
+    default: return false;
+    }
+}
+
+bool rc_gru_grad_rows(float *out, int part, const float *S, const float *hp, const float *dS, bool full, int64_t B,
+                      int64_t H) {
+    switch (rc_vecmath_width()) {
+    case 16: return gru_grad_avx512(out, part, S, hp, dS, full, B, H);
+    case 8: return gru_grad_avx2(out, part, S, hp, dS, full, B, H);
     default: return false;
     }
 }
