@@ -20,7 +20,7 @@
  *     da_z = dz~ z (1 - z)             da_r = dr~ r (1 - r)
  *     dxp = [da_z | da_r | da_h]       dhu = [da_z | da_r | dhu_h~]
  *     dh  = dh' z
- *   The kernels (ops/cell_simd.c, plain loops below as the fallback)
+ *   The kernels (ops/gru_simd.c, plain loops below as the fallback)
  *   evaluate each formula in the order the GRU written from plain ops does
  *   (layers/cell.c), so the forward values are the same.
  *   gru_cell_grad has no gradient of its own (no second derivatives through
@@ -31,7 +31,7 @@
 #include "ops_list.h"
 #include "recur/op.h"
 #include "recur/ops.h"
-#include "cell_simd.h"
+#include "gru_simd.h"
 #include "vecmath.h"
 
 static bool shape_fail(rc_graph *g, rc_node *n, const char *what, rc_shape s) {
@@ -56,7 +56,7 @@ static rc_status cell_fwd(const rc_node *n, void *out, void *const *in, void *sc
     const int64_t B = n->shape.dim[1], H = n->shape.dim[2], BH = B * H;
     const float *xp = in[0], *hu = in[1], *hp = in[2];
     float *S = out, *z = S, *r = S + BH, *hh = S + 2 * BH, *uh = S + 3 * BH, *hn = S + 4 * BH;
-    if (rc_gru_cell_rows(S, xp, hu, hp, B, H)) return RC_OK; /* one pass, ops/cell_simd.c */
+    if (rc_gru_cell_rows(S, xp, hu, hp, B, H)) return RC_OK; /* one pass, ops/gru_simd.c */
     for (int64_t b = 0; b < B; b++) {
         const float *x = xp + b * 3 * H, *u = hu + b * 3 * H;
         for (int64_t j = 0; j < H; j++) {
@@ -138,7 +138,7 @@ static bool infer_grad(rc_graph *g, rc_node *n) {
 }
 
 /* One kernel for the three parts (full: dS has all 5 planes); the plain
- * loops are the scalar fallback of ops/cell_simd.c. */
+ * loops are the scalar fallback of ops/gru_simd.c. */
 static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *scratch) {
     (void)scratch;
     const int64_t B = n->in[0]->shape.dim[1], H = n->in[0]->shape.dim[2], BH = B * H;
@@ -148,7 +148,7 @@ static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *sc
     const float *dhn = full ? dS + 4 * BH : dS;
     const int part = (int)n->attr.i[0];
     float *o = out;
-    if (rc_gru_grad_rows(o, part, S, hp, dS, full, B, H)) return RC_OK; /* one pass, ops/cell_simd.c */
+    if (rc_gru_grad_rows(o, part, S, hp, dS, full, B, H)) return RC_OK; /* one pass, ops/gru_simd.c */
     if (part == 2) {
         for (int64_t e = 0; e < BH; e++) o[e] = dhn[e] * z[e];
         return RC_OK;

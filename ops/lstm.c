@@ -35,7 +35,6 @@
 #include "ops_list.h"
 #include "recur/op.h"
 #include "recur/ops.h"
-#include "cell_simd.h"
 #include "vecmath.h"
 
 static bool shape_fail(rc_graph *g, rc_node *n, const char *what, rc_shape s) {
@@ -61,7 +60,6 @@ static rc_status cell_fwd(const rc_node *n, void *out, void *const *in, void *sc
     const int64_t B = n->shape.dim[1], H = n->shape.dim[2], BH = B * H;
     const float *xp = in[0], *hu = in[1], *cp = in[2];
     float *S = out;
-    if (rc_lstm_cell_rows(S, xp, hu, cp, B, H)) return RC_OK; /* one pass, ops/cell_simd.c */
     /* pre-activations into the gate planes */
     for (int64_t b = 0; b < B; b++)
         for (int k = 0; k < 4; k++) {
@@ -182,8 +180,6 @@ static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *sc
     const float *i = S, *f = S + BH, *gg = S + 2 * BH, *o = S + 3 * BH, *c = S + 4 * BH;
     const bool gates = n->nin == 3;
     const float *dSc = gates ? dS + 4 * BH : in[2], *dSh = gates ? dS + 5 * BH : in[3];
-    if (rc_lstm_grad_rows(out, (int)n->attr.i[0], S, cp, gates ? dS : NULL, dSc, dSh, B, H))
-        return RC_OK; /* one pass, tanh(c') in registers: ops/cell_simd.c */
     float *t = scratch;
     rc_vtanh(t, c, BH);
     if (n->attr.i[0] == 1) {
