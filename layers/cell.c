@@ -298,6 +298,18 @@ static rc_status gru_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     int64_t U = s->cfg.units;
     rc_node *h = st->state[0], *hm = h_in(g, st), *x = st->x, *z, *r, *hh;
     rc_activation ra = s->cfg.recurrent_activation, a = s->cfg.activation;
+    if (s->cfg.reset_after && ra == RC_ACT_SIGMOID && a == RC_ACT_TANH && rc_graph_fusion(g)) {
+        /* Keras' defaults: the fused cell (ops/gru.c), one kernel forward
+         * and three backward, keeping only [z r hh hu_h h] for backward. */
+        rc_node *hu = rc_matmul(g, hm, s->rkernel, false, false);
+        if (s->bias_rec) hu = rc_add(g, hu, s->bias_rec);
+        rc_node *S = rc_gru_cell_fused(g, x, hu, h);
+        int64_t B = S ? rc_node_shape(S).dim[1] : 0;
+        rc_node *hn = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
+        if (hn) rc_node_rename(hn, "h");
+        st->output = st->next_state[0] = hn;
+        return rc_graph_status(g);
+    }
     if (s->cfg.reset_after) {
         rc_node *hu = rc_matmul(g, hm, s->rkernel, false, false);
         if (s->bias_rec) hu = rc_add(g, hu, s->bias_rec);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "broadcast.h"
+#include "vecmath.h"
 #include "recur/ops.h"
 
 bool rc_bcast_shape(rc_shape a, rc_shape b, rc_shape *out) {
@@ -112,7 +113,7 @@ static int layout(const rc_node *n, int64_t *C) {
     } while (0)
 
 #define BINARY_KERNELS(name, OP)                                                       \
-    static rc_status name##_fwd(const rc_node *n, void *out, void *const *in, void *s) { \
+    RC_VECTOR_CLONES static rc_status name##_fwd(const rc_node *n, void *out, void *const *in, void *s) { \
         float *restrict y = out;                                                       \
         const float *restrict a = in[0], *restrict b = in[1];                          \
         int64_t C, N = rc_shape_numel(n->shape);                                       \
@@ -379,8 +380,7 @@ static rc_status sum_to_fwd(const rc_node *n, void *out, void *const *in, void *
     if (M == 1) {
         for (int64_t i = 0; i < N; i++) acc[0] += x[i];
     } else if (is_row_of(n->shape, xs)) {
-        for (int64_t r = 0; r < N; r += M)
-            for (int64_t j = 0; j < M; j++) acc[j] += x[r + j];
+        rc_vacc_rows(acc, x, N / M, M);
     } else {
         rc_bcast w;
         rc_bcast_init(&w, xs, &n->shape, 1);

@@ -38,24 +38,32 @@ static bool mse_infer(rc_graph *g, rc_node *n) {
     return true;
 }
 
-#define MSE_KERNEL(name, T)                                                            \
-    static rc_status name(const rc_node *n, void *out, void *const *in, void *s) {      \
-        const T *p = in[0], *t = in[1];                                                \
-        int64_t N = rc_shape_numel(n->in[0]->shape);                                   \
-        double acc = 0;                                                                \
-        for (int64_t i = 0; i < N; i++) {                                              \
-            double d = (double)p[i] - (double)t[i];                                    \
-            acc += d * d;                                                              \
-        }                                                                              \
-        *(T *)out = (T)(acc / (double)N);                                              \
-        return RC_OK;                                                                  \
-    }
-MSE_KERNEL(mse_fwd, float)
-MSE_KERNEL(mse_ref, double)
+/* The float kernel: differences, squares and sum in double
+ * (ops/vecmath.c: vector accumulators instead of one serial chain of double
+ * adds, which was ~4 cycles an element: 0.15 ms of an 8 ms LSTM training
+ * step at B 32, T 50, H 128). */
+static rc_status mse_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    (void)s;
+    int64_t N = rc_shape_numel(n->in[0]->shape);
+    *(float *)out = (float)(rc_vsum_sqdiff(in[0], in[1], N) / (double)N);
+    return RC_OK;
+}
+
+static rc_status mse_ref(const rc_node *n, void *out, void *const *in, void *s) {
+    (void)s;
+    const double *p = in[0], *t = in[1];
+    int64_t N = rc_shape_numel(n->in[0]->shape);
+    double acc = 0;
+    for (int64_t i = 0; i < N; i++) acc += (p[i] - t[i]) * (p[i] - t[i]);
+    *(double *)out = acc / (double)N;
+    return RC_OK;
+}
 
 static void mse_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
+    /* the scale goes on the scalar dy, not on the N differences: one pass
+     * over N elements fewer */
     double k = 2.0 / (double)rc_shape_numel(n->in[0]->shape);
-    rc_node *dp = rc_mul(g, rc_scale(g, rc_sub(g, n->in[0], n->in[1]), k), dy);
+    rc_node *dp = rc_mul(g, rc_sub(g, n->in[0], n->in[1]), rc_scale(g, dy, k));
     dx[0] = dp;
     dx[1] = rc_neg(g, dp);
 }

@@ -41,7 +41,7 @@ static bool infer_pair(rc_graph *g, rc_node *n) {
 
 /* Stamp out float and double loops for a formula in x (and attrs a, b). */
 #define ELEMENTWISE1(name, expr_f, expr_d)                                           \
-    static rc_status name##_fwd(const rc_node *n, void *out, void *const *in, void *s) {   \
+    RC_VECTOR_CLONES static rc_status name##_fwd(const rc_node *n, void *out, void *const *in, void *s) { \
         (void)s;                                                                     \
         float *y = out;                                                              \
         const float *xs = in[0];                                                     \
@@ -68,7 +68,7 @@ static bool infer_pair(rc_graph *g, rc_node *n) {
 
 /* Same for (x, g) pairs. */
 #define ELEMENTWISE2(name, expr_f, expr_d)                                           \
-    static rc_status name##_fwd(const rc_node *n, void *out, void *const *in, void *s) {   \
+    RC_VECTOR_CLONES static rc_status name##_fwd(const rc_node *n, void *out, void *const *in, void *s) { \
         (void)s;                                                                     \
         float *y = out;                                                              \
         const float *xs = in[0], *gs = in[1];                                        \

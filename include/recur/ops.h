@@ -142,6 +142,14 @@ rc_node *rc_dropout_mask(rc_graph *g, rc_shape shape, double rate, uint64_t seed
  * (B, H)) (a view). Differentiable (one fused gradient kernel); its
  * gradient is not differentiable again. */
 rc_node *rc_lstm_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *c);
+/* One GRU step's gate math in one kernel (Keras reset_after = true, gate
+ * order [z | r | h], sigmoid gates, tanh candidate): xp = x W + b_in and
+ * hu = h U + b_rec, both (B, 3H); h (B, H) is the previous state. Returns
+ * S (5, B, H) = the planes [z, r, hh, hu_h, h'] with
+ * hh = tanh(xp_h + r hu_h) and h' = z h + (1 - z) hh; take h' as
+ * rc_reshape(rc_slice(g, S, 0, 4, 5), (B, H)) (a view). Differentiable
+ * (fused gradient kernels); its gradient is not differentiable again. */
+rc_node *rc_gru_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *h);
 
 #ifdef __cplusplus
 }

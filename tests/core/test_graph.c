@@ -1,5 +1,6 @@
 /* Graph building: leaves, scopes, names, and the sticky first error. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util.h"
@@ -120,6 +121,27 @@ Test(graph, null_graph_is_harmless) {
     cr_assert_null(rc_tanh(NULL, NULL));
     cr_assert_str_eq(rc_graph_error(NULL), "graph is NULL");
     rc_graph_free(NULL);
+}
+
+/* add_n sums in the order ((x0 + x1) + x2) + ..., in float, in blocks of
+ * 256 for three or more inputs: 1035 elements cover whole blocks and a
+ * tail. With |x| <= 1 each of the nin - 1 float adds rounds by at most half
+ * an ULP of a partial sum <= nin, so 2^-24 * nin * (nin - 1) <= 1.2e-6
+ * absolute for nin = 5. */
+Test(graph, add_n_of_two_to_five_inputs_matches_the_reference) {
+    for (int nin = 2; nin <= 5; nin++) {
+        rc_graph *g = rc_graph_new();
+        rc_rng r;
+        rc_rng_seed(&r, 40 + (uint64_t)nin);
+        rc_node *xs[5];
+        for (int k = 0; k < nin; k++) {
+            char name[8];
+            snprintf(name, sizeof name, "x%d", k);
+            xs[k] = tu_param(g, name, RC_SHAPE(3, 345), &r, -1, 1);
+        }
+        tu_check_forward(g, rc_add_n(g, xs, nin), 1.2e-6, 0);
+        rc_graph_free(g);
+    }
 }
 
 Test(graph, const_and_fill_evaluate_to_their_values) {

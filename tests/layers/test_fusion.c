@@ -1,7 +1,8 @@
 /* Step-level fusion in the RNN layer (layers/rnn.c, fuse_lstm_step): a user
  * cell that writes the LSTM from plain ops gets the fused lstm_cell op, with
  * the built-in LSTM's exact values and correct gradients (also under masks
- * and recurrent dropout); near-miss patterns are left alone. */
+ * and recurrent dropout); near-miss patterns are left alone. The built-in
+ * GRU's fused cell (ops/gru.c) against the same GRU from plain ops. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
@@ -202,4 +203,59 @@ Test(fusion, switched_off_the_lstm_is_plain_ops_and_twice_differentiable) {
     /* |h| < 1 and a handful of roundings per step: 1e-6 absolute */
     for (int e = 0; e < B * T * U; e++)
         cr_assert(fabsf(out[0][e] - out[1][e]) <= 1e-6f, "elem %d: %g vs %g", e, out[0][e], out[1][e]);
+}
+
+/* The built-in GRU (reset_after, Keras' default activations) takes the fused
+ * gru_cell op (ops/gru.c) unless fusion is off; both give the same output
+ * and gradients, and only the plain ops are twice differentiable. */
+Test(fusion, the_gru_fused_and_plain_agree_and_only_plain_is_twice_differentiable) {
+    enum { NG = 4 };
+    float out[2][B * T * U], grad[2][NG][3 * U * (I > U ? I : U) * 2];
+    int64_t numel[NG];
+    for (int fuse = 0; fuse < 2; fuse++) {
+        rc_graph *g = rc_graph_new();
+        rc_graph_set_fusion(g, fuse);
+        rc_rng r;
+        rc_rng_seed(&r, 5);
+        rc_node *x = tu_param(g, "x", RC_SHAPE(B, T, I), &r, -1, 1);
+        rc_cell_config cc = rc_cell_defaults(U);
+        rc_rnn_config cfg = {.return_sequences = true};
+        rc_cell *cell = rc_gru_cell_new(&cc);
+        rc_rnn *l = rc_rnn_new("rnn", cell, &cfg);
+        rc_rnn_out o;
+        cr_assert_eq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK, "%s", rc_graph_error(g));
+        cr_assert_eq(count_op(g, "gru_cell"), fuse ? T : 0);
+        /* a random bias, so its gradient paths are exercised with nonzero values */
+        cr_assert_eq(cell->nparams, 3);
+        rc_init_uniform(rc_node_data(cell->params[2]), rc_shape_numel(rc_node_shape(cell->params[2])), -0.5f, 0.5f,
+                        &r);
+        tu_eval(g, o.output, out[fuse]);
+        rc_node *loss = tu_weighted_sum(g, o.output, &r);
+        rc_node *wrt[NG] = {x, cell->params[0], cell->params[1], cell->params[2]}, *d[NG];
+        cr_assert_eq(rc_gradients(g, loss, wrt, NG, d), RC_OK, "%s", rc_graph_error(g));
+        for (int k = 0; k < NG; k++) {
+            numel[k] = rc_shape_numel(rc_node_shape(wrt[k]));
+            cr_assert_leq(numel[k], (int64_t)(sizeof grad[0][0] / sizeof(float)));
+            tu_eval(g, d[k], grad[fuse][k]);
+        }
+        rc_node *loss2 = rc_sum(g, rc_square(g, d[0]), RC_ALL_AXES, false), *d2;
+        rc_status st = rc_gradients(g, loss2, &x, 1, &d2);
+        if (fuse) {
+            cr_assert_eq(st, RC_ERR_ARG);
+            cr_assert(strstr(rc_graph_error(g), "gru_cell_grad"), "%s", rc_graph_error(g));
+        } else {
+            cr_assert_eq(st, RC_OK, "%s", rc_graph_error(g));
+        }
+        rc_rnn_free(l);
+        rc_graph_free(g);
+    }
+    /* the forward is the same operations in the same order: equal */
+    for (int e = 0; e < B * T * U; e++) cr_assert_eq(out[0][e], out[1][e], "elem %d: %g vs %g", e, out[0][e], out[1][e]);
+    /* gradients: the fused kernel groups the float products differently
+     * (e.g. dh' (1 - z) (1 - hh²) in one expression): a few roundings of
+     * values of order 1, summed over T = 5 steps: 1e-5 absolute */
+    for (int k = 0; k < NG; k++)
+        for (int64_t e = 0; e < numel[k]; e++)
+            cr_assert(fabsf(grad[0][k][e] - grad[1][k][e]) <= 1e-5f, "grad %d elem %lld: %g vs %g", k, (long long)e,
+                      grad[0][k][e], grad[1][k][e]);
 }

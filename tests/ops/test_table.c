@@ -30,10 +30,12 @@ Test(table, every_op_with_float_inputs_is_differentiable) {
      * assign, the optim_* updates and step_increment are side effects;
      * one_hot and lr_schedule read only int32 values; global_norm and
      * check_finite are training guards nothing differentiates through;
-     * lstm_cell_grad: no second derivatives through the fused LSTM cell. */
+     * lstm_cell_grad, gru_cell_grad: no second derivatives through the
+     * fused LSTM and GRU cells. */
     const char *none[] = {"input", "param", "const", "fill", "sgd_update", "assign", "one_hot", "dropout_mask",
                           "lr_schedule", "global_norm", "check_finite", "step_increment", "optim_sgd",
-                          "optim_adam", "optim_rmsprop", "optim_adagrad", "lstm_cell_grad"};
+                          "optim_adam", "optim_rmsprop", "optim_adagrad", "lstm_cell_grad",
+                          "gru_cell_grad"};
     for (int i = 0; i < rc_op_table_len; i++) {
         const rc_op *op = rc_op_table[i];
         bool exempt = false;
