@@ -192,3 +192,29 @@ void rc_parallel(int nchunks, rc_part_fn fn, void *ctx) {
     }
     pthread_mutex_unlock(&P.busy);
 }
+
+typedef struct rows_job {
+    int64_t n;
+    rc_range_fn fn;
+    void *ctx;
+} rows_job;
+
+static void rows_chunk(void *ctx, int chunk, int nchunks) {
+    const rows_job *j = ctx;
+    int64_t lo = j->n * chunk / nchunks, hi = j->n * (chunk + 1) / nchunks;
+    if (hi > lo) j->fn(j->ctx, lo, hi);
+}
+
+void rc_parallel_rows(int64_t n, double row_cost, double min_chunk, rc_range_fn fn, void *ctx) {
+    int threads = rc_threads_ready();
+    double work = (double)n * row_cost;
+    if (threads <= 1 || n < 2 || work < 2 * min_chunk) {
+        if (n > 0) fn(ctx, 0, n);
+        return;
+    }
+    int64_t chunks = (int64_t)(work / min_chunk);
+    if (chunks > 4 * (int64_t)threads) chunks = 4 * (int64_t)threads;
+    if (chunks > n) chunks = n;
+    rows_job j = {n, fn, ctx};
+    rc_parallel((int)chunks, rows_chunk, &j);
+}

@@ -32,6 +32,7 @@
 #include "recur/op.h"
 #include "recur/ops.h"
 #include "gru_simd.h"
+#include "threads_impl.h"
 #include "vecmath.h"
 
 static bool shape_fail(rc_graph *g, rc_node *n, const char *what, rc_shape s) {
@@ -51,12 +52,39 @@ static bool infer_cell(rc_graph *g, rc_node *n) {
     return true;
 }
 
+/* The vector kernels (ops/gru_simd.c) split batch rows over recur's
+ * threads when a step has enough elements (as ops/lstm.c); each element's
+ * arithmetic does not depend on the split. */
+#define MIN_CHUNK_ELEMS 4096.0
+
+typedef struct gru_job {
+    int64_t B, H;
+    const float *xp, *hu, *hp, *S, *dS;
+    float *out;
+    bool full;
+    int part;
+} gru_job;
+
+static void cell_rows(void *ctx, int64_t lo, int64_t hi) {
+    const gru_job *j = ctx;
+    rc_gru_cell_rows(j->out, j->xp, j->hu, j->hp, j->B, j->H, lo, hi);
+}
+
+static void grad_rows(void *ctx, int64_t lo, int64_t hi) {
+    const gru_job *j = ctx;
+    rc_gru_grad_rows(j->out, j->part, j->S, j->hp, j->dS, j->full, j->B, j->H, lo, hi);
+}
+
 static rc_status cell_fwd(const rc_node *n, void *out, void *const *in, void *scratch) {
     (void)scratch;
     const int64_t B = n->shape.dim[1], H = n->shape.dim[2], BH = B * H;
     const float *xp = in[0], *hu = in[1], *hp = in[2];
     float *S = out, *z = S, *r = S + BH, *hh = S + 2 * BH, *uh = S + 3 * BH, *hn = S + 4 * BH;
-    if (rc_gru_cell_rows(S, xp, hu, hp, B, H)) return RC_OK; /* one pass, ops/gru_simd.c */
+    if (rc_vecmath_width() > 0) { /* one pass, ops/gru_simd.c */
+        gru_job j = {.B = B, .H = H, .xp = xp, .hu = hu, .hp = hp, .out = S};
+        rc_parallel_rows(B, (double)H, MIN_CHUNK_ELEMS, cell_rows, &j);
+        return RC_OK;
+    }
     for (int64_t b = 0; b < B; b++) {
         const float *x = xp + b * 3 * H, *u = hu + b * 3 * H;
         for (int64_t j = 0; j < H; j++) {
@@ -148,7 +176,11 @@ static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *sc
     const float *dhn = full ? dS + 4 * BH : dS;
     const int part = (int)n->attr.i[0];
     float *o = out;
-    if (rc_gru_grad_rows(o, part, S, hp, dS, full, B, H)) return RC_OK; /* one pass, ops/gru_simd.c */
+    if (rc_vecmath_width() > 0) { /* one pass, ops/gru_simd.c */
+        gru_job j = {.B = B, .H = H, .S = S, .hp = hp, .dS = dS, .full = full, .part = part, .out = o};
+        rc_parallel_rows(B, (double)H, MIN_CHUNK_ELEMS, grad_rows, &j);
+        return RC_OK;
+    }
     if (part == 2) {
         for (int64_t e = 0; e < BH; e++) o[e] = dhn[e] * z[e];
         return RC_OK;

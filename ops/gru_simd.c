@@ -30,7 +30,7 @@ __m256 Sleef_tanhf8_u35avx2(__m256);
  * The same expressions in the same order as the loops of ops/gru.c. */
 #define GRU_CELL_BODY                                                                          \
     const int64_t BH = B * H;                                                                  \
-    for (int64_t b = 0; b < B; b++) {                                                          \
+    for (int64_t b = lo; b < hi; b++) {                                                        \
         const float *x = xp + b * 3 * H, *u = hu + b * 3 * H;                                  \
         float *s = S + b * H;                                                                  \
         for (int64_t j = 0; j < H; j += W) {                                                   \
@@ -52,7 +52,7 @@ __m256 Sleef_tanhf8_u35avx2(__m256);
     const int64_t BH = B * H;                                                                  \
     const V one = SET1(1.0f);                                                                  \
     const float *dhn = full ? dS + 4 * BH : dS;                                                \
-    for (int64_t b = 0; b < B; b++) {                                                          \
+    for (int64_t b = lo; b < hi; b++) {                                                        \
         const int64_t e0 = b * H;                                                              \
         float *o = out + (part == 2 ? e0 : b * 3 * H);                                         \
         for (int64_t j = 0; j < H; j += W) {                                                   \
@@ -101,11 +101,11 @@ __m256 Sleef_tanhf8_u35avx2(__m256);
 
 
 __attribute__((target("avx512f"))) static bool gru_cell_avx512(float *S, const float *xp, const float *hu,
-                                                               const float *hp, int64_t B, int64_t H) {
+                                                               const float *hp, int64_t B, int64_t H, int64_t lo, int64_t hi) {
     GRU_CELL_BODY
 }
 __attribute__((target("avx512f"))) static bool gru_grad_avx512(float *out, int part, const float *S, const float *hp,
-                                                               const float *dS, bool full, int64_t B, int64_t H) {
+                                                               const float *dS, bool full, int64_t B, int64_t H, int64_t lo, int64_t hi) {
     GRU_GRAD_BODY
 }
 
@@ -138,27 +138,28 @@ __attribute__((target("avx512f"))) static bool gru_grad_avx512(float *out, int p
 
 
 __attribute__((target("avx2,fma"))) static bool gru_cell_avx2(float *S, const float *xp, const float *hu,
-                                                              const float *hp, int64_t B, int64_t H) {
+                                                              const float *hp, int64_t B, int64_t H, int64_t lo, int64_t hi) {
     GRU_CELL_BODY
 }
 __attribute__((target("avx2,fma"))) static bool gru_grad_avx2(float *out, int part, const float *S, const float *hp,
-                                                              const float *dS, bool full, int64_t B, int64_t H) {
+                                                              const float *dS, bool full, int64_t B, int64_t H, int64_t lo, int64_t hi) {
     GRU_GRAD_BODY
 }
 
-bool rc_gru_cell_rows(float *S, const float *xp, const float *hu, const float *hp, int64_t B, int64_t H) {
+bool rc_gru_cell_rows(float *S, const float *xp, const float *hu, const float *hp, int64_t B, int64_t H, int64_t lo,
+                      int64_t hi) {
     switch (rc_vecmath_width()) {
-    case 16: return gru_cell_avx512(S, xp, hu, hp, B, H);
-    case 8: return gru_cell_avx2(S, xp, hu, hp, B, H);
+    case 16: return gru_cell_avx512(S, xp, hu, hp, B, H, lo, hi);
+    case 8: return gru_cell_avx2(S, xp, hu, hp, B, H, lo, hi);
     default: return false;
     }
 }
 
 bool rc_gru_grad_rows(float *out, int part, const float *S, const float *hp, const float *dS, bool full, int64_t B,
-                      int64_t H) {
+                      int64_t H, int64_t lo, int64_t hi) {
     switch (rc_vecmath_width()) {
-    case 16: return gru_grad_avx512(out, part, S, hp, dS, full, B, H);
-    case 8: return gru_grad_avx2(out, part, S, hp, dS, full, B, H);
+    case 16: return gru_grad_avx512(out, part, S, hp, dS, full, B, H, lo, hi);
+    case 8: return gru_grad_avx2(out, part, S, hp, dS, full, B, H, lo, hi);
     default: return false;
     }
 }

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 rc_node *tu_param(rc_graph *g, const char *name, rc_shape s, rc_rng *r, float lo, float hi) {
     rc_node *p = rc_param(g, name, s);
@@ -78,4 +79,17 @@ void tu_eval(rc_graph *g, rc_node *y, float *out) {
     const float *v = rc_plan_f32(p, y);
     for (int64_t i = 0; i < rc_node_numel(y); i++) out[i] = v[i];
     rc_plan_free(p);
+}
+
+void tu_check_same_on_1_and_2_threads(rc_graph *g, rc_node *y) {
+    int64_t n = rc_node_numel(y);
+    float *one = malloc((size_t)n * sizeof *one), *two = malloc((size_t)n * sizeof *two);
+    cr_assert(one && two);
+    rc_set_num_threads(1);
+    tu_eval(g, y, one);
+    rc_set_num_threads(2);
+    tu_eval(g, y, two);
+    cr_assert(memcmp(one, two, (size_t)n * sizeof *one) == 0, "%s differs on 1 and 2 threads", rc_node_name(y));
+    free(one);
+    free(two);
 }

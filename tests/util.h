@@ -25,5 +25,9 @@ void tu_check_gradients(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n, 
 /* Reads a float output of a fresh plan for y (convenience for exact-value
  * tests): copies numel values to out. */
 void tu_eval(rc_graph *g, rc_node *y, float *out);
+/* Asserts that y computes the same bits on 1 and on 2 of recur's threads
+ * (kernels that split work must not change any element's arithmetic);
+ * leaves the setting at 2 threads. */
+void tu_check_same_on_1_and_2_threads(rc_graph *g, rc_node *y);
 
 #endif
