@@ -22,6 +22,11 @@
  * gradients (ops/shape.c pad_accumulate) cost no extra memory beyond the
  * stack itself: each step's dz is computed in place.
  *
+ * In place: a kernel whose op has RC_OPF_IN_PLACE takes the buffer of its
+ * input 0 when that input is a whole buffer of the same size read by
+ * nothing later (e.g. the running sum of weight-gradient GEMMs, ops/matmul.c
+ * matmul_acc).
+ *
  * Running: call each step's kernel with precomputed pointers. No allocation,
  * no graph walking.
  */
@@ -366,6 +371,19 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
              * first of the host's pieces to run (or by the host itself) */
             int owner = placed ? host[v->id] : v->id;
             if (!placed && last_use[v->id] < 0) last_use[v->id] = s; /* value nobody reads */
+            /* in place (RC_OPF_IN_PLACE): input 0, a whole buffer of the
+             * same size read by nothing later (nor by another input here),
+             * hands its buffer on */
+            if ((v->op->flags & RC_OPF_IN_PLACE) && !placed && !hosting[v->id]) {
+                int r = v->in[0]->id;
+                bool ok = root[r] == r && buf[r] >= 0 && last_use[r] == s && !hosting[r] &&
+                          round64(node_bytes(v->in[0])) == round64(node_bytes(v));
+                for (int k = 1; k < v->nin && ok; k++) ok = root[v->in[k]->id] != r;
+                if (ok) {
+                    buf[v->id] = buf[r];
+                    last_use[r] = -2;
+                }
+            }
             if (buf[owner] < 0) buf[owner] = pool_take(&pool, round64(node_bytes(g->nodes[owner])), s);
             if (buf[owner] < 0) goto nomem;
             nsteps++;

@@ -140,6 +140,61 @@ static const rc_node *peel_reshape(const rc_node *x) {
     return x;
 }
 
+/* --- matmul_acc: acc + aᵀ b ------------------------------------------------
+ * In place (RC_OPF_IN_PLACE): when the planner gives out acc's buffer the
+ * GEMM adds onto it (beta = 1) and nothing is copied. Gradients: d acc = dy,
+ * da = b dyᵀ, db = a dy. */
+static bool acc_infer(rc_graph *g, rc_node *n) {
+    for (int k = 0; k < 3; k++)
+        if (!rc_require_dtype(g, n, k, RC_F32)) return false;
+    rc_shape c = n->in[0]->shape, a = n->in[1]->shape, b = n->in[2]->shape;
+    if (c.ndim != 2 || a.ndim != 2 || b.ndim != 2 || a.dim[0] != b.dim[0] || a.dim[1] != c.dim[0] ||
+        b.dim[1] != c.dim[1]) {
+        char sc[RC_SHAPE_STRLEN], sa[RC_SHAPE_STRLEN], sb[RC_SHAPE_STRLEN];
+        return rc_node_fail(g, n, RC_ERR_SHAPE, "acc %s + a%s ᵀ · b%s: expected (M, N), (K, M), (K, N)",
+                            rc_shape_str(c, sc, sizeof sc), rc_shape_str(a, sa, sizeof sa),
+                            rc_shape_str(b, sb, sizeof sb));
+    }
+    n->shape = c;
+    return true;
+}
+
+static rc_status acc_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    (void)s;
+    int64_t M = n->shape.dim[0], N = n->shape.dim[1], K = n->in[1]->shape.dim[0];
+    if (out != in[0]) memcpy(out, in[0], (size_t)(M * N) * sizeof(float));
+    rc_sgemm(true, false, M, N, K, 1.0f, in[1], M, in[2], N, 1.0f, out, N);
+    return RC_OK;
+}
+
+static rc_status acc_ref(const rc_node *n, void *out, void *const *in, void *s) {
+    (void)s;
+    int64_t M = n->shape.dim[0], N = n->shape.dim[1], K = n->in[1]->shape.dim[0];
+    const double *C = in[0], *A = in[1], *B = in[2];
+    double *y = out;
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double t = C[i * N + j];
+            for (int64_t p = 0; p < K; p++) t += A[p * M + i] * B[p * N + j];
+            y[i * N + j] = t;
+        }
+    return RC_OK;
+}
+
+static void acc_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
+    dx[0] = dy;
+    dx[1] = rc_matmul(g, n->in[2], dy, false, true);
+    dx[2] = rc_matmul(g, n->in[1], dy, false, false);
+}
+
+const rc_op rc_op_matmul_acc = {.name = "matmul_acc", .arity = 3, .flags = RC_OPF_IN_PLACE, .infer = acc_infer,
+                                .forward = acc_fwd, .reference = acc_ref, .grad = acc_grad};
+
+rc_node *rc_matmul_acc(rc_graph *g, rc_node *acc, rc_node *a, rc_node *b) {
+    rc_node *in[3] = {acc, a, b};
+    return rc_node_make(g, &rc_op_matmul_acc, in, 3, NULL, NULL);
+}
+
 /* Row chunks of the weight-gradient GEMMs: a group of contributions not
  * already stacked is cut when its rows reach this many (one group at batch
  * 1 up to 256 steps, 8 steps a group at batch 32). Enough rows for an
@@ -148,7 +203,7 @@ enum { GROUP_ROWS = 256 };
 
 typedef struct mm_group {
     int anchor;    /* id after which the group's nodes may run */
-    rc_node *sum;  /* its part of the sum */
+    rc_node *a, *b; /* its factors: the group's part is aᵀ b */
 } mm_group;
 
 static int by_anchor(const void *a, const void *b) {
@@ -156,20 +211,20 @@ static int by_anchor(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* One group's product [A_1; ...; A_m]ᵀ [B_1; ...; B_m], made to run right
- * after `anchor` (rc_graph_schedule_after): as soon as its B are made,
- * not when the whole sum is known, so its stacks (and the activations
- * the A are views of) die there. `stack` (NULL: stack the bs here) holds
- * the bs as its pieces, in the order of as. */
-static rc_node *group_product(rc_graph *g, rc_node **as, rc_node **bs, int m, rc_node *stack, int64_t rows,
-                              const rc_node *anchor) {
-    rc_graph_schedule_after(g, anchor);
+/* A group's factors [A_1; ...; A_m] and [B_1; ...; B_m], made to run right
+ * after `anchor` (rc_graph_schedule_after): as soon as its B are made, not
+ * when the whole sum is known, so its stacks (and the activations the A
+ * are views of) die there. `stack` (NULL: stack the bs here) holds the bs
+ * as its pieces, in the order of as. */
+static bool group_factors(rc_graph *g, mm_group *gr, rc_node **as, rc_node **bs, int m, rc_node *stack,
+                          int64_t rows, int anchor) {
+    rc_graph_schedule_after(g, rc_graph_node(g, anchor));
     int64_t N = stack ? stack->shape.dim[stack->shape.ndim - 1] : bs[0]->shape.dim[1];
-    rc_node *b = stack ? rc_reshape(g, stack, RC_SHAPE(rows, N)) : m == 1 ? bs[0] : rc_concat(g, bs, m, 0);
-    rc_node *a = m == 1 ? as[0] : rc_concat(g, as, m, 0);
-    rc_node *r = rc_matmul(g, a, b, true, false);
+    gr->anchor = anchor;
+    gr->b = stack ? rc_reshape(g, stack, RC_SHAPE(rows, N)) : m == 1 ? bs[0] : rc_concat(g, bs, m, 0);
+    gr->a = m == 1 ? as[0] : rc_concat(g, as, m, 0);
     rc_graph_schedule_after(g, NULL);
-    return r;
+    return gr->a && gr->b;
 }
 
 /* sum_k A_kᵀ B_k = [A_1; ...; A_n]ᵀ [B_1; ...; B_n]: the per-step weight
@@ -182,9 +237,10 @@ static rc_node *group_product(rc_graph *g, rc_node **as, rc_node **bs, int m, rc
  *     layers/rnn.c) read that stack as it is, their A stacked in its order;
  *   - the others, in the order given (backward's order), in groups of
  *     GROUP_ROWS rows, each stacking its B and A.
- * Each group's GEMM runs as soon as its factors exist (group_product), and
- * the groups are summed in that order, so backward keeps one group's
- * stacks at a time and the activations die as it passes them. With one
+ * Each group's GEMM runs as soon as its factors exist (group_factors),
+ * adding onto the sum of the groups before it in place (matmul_acc), so
+ * backward keeps one group's stacks and one weight-sized sum at a time and
+ * the activations die as it passes them. With one
  * group (batch 1) this is the single GEMM over all steps. NULL unless
  * every contribution is 2-D Aᵀ·B with matching M, N. */
 static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
@@ -229,9 +285,7 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
             grp[k] = ng;
             as[j] = c[k]->in[0];
         }
-        groups[ng].anchor = id;
-        groups[ng++].sum = group_product(g, as, NULL, st->nin, st, rows, st);
-        if (!groups[ng - 1].sum) goto done;
+        if (!group_factors(g, &groups[ng++], as, NULL, st->nin, st, rows, id)) goto done;
     }
     /* the rest, in the order given: a B that is a stack already (e.g. one
      * projected chunk's) alone, the others GROUP_ROWS rows at a time */
@@ -240,7 +294,7 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
             k++;
             continue;
         }
-        int m = 0, anchor = 0, last = k;
+        int m = 0, anchor = 0;
         int64_t rows = 0;
         for (; k < n && rows < GROUP_ROWS; k++) {
             if (grp[k] >= 0) continue;
@@ -250,22 +304,19 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
             bs[m] = c[k]->in[1];
             if (bs[m]->id > anchor) anchor = bs[m]->id;
             rows += bs[m++]->shape.dim[0];
-            last = k;
             if (stacked) {
                 k++;
                 break;
             }
         }
-        groups[ng].anchor = anchor;
-        groups[ng++].sum = m == 1 ? c[last] : group_product(g, as, bs, m, NULL, rows, rc_graph_node(g, anchor));
-        if (!groups[ng - 1].sum) goto done;
+        if (!group_factors(g, &groups[ng++], as, bs, m, NULL, rows, anchor)) goto done;
     }
     qsort(groups, (size_t)ng, sizeof *groups, by_anchor);
-    r = groups[0].sum;
-    for (int q = 1; q < ng && r; q++) {
+    for (int q = 0; q < ng; q++) {
         rc_graph_schedule_after(g, rc_graph_node(g, groups[q].anchor));
-        r = rc_add(g, r, groups[q].sum);
+        r = q == 0 ? rc_matmul(g, groups[q].a, groups[q].b, true, false) : rc_matmul_acc(g, r, groups[q].a, groups[q].b);
         rc_graph_schedule_after(g, NULL);
+        if (!r) break;
     }
 done:
     rc_free(idx);

@@ -30,6 +30,9 @@ enum {
                                      after every other node, output unusable */
     RC_OPF_ELEMENTWISE = 1u << 2, /* out[i] depends on in[k][i] only (same
                                      shapes): may run in place */
+    RC_OPF_IN_PLACE = 1u << 3,    /* the forward kernel is correct when out is
+                                     in[0]'s buffer (same size): the planner
+                                     gives it that buffer when in[0] dies there */
 };
 
 /* Kernels. `in[k]` points at input k's data, `out` at the output's.
