@@ -55,6 +55,10 @@ rc_node *rc_sum_to(rc_graph *g, rc_node *x, rc_shape shape);
 /* Sum of n >= 1 same-shape nodes (gradient accumulation). */
 rc_node *rc_add_n(rc_graph *g, rc_node *const *xs, int n);
 
+/* w a + (1 - w) b = b + w (a - b), elementwise; w, a, b of one shape (the
+ * GRU's h' = z h + (1 - z) hh). Its gradient keeps only w, a and b. */
+rc_node *rc_lerp(rc_graph *g, rc_node *w, rc_node *a, rc_node *b);
+
 /* --- matrix product ---------------------------------------------------- */
 /* op(a) · op(b), op = transpose when the flag is set.
  * 2-D: (M, K)·(K, N) -> (M, N).
