@@ -195,11 +195,16 @@ rc_node *rc_matmul_acc(rc_graph *g, rc_node *acc, rc_node *a, rc_node *b) {
     return rc_node_make(g, &rc_op_matmul_acc, in, 3, NULL, NULL);
 }
 
-/* Row chunks of the weight-gradient GEMMs: a group of contributions not
- * already stacked is cut when its rows reach this many (one group at batch
- * 1 up to 256 steps, 8 steps a group at batch 32). Enough rows for an
+/* Row chunks of the weight-gradient GEMMs: a group of small contributions
+ * not already stacked is cut when its rows reach this many (batch 1: one
+ * group up to 256 steps; batch 8: 32 steps a group). Enough rows for an
  * efficient GEMM; few enough that the group's stacks stay small. */
 enum { GROUP_ROWS = 256 };
+/* A contribution of this many rows is its own group: its GEMM is efficient
+ * enough alone (GRU b32: one per step, K = 32), and it needs no stack, so
+ * nothing is copied and nothing more is kept. Below it (b1: K = 1, rank-1
+ * products) contributions are stacked, GROUP_ROWS rows a group. */
+enum { ALONE_ROWS = 32 };
 
 typedef struct mm_group {
     int anchor;    /* id after which the group's nodes may run */
@@ -288,7 +293,8 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
         if (!group_factors(g, &groups[ng++], as, NULL, st->nin, st, rows, id)) goto done;
     }
     /* the rest, in the order given: a B that is a stack already (e.g. one
-     * projected chunk's) alone, the others GROUP_ROWS rows at a time */
+     * projected chunk's) or has ALONE_ROWS rows alone, the others
+     * GROUP_ROWS rows at a time */
     for (int k = 0; k < n;) {
         if (grp[k] >= 0) {
             k++;
@@ -298,7 +304,9 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
         int64_t rows = 0;
         for (; k < n && rows < GROUP_ROWS; k++) {
             if (grp[k] >= 0) continue;
-            bool stacked = peel_reshape(c[k]->in[1])->op == &rc_op_concat;
+            const rc_node *pb = peel_reshape(c[k]->in[1]);
+            bool stacked = (pb->op == &rc_op_concat && pb->attr.i[0] == 0 && pb->nin > 1) ||
+                           c[k]->in[1]->shape.dim[0] >= ALONE_ROWS;
             if (stacked && m > 0) break;
             as[m] = c[k]->in[0];
             bs[m] = c[k]->in[1];
