@@ -201,12 +201,12 @@ done:
  * the rest largest first. The first packs mixed sizes well; the second
  * reaches the busiest step's total exactly, where the first can leave a
  * gap under long-lived values (e.g. an RNN's per-step activations placed
- * above a short-lived large value). Deterministic; the layout is redone
- * when the second is not smaller. */
+ * above a short-lived large value). Deterministic; the first's offsets are
+ * kept when the second is not smaller (or cannot be tried for memory). */
 static size_t pool_layout_best(buf_pool *p, int horizon) {
     size_t *live = rc_calloc((size_t)horizon + 2, sizeof *live);
     unsigned char *hot = rc_calloc((size_t)p->n + 1, 1);
-    size_t best = (size_t)-1;
+    size_t best = (size_t)-1, *off = NULL;
     if (!live || !hot) goto done;
     size_t total = pool_layout(p, horizon, by_size_desc); /* clamps last to horizon */
     if (total == (size_t)-1) goto done;
@@ -221,16 +221,19 @@ static size_t pool_layout_best(buf_pool *p, int horizon) {
         if (acc > peak) peak = acc, at = s;
     }
     best = total;
-    if (total > peak) {
+    /* tried only when the first wastes more than 1/32 of the peak */
+    if (total > peak + peak / 32 && (off = rc_malloc((size_t)p->n * sizeof *off))) {
+        memcpy(off, p->off, (size_t)p->n * sizeof *off);
         for (int b = 0; b < p->n; b++) hot[b] = p->first[b] <= at && at <= p->last[b];
         sort_hot = hot;
         size_t second = pool_layout(p, horizon, by_hot_last);
         if (second < total) best = second;
-        else best = pool_layout(p, horizon, by_size_desc);
+        else memcpy(p->off, off, (size_t)p->n * sizeof *off); /* keep the first */
     }
 done:
     rc_free(live);
     rc_free(hot);
+    rc_free(off);
     return best;
 }
 
