@@ -10,12 +10,17 @@ rc_graph *rc_graph_new(void) {
     rc_graph *g = rc_calloc(1, sizeof *g);
     if (!g) return NULL;
     g->scope_cap = 64;
+    g->anchor = -1;
     g->scope = rc_calloc(1, g->scope_cap);
     if (!g->scope) {
         rc_free(g);
         return NULL;
     }
     return g;
+}
+
+void rc_graph_schedule_after(rc_graph *g, const rc_node *anchor) {
+    if (g) g->anchor = anchor && anchor->graph == g ? anchor->id : -1;
 }
 
 void rc_graph_set_fusion(rc_graph *g, bool on) {
@@ -186,6 +191,7 @@ rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
     }
     for (int k = 0; k < nin; k++) n->in[k] = in[k];
     n->is_grad = g->grad_scope != NULL;
+    n->after = g->anchor;
     n->dtype = RC_F32;
     if (!op->infer(g, n)) {
         free_node(n);

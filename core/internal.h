@@ -18,6 +18,7 @@ struct rc_graph {
     /* While grad_scope is set, new nodes are gradient nodes in that scope. */
     const char *grad_scope;
     bool no_fusion; /* builders emit plain ops instead of fused ones */
+    int anchor;     /* -1, or the `after` of new nodes (rc_graph_schedule_after) */
 };
 
 /* Leaf and core ops (core/core_ops.c). */

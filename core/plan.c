@@ -1,12 +1,15 @@
 /* Plan, then run.
  *
  * Planning: mark the nodes the outputs need (one sweep down the ids, which
- * are a topological order), schedule them by id with side-effect nodes last,
+ * are a topological order), schedule them by id (or, for nodes made under
+ * rc_graph_schedule_after, right after their anchor and inputs) with
+ * side-effect nodes last,
  * resolve views to (root node, element offset), compute each root's last
  * use, and give every non-leaf root a buffer that lives from the step that
  * computes it to its last consumer. Buffers are laid out in one arena
- * allocated once, largest first, each at the lowest offset free for its
- * whole lifetime (pool_layout).
+ * allocated once, in an order (largest first, or those alive at the
+ * busiest step first), each at the lowest offset free for its whole
+ * lifetime (pool_layout, pool_layout_best).
  *
  * Placement ("write into slice"): a concat whose pieces are contiguous
  * blocks of its output (outer size 1 along its axis) lets the kernels that
@@ -18,6 +21,11 @@
  * piece onto itself. This makes e.g. the stack of an RNN's per-step
  * gradients (ops/shape.c pad_accumulate) cost no extra memory beyond the
  * stack itself: each step's dz is computed in place.
+ *
+ * In place: a kernel whose op has RC_OPF_IN_PLACE takes the buffer of its
+ * input 0 when that input is a whole buffer of the same size read by
+ * nothing later (e.g. the running sum of weight-gradient GEMMs, ops/matmul.c
+ * matmul_acc).
  *
  * Running: call each step's kernel with precomputed pointers. No allocation,
  * no graph walking.
@@ -92,11 +100,20 @@ static int pool_take(buf_pool *p, size_t bytes, int at_step) {
 static void pool_give(buf_pool *p, int b, int at_step) { p->last[b] = at_step; }
 
 static const buf_pool *sort_pool;
+static const unsigned char *sort_hot;
 static int by_size_desc(const void *a, const void *b) {
     int x = *(const int *)a, y = *(const int *)b;
     size_t sx = sort_pool->size[x], sy = sort_pool->size[y];
     if (sx != sy) return sx < sy ? 1 : -1;
     return sort_pool->first[x] - sort_pool->first[y];
+}
+/* The buffers alive at the step of most bytes alive first, those that
+ * live longest at the bottom, then the others largest first. */
+static int by_hot_last(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    if (sort_hot[x] != sort_hot[y]) return sort_hot[x] ? -1 : 1;
+    if (sort_hot[x] && sort_pool->last[x] != sort_pool->last[y]) return sort_pool->last[x] < sort_pool->last[y] ? 1 : -1;
+    return by_size_desc(a, b);
 }
 
 /* Offsets in the arena, greedy by size: largest buffers first, each at the
@@ -116,7 +133,7 @@ typedef struct bucket {
     int n, cap;
 } bucket;
 
-static size_t pool_layout(buf_pool *p, int horizon) {
+static size_t pool_layout(buf_pool *p, int horizon, int (*order_by)(const void *, const void *)) {
     if (p->n == 0) return 0;
     int nb = horizon / BUCKET + 1;
     int *ord = rc_malloc((size_t)p->n * sizeof *ord), *hit = rc_malloc((size_t)p->n * sizeof *hit);
@@ -128,7 +145,7 @@ static size_t pool_layout(buf_pool *p, int horizon) {
         if (p->last[b] > horizon) p->last[b] = horizon;
     }
     sort_pool = p;
-    qsort(ord, (size_t)p->n, sizeof *ord, by_size_desc);
+    qsort(ord, (size_t)p->n, sizeof *ord, order_by);
     total = 0;
     for (int i = 0; i < p->n; i++) {
         int b = ord[i], nh = 0, b0 = p->first[b] / BUCKET, b1 = p->last[b] / BUCKET;
@@ -180,6 +197,47 @@ done:
     return total;
 }
 
+/* Two greedy layouts, the smaller kept: largest first, and (when smaller)
+ * the buffers alive at the busiest step first, longest-lived lowest, then
+ * the rest largest first. The first packs mixed sizes well; the second
+ * reaches the busiest step's total exactly, where the first can leave a
+ * gap under long-lived values (e.g. an RNN's per-step activations placed
+ * above a short-lived large value). Deterministic; the first's offsets are
+ * kept when the second is not smaller (or cannot be tried for memory). */
+static size_t pool_layout_best(buf_pool *p, int horizon) {
+    size_t *live = rc_calloc((size_t)horizon + 2, sizeof *live);
+    unsigned char *hot = rc_calloc((size_t)p->n + 1, 1);
+    size_t best = (size_t)-1, *off = NULL;
+    if (!live || !hot) goto done;
+    size_t total = pool_layout(p, horizon, by_size_desc); /* clamps last to horizon */
+    if (total == (size_t)-1) goto done;
+    for (int b = 0; b < p->n; b++) {
+        live[p->first[b]] += p->size[b];
+        live[p->last[b] + 1] -= p->size[b];
+    }
+    size_t acc = 0, peak = 0;
+    int at = 0;
+    for (int s = 0; s <= horizon; s++) {
+        acc += live[s];
+        if (acc > peak) peak = acc, at = s;
+    }
+    best = total;
+    /* tried only when the first wastes more than 1/32 of the peak */
+    if (total > peak + peak / 32 && (off = rc_malloc((size_t)p->n * sizeof *off))) {
+        memcpy(off, p->off, (size_t)p->n * sizeof *off);
+        for (int b = 0; b < p->n; b++) hot[b] = p->first[b] <= at && at <= p->last[b];
+        sort_hot = hot;
+        size_t second = pool_layout(p, horizon, by_hot_last);
+        if (second < total) best = second;
+        else memcpy(p->off, off, (size_t)p->n * sizeof *off); /* keep the first */
+    }
+done:
+    rc_free(live);
+    rc_free(hot);
+    rc_free(off);
+    return best;
+}
+
 rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     if (!g) return NULL;
     if (g->status != RC_OK) return NULL;
@@ -229,14 +287,31 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         }
     }
 
-    /* Schedule: kernels in id order, side effects after everything else. */
+    /* Schedule: kernels by key, then id; side effects after everything
+     * else, by id. A node's key is its id, or for a node made under
+     * rc_graph_schedule_after its anchor's id, raised to its inputs' keys:
+     * ties go by id, and inputs have smaller ids, so the order is
+     * topological. Counting sort on keys (< N), stable in ids. */
     int norder = 0, nsteps = 0, npool = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int id = 0; id < N; id++) {
-            rc_node *v = g->nodes[id];
-            bool side = (v->op->flags & RC_OPF_SIDE_EFFECT) != 0;
-            if (needed[id] && side == (pass == 1)) order[norder++] = id;
-        }
+    for (int id = 0; id < N; id++) {
+        rc_node *v = g->nodes[id];
+        int key = v->after >= 0 && v->after < id ? v->after : id;
+        for (int k = 0; k < v->nin; k++)
+            if (root[v->in[k]->id] > key) key = root[v->in[k]->id];
+        root[id] = key; /* root[] holds the keys until the views are resolved below */
+        last_use[id] = 0;
+    }
+    for (int id = 0; id < N; id++)
+        if (needed[id] && !(g->nodes[id]->op->flags & RC_OPF_SIDE_EFFECT)) last_use[root[id]]++;
+    for (int k = 0, at = 0; k < N; k++) {
+        int c = last_use[k];
+        last_use[k] = at;
+        at += c;
+    }
+    for (int id = 0; id < N; id++)
+        if (needed[id] && !(g->nodes[id]->op->flags & RC_OPF_SIDE_EFFECT)) order[last_use[root[id]]++] = id, norder++;
+    for (int id = 0; id < N; id++)
+        if (needed[id] && (g->nodes[id]->op->flags & RC_OPF_SIDE_EFFECT)) order[norder++] = id;
 
     for (int i = 0; i < N; i++) {
         root[i] = i;
@@ -302,6 +377,19 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
              * first of the host's pieces to run (or by the host itself) */
             int owner = placed ? host[v->id] : v->id;
             if (!placed && last_use[v->id] < 0) last_use[v->id] = s; /* value nobody reads */
+            /* in place (RC_OPF_IN_PLACE): input 0, a whole buffer of the
+             * same size read by nothing later (nor by another input here),
+             * hands its buffer on */
+            if ((v->op->flags & RC_OPF_IN_PLACE) && !placed && !hosting[v->id]) {
+                int r = v->in[0]->id;
+                bool ok = root[r] == r && buf[r] >= 0 && last_use[r] == s && !hosting[r] &&
+                          round64(node_bytes(v->in[0])) == round64(node_bytes(v));
+                for (int k = 1; k < v->nin && ok; k++) ok = root[v->in[k]->id] != r;
+                if (ok) {
+                    buf[v->id] = buf[r];
+                    last_use[r] = -2;
+                }
+            }
             if (buf[owner] < 0) buf[owner] = pool_take(&pool, round64(node_bytes(g->nodes[owner])), s);
             if (buf[owner] < 0) goto nomem;
             nsteps++;
@@ -324,7 +412,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         }
     }
 
-    size_t total = pool_layout(&pool, norder);
+    size_t total = pool_layout_best(&pool, norder);
     if (total == (size_t)-1) goto nomem;
     p->arena_bytes = total;
     p->arena = total ? rc_malloc_aligned(total) : NULL;

@@ -323,8 +323,9 @@ static rc_status gru_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
         rc_node *rh = rc_matmul(g, rc_mul(g, r, hm), s->rk_h, false, false);
         hh = gate(g, "candidate", a, rc_add(g, block(g, x, U, 2), rh));
     }
-    /* h' = z h + (1 - z) hh = hh + z (h - hh) */
-    rc_node *hn = rc_add(g, hh, rc_mul(g, z, rc_sub(g, h, hh)));
+    /* h' = z h + (1 - z) hh: one lerp, whose gradient reads only z, h and
+     * hh, which backward keeps anyway (ops/lerp.c) */
+    rc_node *hn = rc_lerp(g, z, h, hh);
     if (hn) rc_node_rename(hn, "h");
     st->output = st->next_state[0] = hn;
     return rc_graph_status(g);

@@ -246,6 +246,24 @@ static rc_node *step_rows(rc_graph *g, rc_node *seq, int64_t t) {
     return rc_reshape(g, rc_slice(g, seq, 0, t, t + 1), RC_SHAPE(s.dim[1], s.dim[2]));
 }
 
+enum { PROJECT_ROWS = 256 };
+
+/* cell.project of steps [t0, t1) of seq (T, B, I), chunk k of n (as even
+ * as the steps allow), as (t1 - t0, B, F). */
+static rc_node *project_chunk(rc_cell *c, rc_graph *g, rc_node *seq, int64_t T, int64_t n, int64_t k, int64_t *t0,
+                              int64_t *t1) {
+    rc_shape s = rc_node_shape(seq);
+    *t0 = k * T / n;
+    *t1 = (k + 1) * T / n;
+    int64_t C = *t1 - *t0;
+    rc_scope_push(g, "input_projection");
+    rc_node *xs = C == T ? seq : rc_slice(g, seq, 0, *t0, *t1);
+    rc_node *p = c->cls->project(c, g, rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2])));
+    p = p ? rc_reshape(g, p, RC_SHAPE(C, s.dim[1], rc_node_shape(p).dim[1])) : NULL;
+    rc_scope_pop(g);
+    return p;
+}
+
 rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *call, rc_rnn_out *out) {
     if (!g) return RC_ERR_ARG;
     rc_rnn_call none = {0};
@@ -284,12 +302,18 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
 
     rc_node *seq = rc_transpose(g, x, (int[]){1, 0, 2});
     if (l->cfg.go_backwards) seq = rc_reverse(g, seq, 0);
-    if (c->cls->project) {
-        rc_scope_push(g, "input_projection");
-        rc_node *p = c->cls->project(c, g, rc_reshape(g, seq, RC_SHAPE(T * B, I)));
-        seq = p ? rc_reshape(g, p, RC_SHAPE(T, B, rc_node_shape(p).dim[1])) : NULL;
-        rc_scope_pop(g);
-    }
+    /* The projection runs in chunks of steps, each made just before its
+     * first step: a chunk dies when the forward has passed it, and its
+     * gradient (the stack of the chunk's per-step deltas) is complete when
+     * backward has, so the weight gradients are taken chunk by chunk
+     * (ops/matmul.c matmul_accumulate) and the stack is reused. One chunk
+     * up to PROJECT_ROWS rows (batch 1: one GEMM for all steps). */
+    int64_t nchunks = c->cls->project ? (T * B) / PROJECT_ROWS : 1;
+    if (nchunks < 1) nchunks = 1;
+    if (nchunks > T) nchunks = T;
+    rc_node *xseq = seq, *proj = NULL;
+    int64_t chunk = 0, chunk_t0 = 0, chunk_t1 = T;
+    if (c->cls->project) proj = project_chunk(c, g, xseq, T, nchunks, 0, &chunk_t0, &chunk_t1);
     rc_node *mseq = NULL;
     if (mask) {
         mseq = rc_reshape(g, rc_transpose(g, mask, (int[]){1, 0}), RC_SHAPE(T, B, 1));
@@ -310,7 +334,8 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         char tn[24];
         snprintf(tn, sizeof tn, "t%lld", (long long)t);
         rc_scope_push(g, tn);
-        rc_cell_step s = {.x = step_rows(g, seq, t), .rec_mask = rec_mask};
+        if (proj && t == chunk_t1) proj = project_chunk(c, g, xseq, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
+        rc_cell_step s = {.x = proj ? step_rows(g, proj, t - chunk_t0) : step_rows(g, seq, t), .rec_mask = rec_mask};
         memcpy(s.state, state, sizeof state);
         st = c->cls->step(c, g, &s);
         if (st == RC_OK) st = check_step(l, g, &s, B);

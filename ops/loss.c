@@ -60,10 +60,12 @@ static rc_status mse_ref(const rc_node *n, void *out, void *const *in, void *s) 
 }
 
 static void mse_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
-    /* the scale goes on the scalar dy, not on the N differences: one pass
-     * over N elements fewer */
+    /* (2/N)(p - t) dy. Scaling the scalar dy instead of the N differences
+     * saves a pass over N elements but gave the planner a larger arena for
+     * LSTM training steps (h512 b32: 29.5 MB against 26.9 MB this way; the
+     * loss is where such a step's memory peaks). */
     double k = 2.0 / (double)rc_shape_numel(n->in[0]->shape);
-    rc_node *dp = rc_mul(g, rc_sub(g, n->in[0], n->in[1]), rc_scale(g, dy, k));
+    rc_node *dp = rc_mul(g, rc_scale(g, rc_sub(g, n->in[0], n->in[1]), k), dy);
     dx[0] = dp;
     dx[1] = rc_neg(g, dp);
 }

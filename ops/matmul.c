@@ -10,6 +10,7 @@
  *   A Bᵀ   : dA = dC B         dB = dCᵀ A
  *   Aᵀ Bᵀ  : dA = Bᵀ dCᵀ       dB = dCᵀ Aᵀ
  * In the flat case dB uses A and dC viewed as 2-D (rows × K, rows × N). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops_list.h"
@@ -139,72 +140,199 @@ static const rc_node *peel_reshape(const rc_node *x) {
     return x;
 }
 
-/* An existing concat along axis 0 whose pieces are exactly the b_k (up to
- * reshapes, in any order), e.g. the stack of an LSTM's per-step dz that the
- * input projection's gradient already made (ops/shape.c pad_accumulate):
- * the weight-gradient GEMM then reads that stack instead of a second copy
- * of the same T·B·4U floats. On success perm[j] is the contribution whose
- * b is piece j. Scans the graph from the newest node: the stack, if any,
- * was made moments ago by the same rc_gradients call. */
-static rc_node *find_stack(rc_graph *g, rc_node *const *bs, int n, int *perm) {
-    int64_t N = bs[0]->shape.dim[1];
-    unsigned char *seen = rc_calloc((size_t)n, 1);
-    if (!seen) return NULL;
-    rc_node *found = NULL;
-    for (int id = rc_graph_node_count(g) - 1; id >= 0 && !found; id--) {
-        rc_node *c = rc_graph_node(g, id);
-        if (c->op != &rc_op_concat || c->nin != n || c->attr.i[0] != 0 || c->dtype != RC_F32 ||
-            c->shape.dim[c->shape.ndim - 1] != N)
-            continue;
-        memset(seen, 0, (size_t)n);
-        bool ok = true;
-        for (int j = 0; j < n && ok; j++) {
-            const rc_node *pj = peel_reshape(c->in[j]);
-            int hit = -1;
-            for (int k = 0; k < n && hit < 0; k++)
-                if (!seen[k] && peel_reshape(bs[k]) == pj) hit = k;
-            /* same data, and laid out as whole rows of width N */
-            ok = hit >= 0 && c->in[j]->shape.dim[c->in[j]->shape.ndim - 1] == N;
-            if (ok) seen[hit] = 1, perm[j] = hit;
-        }
-        if (ok) found = c;
+/* --- matmul_acc: acc + aᵀ b ------------------------------------------------
+ * In place (RC_OPF_IN_PLACE): when the planner gives out acc's buffer the
+ * GEMM adds onto it (beta = 1) and nothing is copied. Gradients: d acc = dy,
+ * da = b dyᵀ, db = a dy. */
+static bool acc_infer(rc_graph *g, rc_node *n) {
+    for (int k = 0; k < 3; k++)
+        if (!rc_require_dtype(g, n, k, RC_F32)) return false;
+    rc_shape c = n->in[0]->shape, a = n->in[1]->shape, b = n->in[2]->shape;
+    if (c.ndim != 2 || a.ndim != 2 || b.ndim != 2 || a.dim[0] != b.dim[0] || a.dim[1] != c.dim[0] ||
+        b.dim[1] != c.dim[1]) {
+        char sc[RC_SHAPE_STRLEN], sa[RC_SHAPE_STRLEN], sb[RC_SHAPE_STRLEN];
+        return rc_node_fail(g, n, RC_ERR_SHAPE, "acc %s + a%s ᵀ · b%s: expected (M, N), (K, M), (K, N)",
+                            rc_shape_str(c, sc, sizeof sc), rc_shape_str(a, sa, sizeof sa),
+                            rc_shape_str(b, sb, sizeof sb));
     }
-    rc_free(seen);
-    return found;
+    n->shape = c;
+    return true;
+}
+
+static rc_status acc_fwd(const rc_node *n, void *out, void *const *in, void *s) {
+    (void)s;
+    int64_t M = n->shape.dim[0], N = n->shape.dim[1], K = n->in[1]->shape.dim[0];
+    if (out != in[0]) memcpy(out, in[0], (size_t)(M * N) * sizeof(float));
+    rc_sgemm(true, false, M, N, K, 1.0f, in[1], M, in[2], N, 1.0f, out, N);
+    return RC_OK;
+}
+
+static rc_status acc_ref(const rc_node *n, void *out, void *const *in, void *s) {
+    (void)s;
+    int64_t M = n->shape.dim[0], N = n->shape.dim[1], K = n->in[1]->shape.dim[0];
+    const double *C = in[0], *A = in[1], *B = in[2];
+    double *y = out;
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double t = C[i * N + j];
+            for (int64_t p = 0; p < K; p++) t += A[p * M + i] * B[p * N + j];
+            y[i * N + j] = t;
+        }
+    return RC_OK;
+}
+
+static void acc_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
+    dx[0] = dy;
+    dx[1] = rc_matmul(g, n->in[2], dy, false, true);
+    dx[2] = rc_matmul(g, n->in[1], dy, false, false);
+}
+
+const rc_op rc_op_matmul_acc = {.name = "matmul_acc", .arity = 3, .flags = RC_OPF_IN_PLACE, .infer = acc_infer,
+                                .forward = acc_fwd, .reference = acc_ref, .grad = acc_grad};
+
+rc_node *rc_matmul_acc(rc_graph *g, rc_node *acc, rc_node *a, rc_node *b) {
+    rc_node *in[3] = {acc, a, b};
+    return rc_node_make(g, &rc_op_matmul_acc, in, 3, NULL, NULL);
+}
+
+/* Row chunks of the weight-gradient GEMMs: a group of small contributions
+ * not already stacked is cut when its rows reach this many (batch 1: one
+ * group up to 256 steps; batch 8: 32 steps a group). Enough rows for an
+ * efficient GEMM; few enough that the group's stacks stay small. */
+enum { GROUP_ROWS = 256 };
+/* A contribution of this many rows is its own group: its GEMM is efficient
+ * enough alone (GRU b32: one per step, K = 32), and it needs no stack, so
+ * nothing is copied and nothing more is kept. Below it (b1: K = 1, rank-1
+ * products) contributions are stacked, GROUP_ROWS rows a group. */
+enum { ALONE_ROWS = 32 };
+
+typedef struct mm_group {
+    int anchor;    /* id after which the group's nodes may run */
+    rc_node *a, *b; /* its factors: the group's part is aᵀ b */
+} mm_group;
+
+static int by_anchor(const void *a, const void *b) {
+    int x = ((const mm_group *)a)->anchor, y = ((const mm_group *)b)->anchor;
+    return (x > y) - (x < y);
+}
+
+/* A group's factors [A_1; ...; A_m] and [B_1; ...; B_m], made to run right
+ * after `anchor` (rc_graph_schedule_after): as soon as its B are made, not
+ * when the whole sum is known, so its stacks (and the activations the A
+ * are views of) die there. `stack` (NULL: stack the bs here) holds the bs
+ * as its pieces, in the order of as. */
+static bool group_factors(rc_graph *g, mm_group *gr, rc_node **as, rc_node **bs, int m, rc_node *stack,
+                          int64_t rows, int anchor) {
+    rc_graph_schedule_after(g, rc_graph_node(g, anchor));
+    int64_t N = stack ? stack->shape.dim[stack->shape.ndim - 1] : bs[0]->shape.dim[1];
+    gr->anchor = anchor;
+    gr->b = stack ? rc_reshape(g, stack, RC_SHAPE(rows, N)) : m == 1 ? bs[0] : rc_concat(g, bs, m, 0);
+    gr->a = m == 1 ? as[0] : rc_concat(g, as, m, 0);
+    rc_graph_schedule_after(g, NULL);
+    return gr->a && gr->b;
 }
 
 /* sum_k A_kᵀ B_k = [A_1; ...; A_n]ᵀ [B_1; ...; B_n]: the per-step weight
- * gradients of an unrolled RNN become one GEMM over all steps, and only the
- * factors (activations, per-step deltas) are kept instead of n weight-sized
- * products. When the B_k are already stacked (find_stack), that stack is
- * read as it is and the A_k are stacked in its order. NULL unless every
- * contribution is 2-D Aᵀ·B with matching M, N. */
+ * gradients of an unrolled RNN become a few GEMMs over many steps each,
+ * and only the factors (activations, per-step deltas) are kept instead of
+ * n weight-sized products. Contributions are grouped:
+ *   - those whose B are the pieces of an existing axis-0 concat (e.g. the
+ *     stack of an LSTM's per-step dz that the input projection's gradient
+ *     made, ops/shape.c pad_accumulate; one per projected chunk of steps,
+ *     layers/rnn.c) read that stack as it is, their A stacked in its order;
+ *   - the others, in the order given (backward's order), in groups of
+ *     GROUP_ROWS rows, each stacking its B and A.
+ * Each group's GEMM runs as soon as its factors exist (group_factors),
+ * adding onto the sum of the groups before it in place (matmul_acc), so
+ * backward keeps one group's stacks and one weight-sized sum at a time and
+ * the activations die as it passes them. With one
+ * group (batch 1) this is the single GEMM over all steps. NULL unless
+ * every contribution is 2-D Aᵀ·B with matching M, N. */
 static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
     rc_node *a0 = c[0]->in[0], *b0 = c[0]->in[1];
-    int64_t rows = 0;
+    int64_t N = b0->shape.dim[1];
+    int lo = rc_graph_node_count(g);
     for (int k = 0; k < n; k++) {
         rc_node *a = c[k]->in[0], *b = c[k]->in[1];
         if (!c[k]->attr.i[0] || c[k]->attr.i[1] || a->shape.ndim != 2 || b->shape.ndim != 2 ||
-            a->shape.dim[1] != a0->shape.dim[1] || b->shape.dim[1] != b0->shape.dim[1])
+            a->shape.dim[1] != a0->shape.dim[1] || b->shape.dim[1] != N)
             return NULL;
-        rows += b->shape.dim[0];
+        if (peel_reshape(b)->id < lo) lo = peel_reshape(b)->id;
     }
+    int nn = rc_graph_node_count(g);
+    int *idx = rc_malloc((size_t)(nn - lo) * sizeof *idx); /* contribution whose peeled b is node lo + i */
+    int *grp = rc_malloc((size_t)n * sizeof *grp), *mark = rc_malloc((size_t)n * sizeof *mark);
     rc_node **as = rc_malloc((size_t)n * sizeof *as), **bs = rc_malloc((size_t)n * sizeof *bs), *r = NULL;
-    int *perm = rc_malloc((size_t)n * sizeof *perm);
-    if (as && bs && perm) {
-        for (int k = 0; k < n; k++) as[k] = c[k]->in[0], bs[k] = c[k]->in[1];
-        rc_node *stack = find_stack(g, bs, n, perm);
-        if (stack) {
-            for (int j = 0; j < n; j++) as[j] = c[perm[j]]->in[0];
-            stack = rc_reshape(g, stack, RC_SHAPE(rows, b0->shape.dim[1]));
-        } else {
-            stack = rc_concat(g, bs, n, 0);
-        }
-        r = rc_matmul(g, rc_concat(g, as, n, 0), stack, true, false);
+    mm_group *groups = rc_malloc((size_t)n * sizeof *groups);
+    int ng = 0;
+    if (!idx || !grp || !mark || !as || !bs || !groups) goto done;
+    for (int i = 0; i < nn - lo; i++) idx[i] = -1;
+    for (int k = 0; k < n; k++) {
+        grp[k] = mark[k] = -1;
+        int id = peel_reshape(c[k]->in[1])->id;
+        if (idx[id - lo] < 0) idx[id - lo] = k; /* the same b twice: the second goes with the others */
     }
+    /* stacks: concats newer than every b, whose pieces are all ours */
+    for (int id = nn - 1; id > lo; id--) {
+        rc_node *st = rc_graph_node(g, id);
+        if (st->op != &rc_op_concat || st->attr.i[0] != 0 || st->dtype != RC_F32 || st->shape.dim[st->shape.ndim - 1] != N)
+            continue;
+        bool ok = true;
+        int64_t rows = 0;
+        for (int j = 0; j < st->nin && ok; j++) {
+            int pid = peel_reshape(st->in[j])->id, k = pid >= lo ? idx[pid - lo] : -1;
+            ok = k >= 0 && grp[k] < 0 && mark[k] != id && st->in[j]->shape.dim[st->in[j]->shape.ndim - 1] == N;
+            if (ok) rows += c[k]->in[1]->shape.dim[0], mark[k] = id;
+        }
+        if (!ok) continue;
+        for (int j = 0; j < st->nin; j++) {
+            int k = idx[peel_reshape(st->in[j])->id - lo];
+            grp[k] = ng;
+            as[j] = c[k]->in[0];
+        }
+        if (!group_factors(g, &groups[ng++], as, NULL, st->nin, st, rows, id)) goto done;
+    }
+    /* the rest, in the order given: a B that is a stack already (e.g. one
+     * projected chunk's) or has ALONE_ROWS rows alone, the others
+     * GROUP_ROWS rows at a time */
+    for (int k = 0; k < n;) {
+        if (grp[k] >= 0) {
+            k++;
+            continue;
+        }
+        int m = 0, anchor = 0;
+        int64_t rows = 0;
+        for (; k < n && rows < GROUP_ROWS; k++) {
+            if (grp[k] >= 0) continue;
+            const rc_node *pb = peel_reshape(c[k]->in[1]);
+            bool stacked = (pb->op == &rc_op_concat && pb->attr.i[0] == 0 && pb->nin > 1) ||
+                           c[k]->in[1]->shape.dim[0] >= ALONE_ROWS;
+            if (stacked && m > 0) break;
+            as[m] = c[k]->in[0];
+            bs[m] = c[k]->in[1];
+            if (bs[m]->id > anchor) anchor = bs[m]->id;
+            rows += bs[m++]->shape.dim[0];
+            if (stacked) {
+                k++;
+                break;
+            }
+        }
+        if (!group_factors(g, &groups[ng++], as, bs, m, NULL, rows, anchor)) goto done;
+    }
+    qsort(groups, (size_t)ng, sizeof *groups, by_anchor);
+    for (int q = 0; q < ng; q++) {
+        rc_graph_schedule_after(g, rc_graph_node(g, groups[q].anchor));
+        r = q == 0 ? rc_matmul(g, groups[q].a, groups[q].b, true, false) : rc_matmul_acc(g, r, groups[q].a, groups[q].b);
+        rc_graph_schedule_after(g, NULL);
+        if (!r) break;
+    }
+done:
+    rc_free(idx);
+    rc_free(grp);
+    rc_free(mark);
     rc_free(as);
     rc_free(bs);
-    rc_free(perm);
+    rc_free(groups);
     return r;
 }
 

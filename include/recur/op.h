@@ -30,6 +30,9 @@ enum {
                                      after every other node, output unusable */
     RC_OPF_ELEMENTWISE = 1u << 2, /* out[i] depends on in[k][i] only (same
                                      shapes): may run in place */
+    RC_OPF_IN_PLACE = 1u << 3,    /* the forward kernel is correct when out is
+                                     in[0]'s buffer (same size): the planner
+                                     gives it that buffer when in[0] dies there */
 };
 
 /* Kernels. `in[k]` points at input k's data, `out` at the output's.
@@ -88,7 +91,17 @@ struct rc_node {
     bool is_grad;       /* appended by rc_gradients */
     bool is_param;
     rc_tensor *value;   /* storage of input/param/const leaves, else NULL */
+    int after;          /* -1, or the id of a node this one may be planned
+                           to run right after (rc_graph_schedule_after) */
 };
+
+/* Nodes made from now on are planned as if made right after `anchor` (as
+ * early as their inputs allow, but not before anchor), instead of at their
+ * creation point; NULL ends it. Used by gradient accumulation hooks, which
+ * run when every contribution is known (late) but whose pieces each need
+ * only a few early values: run early, they let big values die early (see
+ * core/plan.c). Values are unchanged; only the order of kernels is. */
+void rc_graph_schedule_after(rc_graph *g, const rc_node *anchor);
 
 /* Create a node of `op` with the given inputs and attributes (attr may be
  * NULL = zeros), named `name` (NULL = op name), in the current scope. Runs

@@ -55,6 +55,10 @@ rc_node *rc_sum_to(rc_graph *g, rc_node *x, rc_shape shape);
 /* Sum of n >= 1 same-shape nodes (gradient accumulation). */
 rc_node *rc_add_n(rc_graph *g, rc_node *const *xs, int n);
 
+/* w a + (1 - w) b = b + w (a - b), elementwise; w, a, b of one shape (the
+ * GRU's h' = z h + (1 - z) hh). Its gradient keeps only w, a and b. */
+rc_node *rc_lerp(rc_graph *g, rc_node *w, rc_node *a, rc_node *b);
+
 /* --- matrix product ---------------------------------------------------- */
 /* op(a) · op(b), op = transpose when the flag is set.
  * 2-D: (M, K)·(K, N) -> (M, N).
@@ -63,6 +67,10 @@ rc_node *rc_add_n(rc_graph *g, rc_node *const *xs, int n);
  * Batched: a and b both rank 3 with the same first dim: (S, M, K)·(S, K, N)
  *   -> (S, M, N). */
 rc_node *rc_matmul(rc_graph *g, rc_node *a, rc_node *b, bool trans_a, bool trans_b);
+/* acc + aᵀ·b, all 2-D: acc (M, N), a (K, M), b (K, N). A running sum of
+ * products (weight gradients taken a chunk of steps at a time): planned in
+ * place on acc when acc is not read afterwards, so the GEMM adds onto it. */
+rc_node *rc_matmul_acc(rc_graph *g, rc_node *acc, rc_node *a, rc_node *b);
 
 /* --- shape ------------------------------------------------------------- */
 /* x[..., begin:end, ...] along axis; a view when contiguous. */

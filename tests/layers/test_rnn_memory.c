@@ -1,6 +1,7 @@
 /* Training an unrolled RNN keeps memory linear in T: the gradients of the
  * per-step slices are gathered with one concat and the per-step weight
- * gradients with one GEMM over time (op accumulate hooks), never as T
+ * gradients with a few GEMMs over many steps each (op accumulate hooks,
+ * layers/rnn.c projection chunks), never as T
  * padded or weight-sized copies summed at the end. */
 #include <criterion/criterion.h>
 
@@ -32,14 +33,66 @@ static size_t train_plan_bytes(int kind, int64_t T, int64_t *nodes) {
 Test(rnn_memory, training_plan_grows_linearly_with_sequence_length) {
     for (int kind = 0; kind < 3; kind++) {
         int64_t n1, n2, n4;
-        size_t b1 = train_plan_bytes(kind, 50, &n1), b2 = train_plan_bytes(kind, 100, &n2),
-               b4 = train_plan_bytes(kind, 200, &n4);
+        /* T = 64, 128, 256 at batch 4: the projection's chunks and the
+         * weight-gradient groups (256 rows each) double with T too */
+        size_t b1 = train_plan_bytes(kind, 64, &n1), b2 = train_plan_bytes(kind, 128, &n2),
+               b4 = train_plan_bytes(kind, 256, &n4);
         /* memory: doubling T at most doubles the plan (plus 10% slack for
          * the fixed part's rounding); a quadratic plan would quadruple */
-        cr_assert_leq((double)b2, 2.1 * (double)b1, "kind %d: T=50 %zu bytes, T=100 %zu", kind, b1, b2);
-        cr_assert_leq((double)b4, 2.1 * (double)b2, "kind %d: T=100 %zu bytes, T=200 %zu", kind, b2, b4);
-        /* and the graph, with its gradient, is O(T): equal increments */
-        cr_assert_eq(n4 - n2, 2 * (n2 - n1), "kind %d: nodes %lld %lld %lld", kind, (long long)n1, (long long)n2,
-                     (long long)n4);
+        cr_assert_leq((double)b2, 2.1 * (double)b1, "kind %d: T=64 %zu bytes, T=128 %zu", kind, b1, b2);
+        cr_assert_leq((double)b4, 2.1 * (double)b2, "kind %d: T=128 %zu bytes, T=256 %zu", kind, b2, b4);
+        /* and the graph, with its gradient, is O(T): equal increments, up
+         * to a few nodes (a lone chunk reads the sequence without a slice) */
+        long long d = (long long)(n4 - n2) - 2 * (long long)(n2 - n1);
+        cr_assert(d >= -8 && d <= 8, "kind %d: nodes %lld %lld %lld", kind, (long long)n1, (long long)n2,
+                  (long long)n4);
+    }
+}
+
+/* Issue 8's memory target at batch 32: a training step (forward of the
+ * whole sequence, MSE against a (B, T, H) target, every weight's gradient
+ * and its SGD update), built as bench/rnn builds it (seq 50, input 64), has
+ * (plan arena + leaves) / need at most `bound`, where
+ *   leaves = weights + input + target (the graph's own storage),
+ *   need   = weights + their gradients + input + target + the activations
+ *            backward must keep, per step LSTM i, f, g, o, c, h (6·B·H),
+ *            GRU z, r, candidate, recurrent candidate term, h (5·B·H).
+ * The issue asks for 1.3. The bounds are what the planner reaches now
+ * (LSTM h128 1.245, h512 1.076; GRU h128 1.296, h512 1.244) plus under
+ * 0.01, all within 1.3, so a regression fails here. Plan bytes are
+ * deterministic: no run, no timing. */
+static double train_ratio(const char *cell, int64_t H) {
+    const int64_t B = 32, T = 50, I = 64;
+    rc_graph *g = rc_graph_new();
+    rc_cell_config cc = rc_cell_defaults(H);
+    bool lstm = cell[0] == 'l';
+    rc_cell *c = lstm ? rc_lstm_cell_new(&cc) : rc_gru_cell_new(&cc);
+    rc_rnn *l = rc_rnn_new("rnn", c, &(rc_rnn_config){.return_sequences = true});
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(B, T, I));
+    rc_rnn_call call = {.training = true};
+    rc_rnn_out o;
+    cr_assert_eq(rc_rnn_apply(l, g, x, &call, &o), RC_OK, "%s", rc_graph_error(g));
+    rc_node *loss = rc_mse(g, o.output, rc_input(g, "y", RC_F32, RC_SHAPE(B, T, H)));
+    rc_node *grads[RC_MAX_CELL_PARAMS], *outs[1 + RC_MAX_CELL_PARAMS] = {loss};
+    cr_assert_eq(rc_gradients(g, loss, c->params, c->nparams, grads), RC_OK, "%s", rc_graph_error(g));
+    for (int k = 0; k < c->nparams; k++) outs[1 + k] = rc_sgd_update(g, c->params[k], grads[k], 0.01f);
+    rc_plan *p = rc_plan_new(g, outs, 1 + c->nparams);
+    cr_assert(p, "%s", rc_graph_error(g));
+    double w = 4.0 * (double)rc_cell_param_count(c), in = 4.0 * (double)(B * T * I), tgt = 4.0 * (double)(B * T * H);
+    double need = 2 * w + in + tgt + 4.0 * (lstm ? 6 : 5) * (double)(B * T * H);
+    double ratio = ((double)rc_plan_peak_bytes(p) + w + in + tgt) / need;
+    rc_plan_free(p);
+    rc_rnn_free(l);
+    rc_graph_free(g);
+    return ratio;
+}
+
+Test(rnn_memory, training_step_at_batch_32_within_bound) {
+    struct { const char *cell; int64_t H; double bound; } pts[] = {
+        {"lstm", 128, 1.25}, {"lstm", 512, 1.08}, {"gru", 128, 1.30}, {"gru", 512, 1.25}};
+    for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+        double r = train_ratio(pts[i].cell, pts[i].H);
+        cr_assert_leq(r, pts[i].bound, "%s h%lld b32 train: (plan + leaves) / need = %.4f > %.2f", pts[i].cell,
+                      (long long)pts[i].H, r, pts[i].bound);
     }
 }

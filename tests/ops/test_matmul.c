@@ -495,3 +495,80 @@ Test(matmul, int32_operand_is_an_error) {
     cr_assert(strstr(rc_graph_error(g), "expected float32"), "%s", rc_graph_error(g));
     rc_graph_free(g);
 }
+
+/* --- matmul_acc: acc + aᵀ b ----------------------------------------------- */
+
+Test(matmul_acc, exact_sum_of_small_integer_matrices) {
+    rc_graph *g = rc_graph_new();
+    rc_node *acc = rc_const(g, RC_SHAPE(2, 2), (float[]){1, 1, 1, -1});
+    rc_node *a = rc_const(g, RC_SHAPE(2, 2), (float[]){1, 2, 3, 4});
+    rc_node *b = rc_const(g, RC_SHAPE(2, 2), (float[]){5, 6, 7, 8});
+    float out[4], want[4] = {27, 31, 39, 43}; /* acc + [[26,30],[38,44]] */
+    tu_eval(g, rc_matmul_acc(g, acc, a, b), out);
+    for (int i = 0; i < 4; i++) cr_assert_eq(out[i], want[i]);
+    rc_graph_free(g);
+}
+
+/* A chain of sums whose running value dies at each step runs in place: the
+ * arena holds one (M, N) buffer, and the values match the reference. */
+Test(matmul_acc, chain_runs_in_one_buffer_and_matches_reference) {
+    const int64_t M = 13, N = 7, K = 9;
+    rc_graph *g = rc_graph_new();
+    rc_rng r;
+    rc_rng_seed(&r, 5);
+    rc_node *p = tu_param(g, "p", RC_SHAPE(K, M), &r, -1, 1), *q = tu_param(g, "q", RC_SHAPE(K, N), &r, -1, 1);
+    rc_node *y = rc_matmul(g, p, q, true, false);
+    for (int k = 0; k < 3; k++)
+        y = rc_matmul_acc(g, y, tu_param(g, "a", RC_SHAPE(K, M), &r, -1, 1), tu_param(g, "b", RC_SHAPE(K, N), &r, -1, 1));
+    tu_assert_ok(g);
+    rc_plan *pl = rc_plan_new(g, &y, 1);
+    cr_assert(pl, "%s", rc_graph_error(g));
+    size_t one = ((size_t)(M * N) * sizeof(float) + 63) & ~(size_t)63;
+    cr_assert_eq(rc_plan_peak_bytes(pl), one, "arena %zu bytes, one buffer is %zu", rc_plan_peak_bytes(pl), one);
+    rc_plan_free(pl);
+    tu_check_forward(g, y, mm_atol(4 * K), 0);
+    rc_graph_free(g);
+}
+
+/* A running value still read later is not overwritten: it is copied. */
+Test(matmul_acc, input_read_later_is_not_overwritten) {
+    rc_graph *g = rc_graph_new();
+    rc_node *a = rc_const(g, RC_SHAPE(2, 2), (float[]){1, 2, 3, 4});
+    rc_node *b = rc_const(g, RC_SHAPE(2, 2), (float[]){5, 6, 7, 8});
+    rc_node *acc = rc_matmul(g, a, b, false, false); /* [[19,22],[43,50]] */
+    rc_node *y = rc_matmul_acc(g, acc, a, b);       /* + [[26,30],[38,44]] */
+    rc_node *outs[2] = {y, rc_add(g, acc, acc)};
+    rc_plan *pl = rc_plan_new(g, outs, 2);
+    cr_assert(pl, "%s", rc_graph_error(g));
+    cr_assert_eq(rc_plan_run(pl), RC_OK);
+    const float *vy = rc_plan_f32(pl, outs[0]), *v2 = rc_plan_f32(pl, outs[1]);
+    float wy[4] = {45, 52, 81, 94}, w2[4] = {38, 44, 86, 100};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(vy[i], wy[i]);
+        cr_assert_eq(v2[i], w2[i]);
+    }
+    rc_plan_free(pl);
+    rc_graph_free(g);
+}
+
+Test(matmul_acc, gradients_pass_the_gradient_check) {
+    rc_graph *g = rc_graph_new();
+    rc_rng r;
+    rc_rng_seed(&r, 6);
+    rc_node *acc = tu_param(g, "acc", RC_SHAPE(4, 3), &r, -1, 1), *a = tu_param(g, "a", RC_SHAPE(5, 4), &r, -1, 1),
+            *b = tu_param(g, "b", RC_SHAPE(5, 3), &r, -1, 1);
+    rc_node *loss = tu_weighted_sum(g, rc_matmul_acc(g, acc, a, b), &r);
+    tu_check_gradients(g, loss, (rc_node *[]){acc, a, b}, 3, 0, 0);
+    rc_graph_free(g);
+}
+
+Test(matmul_acc, mismatched_shapes_name_all_three) {
+    rc_graph *g = rc_graph_new();
+    rc_node *acc = rc_input(g, "acc", RC_F32, RC_SHAPE(4, 3)), *a = rc_input(g, "a", RC_F32, RC_SHAPE(5, 4)),
+            *b = rc_input(g, "b", RC_F32, RC_SHAPE(6, 3));
+    cr_assert_null(rc_matmul_acc(g, acc, a, b));
+    cr_assert(strstr(rc_graph_error(g), "matmul_acc") && strstr(rc_graph_error(g), "(4, 3)") &&
+                  strstr(rc_graph_error(g), "(5, 4)") && strstr(rc_graph_error(g), "(6, 3)"),
+              "%s", rc_graph_error(g));
+    rc_graph_free(g);
+}
