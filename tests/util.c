@@ -93,3 +93,27 @@ void tu_check_same_on_1_and_2_threads(rc_graph *g, rc_node *y) {
     free(one);
     free(two);
 }
+
+void tu_check_cell_split_over_threads(rc_node *(*fused)(rc_graph *, rc_node *, rc_node *, rc_node *), int gates,
+                                      int planes) {
+    int64_t B = 64, H = 128;
+    rc_graph *g = rc_graph_new();
+    rc_rng r;
+    rc_rng_seed(&r, 21);
+    rc_node *xp = tu_param(g, "xp", RC_SHAPE(B, gates * H), &r, -3, 3);
+    rc_node *hu = tu_param(g, "hu", RC_SHAPE(B, gates * H), &r, -3, 3);
+    rc_node *st = tu_param(g, "state", RC_SHAPE(B, H), &r, -1, 1);
+    rc_node *S = fused(g, xp, hu, st);
+    rc_node *last = rc_reshape(g, rc_slice(g, S, 0, planes - 1, planes), RC_SHAPE(B, H));
+    rc_node *wrt[3] = {xp, hu, st}, *grads[3], *grads2[3];
+    cr_assert_eq(rc_gradients(g, tu_weighted_sum(g, S, &r), wrt, 3, grads), RC_OK, "%s", rc_graph_error(g));
+    cr_assert_eq(rc_gradients(g, tu_weighted_sum(g, last, &r), wrt, 3, grads2), RC_OK, "%s", rc_graph_error(g));
+    tu_check_same_on_1_and_2_threads(g, S);
+    for (int k = 0; k < 3; k++) {
+        tu_check_same_on_1_and_2_threads(g, grads[k]);
+        tu_check_same_on_1_and_2_threads(g, grads2[k]);
+    }
+    tu_check_forward(g, S, 1e-6, 1e-5);
+    for (int k = 0; k < 3; k++) tu_check_forward(g, grads[k], 1e-6, 1e-5);
+    rc_graph_free(g);
+}

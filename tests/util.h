@@ -29,5 +29,12 @@ void tu_eval(rc_graph *g, rc_node *y, float *out);
  * (kernels that split work must not change any element's arithmetic);
  * leaves the setting at 2 threads. */
 void tu_check_same_on_1_and_2_threads(rc_graph *g, rc_node *y);
+/* A fused cell op (xp, hu: (B, gates·H), state (B, H) -> S (planes, B, H))
+ * at a step large enough to be split over threads (64 x 128 = 8192
+ * elements a plane): S and the gradients of a loss on all of S and of one
+ * on the last plane alone (the compact gradient form) have the same bits on
+ * one and two threads and stay within the double reference's tolerance. */
+void tu_check_cell_split_over_threads(rc_node *(*fused)(rc_graph *, rc_node *, rc_node *, rc_node *), int gates,
+                                      int planes);
 
 #endif

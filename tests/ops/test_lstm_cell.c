@@ -35,32 +35,9 @@ Test(lstm_cell, fast_kernel_matches_the_double_reference) {
     }
 }
 
-/* A step large enough to be split over threads (64 x 128 = 8192 elements
- * per plane): the same bits on one and two threads, for the cell and its
- * gradient, and still within the reference's tolerance. */
+/* Rows split over threads: the same bits as on one thread (tests/util.c). */
 Test(lstm_cell, rows_split_over_threads_give_the_same_bits) {
-    int64_t B = 64, H = 128;
-    rc_graph *g = rc_graph_new();
-    rc_rng r;
-    rc_rng_seed(&r, 21);
-    rc_node *xp = tu_param(g, "xp", RC_SHAPE(B, 4 * H), &r, -3, 3);
-    rc_node *hu = tu_param(g, "hu", RC_SHAPE(B, 4 * H), &r, -3, 3);
-    rc_node *st = tu_param(g, "c", RC_SHAPE(B, H), &r, -2, 2);
-    rc_node *S = rc_lstm_cell_fused(g, xp, hu, st);
-    rc_node *loss = tu_weighted_sum(g, S, &r);
-    rc_node *wrt[3] = {xp, hu, st}, *grads[3];
-    cr_assert_eq(rc_gradients(g, loss, wrt, 3, grads), RC_OK, "%s", rc_graph_error(g));
-    /* and the compact gradient form, from a loss on the new state alone */
-    rc_node *loss2 = tu_weighted_sum(g, plane(g, S, 5, B, H), &r), *grads2[3];
-    cr_assert_eq(rc_gradients(g, loss2, wrt, 3, grads2), RC_OK, "%s", rc_graph_error(g));
-    tu_check_same_on_1_and_2_threads(g, S);
-    for (int k = 0; k < 3; k++) {
-        tu_check_same_on_1_and_2_threads(g, grads[k]);
-        tu_check_same_on_1_and_2_threads(g, grads2[k]);
-    }
-    tu_check_forward(g, S, 1e-6, 1e-5);
-    for (int k = 0; k < 3; k++) tu_check_forward(g, grads[k], 1e-6, 1e-5);
-    rc_graph_free(g);
+    tu_check_cell_split_over_threads(rc_lstm_cell_fused, 4, 6);
 }
 
 Test(lstm_cell, gradients_through_every_plane_match_finite_differences) {

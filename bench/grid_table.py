@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""grid_table.py — the Markdown results table of bench/README.md from the raw
+JSON lines of `bench/compare.sh --out FILE.jsonl`.
+
+usage: bench/grid_table.py FILE.jsonl [--coretype unset]
+
+Same statistics as compare.sh's summary: a side's time at a thread count is
+the median over repetitions of each run's median ms/step, and each side is
+credited with its better thread count. lstm_user rows give the user-cell
+LSTM's time over the built-in LSTM's. Memory columns come from recur's run
+(deterministic), GFLOP/s counts matrix products only (bench/rnn.c).
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    setting = argv[argv.index("--coretype") + 1] if "--coretype" in argv else "unset"
+    rows = [json.loads(l) for l in open(argv[1]) if l.strip()]
+    t = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    extra, order = {}, []
+    for r in rows:
+        if r["side"] == "cores" or r["coretype_setting"] != setting:
+            continue
+        run = r["run"]
+        if run.get("failed"):
+            continue
+        cell = "rnn" if run["cell"] == "simple" else run["cell"]
+        key = (cell, run["hidden"], run["batch"], run["mode"])
+        if key not in order:
+            order.append(key)
+        t[key][r["side"]][run["threads"]].append(run["ms_per_step_median"])
+        if r["side"] == "recur":
+            extra[key] = run
+
+    def best(side):
+        meds = {thr: statistics.median(v) for thr, v in side.items() if v}
+        if not meds:
+            return None, None, {}
+        thr = min(meds, key=meds.get)
+        return meds[thr], thr, meds
+
+    mib = lambda b: f"{b / 2**20:.1f}"
+    per = lambda m: " / ".join(f"{m[k]:.3g}" if k in m else "-" for k in (1, 2))
+    print("| cell | H | B | mode | recur ms (thr) | torch ms (thr) | torch/recur | recur tok/s | torch tok/s"
+          " | recur 1t / 2t | torch 1t / 2t | recur GFLOP/s | plan MiB | leaves MiB | RSS MiB | need MiB"
+          " | (plan+leaves)/need |")
+    print("|---|--:|--:|---|--:|--:|--:|--:|--:|---|---|--:|--:|--:|--:|--:|--:|")
+    for key in order:
+        cell, h, b, mode = key
+        rm, rt, rmeds = best(t[key]["recur"])
+        if rm is None:
+            continue
+        e = extra[key]
+        tokens = b * e["seq"]
+        gflops = e["gemm_gflop_per_step"] / (rm * 1e-3) if "gemm_gflop_per_step" in e else None
+        if cell == "lstm_user":
+            bm, _, _ = best(t[("lstm", h, b, mode)]["recur"])
+            torch_cols = f"{bm:.3f} (built-in) | user/built-in {rm / bm:.2f} | {tokens / (rm * 1e-3):,.0f} |  "
+            tper = ""
+        else:
+            tm, tt, tmeds = best(t[key]["torch"])
+            torch_cols = (f"{tm:.3f} ({tt}) | **{tm / rm:.2f}** | {tokens / (rm * 1e-3):,.0f} | "
+                          f"{tokens / (tm * 1e-3):,.0f}")
+            tper = per(tmeds)
+        ratio = (e["plan_bytes"] + e["leaf_bytes"]) / e["needed_bytes"]
+        print(f"| {cell} | {h} | {b} | {mode} | {rm:.3f} ({rt}) | {torch_cols} | {per(rmeds)} | {tper} | "
+              f"{'-' if gflops is None else f'{gflops:.0f}'} | {mib(e['plan_bytes'])} | {mib(e['leaf_bytes'])} | {mib(e['max_rss_bytes'])} | "
+              f"{mib(e['needed_bytes'])} | {ratio:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
