@@ -4,6 +4,7 @@
  * layers/rnn.c projection chunks), never as T
  * padded or weight-sized copies summed at the end. */
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -57,12 +58,13 @@ Test(rnn_memory, training_plan_grows_linearly_with_sequence_length) {
  *   need   = weights + their gradients + input + target + the activations
  *            backward must keep, per step LSTM i, f, g, o, c, h (6·B·H),
  *            GRU z, r, candidate, recurrent candidate term, h (5·B·H).
- * The issue asks for 1.3. The bounds are what the planner reaches now
- * (LSTM h128 1.245, h512 1.076; GRU h128 1.296, h512 1.244) plus under
- * 0.01, all within 1.3, so a regression fails here. Plan bytes are
- * deterministic: no run, no timing. */
-static double train_ratio(const char *cell, int64_t H) {
-    const int64_t B = 32, T = 50, I = 64;
+ * The issue asks for 1.3 at every point of its grid (H 32, 128, 512; B 1
+ * and 32). The bounds are what the planner reaches now plus under 0.01
+ * (b32: LSTM 1.192 / 1.186 / 1.064, GRU 1.220 / 1.230 / 1.234 at H 32 /
+ * 128 / 512; b1 at most 1.211, GRU H 32), so a regression fails here. Plan
+ * bytes are deterministic: no run, no timing. */
+static double train_ratio(const char *cell, int64_t H, int64_t B) {
+    const int64_t T = 50, I = 64;
     rc_graph *g = rc_graph_new();
     rc_cell_config cc = rc_cell_defaults(H);
     bool lstm = cell[0] == 'l';
@@ -87,12 +89,45 @@ static double train_ratio(const char *cell, int64_t H) {
     return ratio;
 }
 
-Test(rnn_memory, training_step_at_batch_32_within_bound) {
-    struct { const char *cell; int64_t H; double bound; } pts[] = {
-        {"lstm", 128, 1.25}, {"lstm", 512, 1.08}, {"gru", 128, 1.30}, {"gru", 512, 1.25}};
+Test(rnn_memory, training_step_at_every_grid_point_within_bound) {
+    struct { const char *cell; int64_t H, B; double bound; } pts[] = {
+        {"lstm", 32, 32, 1.20},  {"lstm", 128, 32, 1.19}, {"lstm", 512, 32, 1.07}, {"gru", 32, 32, 1.23},
+        {"gru", 128, 32, 1.24},  {"gru", 512, 32, 1.24},  {"lstm", 32, 1, 1.22},   {"lstm", 128, 1, 1.22},
+        {"lstm", 512, 1, 1.22},  {"gru", 32, 1, 1.22},    {"gru", 128, 1, 1.22},   {"gru", 512, 1, 1.22}};
     for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
-        double r = train_ratio(pts[i].cell, pts[i].H);
-        cr_assert_leq(r, pts[i].bound, "%s h%lld b32 train: (plan + leaves) / need = %.4f > %.2f", pts[i].cell,
-                      (long long)pts[i].H, r, pts[i].bound);
+        double r = train_ratio(pts[i].cell, pts[i].H, pts[i].B);
+        cr_assert_leq(r, pts[i].bound, "%s h%lld b%lld train: (plan + leaves) / need = %.4f > %.2f", pts[i].cell,
+                      (long long)pts[i].H, (long long)pts[i].B, r, pts[i].bound);
+    }
+}
+
+/* With more than 256 rows the input projection runs in chunks, and the
+ * weight gradient reads each chunk's rows made again from the input
+ * (ops/matmul.c rows_again): the float32 gradients of every weight, and of
+ * the input, agree with the double reference. */
+Test(rnn_memory, chunked_projection_gradients_match_the_reference) {
+    for (int kind = 0; kind < 2; kind++) {
+        rc_graph *g = rc_graph_new();
+        rc_rng r;
+        rc_rng_seed(&r, 31);
+        rc_cell_config cc = rc_cell_defaults(4);
+        rc_cell *c = kind == 0 ? rc_lstm_cell_new(&cc) : rc_gru_cell_new(&cc);
+        rc_rnn *l = rc_rnn_new("rnn", c, &(rc_rnn_config){.return_sequences = true});
+        rc_node *x = tu_param(g, "x", RC_SHAPE(16, 40, 8), &r, -1, 1);
+        rc_rnn_out o;
+        cr_assert_eq(rc_rnn_apply(l, g, x, &(rc_rnn_call){.training = true}, &o), RC_OK, "%s", rc_graph_error(g));
+        rc_node *loss = tu_weighted_sum(g, o.output, &r);
+        rc_node *wrt[1 + RC_MAX_CELL_PARAMS] = {x}, *grads[1 + RC_MAX_CELL_PARAMS];
+        for (int k = 0; k < c->nparams; k++) wrt[1 + k] = c->params[k];
+        cr_assert_eq(rc_gradients(g, loss, wrt, 1 + c->nparams, grads), RC_OK, "%s", rc_graph_error(g));
+        int rebuilt = 0;
+        for (int id = 0; id < rc_graph_node_count(g); id++) {
+            rc_node *v = rc_graph_node(g, id);
+            rebuilt += strcmp(rc_node_op_name(v), "slice") == 0 && rc_node_input(v, 0) == x;
+        }
+        cr_assert_geq(rebuilt, 2, "the weight gradient should read chunks sliced from x again (%d)", rebuilt);
+        for (int k = 0; k < 1 + c->nparams; k++) tu_check_forward(g, grads[k], 1e-5, 1e-4);
+        rc_rnn_free(l);
+        rc_graph_free(g);
     }
 }
