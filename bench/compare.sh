@@ -197,36 +197,12 @@ if [ "$coretype" = unset ] || [ "$coretype" = both ]; then
     compare unset
 fi
 
-"$python" - "$out" <<'EOF'
-import json, statistics, sys
-from collections import defaultdict
+"$python" - "$here" "$out" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+from grid_table import best, load  # the same statistics as the README table
 
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-cores = {r["coretype_setting"]: r for r in rows if r["side"] == "cores"}
-# (setting, point) -> side -> threads -> [median ms per run]
-t = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-extra = {}
-order = []
-for r in rows:
-    if r["side"] == "cores":
-        continue
-    run = r["run"]
-    cell = "rnn" if run["cell"] == "simple" else run["cell"]  # torch's name for it
-    key = (r["coretype_setting"], cell, run["hidden"], run["batch"], run["mode"])
-    if key not in order:
-        order.append(key)
-    if run.get("failed"):
-        continue
-    t[key][r["side"]][run["threads"]].append(run["ms_per_step_median"])
-    if r["side"] == "recur":
-        extra[key] = run
-
-def best(side):
-    meds = {thr: statistics.median(v) for thr, v in side.items() if v}
-    if not meds:
-        return None, None, {}
-    thr = min(meds, key=meds.get)
-    return meds[thr], thr, meds
+cores, t, extra, order = load(sys.argv[2])
 
 for setting in dict.fromkeys(k[0] for k in order):
     c = cores.get(setting, {})

@@ -16,34 +16,46 @@ import sys
 from collections import defaultdict
 
 
+def load(path):
+    """Raw lines -> (cores, t, extra, order): cores[setting] = the line
+    naming each side's OpenBLAS core; t[key][side][threads] = per-run median
+    ms/step; extra[key] = recur's last run (memory, FLOPs); order = keys in
+    first-seen order; key = (coretype setting, cell, hidden, batch, mode)."""
+    rows = [json.loads(l) for l in open(path) if l.strip()]
+    cores = {r["coretype_setting"]: r for r in rows if r["side"] == "cores"}
+    t = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    extra, order = {}, []
+    for r in rows:
+        if r["side"] == "cores":
+            continue
+        run = r["run"]
+        cell = "rnn" if run["cell"] == "simple" else run["cell"]  # torch's name for it
+        key = (r["coretype_setting"], cell, run["hidden"], run["batch"], run["mode"])
+        if key not in order:
+            order.append(key)
+        if run.get("failed"):
+            continue
+        t[key][r["side"]][run["threads"]].append(run["ms_per_step_median"])
+        if r["side"] == "recur":
+            extra[key] = run
+    return cores, t, extra, order
+
+
+def best(side):
+    """(median ms at the best thread count, that count, {threads: median})."""
+    meds = {thr: statistics.median(v) for thr, v in side.items() if v}
+    if not meds:
+        return None, None, {}
+    thr = min(meds, key=meds.get)
+    return meds[thr], thr, meds
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     setting = argv[argv.index("--coretype") + 1] if "--coretype" in argv else "unset"
-    rows = [json.loads(l) for l in open(argv[1]) if l.strip()]
-    t = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    extra, order = {}, []
-    for r in rows:
-        if r["side"] == "cores" or r["coretype_setting"] != setting:
-            continue
-        run = r["run"]
-        if run.get("failed"):
-            continue
-        cell = "rnn" if run["cell"] == "simple" else run["cell"]
-        key = (cell, run["hidden"], run["batch"], run["mode"])
-        if key not in order:
-            order.append(key)
-        t[key][r["side"]][run["threads"]].append(run["ms_per_step_median"])
-        if r["side"] == "recur":
-            extra[key] = run
-
-    def best(side):
-        meds = {thr: statistics.median(v) for thr, v in side.items() if v}
-        if not meds:
-            return None, None, {}
-        thr = min(meds, key=meds.get)
-        return meds[thr], thr, meds
+    _, t, extra, order = load(argv[1])
 
     mib = lambda b: f"{b / 2**20:.1f}"
     per = lambda m: " / ".join(f"{m[k]:.3g}" if k in m else "-" for k in (1, 2))
@@ -52,7 +64,9 @@ def main(argv):
           " | (plan+leaves)/need |")
     print("|---|--:|--:|---|--:|--:|--:|--:|--:|---|---|--:|--:|--:|--:|--:|--:|")
     for key in order:
-        cell, h, b, mode = key
+        if key[0] != setting:
+            continue
+        _, cell, h, b, mode = key
         rm, rt, rmeds = best(t[key]["recur"])
         if rm is None:
             continue
@@ -60,7 +74,7 @@ def main(argv):
         tokens = b * e["seq"]
         gflops = e["gemm_gflop_per_step"] / (rm * 1e-3) if "gemm_gflop_per_step" in e else None
         if cell == "lstm_user":
-            bm, _, _ = best(t[("lstm", h, b, mode)]["recur"])
+            bm, _, _ = best(t[(setting, "lstm", h, b, mode)]["recur"])
             torch_cols = f"{bm:.3f} (built-in) | user/built-in {rm / bm:.2f} | {tokens / (rm * 1e-3):,.0f} |  "
             tper = ""
         else:
