@@ -12,10 +12,14 @@
  * not scheduled: on a busy machine the caller simply computes the chunks
  * itself (a fixed part per thread made a loaded 2-core machine run GRU h128
  * training 6x slower than on one thread). It waits only for chunks already
- * claimed. The counter holds the job's number in its high 32 bits, so a
- * late worker cannot claim a chunk of a later job with an earlier job's
- * arguments: the job's fields are read only after a successful claim,
- * which pins the job until that chunk is done.
+ * claimed. The counter word holds the job's number, its chunk count and
+ * the next chunk (32 | 16 | 16 bits), and a claim succeeds only for a chunk
+ * that exists: that pins the job (it cannot end, nor the next be posted,
+ * before this chunk is done), so the job's fields read after the claim are
+ * its own. (With the count read apart from the counter, a worker that
+ * claimed past the end of a finished job could read the next job's count
+ * and run a chunk with mixed arguments: seen once as a changed training
+ * result on a heavily loaded machine.)
  *
  * Idle workers spin (pause, then sched_yield after SPIN_YIELD_NS) on the
  * job number, so the next product of the same RNN step starts without a
@@ -44,14 +48,15 @@ typedef struct pool {
     pthread_mutex_t mu;     /* guards sleeping and thread start */
     pthread_cond_t wake;
     atomic_ulong seq;       /* number of the latest job; workers wait for a change */
-    _Atomic uint64_t claim; /* job number << 32 | next chunk */
+    _Atomic uint64_t claim; /* job number << 32 | chunks << 16 | next chunk */
     atomic_int done;        /* chunks of the current job finished */
     atomic_int sleepers;
     atomic_int started;     /* workers created */
     _Atomic(rc_part_fn) fn;
     _Atomic(void *) ctx;
-    atomic_int nchunks;
 } pool;
+
+enum { MAX_CHUNKS = 0xFFFF };
 
 static pool P = {.busy = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER,
                  .wake = PTHREAD_COND_INITIALIZER};
@@ -107,11 +112,10 @@ static unsigned long start_seq[MAX_THREADS];
 static void run_chunks(uint32_t job) {
     for (;;) {
         uint64_t c = atomic_load(&P.claim);
-        if ((uint32_t)(c >> 32) != job) return;
+        int n = (int)((c >> 16) & MAX_CHUNKS), idx = (int)(c & MAX_CHUNKS);
+        if ((uint32_t)(c >> 32) != job || idx >= n) return;
         if (!atomic_compare_exchange_weak(&P.claim, &c, c + 1)) continue;
-        int idx = (int)(uint32_t)c, n = atomic_load(&P.nchunks); /* job pinned now */
-        if (idx >= n) return;
-        atomic_load(&P.fn)(atomic_load(&P.ctx), idx, n);
+        atomic_load(&P.fn)(atomic_load(&P.ctx), idx, n); /* job pinned: its own fields */
         atomic_fetch_add(&P.done, 1);
     }
 }
@@ -163,7 +167,7 @@ static int ensure_workers(int want) {
 }
 
 void rc_parallel(int nchunks, rc_part_fn fn, void *ctx) {
-    if (nchunks <= 1 || is_worker || atomic_load(&P.started) == 0 ||
+    if (nchunks <= 1 || nchunks > MAX_CHUNKS || is_worker || atomic_load(&P.started) == 0 ||
         pthread_mutex_trylock(&P.busy) != 0) {
         for (int i = 0; i < nchunks; i++) fn(ctx, i, nchunks);
         return;
@@ -171,9 +175,8 @@ void rc_parallel(int nchunks, rc_part_fn fn, void *ctx) {
     uint32_t job = (uint32_t)(atomic_load(&P.seq) + 1);
     atomic_store(&P.fn, fn);
     atomic_store(&P.ctx, ctx);
-    atomic_store(&P.nchunks, nchunks);
     atomic_store(&P.done, 0);
-    atomic_store(&P.claim, (uint64_t)job << 32); /* publishes the fields */
+    atomic_store(&P.claim, (uint64_t)job << 32 | (uint64_t)nchunks << 16); /* publishes the fields */
     atomic_store(&P.seq, job);
     if (atomic_load(&P.sleepers) > 0) {
         pthread_mutex_lock(&P.mu);
