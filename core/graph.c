@@ -147,6 +147,11 @@ bool rc_require_float_pair(rc_graph *g, const rc_node *n) {
                         rc_shape_str(n->in[1]->shape, b, sizeof b));
 }
 
+bool rc_fail_shape(rc_graph *g, const rc_node *n, const char *what, rc_shape s) {
+    char a[RC_SHAPE_STRLEN];
+    return rc_node_fail(g, n, RC_ERR_SHAPE, "%s has shape %s", what, rc_shape_str(s, a, sizeof a));
+}
+
 static void free_node(rc_node *n) {
     if (!n) return;
     rc_tensor_free(n->value);

@@ -35,27 +35,22 @@
 #include "threads_impl.h"
 #include "vecmath.h"
 
-static bool shape_fail(rc_graph *g, rc_node *n, const char *what, rc_shape s) {
-    char a[RC_SHAPE_STRLEN];
-    return rc_node_fail(g, n, RC_ERR_SHAPE, "%s has shape %s", what, rc_shape_str(s, a, sizeof a));
-}
-
 static bool infer_cell(rc_graph *g, rc_node *n) {
     for (int k = 0; k < 3; k++)
         if (!rc_require_dtype(g, n, k, RC_F32)) return false;
     rc_shape xs = n->in[0]->shape, hs = n->in[2]->shape;
     if (xs.ndim != 2 || xs.dim[1] % 3 != 0 || xs.dim[1] == 0)
-        return shape_fail(g, n, "input projection (expected (B, 3H))", xs);
-    if (!rc_shape_eq(n->in[1]->shape, xs)) return shape_fail(g, n, "recurrent term (expected as xp)", n->in[1]->shape);
-    if (!rc_shape_eq(hs, RC_SHAPE(xs.dim[0], xs.dim[1] / 3))) return shape_fail(g, n, "state (expected (B, H))", hs);
+        return rc_fail_shape(g, n, "input projection (expected (B, 3H))", xs);
+    if (!rc_shape_eq(n->in[1]->shape, xs)) return rc_fail_shape(g, n, "recurrent term (expected as xp)", n->in[1]->shape);
+    if (!rc_shape_eq(hs, RC_SHAPE(xs.dim[0], xs.dim[1] / 3))) return rc_fail_shape(g, n, "state (expected (B, H))", hs);
     n->shape = RC_SHAPE(5, xs.dim[0], xs.dim[1] / 3);
     return true;
 }
 
 /* The vector kernels (ops/gru_simd.c) split batch rows over recur's
  * threads when a step has enough elements (as ops/lstm.c); each element's
- * arithmetic does not depend on the split. */
-#define MIN_CHUNK_ELEMS 4096.0
+ * arithmetic does not depend on the split (threshold:
+ * RC_CELL_MIN_CHUNK_ELEMS). */
 
 typedef struct gru_job {
     int64_t B, H;
@@ -82,7 +77,7 @@ static rc_status cell_fwd(const rc_node *n, void *out, void *const *in, void *sc
     float *S = out, *z = S, *r = S + BH, *hh = S + 2 * BH, *uh = S + 3 * BH, *hn = S + 4 * BH;
     if (rc_vecmath_width() > 0) { /* one pass, ops/gru_simd.c */
         gru_job j = {.B = B, .H = H, .xp = xp, .hu = hu, .hp = hp, .out = S};
-        rc_parallel_rows(B, (double)H, MIN_CHUNK_ELEMS, cell_rows, &j);
+        rc_parallel_rows(B, (double)H, RC_CELL_MIN_CHUNK_ELEMS, cell_rows, &j);
         return RC_OK;
     }
     for (int64_t b = 0; b < B; b++) {
@@ -154,12 +149,12 @@ static bool infer_grad(rc_graph *g, rc_node *n) {
     for (int k = 0; k < 3; k++)
         if (!rc_require_dtype(g, n, k, RC_F32)) return false;
     rc_shape ss = n->in[0]->shape;
-    if (ss.ndim != 3 || ss.dim[0] != 5) return shape_fail(g, n, "cell output (expected (5, B, H))", ss);
+    if (ss.ndim != 3 || ss.dim[0] != 5) return rc_fail_shape(g, n, "cell output (expected (5, B, H))", ss);
     int64_t B = ss.dim[1], H = ss.dim[2];
-    if (!rc_shape_eq(n->in[1]->shape, RC_SHAPE(B, H))) return shape_fail(g, n, "state (expected (B, H))", n->in[1]->shape);
+    if (!rc_shape_eq(n->in[1]->shape, RC_SHAPE(B, H))) return rc_fail_shape(g, n, "state (expected (B, H))", n->in[1]->shape);
     int64_t nd = rc_shape_numel(n->in[2]->shape);
     if (!rc_shape_eq(n->in[2]->shape, ss) && nd != B * H)
-        return shape_fail(g, n, "output gradient (expected as S, or B·H elements for h' alone)", n->in[2]->shape);
+        return rc_fail_shape(g, n, "output gradient (expected as S, or B·H elements for h' alone)", n->in[2]->shape);
     if (n->attr.i[0] < 0 || n->attr.i[0] > 2) return rc_node_fail(g, n, RC_ERR_ARG, "part must be 0 (dxp), 1 (dhu) or 2 (dh)");
     n->shape = n->attr.i[0] == 2 ? RC_SHAPE(B, H) : RC_SHAPE(B, 3 * H);
     return true;
@@ -178,7 +173,7 @@ static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *sc
     float *o = out;
     if (rc_vecmath_width() > 0) { /* one pass, ops/gru_simd.c */
         gru_job j = {.B = B, .H = H, .S = S, .hp = hp, .dS = dS, .full = full, .part = part, .out = o};
-        rc_parallel_rows(B, (double)H, MIN_CHUNK_ELEMS, grad_rows, &j);
+        rc_parallel_rows(B, (double)H, RC_CELL_MIN_CHUNK_ELEMS, grad_rows, &j);
         return RC_OK;
     }
     if (part == 2) {

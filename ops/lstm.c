@@ -38,20 +38,15 @@
 #include "threads_impl.h"
 #include "vecmath.h"
 
-static bool shape_fail(rc_graph *g, rc_node *n, const char *what, rc_shape s) {
-    char a[RC_SHAPE_STRLEN];
-    return rc_node_fail(g, n, RC_ERR_SHAPE, "%s has shape %s", what, rc_shape_str(s, a, sizeof a));
-}
-
 static bool infer_cell(rc_graph *g, rc_node *n) {
     for (int k = 0; k < 3; k++)
         if (!rc_require_dtype(g, n, k, RC_F32)) return false;
     rc_shape xs = n->in[0]->shape, cs = n->in[2]->shape;
     if (xs.ndim != 2 || xs.dim[1] % 4 != 0 || xs.dim[1] == 0)
-        return shape_fail(g, n, "input projection (expected (B, 4H))", xs);
-    if (!rc_shape_eq(n->in[1]->shape, xs)) return shape_fail(g, n, "recurrent term (expected as xp)", n->in[1]->shape);
+        return rc_fail_shape(g, n, "input projection (expected (B, 4H))", xs);
+    if (!rc_shape_eq(n->in[1]->shape, xs)) return rc_fail_shape(g, n, "recurrent term (expected as xp)", n->in[1]->shape);
     if (!rc_shape_eq(cs, RC_SHAPE(xs.dim[0], xs.dim[1] / 4)))
-        return shape_fail(g, n, "cell state (expected (B, H))", cs);
+        return rc_fail_shape(g, n, "cell state (expected (B, H))", cs);
     n->shape = RC_SHAPE(6, xs.dim[0], xs.dim[1] / 4);
     return true;
 }
@@ -60,10 +55,7 @@ static bool infer_cell(rc_graph *g, rc_node *n) {
  * threads (core/threads.c) when a step has enough elements: rows [lo, hi)
  * are the same contiguous range in every (B, H) plane, and each element's
  * arithmetic does not depend on the split, so results are bit-identical
- * on any number of threads. ~3 ns per element here, so a chunk of 4096
- * elements is ~12 µs against ~1 µs of hand-over (at 2048, LSTM h128 b32
- * showed no gain; h512 b32, 16384 elements a plane, is split in 4). */
-#define MIN_CHUNK_ELEMS 4096.0
+ * on any number of threads (threshold: RC_CELL_MIN_CHUNK_ELEMS). */
 
 typedef struct cell_job {
     int64_t B, H;
@@ -98,7 +90,7 @@ static void cell_rows(void *ctx, int64_t lo, int64_t hi) {
 static rc_status cell_fwd(const rc_node *n, void *out, void *const *in, void *scratch) {
     (void)scratch;
     cell_job j = {.B = n->shape.dim[1], .H = n->shape.dim[2], .xp = in[0], .hu = in[1], .cp = in[2], .S = out};
-    rc_parallel_rows(j.B, (double)j.H, MIN_CHUNK_ELEMS, cell_rows, &j);
+    rc_parallel_rows(j.B, (double)j.H, RC_CELL_MIN_CHUNK_ELEMS, cell_rows, &j);
     return RC_OK;
 }
 
@@ -162,14 +154,14 @@ static bool infer_grad(rc_graph *g, rc_node *n) {
     for (int k = 0; k < n->nin; k++)
         if (!rc_require_dtype(g, n, k, RC_F32)) return false;
     rc_shape ss = n->in[0]->shape;
-    if (ss.ndim != 3 || ss.dim[0] != 6) return shape_fail(g, n, "cell output (expected (6, B, H))", ss);
+    if (ss.ndim != 3 || ss.dim[0] != 6) return rc_fail_shape(g, n, "cell output (expected (6, B, H))", ss);
     if (!rc_shape_eq(n->in[1]->shape, RC_SHAPE(ss.dim[1], ss.dim[2])))
-        return shape_fail(g, n, "cell state (expected (B, H))", n->in[1]->shape);
+        return rc_fail_shape(g, n, "cell state (expected (B, H))", n->in[1]->shape);
     if (n->nin == 3 && !rc_shape_eq(n->in[2]->shape, ss))
-        return shape_fail(g, n, "output gradient (expected as S)", n->in[2]->shape);
+        return rc_fail_shape(g, n, "output gradient (expected as S)", n->in[2]->shape);
     for (int k = 2; n->nin == 4 && k < 4; k++)
         if (rc_shape_numel(n->in[k]->shape) != ss.dim[1] * ss.dim[2])
-            return shape_fail(g, n, k == 2 ? "gradient of c' (expected B·H elements)" : "gradient of h' (expected B·H elements)",
+            return rc_fail_shape(g, n, k == 2 ? "gradient of c' (expected B·H elements)" : "gradient of h' (expected B·H elements)",
                               n->in[k]->shape);
     if (n->attr.i[0] != 0 && n->attr.i[0] != 1) return rc_node_fail(g, n, RC_ERR_ARG, "part must be 0 (dz) or 1 (dc)");
     n->shape = n->attr.i[0] == 0 ? RC_SHAPE(ss.dim[1], 4 * ss.dim[2]) : RC_SHAPE(ss.dim[1], ss.dim[2]);
@@ -223,7 +215,7 @@ static rc_status grad_fwd(const rc_node *n, void *out, void *const *in, void *sc
     cell_job j = {.B = B, .H = H, .S = (float *)in[0], .cp = in[1], .dS = dS, .gates = gates,
                   .dSc = gates ? dS + 4 * BH : in[2], .dSh = gates ? dS + 5 * BH : in[3], .out = out,
                   .t = scratch, .part = (int)n->attr.i[0]};
-    rc_parallel_rows(B, (double)H, MIN_CHUNK_ELEMS, grad_rows, &j);
+    rc_parallel_rows(B, (double)H, RC_CELL_MIN_CHUNK_ELEMS, grad_rows, &j);
     return RC_OK;
 }
 

@@ -119,6 +119,8 @@ bool rc_node_fail(rc_graph *g, const rc_node *n, rc_status s, const char *fmt, .
 bool rc_require_dtype(rc_graph *g, const rc_node *n, int k, rc_dtype want);
 /* Inputs 0 and 1 both float32 and of the same shape (e.g. (x, dy) pairs). */
 bool rc_require_float_pair(rc_graph *g, const rc_node *n);
+/* Shape error "<what> has shape <s>" on n; returns false. */
+bool rc_fail_shape(rc_graph *g, const rc_node *n, const char *what, rc_shape s);
 /* Normalise a possibly negative axis against ndim; false if out of range. */
 bool rc_axis_norm(int64_t *axis, int ndim);
 
