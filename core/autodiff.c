@@ -10,7 +10,6 @@
 
 #include "internal.h"
 #include "recur/autodiff.h"
-#include "recur/ops.h"
 
 typedef struct contribs {
     rc_node **v;

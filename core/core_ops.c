@@ -2,9 +2,7 @@
  * which autodiff emits to seed and accumulate gradients. */
 #include <string.h>
 
-#include "../ops/vecmath.h"
 #include "internal.h"
-#include "recur/ops.h"
 
 /* Leaves carry their shape and dtype in attr.i[0..4] and attr.i[5]. */
 static rc_attr shape_attr(rc_shape s, rc_dtype dt) {

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "recur/ops.h"
 
 rc_graph *rc_graph_new(void) {
     rc_graph *g = rc_calloc(1, sizeof *g);
@@ -293,4 +292,16 @@ int rc_graph_params(const rc_graph *g, rc_node **out, int max) {
             count++;
         }
     return count;
+}
+
+bool rc_node_rng_state(const rc_node *n, uint64_t state[4]) {
+    if (!n || !(n->op->flags & RC_OPF_RNG_STATE)) return false;
+    memcpy(state, &n->attr.i[8], 4 * sizeof *state);
+    return true;
+}
+
+bool rc_node_set_rng_state(rc_node *n, const uint64_t state[4]) {
+    if (!n || !(n->op->flags & RC_OPF_RNG_STATE)) return false;
+    memcpy(&n->attr.i[8], state, 4 * sizeof *state);
+    return true;
 }

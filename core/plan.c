@@ -37,7 +37,7 @@
 
 #include "internal.h"
 #include "recur/plan.h"
-#include "threads_impl.h"
+#include "recur/parallel.h"
 
 typedef struct step {
     const rc_node *node;

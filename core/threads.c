@@ -3,9 +3,9 @@
  * Why our own: an RNN step's products are small (an LSTM h128 b32 step is
  * ~10 µs of arithmetic), and OpenBLAS' threads park with sched_yield
  * between calls (a fifth of an LSTM h512 b32 training step went to
- * sched_yield in perf), while BLAS splits each call anew. When recur runs
- * more than one thread, OpenBLAS is told to use one thread per call, so
- * the two libraries never compete for the cores.
+ * sched_yield in perf), while BLAS splits each call anew. OpenBLAS is told
+ * to use one thread per call (ops/gemm.c, when the library is loaded), so
+ * the two never compete for the cores.
  *
  * A job is cut into chunks that the caller and the workers claim one at a
  * time from a shared counter, so nobody waits for a thread the system has
@@ -28,7 +28,6 @@
  * One job at a time: a caller that finds the pool busy (two plans run from
  * two user threads) or that is itself a worker runs every chunk itself;
  * the result is the same, nothing deadlocks. */
-#include <cblas.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -37,7 +36,7 @@
 #include <unistd.h>
 
 #include "recur/threads.h"
-#include "threads_impl.h"
+#include "recur/parallel.h"
 
 enum { MAX_THREADS = 64 };
 #define SPIN_NS 500000L      /* 0.5 ms */
@@ -78,8 +77,6 @@ static int ensure_workers(int want);
 void rc_set_num_threads(int n) {
     if (n <= 0) n = default_threads();
     if (n > MAX_THREADS) n = MAX_THREADS;
-    /* Each part calls BLAS single-threaded; see the top of the file. */
-    openblas_set_num_threads(1);
     pthread_mutex_lock(&P.busy);
     ensure_workers(n);
     atomic_store(&nthreads, n);

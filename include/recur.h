@@ -1,5 +1,8 @@
 /* recur — recurrent neural networks on a computation graph with
- * reverse-mode autodiff. One include for the whole public API. */
+ * reverse-mode autodiff. One include for the whole public API: librecur
+ * (pkg-config recur) for everything up to training, librecur-io
+ * (pkg-config recur-io) for recur/model_io.h, recur/checkpoint.h and
+ * recur/render.h. */
 #ifndef RECUR_H
 #define RECUR_H
 
@@ -17,8 +20,12 @@
 #include "recur/rnn.h"
 #include "recur/layers.h"
 #include "recur/model.h"
+#include "recur/optim.h"
 #include "recur/train.h"
-#include "recur/model_io.h"
 #include "recur/data.h"
+#include "recur/dot.h"
+#include "recur/model_io.h"
+#include "recur/checkpoint.h"
+#include "recur/render.h"
 
 #endif

@@ -13,9 +13,14 @@
 
 #include "gemm_impl.h"
 #include "recur/gemm.h"
-#include "threads_impl.h"
+#include "recur/parallel.h"
 
 static rc_gemm_backend backend = RC_GEMM_BLAS;
+
+/* recur splits large products over its own threads (recur/parallel.h) and
+ * calls BLAS from each part, so BLAS itself runs one thread per call: set
+ * once when the library is loaded, before any product can run. */
+__attribute__((constructor)) static void blas_one_thread(void) { openblas_set_num_threads(1); }
 
 void rc_gemm_set_backend(rc_gemm_backend b) {
     if (b == RC_GEMM_BLAS || b == RC_GEMM_NAIVE) backend = b;

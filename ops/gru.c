@@ -32,7 +32,7 @@
 #include "recur/op.h"
 #include "recur/ops.h"
 #include "gru_simd.h"
-#include "threads_impl.h"
+#include "cell_split.h"
 #include "vecmath.h"
 
 static bool infer_cell(rc_graph *g, rc_node *n) {

@@ -35,7 +35,7 @@
 #include "ops_list.h"
 #include "recur/op.h"
 #include "recur/ops.h"
-#include "threads_impl.h"
+#include "cell_split.h"
 #include "vecmath.h"
 
 static bool infer_cell(rc_graph *g, rc_node *n) {

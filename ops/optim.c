@@ -15,7 +15,7 @@
 
 #include "recur/op.h"
 #include "recur/ops.h"
-#include "recur/train.h"
+#include "recur/optim.h"
 
 enum {
     OPTF_NESTEROV = 1,  /* SGD */
@@ -452,4 +452,76 @@ rc_node *rc_optim_update(rc_graph *g, const rc_optim_config *cfg, rc_node *param
     int nin = 4 + nslots;
     if (by_norm) in[nin++] = norm;
     return rc_node_make(g, op, in, nin, &a, NULL);
+}
+
+/* --- configuration ------------------------------------------------------------- */
+
+static const char *const optim_names[] = {"sgd", "adam", "rmsprop", "adagrad"};
+
+const char *rc_optim_name(rc_optim_kind kind) {
+    return (unsigned)kind < 4 ? optim_names[kind] : "unknown";
+}
+
+bool rc_optim_from_name(const char *name, rc_optim_kind *kind) {
+    for (int k = 0; name && k < 4; k++)
+        if (strcmp(name, optim_names[k]) == 0) {
+            if (kind) *kind = (rc_optim_kind)k;
+            return true;
+        }
+    return false;
+}
+
+rc_optim_config rc_optim_defaults(rc_optim_kind kind) {
+    rc_optim_config c = {.kind = kind, .lr = {.kind = RC_LR_CONSTANT, .initial = 0.001}, .epsilon = 1e-7};
+    switch (kind) {
+    case RC_OPT_SGD: c.lr.initial = 0.01; break;
+    case RC_OPT_ADAM: c.beta1 = 0.9; c.beta2 = 0.999; break;
+    case RC_OPT_RMSPROP: c.rho = 0.9; break;
+    case RC_OPT_ADAGRAD: c.initial_accumulator = 0.1; break;
+    }
+    return c;
+}
+
+static bool in01(double x) { return x >= 0 && x < 1; }
+
+rc_status rc_optim_validate(const rc_optim_config *c, char *err, size_t errlen) {
+    char tmp[8];
+    if (!err) {
+        err = tmp;
+        errlen = sizeof tmp;
+    }
+#define BAD(...) return snprintf(err, errlen, __VA_ARGS__), RC_ERR_ARG
+    if (!c) BAD("optimizer config is NULL");
+    if ((unsigned)c->kind > RC_OPT_ADAGRAD) BAD("unknown optimizer kind %d", (int)c->kind);
+    const rc_lr_schedule *s = &c->lr;
+    if ((unsigned)s->kind > RC_LR_COSINE) BAD("unknown learning-rate schedule kind %d", (int)s->kind);
+    if (!(s->initial >= 0) || !isfinite(s->initial)) BAD("learning rate %g must be finite and >= 0", s->initial);
+    if (s->kind != RC_LR_CONSTANT && s->decay_steps < 1) BAD("decay_steps %lld must be >= 1", (long long)s->decay_steps);
+    if (s->kind == RC_LR_EXPONENTIAL && !(s->decay_rate > 0 && isfinite(s->decay_rate)))
+        BAD("decay_rate %g must be finite and > 0", s->decay_rate);
+    if (s->kind == RC_LR_COSINE) {
+        if (!(s->alpha >= 0 && s->alpha <= 1)) BAD("cosine alpha %g must be in [0, 1]", s->alpha);
+        if (s->warmup_steps < 0) BAD("warmup_steps %lld must be >= 0", (long long)s->warmup_steps);
+        if (s->warmup_steps > 0 && !(s->warmup_target > 0 && isfinite(s->warmup_target)))
+            BAD("warmup_target %g must be finite and > 0 with warmup_steps", s->warmup_target);
+    }
+    if (!in01(c->momentum)) BAD("momentum %g must be in [0, 1)", c->momentum);
+    if (c->kind == RC_OPT_ADAM && (!in01(c->beta1) || !in01(c->beta2)))
+        BAD("beta1 %g and beta2 %g must be in [0, 1)", c->beta1, c->beta2);
+    if (c->kind == RC_OPT_RMSPROP && !in01(c->rho)) BAD("rho %g must be in [0, 1)", c->rho);
+    if (!(c->epsilon >= 0) || !isfinite(c->epsilon)) BAD("epsilon %g must be finite and >= 0", c->epsilon);
+    if (!(c->initial_accumulator >= 0) || !isfinite(c->initial_accumulator))
+        BAD("initial_accumulator %g must be finite and >= 0", c->initial_accumulator);
+    if ((unsigned)c->eps_style > RC_EPS_TORCH) BAD("unknown epsilon style %d", (int)c->eps_style);
+    const double clips[3] = {c->clipnorm, c->global_clipnorm, c->clipvalue};
+    const char *clip_names[3] = {"clipnorm", "global_clipnorm", "clipvalue"};
+    int nclip = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!(clips[k] >= 0) || !isfinite(clips[k])) BAD("%s %g must be finite and >= 0", clip_names[k], clips[k]);
+        nclip += clips[k] > 0;
+    }
+    if (nclip > 1) BAD("set at most one of clipnorm, global_clipnorm and clipvalue (Keras applies only one)");
+#undef BAD
+    if (err != tmp && errlen) err[0] = 0;
+    return RC_OK;
 }

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "recur/op.h" /* RC_VECTOR_CLONES */
+
 void rc_vexp(float *y, const float *x, int64_t n);
 void rc_vlog(float *y, const float *x, int64_t n);
 void rc_vtanh(float *y, const float *x, int64_t n);
@@ -22,17 +24,5 @@ int rc_vecmath_width(void);
 /* Name of the path chosen: "avx512f", "avx2" or "scalar". */
 const char *rc_vecmath_isa(void);
 
-/* For plain elementwise loops (add, mul, the fused gradients, ...): GCC
- * compiles the function three times, for AVX-512, AVX2 and the baseline
- * (SSE2), and the loader picks one for the CPU (an ifunc), so the loops are
- * vectorised 16 or 8 wide instead of 4 (measured on B·H = 4096-element
- * operands of a GRU step: see the commit). Without -ffast-math and with
- * ISO C's -ffp-contract=off every version rounds each operation the same
- * way, so the results do not depend on the CPU. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define RC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RC_VECTOR_CLONES
-#endif
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "charlm.h"
+#include "fortunes.h"
 
 static const char *const cell_names[] = {"lstm", "gru", "simple"};
 static const char *const init_names[] = {"torch", "keras"};
@@ -229,7 +230,7 @@ rc_status charlm_config_from_file(const char *path, charlm_config *c, char *msg,
 }
 
 rc_status charlm_load_corpus(const char *spec, bool ints, rc_corpus *c, char *msg, size_t msglen) {
-    if (strcmp(spec, "fortunes") == 0 && !ints) return rc_corpus_load_fortunes(c, NULL, msg, msglen);
+    if (strcmp(spec, "fortunes") == 0 && !ints) return fortunes_load(c, NULL, msg, msglen);
     return ints ? rc_corpus_load_ints(c, spec, 0, 0.9, msg, msglen) : rc_corpus_load_bytes(c, spec, 0.9, msg, msglen);
 }
 

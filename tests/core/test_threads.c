@@ -7,7 +7,7 @@
 #include <stdatomic.h>
 
 #include "util.h"
-#include "../../core/threads_impl.h"
+#include "recur/parallel.h"
 
 typedef struct job {
     int n;

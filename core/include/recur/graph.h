@@ -75,6 +75,10 @@ rc_node *rc_const_i32(rc_graph *g, rc_shape shape, const int32_t *values);
 /* A constant filled with one value (materialised by the planner, no storage). */
 rc_node *rc_fill(rc_graph *g, rc_shape shape, float value);
 
+/* Sum of n >= 1 same-shape float nodes (autodiff sums gradient
+ * contributions with it). */
+rc_node *rc_add_n(rc_graph *g, rc_node *const *xs, int n);
+
 /* --- node inspection --------------------------------------------------- */
 
 int rc_node_id(const rc_node *n);
@@ -108,6 +112,12 @@ void *rc_node_data(rc_node *n);
  * false on a non-leaf or dtype mismatch. */
 bool rc_node_set(rc_node *n, const float *values);
 bool rc_node_set_i32(rc_node *n, const int32_t *values);
+
+/* Random generator state of a node whose op draws at every run (a
+ * dropout mask: RC_OPF_RNG_STATE), so a checkpoint can carry it and a
+ * resumed run draws the same masks. Both return false for other nodes. */
+bool rc_node_rng_state(const rc_node *n, uint64_t state[4]);
+bool rc_node_set_rng_state(rc_node *n, const uint64_t state[4]);
 
 /* All parameters of the graph in creation order, written to out (up to
  * max); returns the total count. */

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "model_io_impl.h"
+#include "../model/model_io_impl.h"
 
 /* Directory part of path ("" or ending in '/'). */
 static void dir_of(const char *path, char *out, size_t len) {

@@ -1,6 +1,8 @@
-/* Internal interface of recur's worker pool (core/threads.c). */
-#ifndef RECUR_THREADS_IMPL_H
-#define RECUR_THREADS_IMPL_H
+/* recur — the worker pool as kernels use it (core/threads.c): for op
+ * authors, like recur/op.h. Users set the thread count with
+ * recur/threads.h. */
+#ifndef RECUR_PARALLEL_H
+#define RECUR_PARALLEL_H
 
 #include <stdint.h>
 
@@ -24,11 +26,6 @@ void rc_parallel(int nchunks, rc_part_fn fn, void *ctx);
  * has at least 2 * min_chunk units; otherwise fn(ctx, 0, n) on the caller.
  * Ranges depend only on n, row_cost, min_chunk and the thread setting. */
 typedef void (*rc_range_fn)(void *ctx, int64_t lo, int64_t hi);
-/* min_chunk for the fused cell kernels (ops/lstm.c, ops/gru.c), in
- * elements of one (B, H) plane: ~3 ns an element, so 4096 are ~12 µs
- * against ~1 µs of hand-over (at 2048, LSTM h128 b32 showed no gain;
- * h512 b32, 16384 elements a plane, is split in 4). */
-#define RC_CELL_MIN_CHUNK_ELEMS 4096.0
 void rc_parallel_rows(int64_t n, double row_cost, double min_chunk, rc_range_fn fn, void *ctx);
 
 #endif

@@ -33,6 +33,9 @@ enum {
     RC_OPF_IN_PLACE = 1u << 3,    /* the forward kernel is correct when out is
                                      in[0]'s buffer (same size): the planner
                                      gives it that buffer when in[0] dies there */
+    RC_OPF_RNG_STATE = 1u << 4,   /* the node keeps a xoshiro256** generator
+                                     state in attr.i[8..11], advanced by runs
+                                     (dropout masks): checkpoints carry it */
 };
 
 /* Kernels. `in[k]` points at input k's data, `out` at the output's.
@@ -123,6 +126,19 @@ bool rc_require_float_pair(rc_graph *g, const rc_node *n);
 bool rc_fail_shape(rc_graph *g, const rc_node *n, const char *what, rc_shape s);
 /* Normalise a possibly negative axis against ndim; false if out of range. */
 bool rc_axis_norm(int64_t *axis, int ndim);
+
+/* For plain elementwise loops (add, mul, the fused gradients, ...): GCC
+ * compiles the function three times, for AVX-512, AVX2 and the baseline
+ * (SSE2), and the loader picks one for the CPU (an ifunc), so the loops are
+ * vectorised 16 or 8 wide instead of 4 (measured on B·H = 4096-element
+ * operands of a GRU step: see the commit). Without -ffast-math and with
+ * ISO C's -ffp-contract=off every version rounds each operation the same
+ * way, so the results do not depend on the CPU. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define RC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RC_VECTOR_CLONES
+#endif
 
 /* Index of the op in the table, and the table itself (ops/table.c). */
 extern const rc_op *const rc_op_table[];

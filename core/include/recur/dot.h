@@ -1,4 +1,5 @@
-/* recur — drawing graphs: DOT export and in-process Graphviz rendering.
+/* recur — drawing graphs: DOT text (rendering it is recur/render.h, in
+ * librecur-io).
  *
  * Any graph can be drawn — forward, gradient, or both — at three levels:
  *   RC_DOT_OP     every node; clusters from scopes (model → layer → time
@@ -17,10 +18,7 @@
  * "grad:". Labels are escaped, so any node name gives valid DOT.
  *
  * Errors: every call returns an rc_status; the message of the last failed
- * call of this thread is rc_dot_error(). Nothing here prints. Rendering
- * uses libgvc/libcgraph in-process (no `dot` executable); Graphviz itself
- * is not thread-safe, so render from one thread at a time. The first
- * render loads Graphviz' plugins into one context kept for the process.
+ * call of this thread is rc_dot_error(). Nothing here prints.
  */
 #ifndef RECUR_DOT_H
 #define RECUR_DOT_H
@@ -74,20 +72,6 @@ rc_status rc_dot_write(const rc_graph *g, const rc_dot_options *o, FILE *f);
  * (may be NULL) gets its length. On error *out is NULL. */
 rc_status rc_dot_string(const rc_graph *g, const rc_dot_options *o, char **out, size_t *len);
 
-/* Lay out DOT text with Graphviz' dot engine and render it in-process to
- * "svg", "png" or "pdf" in a new buffer (free with rc_free). RC_ERR_ARG for
- * an unknown format, RC_ERR_FORMAT when Graphviz rejects the text or fails
- * (its message in rc_dot_error()). */
-rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t *len);
-
-/* Draw g to a file whose format is given by its extension: .dot or .gv
- * (the DOT text), .svg, .png or .pdf (rendered). RC_ERR_ARG for an unknown
- * extension, RC_ERR_IO when the file cannot be written. The file is
- * written whole or not at all: the text goes to a temporary file next to
- * it that replaces it only once complete, so a failure leaves an existing
- * file as it was. */
-rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path);
-
 /* "dot", "svg", "png" or "pdf" from a path's extension (case-insensitive;
  * .gv counts as dot), or NULL. */
 const char *rc_dot_format_of(const char *path);
@@ -103,6 +87,9 @@ char *rc_dot_node_id(const rc_node *n, char *buf, size_t len);
 
 /* Message of the last failed rc_dot_* call in this thread ("" if none). */
 const char *rc_dot_error(void);
+/* Record the message rc_dot_error() returns (printf format) and return s:
+ * for the renderer in librecur-io. */
+rc_status rc_dot_fail(rc_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #ifdef __cplusplus
 }

@@ -52,8 +52,6 @@ rc_node *rc_where(rc_graph *g, rc_node *cond, rc_node *a, rc_node *b);
  * (sums x down to `shape`, which must broadcast to x's shape). */
 rc_node *rc_broadcast_to(rc_graph *g, rc_node *x, rc_shape shape);
 rc_node *rc_sum_to(rc_graph *g, rc_node *x, rc_shape shape);
-/* Sum of n >= 1 same-shape nodes (gradient accumulation). */
-rc_node *rc_add_n(rc_graph *g, rc_node *const *xs, int n);
 
 /* w a + (1 - w) b = b + w (a - b), elementwise; w, a, b of one shape (the
  * GRU's h' = z h + (1 - z) hh). Its gradient keeps only w, a and b. */

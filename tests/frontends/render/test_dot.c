@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dot/dot_util.h"
+#include "dot_util.h"
 
 static const du_cell all_cells[] = {DU_SIMPLE, DU_LSTM, DU_GRU};
 

@@ -7,7 +7,7 @@
  * over the target, then the directory is fsync'd: a crash or error at any
  * point leaves either the old file or the new one, never a mix. Reads check
  * every field before anything is used (see rc_safetensors_read in
- * recur/train.h). */
+ * recur/checkpoint.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -20,10 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "recur/op.h"
-#include "recur/train.h"
-#include "internal.h"
-#include "trainer_internal.h"
+#include "recur/checkpoint.h"
+#include "../io.h"
 
 #define MAX_HEADER_BYTES ((uint64_t)100 * 1000 * 1000)
 
@@ -614,7 +612,10 @@ out:
 /* Dropout mask nodes of the graph keep their generator state in attr.i[8..11]
  * (ops/dropout.c); a checkpoint carries them so a resumed run draws the
  * same masks. */
-static bool is_dropout(const rc_node *n) { return strcmp(rc_node_op_name(n), "dropout_mask") == 0; }
+static bool is_dropout(const rc_node *n) {
+    uint64_t w[4];
+    return rc_node_rng_state(n, w);
+}
 
 static void hex_words(const uint64_t *w, int n, char *out) {
     for (int i = 0; i < n; i++) snprintf(out + 16 * i, 17, "%016llx", (unsigned long long)w[i]);
@@ -636,24 +637,17 @@ static bool parse_hex_words(const char *s, uint64_t *w, int n) {
 }
 
 /* Leaves a checkpoint holds, in file order: params, slots, counter, state. */
-static int ckpt_leaves(const rc_trainer *t, rc_node **out) {
-    int k = 0;
-    for (int i = 0; i < t->nparams; i++) out[k++] = t->params[i];
-    for (int i = 0; i < t->nparams * t->nslots; i++) out[k++] = t->slots[i];
-    out[k++] = t->step;
-    for (int i = 0; i < t->nstate; i++) out[k++] = t->state[i];
-    return k;
-}
+static int ckpt_leaves(const rc_trainer *t, rc_node **out) { return rc_trainer_leaves(t, out, rc_trainer_leaves(t, NULL, 0)); }
 
 rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *model_config, const rc_rng *rng,
                           char *err, size_t errlen) {
     if (!t || !path) return rc_errf(err, errlen, RC_ERR_ARG, "rc_trainer_save: NULL trainer or path");
-    int n = t->nparams * (1 + t->nslots) + 1 + t->nstate, ndrop = 0;
-    for (int i = 0; i < rc_graph_node_count(t->g); i++) ndrop += is_dropout(rc_graph_node(t->g, i));
+    int n = rc_trainer_leaves(t, NULL, 0), ndrop = 0;
+    for (int i = 0; i < rc_graph_node_count(rc_trainer_graph(t)); i++) ndrop += is_dropout(rc_graph_node(rc_trainer_graph(t), i));
     rc_node **leaves = rc_calloc((size_t)n, sizeof *leaves);
     rc_st_tensor *ts = rc_calloc((size_t)n, sizeof *ts);
     char (*names)[512] = rc_calloc((size_t)n, sizeof *names);
-    char *drop = rc_malloc((size_t)ndrop * 64 + 1), *opt = rc_optim_to_json(&t->cfg);
+    char *drop = rc_malloc((size_t)ndrop * 64 + 1), *opt = rc_optim_to_json(rc_trainer_config(t));
     rc_status st;
     if (!leaves || !ts || !names || !drop || !opt) {
         st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
@@ -662,11 +656,11 @@ rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *mod
     ckpt_leaves(t, leaves);
     leaf_tensors(leaves, n, ts, names);
     drop[0] = 0;
-    for (int i = 0, k = 0; i < rc_graph_node_count(t->g); i++) {
-        rc_node *d = rc_graph_node(t->g, i);
+    for (int i = 0, k = 0; i < rc_graph_node_count(rc_trainer_graph(t)); i++) {
+        rc_node *d = rc_graph_node(rc_trainer_graph(t), i);
         if (!is_dropout(d)) continue;
         uint64_t w[4];
-        memcpy(w, &d->attr.i[8], sizeof w);
+        rc_node_rng_state(d, w);
         hex_words(w, 4, drop + 64 * k++);
     }
     char iters[32], rnghex[65], ndropstr[16];
@@ -701,8 +695,8 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
     rc_safetensors *s;
     rc_status st = rc_safetensors_read(path, &s, err, errlen);
     if (st != RC_OK) return st;
-    int n = t->nparams * (1 + t->nslots) + 1 + t->nstate, ndrop = 0;
-    for (int i = 0; i < rc_graph_node_count(t->g); i++) ndrop += is_dropout(rc_graph_node(t->g, i));
+    int n = rc_trainer_leaves(t, NULL, 0), ndrop = 0;
+    for (int i = 0; i < rc_graph_node_count(rc_trainer_graph(t)); i++) ndrop += is_dropout(rc_graph_node(rc_trainer_graph(t), i));
     rc_node **leaves = rc_calloc((size_t)n, sizeof *leaves);
     const rc_st_tensor **src = rc_calloc((size_t)n, sizeof *src);
     uint64_t *dw = rc_calloc((size_t)ndrop * 4 + 1, sizeof *dw);
@@ -723,13 +717,13 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
     json_t *oj = opt ? json_loads(opt, 0, NULL) : NULL;
     const char *kind = oj ? json_string_value(json_object_get(oj, "kind")) : NULL;
     rc_optim_kind k;
-    bool kind_ok = kind && rc_optim_from_name(kind, &k) && k == t->cfg.kind;
+    bool kind_ok = kind && rc_optim_from_name(kind, &k) && k == rc_trainer_config(t)->kind;
     char kindbuf[32];
     snprintf(kindbuf, sizeof kindbuf, "%s", kind ? kind : "(unreadable)");
     json_decref(oj);
     if (!kind_ok) {
         st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: saved with optimizer %s, the trainer uses %s", path, kindbuf,
-                  rc_optim_name(t->cfg.kind));
+                  rc_optim_name(rc_trainer_config(t)->kind));
         goto out;
     }
     ckpt_leaves(t, leaves);
@@ -750,7 +744,9 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
             }
         }
     }
-    if (*(const int32_t *)src[t->nparams * (1 + t->nslots)]->data < 0) {
+    int icount = 0;
+    while (icount < n && leaves[icount] != rc_trainer_counter(t)) icount++;
+    if (icount == n || *(const int32_t *)src[icount]->data < 0) {
         st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: optimizer/iterations is negative", path);
         goto out;
     }
@@ -771,9 +767,9 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
     }
     /* Commit. */
     for (int i = 0; i < n; i++) memcpy(rc_node_data(leaves[i]), src[i]->data, rc_tensor_bytes(rc_node_value(leaves[i])));
-    for (int i = 0, j = 0; i < rc_graph_node_count(t->g); i++) {
-        rc_node *d = rc_graph_node(t->g, i);
-        if (is_dropout(d)) memcpy(&d->attr.i[8], dw + 4 * j++, 4 * sizeof *dw);
+    for (int i = 0, j = 0; i < rc_graph_node_count(rc_trainer_graph(t)); i++) {
+        rc_node *d = rc_graph_node(rc_trainer_graph(t), i);
+        if (is_dropout(d)) rc_node_set_rng_state(d, dw + 4 * j++);
     }
     if (rng) memcpy(rng->s, rw, sizeof rw);
     if (model_config) *model_config = cfgcopy;

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <zip.h>
 
-#include "model_io_impl.h"
+#include "../model/model_io_impl.h"
 
 /* A member of the archive into a new buffer (NUL-terminated). */
 static rc_status read_member(rc_io_model *m, zip_t *z, const char *name, char **buf, size_t *len) {

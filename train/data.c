@@ -7,16 +7,18 @@
 #include <string.h>
 
 #include "recur/data.h"
-#include "internal.h"
 
-const char *const rc_fortunes_files[RC_FORTUNES_NFILES] = {
-    "art", "ascii-art", "computers", "cookie", "debian", "definitions", "disclaimer",
-    "drugs", "education", "ethnic", "food", "fortunes", "goedel", "humorists", "kids",
-    "knghtbrd", "law", "linux", "linuxcookie", "literature", "love", "magic", "medicine",
-    "men-women", "miscellaneous", "news", "paradoxum", "people", "perl", "pets",
-    "platitudes", "politics", "pratchett", "riddles", "science", "songs-poems", "sports",
-    "startrek", "tao", "translate-me", "wisdom", "work", "zippy",
-};
+static rc_status errf(char *msg, size_t len, rc_status s, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static rc_status errf(char *msg, size_t len, rc_status s, const char *fmt, ...) {
+    if (msg && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, len, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
 
 
 /* --- SHA-256 (FIPS 180-4) ------------------------------------------------------ */
@@ -76,7 +78,7 @@ void rc_sha256_hex(const void *data, size_t n, char out[65]) {
 
 static rc_status check_fraction(double f, char *msg, size_t len) {
     if (!(f > 0.0 && f <= 1.0))
-        return rc_errf(msg, len, RC_ERR_ARG, "train fraction %g is not in (0, 1]", f);
+        return errf(msg, len, RC_ERR_ARG, "train fraction %g is not in (0, 1]", f);
     return RC_OK;
 }
 
@@ -84,14 +86,14 @@ static rc_status check_fraction(double f, char *msg, size_t len) {
 static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t *cap, char *msg,
                            size_t msglen) {
     FILE *f = fopen(path, "rb");
-    if (!f) return rc_errf(msg, msglen, RC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (!f) return errf(msg, msglen, RC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     for (;;) {
         if (*cap - *len < 65536) {
             size_t nc = *cap ? *cap * 2 : 1 << 20;
             uint8_t *nb = rc_realloc(*buf, nc);
             if (!nb) {
                 fclose(f);
-                return rc_errf(msg, msglen, RC_ERR_NOMEM, "out of memory reading '%s'", path);
+                return errf(msg, msglen, RC_ERR_NOMEM, "out of memory reading '%s'", path);
             }
             *buf = nb, *cap = nc;
         }
@@ -101,15 +103,15 @@ static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t 
     }
     bool err = ferror(f);
     fclose(f);
-    if (err) return rc_errf(msg, msglen, RC_ERR_IO, "error reading '%s'", path);
+    if (err) return errf(msg, msglen, RC_ERR_IO, "error reading '%s'", path);
     return RC_OK;
 }
 
 static rc_status from_bytes(rc_corpus *c, const uint8_t *b, size_t n, double frac, const char *what,
                             char *msg, size_t msglen) {
-    if (n == 0) return rc_errf(msg, msglen, RC_ERR_FORMAT, "%s is empty", what);
+    if (n == 0) return errf(msg, msglen, RC_ERR_FORMAT, "%s is empty", what);
     c->tokens = rc_malloc(n * sizeof(int32_t));
-    if (!c->tokens) return rc_errf(msg, msglen, RC_ERR_NOMEM, "out of memory for %zu tokens of %s", n, what);
+    if (!c->tokens) return errf(msg, msglen, RC_ERR_NOMEM, "out of memory for %zu tokens of %s", n, what);
     for (size_t i = 0; i < n; i++) c->tokens[i] = b[i];
     c->n = (int64_t)n;
     c->n_train = (int64_t)floor(frac * (double)n);
@@ -119,7 +121,7 @@ static rc_status from_bytes(rc_corpus *c, const uint8_t *b, size_t n, double fra
 }
 
 rc_status rc_corpus_load_bytes(rc_corpus *c, const char *path, double frac, char *msg, size_t msglen) {
-    if (!c || !path) return rc_errf(msg, msglen, RC_ERR_ARG, "rc_corpus_load_bytes: NULL argument");
+    if (!c || !path) return errf(msg, msglen, RC_ERR_ARG, "rc_corpus_load_bytes: NULL argument");
     memset(c, 0, sizeof *c);
     rc_status s = check_fraction(frac, msg, msglen);
     if (s) return s;
@@ -133,56 +135,32 @@ rc_status rc_corpus_load_bytes(rc_corpus *c, const char *path, double frac, char
     return s;
 }
 
-rc_status rc_corpus_load_fortunes(rc_corpus *c, const char *dir, char *msg, size_t msglen) {
-    if (!c) return rc_errf(msg, msglen, RC_ERR_ARG, "rc_corpus_load_fortunes: NULL corpus");
+rc_status rc_corpus_from_bytes(rc_corpus *c, const void *bytes, size_t n, double frac, const char *what, char *msg,
+                               size_t msglen) {
+    if (!c || (!bytes && n)) return errf(msg, msglen, RC_ERR_ARG, "rc_corpus_from_bytes: NULL argument");
     memset(c, 0, sizeof *c);
-    if (!dir) dir = RC_FORTUNES_DIR;
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    rc_status s = RC_OK;
-    for (int i = 0; i < RC_FORTUNES_NFILES && s == RC_OK; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, rc_fortunes_files[i]);
-        s = read_file(path, &buf, &len, &cap, msg, msglen);
-    }
-    if (s == RC_ERR_IO) {
-        size_t k = msg ? strlen(msg) : 0;
-        if (msg && k + 1 < msglen)
-            snprintf(msg + k, msglen - k, " (the fortunes corpus needs the Debian package "
-                                          "'fortunes': apt-get install -y fortunes)");
-    }
-    if (s == RC_OK) {
-        char hex[65];
-        rc_sha256_hex(buf, len, hex);
-        if (len != RC_FORTUNES_BYTES || strcmp(hex, RC_FORTUNES_SHA256) != 0)
-            s = rc_errf(msg, msglen, RC_ERR_FORMAT,
-                     "fortunes corpus mismatch in %s: %zu bytes, sha256 %s; expected %d bytes, "
-                     "sha256 %s (Debian 12 package fortunes 1:1.99.1-7.3)",
-                     dir, len, hex, RC_FORTUNES_BYTES, RC_FORTUNES_SHA256);
-    }
-    if (s == RC_OK) s = from_bytes(c, buf, len, 0.9, "the fortunes corpus", msg, msglen);
-    rc_free(buf);
-    return s;
+    rc_status s = check_fraction(frac, msg, msglen);
+    return s ? s : from_bytes(c, bytes, n, frac, what ? what : "the corpus", msg, msglen);
 }
 
 rc_status rc_corpus_from_tokens(rc_corpus *c, const int32_t *tokens, int64_t n, int64_t vocab,
                                 double frac, char *msg, size_t msglen) {
-    if (!c || (!tokens && n)) return rc_errf(msg, msglen, RC_ERR_ARG, "rc_corpus_from_tokens: NULL argument");
+    if (!c || (!tokens && n)) return errf(msg, msglen, RC_ERR_ARG, "rc_corpus_from_tokens: NULL argument");
     memset(c, 0, sizeof *c);
     rc_status s = check_fraction(frac, msg, msglen);
     if (s) return s;
-    if (n < 1) return rc_errf(msg, msglen, RC_ERR_ARG, "corpus of %lld tokens: need at least one", (long long)n);
+    if (n < 1) return errf(msg, msglen, RC_ERR_ARG, "corpus of %lld tokens: need at least one", (long long)n);
     if (vocab < 0 || vocab > INT32_MAX)
-        return rc_errf(msg, msglen, RC_ERR_ARG, "vocabulary %lld is out of range", (long long)vocab);
+        return errf(msg, msglen, RC_ERR_ARG, "vocabulary %lld is out of range", (long long)vocab);
     int64_t maxv = 0;
     for (int64_t i = 0; i < n; i++) {
         if (tokens[i] < 0 || (vocab && tokens[i] >= vocab))
-            return rc_errf(msg, msglen, RC_ERR_ARG, "token %lld is %d, outside [0, %lld)", (long long)i,
+            return errf(msg, msglen, RC_ERR_ARG, "token %lld is %d, outside [0, %lld)", (long long)i,
                         tokens[i], (long long)vocab);
         if (tokens[i] > maxv) maxv = tokens[i];
     }
     c->tokens = rc_malloc((size_t)n * sizeof(int32_t));
-    if (!c->tokens) return rc_errf(msg, msglen, RC_ERR_NOMEM, "out of memory for %lld tokens", (long long)n);
+    if (!c->tokens) return errf(msg, msglen, RC_ERR_NOMEM, "out of memory for %lld tokens", (long long)n);
     memcpy(c->tokens, tokens, (size_t)n * sizeof(int32_t));
     c->n = n;
     c->n_train = (int64_t)floor(frac * (double)n);
@@ -192,7 +170,7 @@ rc_status rc_corpus_from_tokens(rc_corpus *c, const int32_t *tokens, int64_t n, 
 
 rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, double frac, char *msg,
                               size_t msglen) {
-    if (!c || !path) return rc_errf(msg, msglen, RC_ERR_ARG, "rc_corpus_load_ints: NULL argument");
+    if (!c || !path) return errf(msg, msglen, RC_ERR_ARG, "rc_corpus_load_ints: NULL argument");
     memset(c, 0, sizeof *c);
     rc_status s = check_fraction(frac, msg, msglen);
     if (s) return s;
@@ -210,7 +188,7 @@ rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, dou
             continue;
         }
         if (ch < '0' || ch > '9') {
-            s = rc_errf(msg, msglen, RC_ERR_FORMAT, "%s:%lld: '%c' is not part of a non-negative integer",
+            s = errf(msg, msglen, RC_ERR_FORMAT, "%s:%lld: '%c' is not part of a non-negative integer",
                      path, (long long)line, ch >= 32 && ch < 127 ? ch : '?');
             break;
         }
@@ -220,7 +198,7 @@ rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, dou
             if (v > INT32_MAX) break;
         }
         if (v > INT32_MAX) {
-            s = rc_errf(msg, msglen, RC_ERR_FORMAT, "%s:%lld: integer too large for a token", path,
+            s = errf(msg, msglen, RC_ERR_FORMAT, "%s:%lld: integer too large for a token", path,
                      (long long)line);
             break;
         }
@@ -228,7 +206,7 @@ rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, dou
             int64_t nc = tcap ? tcap * 2 : 4096;
             int32_t *nt = rc_realloc(tok, (size_t)nc * sizeof(int32_t));
             if (!nt) {
-                s = rc_errf(msg, msglen, RC_ERR_NOMEM, "out of memory reading '%s'", path);
+                s = errf(msg, msglen, RC_ERR_NOMEM, "out of memory reading '%s'", path);
                 break;
             }
             tok = nt, tcap = nc;
@@ -236,7 +214,7 @@ rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, dou
         tok[n++] = (int32_t)v;
     }
     rc_free(buf);
-    if (s == RC_OK && n == 0) s = rc_errf(msg, msglen, RC_ERR_FORMAT, "'%s' holds no integers", path);
+    if (s == RC_OK && n == 0) s = errf(msg, msglen, RC_ERR_FORMAT, "'%s' holds no integers", path);
     if (s == RC_OK) s = rc_corpus_from_tokens(c, tok, n, vocab, frac, msg, msglen);
     rc_free(tok);
     return s;

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model_io_impl.h"
+#include "../model/model_io_impl.h"
 
 static const char *act_name(rc_io_model *m, const io_activation *a, const char *layer, bool *ok) {
     if (a->kind == IO_ACT_SOFTMAX) return "softmax";

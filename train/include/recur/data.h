@@ -9,11 +9,7 @@
  *
  * Loaders:
  *   - rc_corpus_load_bytes: any file, one token per byte, vocabulary 256;
- *   - rc_corpus_load_fortunes: the built-in "fortunes" corpus, defined as
- *     the PyTorch peer defines it (shared/peers/fortunes_corpus.py): the 43
- *     plain-text files of Debian 12's `fortunes` package listed in
- *     rc_fortunes_files, concatenated raw in that (sorted) order, 2,576,674
- *     bytes with SHA-256 RC_FORTUNES_SHA256, train = first 90%;
+ *   - rc_corpus_from_bytes: the same from memory;
  *   - rc_corpus_load_ints: a text file of whitespace-separated non-negative
  *     integers (any line layout), vocabulary max + 1 unless given.
  *
@@ -39,18 +35,14 @@ typedef struct rc_corpus {
     char sha256[65];  /* hex digest of the raw file bytes (bytes loaders) */
 } rc_corpus;
 
-#define RC_FORTUNES_DIR "/usr/share/games/fortunes"
-#define RC_FORTUNES_BYTES 2576674
-#define RC_FORTUNES_SHA256 "fbc2d796dde8ea64a51345ce4c18ff486a778a2d2259603987073bedb3fc3cd7"
-#define RC_FORTUNES_NFILES 43
-extern const char *const rc_fortunes_files[RC_FORTUNES_NFILES];
 
 /* train_fraction in (0, 1]; n_train = floor(train_fraction * n). */
 rc_status rc_corpus_load_bytes(rc_corpus *c, const char *path, double train_fraction, char *msg,
                                size_t msglen);
-/* dir NULL = RC_FORTUNES_DIR. Checks size and SHA-256 (RC_ERR_FORMAT when
- * they differ, RC_ERR_IO when a file is missing: install the package). */
-rc_status rc_corpus_load_fortunes(rc_corpus *c, const char *dir, char *msg, size_t msglen);
+/* n bytes from memory, one token per byte (vocabulary 256); `what` names
+ * the data in messages (NULL = "the corpus"). */
+rc_status rc_corpus_from_bytes(rc_corpus *c, const void *bytes, size_t n, double train_fraction, const char *what,
+                               char *msg, size_t msglen);
 /* vocab 0 = max token + 1; otherwise every token must be < vocab. */
 rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, double train_fraction,
                               char *msg, size_t msglen);
