@@ -117,3 +117,26 @@ void tu_check_cell_split_over_threads(rc_node *(*fused)(rc_graph *, rc_node *, r
     for (int k = 0; k < 3; k++) tu_check_forward(g, grads[k], 1e-6, 1e-5);
     rc_graph_free(g);
 }
+
+char tu_tmpdir[64];
+
+void tu_tmpdir_setup(void) {
+    snprintf(tu_tmpdir, sizeof tu_tmpdir, "/tmp/recur-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(tu_tmpdir));
+}
+
+void tu_tmpdir_teardown(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tu_tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+const char *tu_write_tmp(const char *name, const void *data, size_t n) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tu_tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+    return path;
+}
