@@ -161,8 +161,8 @@ ELEMENTWISE1(softsign, x / (1.0f + fabsf(x)), x / (1.0 + fabs(x)))
 ELEMENTWISE2(softsign_grad, g / ((1.0f + fabsf(x)) * (1.0f + fabsf(x))),
              g / ((1.0 + fabs(x)) * (1.0 + fabs(x))))
 ELEMENTWISE2(softsign_grad2,
-             -2.0f * copysignf(g, x) / ((1.0f + fabsf(x)) * (1.0f + fabsf(x)) * (1.0f + fabsf(x))),
-             -2.0 * copysign(g, x) / ((1.0 + fabs(x)) * (1.0 + fabs(x)) * (1.0 + fabs(x))))
+             -2.0f * g * copysignf(1.0f, x) / ((1.0f + fabsf(x)) * (1.0f + fabsf(x)) * (1.0f + fabsf(x))),
+             -2.0 * g * copysign(1.0, x) / ((1.0 + fabs(x)) * (1.0 + fabs(x)) * (1.0 + fabs(x))))
 
 /* Keras' SELU constants (keras/src/activations/activations.py). */
 #define SELU_ALPHA 1.6732632423543772848170429916717
