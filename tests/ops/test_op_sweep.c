@@ -74,6 +74,39 @@ static void b_log(rc_graph *g, rc_rng *r, example *e) {
 }
 static void b_square(rc_graph *g, rc_rng *r, example *e) { rc_node *x = P("x", 2, 3); e->y = rc_square(g, x); WRT1(x); }
 
+/* Keras activations (ops/unary.c). */
+static rc_node *elu1(rc_graph *g, rc_node *x) { return rc_elu(g, x, 1.3f); }
+static rc_node *gelu_exact(rc_graph *g, rc_node *x) { return rc_gelu(g, x, false); }
+static rc_node *gelu_tanh(rc_graph *g, rc_node *x) { return rc_gelu(g, x, true); }
+static const struct act { const char *name; rc_node *(*f)(rc_graph *, rc_node *); } acts[] = {
+    {"elu", elu1}, {"selu", rc_selu}, {"softplus", rc_softplus}, {"softsign", rc_softsign},
+    {"silu", rc_silu}, {"gelu", gelu_exact}, {"gelu (tanh)", gelu_tanh},
+};
+static void act_row(rc_graph *g, rc_rng *r, example *e, int k) {
+    rc_node *x = tu_param(g, "x", RC_SHAPE(2, 3), r, -3, 3);
+    e->y = acts[k].f(g, x);
+    WRT1(x);
+}
+/* The activation's derivative as the example, so the sweep's gradient of
+ * it checks the second derivative (the gradient ops' own gradients). */
+static void act_d_row(rc_graph *g, rc_rng *r, example *e, int k) {
+    rc_node *x = tu_param(g, "x", RC_SHAPE(2, 3), r, -3, 3), *dx;
+    rc_node *loss = tu_weighted_sum(g, acts[k].f(g, x), r);
+    cr_assert_eq(rc_gradients(g, loss, &x, 1, &dx), RC_OK, "%s", rc_graph_error(g));
+    e->y = dx;
+    WRT1(x);
+}
+#define ACT_ROWS(k, f)                                                                                 \
+    static void b_##f(rc_graph *g, rc_rng *r, example *e) { act_row(g, r, e, k); }                     \
+    static void b_##f##_d(rc_graph *g, rc_rng *r, example *e) { act_d_row(g, r, e, k); }
+ACT_ROWS(0, elu)
+ACT_ROWS(1, selu)
+ACT_ROWS(2, softplus)
+ACT_ROWS(3, softsign)
+ACT_ROWS(4, silu)
+ACT_ROWS(5, gelu)
+ACT_ROWS(6, gelu_tanh)
+
 /* The fused gradient ops, built directly so their own gradients (second
  * order) are checked too. */
 static void b_sigmoid_grad(rc_graph *g, rc_rng *r, example *e) {
@@ -306,6 +339,20 @@ static const row rows[] = {
     {"exp", b_exp, RC_SHAPE(2, 3)},
     {"log", b_log, RC_SHAPE(2, 3)},
     {"square", b_square, RC_SHAPE(2, 3)},
+    {"elu", b_elu, RC_SHAPE(2, 3)},
+    {"elu derivative", b_elu_d, RC_SHAPE(2, 3)},
+    {"selu", b_selu, RC_SHAPE(2, 3)},
+    {"selu derivative", b_selu_d, RC_SHAPE(2, 3)},
+    {"softplus", b_softplus, RC_SHAPE(2, 3)},
+    {"softplus derivative", b_softplus_d, RC_SHAPE(2, 3)},
+    {"softsign", b_softsign, RC_SHAPE(2, 3)},
+    {"softsign derivative", b_softsign_d, RC_SHAPE(2, 3)},
+    {"silu", b_silu, RC_SHAPE(2, 3)},
+    {"silu derivative", b_silu_d, RC_SHAPE(2, 3)},
+    {"gelu", b_gelu, RC_SHAPE(2, 3)},
+    {"gelu derivative", b_gelu_d, RC_SHAPE(2, 3)},
+    {"gelu (tanh)", b_gelu_tanh, RC_SHAPE(2, 3)},
+    {"gelu (tanh) derivative", b_gelu_tanh_d, RC_SHAPE(2, 3)},
     {"sigmoid_grad", b_sigmoid_grad, RC_SHAPE(2, 3)},
     {"tanh_grad", b_tanh_grad, RC_SHAPE(2, 3)},
     {"relu_grad", b_relu_grad, RC_SHAPE(2, 3)},
