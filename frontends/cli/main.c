@@ -20,7 +20,7 @@ static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const command commands[] = {
-    {"help", "show this help, or one command's summary", cmd_help},
+    {"help", "show this help, or one command's (recur help COMMAND)", cmd_help},
     {"version", "print the version and the BLAS in use", cmd_version},
     {"predict", "run a Keras / TF.js model on a JSON input", cmd_predict},
     {"summary", "a Keras / TF.js model's layers, output shapes and parameter counts", cmd_summary},
