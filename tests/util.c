@@ -59,7 +59,10 @@ void tu_check_gradients(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n, 
     tu_assert_ok(g);
     rc_gradcheck_opts o = {.atol = atol, .rtol = rtol};
     rc_gradcheck_result res;
+    int before = rc_graph_node_count(g);
     rc_status s = rc_gradcheck(g, loss, wrt, n, &o, &res);
+    cr_assert_eq(rc_graph_node_count(g), before, "gradcheck left %d nodes behind",
+                 rc_graph_node_count(g) - before);
     cr_assert(s == RC_OK,
               "gradcheck: %s (%s); %lld of %lld failed; worst: wrt[%d] '%s' element %lld analytic %.12g "
               "numeric %.12g (max abs %.3g, max rel %.3g)",
