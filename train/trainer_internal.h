@@ -23,7 +23,4 @@ struct rc_trainer {
     char err[1024];
 };
 
-/* Slots to their initial values (Adagrad's initial_accumulator, else 0). */
-void rc_trainer_fill_slots(rc_trainer *t);
-
 #endif
