@@ -219,6 +219,25 @@ rc_status rc_vjp(rc_graph *g, rc_node *y, rc_node *seed, rc_node *const *wrt, in
             }
         }
     }
+    /* the records come last, so a failure leaves none behind */
+    if (st == RC_OK && g->ngrad_rec + n > g->grad_rec_cap) {
+        int cap = g->grad_rec_cap ? g->grad_rec_cap : 8;
+        while (cap < g->ngrad_rec + n) cap *= 2;
+        int(*r)[3] = rc_realloc(g->grad_rec, (size_t)cap * sizeof *r);
+        if (!r) {
+            st = RC_ERR_NOMEM;
+            rc_graph_fail(g, st, "rc_gradients: out of memory");
+        } else {
+            g->grad_rec = r;
+            g->grad_rec_cap = cap;
+        }
+    }
+    for (int i = 0; st == RC_OK && i < n; i++) {
+        int *r = g->grad_rec[g->ngrad_rec++];
+        r[0] = y->id;
+        r[1] = wrt[i]->id;
+        r[2] = grads[i]->id;
+    }
 done:
     if (acc)
         for (int id = 0; id < top; id++) rc_free(acc[id].v);
@@ -227,6 +246,14 @@ done:
     rc_free(flags);
     if (st != RC_OK) return fail_all(g, grads, n, st);
     return RC_OK;
+}
+
+int rc_graph_gradients(const rc_graph *g, rc_gradient_record *out, int max) {
+    if (!g) return 0;
+    for (int i = 0; out && i < g->ngrad_rec && i < max; i++)
+        out[i] = (rc_gradient_record){g->nodes[g->grad_rec[i][0]], g->nodes[g->grad_rec[i][1]],
+                                      g->nodes[g->grad_rec[i][2]]};
+    return g->ngrad_rec;
 }
 
 rc_status rc_gradients(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n, rc_node **grads) {

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "recur/autodiff.h"
 #include "recur/dot.h"
 #include "recur/op.h"
 
@@ -185,7 +186,7 @@ char *rc_dot_node_id(const rc_node *n, char *buf, size_t len) {
 /* --- options ------------------------------------------------------------------------ */
 
 rc_dot_options rc_dot_defaults(void) {
-    return (rc_dot_options){.level = RC_DOT_OP, .gradients = true};
+    return (rc_dot_options){.level = RC_DOT_OP, .gradients = true, .legend = true};
 }
 
 static const char *const level_names[] = {"op", "cell", "layer"};
@@ -230,6 +231,9 @@ static rc_status check_options(const rc_graph *g, const rc_dot_options *o) {
     if (o->level < RC_DOT_OP || o->level > RC_DOT_LAYER)
         return fail(RC_ERR_ARG, "rc_dot: unknown level %d (expected RC_DOT_OP, RC_DOT_CELL or RC_DOT_LAYER)",
                     (int)o->level);
+    if (o->grad_links < RC_DOT_LINKS_STEP || o->grad_links > RC_DOT_LINKS_NONE)
+        return fail(RC_ERR_ARG, "rc_dot: unknown grad_links %d (expected RC_DOT_LINKS_STEP, _ALL or _NONE)",
+                    (int)o->grad_links);
     if (o->steps_shown < 0) return fail(RC_ERR_ARG, "rc_dot: steps_shown is %d, must be >= 0", o->steps_shown);
     if (o->rankdir && strcmp(o->rankdir, "TB") && strcmp(o->rankdir, "LR") && strcmp(o->rankdir, "BT") &&
         strcmp(o->rankdir, "RL"))
@@ -256,6 +260,7 @@ typedef struct scope_ent {
     int group[2];      /* box unit keyed by this scope (step or layer), or -1 */
     int ellipsis[2];   /* ellipsis unit for hidden steps among children, or -1 */
     int head[2], tail[2]; /* units whose cluster is this scope */
+    int sfirst[2], slast[2]; /* step scopes: smallest and largest id of their drawn op-level nodes */
 } scope_ent;
 
 enum { U_NODE, U_STEP, U_ELLIPSIS, U_LAYER };
@@ -272,6 +277,8 @@ typedef struct unit {
 
 typedef struct edge {
     int su, du;
+    int link;    /* 1: a forward->gradient link merged per scope pair (sg, dg) */
+    int sg, dg;
     int src[2];  /* first distinct source nodes, for labels */
     int nsrc;    /* distinct sources seen (capped at 3 = "more") */
     int count;   /* graph edges merged into this one */
@@ -293,8 +300,33 @@ typedef struct ctx {
     int ne, cape;
     int *ehash; /* open addressing over (su, du) of merged edges: edge index or -1 */
     int ehcap;
+    rc_gradient_record *rec; /* the graph's gradient records */
+    int nrec;
+    int *rec_of;      /* per node: the record whose gradient it is, or -1 */
+    unsigned char *flag; /* per node: F_* */
+    int *grank;       /* per node: the gate it feeds (scope index), for the order of edges */
+    unsigned used;    /* L_*: the styles drawn, for the legend */
     bool oom;
 } ctx;
+
+enum { F_OUTPUT = 1 }; /* flag: an output (of a layer, the loss, or asked for) */
+
+/* Styles a legend can list (ctx.used). */
+enum {
+    L_OP = 1u << 0,
+    L_PARAM = 1u << 1,
+    L_INPUT = 1u << 2,
+    L_CONST = 1u << 3,
+    L_STATE0 = 1u << 4,
+    L_OUTPUT = 1u << 5,
+    L_FUSED = 1u << 6,
+    L_GRAD = 1u << 7,
+    L_GRAD_RESULT = 1u << 8,
+    L_STATE_FLOW = 1u << 9,
+    L_TO_GRAD = 1u << 10,
+    L_BOX = 1u << 11,
+    L_ELLIPSIS = 1u << 12,
+};
 
 static uint64_t fnv(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ull;
@@ -387,6 +419,7 @@ static int scope_get(ctx *c, const char *path, size_t n) {
     e->first_child = e->last_child = e->next_sibling = -1;
     e->group[0] = e->group[1] = e->ellipsis[0] = e->ellipsis[1] = -1;
     e->head[0] = e->head[1] = e->tail[0] = e->tail[1] = -1;
+    e->sfirst[0] = e->sfirst[1] = e->slast[0] = e->slast[1] = -1;
     e->step = n > 0 ? step_index(e->last) : -1;
     e->step_scope = -1;
     if (parent >= 0) {
@@ -467,9 +500,14 @@ static uint64_t pair_hash(int su, int du) {
     return (k * 0x9E3779B97F4A7C15ull) >> 20;
 }
 
-/* Only edges touching a box are merged, so only they are in the table. */
+/* Only edges touching a box, and links, are merged, so only they are in
+ * the table; links are keyed by their scopes (negated, apart from units). */
 static bool edge_hash(const ctx *c, int i, uint64_t *h) {
     const edge *e = &c->e[i];
+    if (e->link) {
+        *h = pair_hash(-1 - e->sg, e->dg);
+        return true;
+    }
     if (c->u[e->su].kind == U_NODE && c->u[e->du].kind == U_NODE) return false;
     *h = pair_hash(e->su, e->du);
     return true;
@@ -485,24 +523,41 @@ static bool ehash_grow(ctx *c) {
     return true;
 }
 
+/* The scope a forward->gradient link is merged by: the unit's time step,
+ * else the scope holding it. */
+static int link_scope(const ctx *c, int ui) {
+    int s = c->u[ui].cluster, st = c->sc[s].step_scope;
+    return st >= 0 ? st : s;
+}
+
 static void add_edge(ctx *c, int src_node, int su, int du) {
     edge *e = NULL;
-    if (c->u[su].kind == U_NODE && c->u[du].kind == U_NODE) {
+    bool link = !c->u[su].grad && c->u[du].grad && c->o->grad_links == RC_DOT_LINKS_STEP;
+    if (!c->u[su].grad && c->u[du].grad && c->o->grad_links == RC_DOT_LINKS_NONE) return;
+    if (!link && c->u[su].kind == U_NODE && c->u[du].kind == U_NODE) {
         e = edge_new(c, su, du);
     } else {
         if (c->ne * 2 + 2 > c->ehcap && !ehash_grow(c)) {
             c->oom = true;
             return;
         }
-        size_t j = pair_hash(su, du) & (size_t)(c->ehcap - 1);
-        for (; c->ehash[j] >= 0; j = (j + 1) & (size_t)(c->ehcap - 1))
-            if (c->e[c->ehash[j]].su == su && c->e[c->ehash[j]].du == du) {
+        int sg = link ? link_scope(c, su) : 0, dg = link ? link_scope(c, du) : 0;
+        size_t j = (link ? pair_hash(-1 - sg, dg) : pair_hash(su, du)) & (size_t)(c->ehcap - 1);
+        for (; c->ehash[j] >= 0; j = (j + 1) & (size_t)(c->ehcap - 1)) {
+            const edge *x = &c->e[c->ehash[j]];
+            if (link ? x->link && x->sg == sg && x->dg == dg : !x->link && x->su == su && x->du == du) {
                 e = &c->e[c->ehash[j]];
                 break;
             }
+        }
         if (!e) {
             e = edge_new(c, su, du);
-            if (e) c->ehash[j] = (int)(e - c->e);
+            if (e) {
+                c->ehash[j] = (int)(e - c->e);
+                e->link = link;
+                e->sg = sg;
+                e->dg = dg;
+            }
         }
     }
     if (!e) return;
@@ -537,21 +592,70 @@ static void shape_text(const rc_node *n, char *buf, size_t len) {
 #define C_GRAD_LINE "#c0392b"
 #define C_GRAD_BOX "#f7c4b9"
 
-static void node_style(sb *b, const rc_node *n) {
-    if (n->is_grad)
-        sb_str(b, ", class=\"grad\", fillcolor=\"" C_GRAD_FILL "\", color=\"" C_GRAD_LINE
-                  "\", fontcolor=\"#7b241c\"");
-    else if (n->is_param)
+static bool is_fused(const rc_node *n) { return (n->op->flags & RC_OPF_FUSED) != 0; }
+
+/* A constant made as a layer's initial state (rnn.c names them h0, c0). */
+static bool is_state0(const rc_node *n) {
+    return n->nin == 0 && !n->is_param && !rc_node_is_input(n) && strcmp(n->name, n->op->name) != 0;
+}
+
+static void node_style(ctx *c, sb *b, const rc_node *n) {
+    bool result = c->rec_of[n->id] >= 0, out = (c->flag[n->id] & F_OUTPUT) != 0;
+    if (n->is_grad || result) {
+        c->used |= result ? L_GRAD_RESULT : L_GRAD;
+        if (result)
+            sb_str(b, ", class=\"grad result\", style=\"rounded,filled,bold\", fillcolor=\"" C_GRAD_BOX
+                      "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\", penwidth=2");
+        else
+            sb_str(b, ", class=\"grad\", fillcolor=\"" C_GRAD_FILL "\", color=\"" C_GRAD_LINE
+                      "\", fontcolor=\"#7b241c\"");
+        return;
+    } else if (n->is_param) {
+        c->used |= L_PARAM;
         sb_str(b, ", class=\"param\", shape=box, style=\"filled\", fillcolor=\"#ffe9a8\", color=\"#b8860b\", "
                   "penwidth=1.5");
-    else if (rc_node_is_input(n))
+    } else if (rc_node_is_input(n)) {
+        c->used |= L_INPUT;
         sb_str(b, ", class=\"input\", fillcolor=\"#d9f2d9\", color=\"#3c8d3c\"");
-    else if (n->nin == 0)
+    } else if (is_state0(n)) {
+        c->used |= L_STATE0;
+        sb_str(b, ", class=\"const state\", fillcolor=\"#e4ecf7\", color=\"#4a6fa5\", style=\"rounded,filled,dashed\"");
+    } else if (n->nin == 0) {
+        c->used |= L_CONST;
         sb_str(b, ", class=\"const\", fillcolor=\"#eeeeee\", color=\"#999999\", fontcolor=\"#555555\"");
-    else if (strcmp(n->name, n->op->name) != 0)
+    } else if (is_fused(n)) {
+        c->used |= L_FUSED;
+        sb_str(b, ", class=\"op fused\", fillcolor=\"#c9dcf2\", style=\"rounded,filled,bold\", penwidth=2");
+    } else if (strcmp(n->name, n->op->name) != 0) {
+        c->used |= L_OP;
         sb_str(b, ", class=\"op named\", fillcolor=\"#d6e4f5\"");
-    else
+    } else {
+        c->used |= L_OP;
         sb_str(b, ", class=\"op\"");
+    }
+    if (out) {
+        c->used |= L_OUTPUT;
+        sb_str(b, ", peripheries=2");
+    }
+}
+
+/* "∂L/∂<path>" of a gradient the graph recorded, or of one of o->grads. */
+static bool grad_result_label(ctx *c, const rc_node *n, sb *b) {
+    char path[600];
+    int r = c->rec_of[n->id];
+    if (r >= 0) {
+        sb_str(b, "∂L/∂");
+        sb_esc(b, rc_node_path(c->rec[r].wrt, path, sizeof path));
+        return true;
+    }
+    const rc_dot_options *o = c->o;
+    for (int i = 0; o->grads && i < o->ngrads; i++)
+        if (o->grads[i] == n) {
+            sb_str(b, "∂L/∂");
+            sb_esc(b, o->grad_params ? rc_node_path(o->grad_params[i], path, sizeof path) : "param");
+            return true;
+        }
+    return false;
 }
 
 static void write_node(ctx *c, sb *b, const rc_node *n) {
@@ -562,7 +666,9 @@ static void write_node(ctx *c, sb *b, const rc_node *n) {
     sb_str(b, "\"");
     sb_str(b, id);
     sb_str(b, "\" [label=\"");
-    if (strcmp(n->name, n->op->name) != 0 && strcmp(n->name, lab) != 0) {
+    /* a final gradient says what it is the gradient of, first */
+    if (grad_result_label(c, n, b)) sb_str(b, "\\n");
+    else if (strcmp(n->name, n->op->name) != 0 && strcmp(n->name, lab) != 0) {
         sb_esc(b, n->name);
         sb_str(b, "\\n");
     }
@@ -571,16 +677,10 @@ static void write_node(ctx *c, sb *b, const rc_node *n) {
         sb_str(b, "\\n");
         sb_esc(b, shp);
     }
-    const rc_dot_options *o = c->o;
-    for (int i = 0; o->grads && i < o->ngrads; i++)
-        if (o->grads[i] == n) {
-            sb_str(b, "\\n∂L/∂");
-            sb_esc(b, o->grad_params ? o->grad_params[i]->name : "param");
-        }
     sb_str(b, "\", tooltip=\"");
     sb_esc(b, rc_node_path(n, path, sizeof path));
     sb_str(b, "\"");
-    node_style(b, n);
+    node_style(c, b, n);
     sb_str(b, "];\n");
 }
 
@@ -692,16 +792,26 @@ static void write_layer_box(ctx *c, sb *b, unit *u) {
     sb_str(b, "\\n");
     int T = steps_below(c, u->key);
     if (T > 0) sb_printf(b, "%d step%s · ", T, T == 1 ? "" : "s");
-    sb_printf(b, "%d op%s\\n", u->nops, u->nops == 1 ? "" : "s");
+    int64_t nparams = 0;
+    for (int id = u->first; id >= 0; id = c->node_next[id])
+        if (node_at(c, id)->is_param) nparams += rc_node_numel(node_at(c, id));
+    sb_printf(b, "%d op%s", u->nops, u->nops == 1 ? "" : "s");
+    if (nparams) sb_printf(b, " · %lld param%s", (long long)nparams, nparams == 1 ? "" : "s");
+    sb_str(b, "\\n");
+    /* the forward box lists its inputs and parameters, the gradient box the
+     * gradients it ends in */
     for (int id = u->first; id >= 0; id = c->node_next[id]) {
         const rc_node *n = node_at(c, id);
-        if (!n->is_param && !rc_node_is_input(n)) continue;
+        bool result = c->rec_of[id] >= 0;
+        if (u->grad ? !result : !n->is_param && !rc_node_is_input(n)) continue;
         char shp[RC_SHAPE_STRLEN + 16];
+        const rc_node *w = result ? c->rec[c->rec_of[id]].wrt : n;
         shape_text(n, shp, sizeof shp);
-        const char *rel = strlen(n->scope) > plen ? n->scope + plen + 1 : "";
+        const char *rel = strlen(w->scope) > plen && strncmp(w->scope, l->path, plen) == 0 ? w->scope + plen + 1 : "";
+        if (result) sb_str(b, "∂L/∂");
         sb_esc(b, rel);
         if (*rel) sb_str(b, "/");
-        sb_esc(b, n->name);
+        sb_esc(b, w->name);
         sb_str(b, " ");
         sb_esc(b, shp);
         sb_str(b, "\\l");
@@ -721,6 +831,7 @@ static void write_unit(ctx *c, sb *b, int ui, int depth) {
     sb_str(b, "\"");
     unit_id(c, b, ui);
     sb_str(b, "\"");
+    c->used |= u->kind == U_ELLIPSIS ? L_ELLIPSIS : u->grad ? L_GRAD | L_BOX : L_BOX;
     if (u->kind == U_STEP) write_step_box(c, b, u);
     else if (u->kind == U_ELLIPSIS) write_ellipsis(c, b, u);
     else write_layer_box(c, b, u);
@@ -770,12 +881,54 @@ static int step_layer(ctx *c, int ui) {
     }
 }
 
+/* The cluster a unit is drawn in at `s` or above, named as write_cluster
+ * names it. */
+static void cluster_id(ctx *c, sb *b, int s, int grad) {
+    sb_printf(b, "cluster_%s:", grad ? "g" : "f");
+    sb_id(b, c->sc[s].path);
+    sb_printf(b, "#s%d", s);
+}
+
+/* A forward->gradient link merged per scope pair: cluster to cluster
+ * (ltail/lhead; the forward root is no cluster), no label (see below).
+ * Written gradient end first with dir=back: under ordering=out a
+ * non-ranking out-edge of a forward node makes Graphviz 2.43 route it in
+ * pieces it cannot clip ("spline size > 1 not supported"). */
+static void write_link(ctx *c, sb *b, edge *e) {
+    c->used |= L_TO_GRAD;
+    sb_str(b, "  \"");
+    unit_id(c, b, e->du);
+    sb_str(b, "\" -> \"");
+    unit_id(c, b, e->su);
+    sb_str(b, "\" [dir=back, ltail=\"");
+    cluster_id(c, b, e->dg, 1);
+    sb_str(b, "\", ");
+    if (e->sg > 0) {
+        sb_str(b, "lhead=\"");
+        cluster_id(c, b, e->sg, 0);
+        sb_str(b, "\", ");
+    }
+    sb_printf(b, "tooltip=\"%d value%s of ", e->count, e->count == 1 ? "" : "s");
+    sb_esc(b, e->sg > 0 ? c->sc[e->sg].path : "the top level");
+    sb_str(b, " read by the gradients of ");
+    sb_esc(b, e->dg > 0 ? c->sc[e->dg].path : "the top level");
+    sb_str(b, "\", class=\"to-grad\", color=\"#c9a9a4\", style=dashed, penwidth=1.5, constraint=false];\n");
+}
+
 static void write_edge(ctx *c, sb *b, edge *e) {
+    if (e->link) {
+        write_link(c, b, e);
+        return;
+    }
     unit *su = &c->u[e->su], *du = &c->u[e->du];
     const rc_node *s0 = node_at(c, e->src[0]);
     bool merged = su->kind != U_NODE || du->kind != U_NODE;
     bool ellipsis = su->kind == U_ELLIPSIS || du->kind == U_ELLIPSIS;
-    bool recurrent = su->kind == U_STEP && du->kind == U_STEP && c->sc[su->key].parent == c->sc[du->key].parent;
+    /* state flow: from one step of a layer to another (boxes at cell level,
+     * the h and c nodes at op level) */
+    int sl = step_layer(c, e->su), dl = step_layer(c, e->du);
+    bool recurrent = sl >= 0 && sl == dl && !ellipsis &&
+                     c->sc[c->u[e->su].cluster].step_scope != c->sc[c->u[e->du].cluster].step_scope;
     bool to_grad = !su->grad && du->grad;
     /* Forward values read by gradient nodes do not rank (the gradient tree
      * is laid out by its own flow, beside the forward one). What enters a
@@ -783,9 +936,8 @@ static void write_edge(ctx *c, sb *b, edge *e) {
      * parameters, initial states) ranks but does not pull (weight 0), so
      * the steps are ranked by the recurrent edges and stack in order
      * instead of stretching up to their inputs. */
-    int dl = step_layer(c, e->du);
     bool constrain = !to_grad;
-    bool pull = !(dl >= 0 && step_layer(c, e->su) != dl);
+    bool pull = !(dl >= 0 && sl != dl);
     sb_str(b, "  \"");
     unit_id(c, b, e->su);
     sb_str(b, "\" -> \"");
@@ -811,12 +963,14 @@ static void write_edge(ctx *c, sb *b, edge *e) {
         sb_esc(b, shp);
         sb_str(b, "\", ");
     }
+    if (recurrent) c->used |= L_STATE_FLOW;
     if (su->grad && du->grad)
         sb_printf(b, "class=\"grad%s\", color=\"" C_GRAD_LINE "\"%s", recurrent ? " recurrent" : "",
                   recurrent ? ", penwidth=2" : "");
-    else if (to_grad)
+    else if (to_grad) {
+        c->used |= L_TO_GRAD;
         sb_str(b, "class=\"to-grad\", color=\"#c9a9a4\", style=dashed");
-    else if (s0->is_param)
+    } else if (s0->is_param)
         sb_str(b, "class=\"param\", color=\"#b8860b\"");
     else if (recurrent)
         sb_str(b, "class=\"recurrent\", color=\"#4a6fa5\", penwidth=2");
@@ -841,15 +995,72 @@ static void ctx_free(ctx *c) {
     rc_free(c->node_scope);
     rc_free(c->unit_of);
     rc_free(c->node_next);
+    rc_free(c->rec);
+    rc_free(c->rec_of);
+    rc_free(c->flag);
+    rc_free(c->grank);
 }
 
-/* Mark in `mark` (bit) the nodes `v` needs. */
+/* Mark in `mark` (bit) the nodes `v` needs (v may be NULL: only what is
+ * marked already). */
 static void mark_needed(ctx *c, rc_node *const *v, int n, unsigned char bit) {
-    for (int i = 0; i < n; i++) c->draw[v[i]->id] |= bit;
+    for (int i = 0; v && i < n; i++) c->draw[v[i]->id] |= bit;
     for (int id = c->N - 1; id >= 0; id--) {
         if (!(c->draw[id] & bit)) continue;
         const rc_node *x = node_at(c, id);
         for (int k = 0; k < x->nin; k++) c->draw[x->in[k]->id] |= bit;
+    }
+}
+
+/* Outputs: what o->outputs or the gradient records name as such, what a
+ * layer hands on (read by a node of another layer), and forward ops whose
+ * value nothing drawn reads. */
+static void mark_outputs(ctx *c) {
+    const rc_dot_options *o = c->o;
+    unsigned char *read = c->flag; /* bit 2 while marking: read by a drawn forward node */
+    for (int id = 0; id < c->N; id++) {
+        const rc_node *n = node_at(c, id);
+        if (!c->draw[id] || n->is_grad) continue;
+        int L = c->node_scope[id] > 0 ? layer_of(c, c->node_scope[id]) : 0;
+        for (int k = 0; k < n->nin; k++) {
+            const rc_node *x = n->in[k];
+            if (!c->draw[x->id] || x->is_grad) continue;
+            read[x->id] |= 2;
+            int s = c->node_scope[x->id];
+            if (s > 0 && layer_of(c, s) != L && !is_single(x) && x->nin > 0) read[x->id] |= F_OUTPUT;
+        }
+    }
+    for (int id = 0; id < c->N; id++) {
+        const rc_node *n = node_at(c, id);
+        if (c->draw[id] && !n->is_grad && !(read[id] & 2) && n->nin > 0) read[id] |= F_OUTPUT;
+        read[id] &= F_OUTPUT;
+    }
+    for (int i = 0; o->outputs && i < o->noutputs; i++) c->flag[o->outputs[i]->id] |= F_OUTPUT;
+    for (int r = 0; r < c->nrec; r++)
+        if (c->draw[c->rec[r].loss->id]) c->flag[c->rec[r].loss->id] |= F_OUTPUT;
+}
+
+/* For each node inside a time step, the first gate (child scope of the step,
+ * numbered in the order the cell made them) it is or leads to within the
+ * step: edges are written in that order and the graph says ordering=out,
+ * so every step, forward or gradient, shows its gates in the cell's order
+ * (dot's crossing minimisation otherwise permutes them step by step). */
+static void gate_ranks(ctx *c) {
+    for (int id = c->N - 1; id >= 0; id--) {
+        if (!c->draw[id]) continue;
+        const rc_node *n = node_at(c, id);
+        int s = c->node_scope[id], st = c->sc[s].step_scope;
+        if (st < 0) continue;
+        if (s != st) {
+            int g = child_toward(c, s, st);
+            if (g >= 0 && g < c->grank[id]) c->grank[id] = g;
+        }
+        for (int k = 0; k < n->nin; k++) {
+            int x = n->in[k]->id;
+            if (c->draw[x] && c->node_scope[x] >= 0 && c->sc[c->node_scope[x]].step_scope == st &&
+                n->in[k]->is_grad == n->is_grad && c->grank[id] < c->grank[x])
+                c->grank[x] = c->grank[id];
+        }
     }
 }
 
@@ -861,25 +1072,49 @@ static void build(ctx *c) {
     c->node_scope = rc_malloc(nn * sizeof(int));
     c->unit_of = rc_malloc(nn * sizeof(int));
     c->node_next = rc_malloc(nn * sizeof(int));
-    if (!c->draw || !c->node_scope || !c->unit_of || !c->node_next || !rehash(c, 128)) {
+    c->rec_of = rc_malloc(nn * sizeof(int));
+    c->flag = rc_calloc(nn, 1);
+    c->grank = rc_malloc(nn * sizeof(int));
+    c->nrec = rc_graph_gradients(c->g, NULL, 0);
+    c->rec = rc_malloc((size_t)(c->nrec ? c->nrec : 1) * sizeof *c->rec);
+    if (!c->draw || !c->node_scope || !c->unit_of || !c->node_next || !c->rec_of || !c->flag || !c->grank ||
+        !c->rec || !rehash(c, 128)) {
         c->oom = true;
         return;
     }
-    /* 1. what to draw: bit 1 = needed by outputs, 2 = needed by the chosen gradients */
+    rc_graph_gradients(c->g, c->rec, c->nrec);
+    /* 1. what to draw: bit 1 = needed by outputs (by default, with
+     * gradients recorded, by their losses), 2 = needed by the chosen
+     * gradients (by default the recorded ones). Without records nothing
+     * says what is used, so everything is drawn. */
+    bool prune = c->nrec > 0 && !o->keep_unused;
     if (o->outputs) mark_needed(c, o->outputs, o->noutputs, 1);
-    else memset(c->draw, 1, nn);
+    else if (prune) {
+        for (int r = 0; r < c->nrec; r++) c->draw[c->rec[r].loss->id] |= 1;
+        mark_needed(c, NULL, 0, 1);
+    } else
+        memset(c->draw, 1, nn);
     if (o->grads) mark_needed(c, o->grads, o->ngrads, 2);
+    else if (prune && o->gradients) {
+        for (int r = 0; r < c->nrec; r++) c->draw[c->rec[r].grad->id] |= 2;
+        mark_needed(c, NULL, 0, 2);
+    }
     /* drawn: what the outputs need, and what the chosen gradients need;
-     * gradient nodes only when asked for and, with grads, only on their
-     * paths */
+     * gradient nodes only when asked for and, with grads or records, only
+     * on their paths */
+    bool grad_paths = o->grads || prune;
     for (int id = 0; id < N; id++) {
         const rc_node *n = node_at(c, id);
         bool d = c->draw[id] != 0;
-        if (n->is_grad && (!o->gradients || (o->grads && !(c->draw[id] & 2)))) d = false;
+        if (n->is_grad && (!o->gradients || (grad_paths && !(c->draw[id] & 2)))) d = false;
         c->draw[id] = d;
         c->unit_of[id] = -1;
         c->node_scope[id] = -1;
+        c->rec_of[id] = -1;
+        c->grank[id] = INT32_MAX;
     }
+    for (int r = c->nrec - 1; r >= 0; r--) /* the first record of a node names it */
+        if (c->draw[c->rec[r].grad->id] && (o->gradients || !c->rec[r].grad->is_grad)) c->rec_of[c->rec[r].grad->id] = r;
     int root = scope_get(c, "", 0);
     if (root != 0) {
         c->oom = true;
@@ -923,7 +1158,14 @@ static void build(ctx *c) {
         }
         if (ui < 0) return;
         unit_add_node(c, ui, id);
+        int st = c->sc[s].step_scope;
+        if (st >= 0 && c->u[ui].kind == U_NODE && !is_single(n)) {
+            if (c->sc[st].sfirst[gr] < 0) c->sc[st].sfirst[gr] = id;
+            c->sc[st].slast[gr] = id;
+        }
     }
+    mark_outputs(c);
+    gate_ranks(c);
     /* 3. edges */
     for (int id = 0; id < N && !c->oom; id++) {
         if (!c->draw[id]) continue;
@@ -936,6 +1178,158 @@ static void build(ctx *c) {
     }
 }
 
+/* Steps of a layer drawn op by op overlap in rank when nothing orders
+ * them: a step's first nodes (the slice of its projected input) need only
+ * the projection, so dot ranks them beside the previous step's last ones
+ * and the steps stagger sideways across the page. An invisible edge from
+ * the last node of each step to the first nodes of the next (in the order
+ * the steps were made: backwards in the gradient graph) stacks them. */
+static void write_step_chain(ctx *c, sb *b) {
+    for (int p = 0; p < c->nsc; p++) {
+        if (c->sc[p].nsteps == 0) continue;
+        for (int gr = 0; gr < 2; gr++) {
+            int prev = -1;
+            for (;;) { /* the next step by first node id: steps are few, a scan each is fine */
+                int next = -1;
+                for (int ch = c->sc[p].first_child; ch >= 0; ch = c->sc[ch].next_sibling) {
+                    int f = c->sc[ch].sfirst[gr];
+                    if (c->sc[ch].step_scope != ch || f < 0) continue;
+                    if (prev >= 0 && f <= c->sc[prev].sfirst[gr]) continue;
+                    if (next < 0 || f < c->sc[next].sfirst[gr]) next = ch;
+                }
+                if (next < 0) break;
+                if (prev >= 0) {
+                    char from[700], to[700];
+                    rc_dot_node_id(node_at(c, c->sc[prev].slast[gr]), from, sizeof from);
+                    for (int id = c->sc[next].sfirst[gr]; id <= c->sc[next].slast[gr]; id++) {
+                        if (!c->draw[id] || c->u[c->unit_of[id]].kind != U_NODE) continue;
+                        const rc_node *n = node_at(c, id);
+                        if (c->sc[c->node_scope[id]].step_scope != next || n->is_grad != (gr == 1) || is_single(n))
+                            continue;
+                        bool entry = true;
+                        for (int k = 0; k < n->nin && entry; k++) {
+                            int x = n->in[k]->id;
+                            entry = !(c->draw[x] && c->node_scope[x] >= 0 &&
+                                      c->sc[c->node_scope[x]].step_scope == next && n->in[k]->is_grad == n->is_grad);
+                        }
+                        if (!entry) continue;
+                        sb_printf(b, "  \"%s\" -> \"%s\" [style=invis];\n", from,
+                                  rc_dot_node_id(n, to, sizeof to));
+                    }
+                }
+                prev = next;
+            }
+        }
+    }
+}
+
+/* Does `to` depend on `from` through drawn nodes of one tree with ids >= lo? */
+static bool depends(ctx *c, int to, int from, int lo, unsigned char *seen) {
+    if (to == from) return true;
+    if (to < lo || seen[to - lo]) return false;
+    seen[to - lo] = 1;
+    const rc_node *n = node_at(c, to);
+    for (int k = 0; k < n->nin; k++) {
+        int x = n->in[k]->id;
+        if (c->draw[x] && n->in[k]->is_grad == n->is_grad && depends(c, x, from, lo, seen)) return true;
+    }
+    return false;
+}
+
+/* The gates of a step side by side in the order the cell made them: the
+ * last node of each gate on one rank, chained by invisible flat edges
+ * (ordering=out alone does not hold in the gradient graph, whose gates are
+ * reached from several nodes). Only gates that do not depend on each
+ * other (a GRU's candidate reads its reset gate) can share a rank. */
+static void write_gate_rows(ctx *c, sb *b) {
+    for (int st = 0; st < c->nsc && !b->oom; st++) {
+        if (c->sc[st].step_scope != st) continue;
+        for (int gr = 0; gr < 2; gr++) {
+            int lo = c->sc[st].sfirst[gr], hi = c->sc[st].slast[gr];
+            if (lo < 0) continue;
+            int rep[8], nrep = 0;
+            unsigned char *seen = rc_malloc((size_t)(hi - lo + 1));
+            if (!seen) {
+                b->oom = true;
+                return;
+            }
+            for (int g = c->sc[st].first_child; g >= 0 && nrep < 8; g = c->sc[g].next_sibling) {
+                int last = -1;
+                for (int id = lo; id <= hi; id++)
+                    if (c->draw[id] && node_at(c, id)->is_grad == (gr == 1) && c->u[c->unit_of[id]].kind == U_NODE &&
+                        child_toward(c, c->node_scope[id], st) == g)
+                        last = id;
+                if (last < 0) continue;
+                bool free = true;
+                for (int k = 0; k < nrep && free; k++) {
+                    int a = rep[k] < last ? rep[k] : last, z = rep[k] < last ? last : rep[k];
+                    memset(seen, 0, (size_t)(hi - lo + 1));
+                    free = !depends(c, z, a, lo, seen);
+                }
+                if (free) rep[nrep++] = last;
+            }
+            rc_free(seen);
+            if (nrep < 2) continue;
+            char id[700];
+            sb_str(b, "  { rank=same;");
+            for (int k = 0; k < nrep; k++) sb_printf(b, " \"%s\";", rc_dot_node_id(node_at(c, rep[k]), id, sizeof id));
+            sb_str(b, " }\n  ");
+            for (int k = 0; k < nrep; k++)
+                sb_printf(b, "%s\"%s\"", k ? " -> " : "", rc_dot_node_id(node_at(c, rep[k]), id, sizeof id));
+            sb_str(b, " [style=invis];\n");
+        }
+    }
+}
+
+/* Edges are written grouped by their source, in the order of the gates
+ * they lead to (see gate_ranks), then as made. */
+typedef struct edge_key {
+    int su, gate, idx;
+} edge_key;
+
+static int edge_key_cmp(const void *a, const void *b) {
+    const edge_key *x = a, *y = b;
+    if (x->su != y->su) return x->su < y->su ? -1 : 1;
+    if (x->gate != y->gate) return x->gate < y->gate ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The legend: the styles this drawing uses, one row each. */
+static void write_legend(ctx *c, sb *b) {
+    static const struct {
+        unsigned bit;
+        const char *swatch; /* HTML: a cell drawn in the style */
+        const char *text;
+    } rows[] = {
+        {L_INPUT, "<TD BGCOLOR=\"#d9f2d9\" COLOR=\"#3c8d3c\" BORDER=\"1\" STYLE=\"rounded\"> </TD>", "input"},
+        {L_PARAM, "<TD BGCOLOR=\"#ffe9a8\" COLOR=\"#b8860b\" BORDER=\"2\"> </TD>", "parameter"},
+        {L_STATE0, "<TD BGCOLOR=\"#e4ecf7\" COLOR=\"#4a6fa5\" BORDER=\"1\" STYLE=\"dashed\"> </TD>",
+         "initial state (h0, c0)"},
+        {L_CONST, "<TD BGCOLOR=\"#eeeeee\" COLOR=\"#999999\" BORDER=\"1\"> </TD>", "constant"},
+        {L_OP, "<TD BGCOLOR=\"#eef3fb\" COLOR=\"#4a6fa5\" BORDER=\"1\" STYLE=\"rounded\"> </TD>", "forward op"},
+        {L_FUSED, "<TD BGCOLOR=\"#c9dcf2\" COLOR=\"#4a6fa5\" BORDER=\"3\"> </TD>", "fused op (one kernel)"},
+        {L_BOX, "<TD BGCOLOR=\"#cfe0f5\" COLOR=\"#4a6fa5\" BORDER=\"2\"> </TD>", "step or layer (box)"},
+        {L_ELLIPSIS, "<TD BGCOLOR=\"#f4f4f4\" COLOR=\"#888888\" BORDER=\"1\" STYLE=\"dashed\"> </TD>",
+         "hidden steps"},
+        {L_OUTPUT, "<TD BORDER=\"1\" COLOR=\"#4a6fa5\"><TABLE BORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"1\" "
+                   "COLOR=\"#4a6fa5\"><TR><TD> </TD></TR></TABLE></TD>",
+         "output (double border)"},
+        {L_GRAD, "<TD BGCOLOR=\"" C_GRAD_FILL "\" COLOR=\"" C_GRAD_LINE "\" BORDER=\"1\" STYLE=\"rounded\"> </TD>",
+         "gradient op"},
+        {L_GRAD_RESULT, "<TD BGCOLOR=\"" C_GRAD_BOX "\" COLOR=\"" C_GRAD_LINE "\" BORDER=\"2\"> </TD>",
+         "gradient ∂L/∂parameter"},
+        {L_STATE_FLOW, "<TD><FONT COLOR=\"#4a6fa5\"><B>━━▶</B></FONT></TD>", "state flow (step to step)"},
+        {L_TO_GRAD, "<TD><FONT COLOR=\"#c9a9a4\">╌╌▶</FONT></TD>", "forward values read by gradients"},
+    };
+    if (!c->used) return;
+    sb_str(b, "  \"legend\" [shape=plaintext, class=\"legend\", style=\"\", margin=0, label=<<TABLE BORDER=\"1\" "
+              "COLOR=\"#999999\" CELLBORDER=\"0\" CELLSPACING=\"2\" CELLPADDING=\"2\"><TR><TD COLSPAN=\"2\"><B>legend</B>"
+              "</TD></TR>");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (c->used & rows[i].bit) sb_printf(b, "<TR>%s<TD ALIGN=\"LEFT\">%s</TD></TR>", rows[i].swatch, rows[i].text);
+    sb_str(b, "</TABLE>>];\n");
+}
+
 static void emit(ctx *c, sb *b) {
     const rc_dot_options *o = c->o;
     int ndrawn = 0;
@@ -944,7 +1338,7 @@ static void emit(ctx *c, sb *b) {
               rc_dot_level_name(o->level));
     sb_str(b, "digraph \"recur\" {\n");
     sb_printf(b, "  graph [rankdir=%s, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.35, "
-                 "newrank=true",
+                 "newrank=true, compound=true, ordering=out",
               o->rankdir ? o->rankdir : "TB");
     /* Large graphs (long unrolls with gradients): dot's crossing
      * minimisation and its network-simplex x placement grow much faster
@@ -968,7 +1362,23 @@ static void emit(ctx *c, sb *b) {
             if (c->sc[ch].cnt[0] > 0) write_cluster(c, b, ch, 0, 1);
         if (r->cnt[1] > 0) write_cluster(c, b, 0, 1, 1);
     }
-    for (int i = 0; i < c->ne; i++) write_edge(c, b, &c->e[i]);
+    if (o->legend) write_legend(c, b);
+    edge_key *k = rc_malloc((size_t)(c->ne ? c->ne : 1) * sizeof *k);
+    if (!k) {
+        b->oom = true;
+        return;
+    }
+    for (int i = 0; i < c->ne; i++) {
+        const unit *du = &c->u[c->e[i].du];
+        k[i] = (edge_key){c->e[i].su, du->kind == U_NODE ? c->grank[du->key] : INT32_MAX, i};
+    }
+    qsort(k, (size_t)c->ne, sizeof *k, edge_key_cmp);
+    for (int i = 0; i < c->ne; i++) write_edge(c, b, &c->e[k[i].idx]);
+    rc_free(k);
+    if (o->level == RC_DOT_OP) {
+        write_step_chain(c, b);
+        write_gate_rows(c, b);
+    }
     sb_str(b, "}\n");
 }
 

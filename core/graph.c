@@ -43,6 +43,7 @@ void rc_graph_free(rc_graph *g) {
     rc_free(g->nodes);
     rc_free(g->scope);
     rc_free(g->scope_marks);
+    rc_free(g->grad_rec);
     rc_free(g);
 }
 
@@ -220,6 +221,14 @@ void rc_graph_truncate(rc_graph *g, int mark) {
     while (g->nnodes > mark) free_node(g->nodes[--g->nnodes]);
     /* an anchor among the removed nodes would point past the end */
     if (g->anchor >= g->nnodes) g->anchor = -1;
+    /* and so would gradient records naming a removed node (gradcheck's
+     * scratch gradients) */
+    int k = 0;
+    for (int i = 0; i < g->ngrad_rec; i++) {
+        int *r = g->grad_rec[i];
+        if (r[0] < g->nnodes && r[1] < g->nnodes && r[2] < g->nnodes) memmove(g->grad_rec[k++], r, sizeof *g->grad_rec);
+    }
+    g->ngrad_rec = k;
 }
 
 int rc_node_id(const rc_node *n) { return n ? n->id : -1; }

@@ -19,6 +19,12 @@ struct rc_graph {
     const char *grad_scope;
     bool no_fusion; /* builders emit plain ops instead of fused ones */
     int anchor;     /* -1, or the `after` of new nodes (rc_graph_schedule_after) */
+    /* What rc_gradients/rc_vjp made, as node ids {loss, wrt, grad}, in call
+     * order: kept on the graph so drawings (and anyone) can tell a final
+     * d loss/d param from the intermediate gradient nodes without being
+     * handed the arrays rc_gradients returned. */
+    int (*grad_rec)[3];
+    int ngrad_rec, grad_rec_cap;
 };
 
 /* Remove every node with id >= mark (those made after rc_graph_node_count

@@ -261,6 +261,24 @@ static rc_status check_step(rc_rnn *l, rc_graph *g, const rc_cell_step *s, int64
 }
 
 /* Row block t of a (T, B, F) node as (B, F): a view. */
+/* The zero initial states the layer made get the names of the states the
+ * cell returns, with a 0: "h0", "c0" (drawings then show them as the
+ * states they are, not as anonymous fills); "state<k>_0" when the cell
+ * leaves a state unnamed. */
+static void name_initial_states(const rc_cell *c, rc_node *const *zeros, const rc_cell_step *s) {
+    for (int k = 0; k < c->nstates; k++) {
+        if (!zeros[k]) continue;
+        const rc_node *n = s->next_state[k];
+        const char *name = n ? rc_node_name(n) : "";
+        /* a node keeps its op's name until named: a name, not an op test */
+        const char *unnamed = n ? rc_node_op_name(n) : "";
+        char buf[80];
+        if (*name && strcmp(name, unnamed) != 0 && strlen(name) < 64) snprintf(buf, sizeof buf, "%s0", name);
+        else snprintf(buf, sizeof buf, "state%d_0", k);
+        rc_node_rename(zeros[k], buf);
+    }
+}
+
 static rc_node *step_rows(rc_graph *g, rc_node *seq, int64_t t) {
     rc_shape s = rc_node_shape(seq);
     return rc_reshape(g, rc_slice(g, seq, 0, t, t + 1), RC_SHAPE(s.dim[1], s.dim[2]));
@@ -344,8 +362,9 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         if (l->cfg.go_backwards) mseq = rc_reverse(g, mseq, 0);
     }
     rc_node *state[RC_MAX_STATES];
+    rc_node *zeros[RC_MAX_STATES] = {0}; /* initial states made here, named after the first step */
     for (int k = 0; k < c->nstates; k++)
-        state[k] = ninit ? init[k] : l->store[0] ? l->store[k] : rc_fill(g, RC_SHAPE(B, c->state_size[k]), 0.0f);
+        state[k] = ninit ? init[k] : l->store[0] ? l->store[k] : (zeros[k] = rc_fill(g, RC_SHAPE(B, c->state_size[k]), 0.0f));
     rc_node *zero_out = mask ? rc_fill(g, RC_SHAPE(B, c->output_size), 0.0f) : NULL;
     rc_node *prev_out = zero_out;
     rc_node **outs = l->cfg.return_sequences ? rc_calloc((size_t)T, sizeof *outs) : NULL;
@@ -366,6 +385,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         if (st == RC_OK) st = check_no_params(l, g, mark, "step");
         if (st == RC_OK) st = check_step(l, g, &s, B);
         if (st == RC_OK && rc_graph_fusion(g)) st = fuse_lstm_step(g, c, &s);
+        if (st == RC_OK && t == 0) name_initial_states(c, zeros, &s);
         rc_node *o = s.output;
         if (st == RC_OK && mask) {
             rc_node *m = step_rows(g, mseq, t);

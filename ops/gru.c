@@ -140,7 +140,7 @@ static void cell_label(const rc_node *n, char *buf, size_t len) {
     snprintf(buf, len, "%s [z r hh uh h]", n->op->name);
 }
 
-const rc_op rc_op_gru_cell = {.name = "gru_cell", .arity = 3, .infer = infer_cell, .forward = cell_fwd,
+const rc_op rc_op_gru_cell = {.name = "gru_cell", .arity = 3, .flags = RC_OPF_FUSED, .infer = infer_cell, .forward = cell_fwd,
                               .reference = cell_ref, .grad = cell_gradb, .label = cell_label};
 
 /* --- gradient ---------------------------------------------------------------- */
@@ -237,7 +237,7 @@ static void grad_label(const rc_node *n, char *buf, size_t len) {
     snprintf(buf, len, "%s %s", n->op->name, what[n->attr.i[0] >= 0 && n->attr.i[0] <= 2 ? n->attr.i[0] : 0]);
 }
 
-const rc_op rc_op_gru_cell_grad = {.name = "gru_cell_grad", .arity = 3, .infer = infer_grad, .forward = grad_fwd,
+const rc_op rc_op_gru_cell_grad = {.name = "gru_cell_grad", .arity = 3, .flags = RC_OPF_FUSED, .infer = infer_grad, .forward = grad_fwd,
                                    .reference = grad_ref, .label = grad_label};
 
 rc_node *rc_gru_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *h) {

@@ -143,7 +143,7 @@ static void cell_label(const rc_node *n, char *buf, size_t len) {
     snprintf(buf, len, "%s [i f g o c h]", n->op->name);
 }
 
-const rc_op rc_op_lstm_cell = {.name = "lstm_cell", .arity = 3, .infer = infer_cell, .forward = cell_fwd,
+const rc_op rc_op_lstm_cell = {.name = "lstm_cell", .arity = 3, .flags = RC_OPF_FUSED, .infer = infer_cell, .forward = cell_fwd,
                                .reference = cell_ref, .grad = cell_gradb, .label = cell_label};
 
 /* --- gradient ---------------------------------------------------------------- */
@@ -251,7 +251,7 @@ static void grad_label(const rc_node *n, char *buf, size_t len) {
     snprintf(buf, len, "%s %s", n->op->name, n->attr.i[0] == 1 ? "dc" : "dz");
 }
 
-const rc_op rc_op_lstm_cell_grad = {.name = "lstm_cell_grad", .arity = -1, .infer = infer_grad,
+const rc_op rc_op_lstm_cell_grad = {.name = "lstm_cell_grad", .arity = -1, .flags = RC_OPF_FUSED, .infer = infer_grad,
                                     .forward = grad_fwd, .reference = grad_ref, .scratch_bytes = grad_scratch,
                                     .label = grad_label};
 

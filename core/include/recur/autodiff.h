@@ -30,6 +30,19 @@ rc_status rc_gradients(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n,
 rc_status rc_vjp(rc_graph *g, rc_node *y, rc_node *seed, rc_node *const *wrt,
                  int n, rc_node **grads);
 
+/* What rc_gradients and rc_vjp made: one record per wrt node of every
+ * successful call, in call order. The graph keeps them (as long as the
+ * nodes live) so tools can name the final gradients: rc_dot labels `grad`
+ * "∂L/∂<wrt path>" and prunes what neither the loss nor a gradient needs. */
+typedef struct rc_gradient_record {
+    rc_node *loss; /* the loss (rc_vjp: y) */
+    rc_node *wrt;  /* the node differentiated against */
+    rc_node *grad; /* d loss / d wrt, as returned in grads[i] */
+} rc_gradient_record;
+
+/* Write up to max records to out (may be NULL) and return their number. */
+int rc_graph_gradients(const rc_graph *g, rc_gradient_record *out, int max);
+
 #ifdef __cplusplus
 }
 #endif

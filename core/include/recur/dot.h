@@ -10,7 +10,15 @@
  *                 between steps; parameters stay single nodes, drawn once
  *                 with an edge to every step that uses them;
  *   RC_DOT_LAYER  rolled: one box per layer (like Keras plot_model), its
- *                 parameters listed in the box.
+ *                 parameters listed in the box. (For a model, recur/model.h's
+ *                 rc_model_dot_string draws plot_model's view: one box per
+ *                 layer with its class, shapes and parameter count.)
+ *
+ * Gradients recorded on the graph (rc_graph_gradients) are labelled
+ * "∂L/∂<parameter path>"; nodes neither a loss nor a gradient needs are
+ * left out; initial states carry their names (h0, c0); outputs (of a
+ * layer, or the loss) have a double border; the gates of a step are drawn
+ * in the order the cell made them, at every step and in the gradient graph.
  *
  * The output is deterministic: the same graph and options give
  * byte-identical DOT. Node IDs are "<scope path>/<name>#<node id>" (node
@@ -37,6 +45,17 @@ typedef enum rc_dot_level {
     RC_DOT_LAYER,  /* one box per layer (rolled) */
 } rc_dot_level;
 
+/* How the forward values that gradient nodes read are drawn. They are
+ * many (an LSTM step's gradient reads 14 of them) and do not shape the
+ * layout, so drawn one by one they loop around the gradient graph. */
+typedef enum rc_dot_links {
+    RC_DOT_LINKS_STEP = 0, /* one dashed edge per (forward step or scope,
+                              gradient step or scope) pair, cluster to
+                              cluster, its tooltip counting the values */
+    RC_DOT_LINKS_ALL,      /* one dashed edge per value read */
+    RC_DOT_LINKS_NONE,     /* not drawn */
+} rc_dot_links;
+
 typedef struct rc_dot_options {
     rc_dot_level level;
     /* Draw gradient nodes (appended by rc_gradients). Default true. */
@@ -58,9 +77,18 @@ typedef struct rc_dot_options {
     int steps_shown;
     const char *title;   /* graph label; NULL = none */
     const char *rankdir; /* "TB" (default, NULL), "LR", "BT" or "RL" */
+    /* Unused nodes: when the graph holds gradients (rc_graph_gradients),
+     * only what their losses or the drawn gradients need is drawn (e.g. not
+     * the gradient pieces autodiff combined into one GEMM, nor the
+     * gradients of initial states). true draws every node. */
+    bool keep_unused;
+    rc_dot_links grad_links; /* default RC_DOT_LINKS_STEP */
+    /* A legend of the styles the drawing uses. Default true. */
+    bool legend;
 } rc_dot_options;
 
-/* Defaults: op level, gradients drawn, whole graph, every step. */
+/* Defaults: op level, gradients drawn, whole graph, every step, unused
+ * nodes pruned, forward->gradient links per step, a legend. */
 rc_dot_options rc_dot_defaults(void);
 
 /* Write the DOT text of g (options NULL = defaults) to f. RC_ERR_ARG on

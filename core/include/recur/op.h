@@ -39,6 +39,8 @@ enum {
     RC_OPF_RNG_STATE = 1u << 4,   /* the node keeps a xoshiro256** generator
                                      state in attr.i[8..11], advanced by runs
                                      (dropout masks): checkpoints carry it */
+    RC_OPF_FUSED = 1u << 5,       /* several ops in one kernel (a fused cell
+                                     step or its gradient): drawings mark it */
 };
 
 /* Kernels. `in[k]` points at input k's data, `out` at the output's.

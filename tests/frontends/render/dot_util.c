@@ -76,8 +76,18 @@ Agraph_t *du_read(const char *dot) {
     return G;
 }
 
-Agraph_t *du_draw(const rc_graph *g, rc_dot_level level, char **text) {
+/* Every node, no legend: the tests that count nodes and edges against
+ * the graph (pruning and the legend have their own tests). */
+rc_dot_options du_all(void) {
     rc_dot_options o = rc_dot_defaults();
+    o.keep_unused = true;
+    o.legend = false;
+    o.grad_links = RC_DOT_LINKS_ALL;
+    return o;
+}
+
+Agraph_t *du_draw(const rc_graph *g, rc_dot_level level, char **text) {
+    rc_dot_options o = du_all();
     o.level = level;
     *text = du_dot(g, &o, NULL);
     return du_read(*text);

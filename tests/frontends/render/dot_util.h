@@ -31,6 +31,8 @@ char *du_dot(const rc_graph *g, const rc_dot_options *o, size_t *len);
 Agraph_t *du_read(const char *dot);
 /* du_dot at `level` with the other options at their defaults, read back
  * by du_read; *text gets the DOT text (rc_free it). */
+/* Defaults, but every node, each forward->gradient edge and no legend. */
+rc_dot_options du_all(void);
 Agraph_t *du_draw(const rc_graph *g, rc_dot_level level, char **text);
 /* The attribute of a node/graph, "" when not set. */
 const char *du_attr(void *obj, const char *name);
