@@ -1362,7 +1362,6 @@ static void emit(ctx *c, sb *b) {
             if (c->sc[ch].cnt[0] > 0) write_cluster(c, b, ch, 0, 1);
         if (r->cnt[1] > 0) write_cluster(c, b, 0, 1, 1);
     }
-    if (o->legend) write_legend(c, b);
     edge_key *k = rc_malloc((size_t)(c->ne ? c->ne : 1) * sizeof *k);
     if (!k) {
         b->oom = true;
@@ -1379,6 +1378,7 @@ static void emit(ctx *c, sb *b) {
         write_step_chain(c, b);
         write_gate_rows(c, b);
     }
+    if (o->legend) write_legend(c, b); /* last: the edges tell which edge styles are used */
     sb_str(b, "}\n");
 }
 

@@ -11,8 +11,15 @@
  * show instead of the layer's own (rc_model_note_call). */
 typedef struct entry {
     rc_layer *layer;
+    rc_shape in;       /* shape of the last call's input, ndim 0 unknown */
     rc_shape out;      /* shape of the last call's first output, ndim 0 before */
     char type[32];     /* "" = the layer's class name */
+    /* For the drawing's edges: the row whose output the last call read
+     * (-1 unknown), and that call's output and graph, compared (never
+     * dereferenced) with later calls' inputs. */
+    int from;
+    const rc_node *out_node;
+    const rc_graph *out_graph;
 } entry;
 
 struct rc_model {
@@ -52,7 +59,7 @@ static entry *push(rc_model *m, rc_layer *l) {
         m->e = ne;
         m->cap = cap;
     }
-    m->e[m->n] = (entry){.layer = l};
+    m->e[m->n] = (entry){.layer = l, .from = -1};
     return &m->e[m->n++];
 }
 
@@ -95,6 +102,8 @@ rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_
     for (int i = 0; i < m->n && x; i++) {
         entry *e = &m->e[i];
         rc_layer_in in = {.x = x, .mask = mask, .training = training, .rng = rng};
+        e->in = rc_node_shape(x);
+        e->from = i - 1;
         rc_layer_out o;
         if (rc_layer_apply(e->layer, g, &in, &o) != RC_OK) x = NULL;
         else if (o.nout != 1)
@@ -109,6 +118,20 @@ rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_
 
 /* --- functional calls ------------------------------------------------------------ */
 
+/* Before a call: its input shape and the row that made its input. */
+static void note_input(rc_model *m, entry *e, const rc_graph *g, const rc_node *x) {
+    e->in = x ? rc_node_shape(x) : (rc_shape){0};
+    e->from = -1;
+    for (int i = 0; x && i < m->n; i++)
+        if (&m->e[i] != e && m->e[i].out_graph == g && m->e[i].out_node == x) e->from = i;
+}
+
+static void note_output(entry *e, const rc_graph *g, const rc_node *y) {
+    e->out = rc_node_shape(y);
+    e->out_node = y;
+    e->out_graph = g;
+}
+
 /* The entry of a layer already owned, or a new one. */
 static entry *track(rc_model *m, rc_layer *l) {
     for (int i = 0; i < m->n; i++)
@@ -122,8 +145,9 @@ rc_status rc_model_call(rc_model *m, rc_layer *l, rc_graph *g, const rc_layer_in
     if (!m || !l || !in || !out) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call: NULL argument"), RC_ERR_ARG;
     entry *e = track(m, l);
     if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name), RC_ERR_NOMEM;
+    note_input(m, e, g, in->x);
     rc_status st = rc_layer_apply(l, g, in, out);
-    if (st == RC_OK) e->out = rc_node_shape(out->out[0]);
+    if (st == RC_OK) note_output(e, g, out->out[0]);
     return st;
 }
 
@@ -132,8 +156,9 @@ rc_status rc_model_call_rnn(rc_model *m, rc_rnn *l, rc_graph *g, rc_node *x, con
     if (!m || !l) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call_rnn: model or layer is NULL"), RC_ERR_ARG;
     entry *e = track(m, rc_rnn_layer(l));
     if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name), RC_ERR_NOMEM;
+    note_input(m, e, g, x);
     rc_status st = rc_rnn_apply(l, g, x, call, out);
-    if (st == RC_OK) e->out = rc_node_shape(out->output);
+    if (st == RC_OK) note_output(e, g, out->output);
     return st;
 }
 
@@ -142,8 +167,9 @@ rc_status rc_model_call_bidir(rc_model *m, rc_bidir *b, rc_graph *g, rc_node *x,
     if (!m || !b) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call_bidir: model or layer is NULL"), RC_ERR_ARG;
     entry *e = track(m, rc_bidir_layer(b));
     if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name), RC_ERR_NOMEM;
+    note_input(m, e, g, x);
     rc_status st = rc_bidir_apply(b, g, x, call, out);
-    if (st == RC_OK) e->out = rc_node_shape(out->output ? out->output : out->output_forward);
+    if (st == RC_OK) note_output(e, g, out->output ? out->output : out->output_forward);
     return st;
 }
 
@@ -151,8 +177,9 @@ rc_node *rc_model_call_dense(rc_model *m, rc_dense *d, rc_graph *g, rc_node *x, 
     if (!m || !d) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call_dense: model or layer is NULL");
     entry *e = track(m, rc_dense_layer(d));
     if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name);
+    note_input(m, e, g, x);
     rc_node *y = rc_dense_apply(d, g, x, rng);
-    if (y) e->out = rc_node_shape(y);
+    if (y) note_output(e, g, y);
     return y;
 }
 
@@ -161,8 +188,9 @@ rc_node *rc_model_call_embedding(rc_model *m, rc_embedding *em, rc_graph *g, rc_
     if (!m || !em) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call_embedding: model or layer is NULL");
     entry *e = track(m, rc_embedding_layer(em));
     if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name);
+    note_input(m, e, g, ids);
     rc_node *y = rc_embedding_apply(em, g, ids, rng, mask_out);
-    if (y) e->out = rc_node_shape(y);
+    if (y) note_output(e, g, y);
     return y;
 }
 
@@ -337,4 +365,116 @@ size_t rc_model_summary(const rc_model *m, char *buf, size_t len) {
     put(&s, " Non-trainable params: 0 (0.00 B)\n");
     if (buf && len && s.used >= len) buf[len - 1] = 0;
     return s.used;
+}
+
+/* --- drawing (plot_model) -------------------------------------------------------- */
+
+/* Text inside an HTML-like DOT label: & < > " escaped. */
+static void put_html(sbuf *s, const char *t) {
+    for (; *t; t++) {
+        switch (*t) {
+        case '&': put(s, "&amp;"); break;
+        case '<': put(s, "&lt;"); break;
+        case '>': put(s, "&gt;"); break;
+        case '"': put(s, "&quot;"); break;
+        default: put(s, "%c", *t);
+        }
+    }
+}
+
+/* "(None, 4, 3)": the batch as None, as Keras prints shapes; "?" unknown. */
+static void keras_shape(rc_shape sh, char *out, size_t len) {
+    if (sh.ndim == 0) {
+        snprintf(out, len, "?");
+        return;
+    }
+    int k = snprintf(out, len, "(None");
+    for (int d = 1; d < sh.ndim && k > 0 && (size_t)k < len; d++)
+        k += snprintf(out + k, len - (size_t)k, ", %lld", (long long)sh.dim[d]);
+    if (k > 0 && (size_t)k < len) snprintf(out + k, len - (size_t)k, ")");
+}
+
+static void box(sbuf *s, const char *id, const char *name, const char *type, rc_shape in, rc_shape out, int64_t params,
+                bool input) {
+    char a[96], b[96], cnt[40];
+    keras_shape(in, a, sizeof a);
+    keras_shape(out, b, sizeof b);
+    thousands(params, cnt, sizeof cnt);
+    put(s, "  \"%s\" [class=\"%s\", tooltip=\"", id, input ? "layer input" : "layer");
+    put_html(s, name);
+    put(s, "\", label=<<TABLE BORDER=\"0\" CELLBORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"4\"><TR><TD COLSPAN=\"2\" "
+           "BGCOLOR=\"%s\"><B>",
+        input ? "#d9f2d9" : "#cfe0f5");
+    put_html(s, name);
+    put(s, "</B> (");
+    put_html(s, type);
+    put(s, ")</TD></TR>");
+    if (!input) put(s, "<TR><TD ALIGN=\"LEFT\">Input shape</TD><TD>%s</TD></TR>", a);
+    put(s, "<TR><TD ALIGN=\"LEFT\">Output shape</TD><TD>%s</TD></TR>", b);
+    if (!input) put(s, "<TR><TD ALIGN=\"LEFT\">Params</TD><TD>%s</TD></TR>", cnt);
+    put(s, "</TABLE>>];\n");
+}
+
+static bool is_input_row(const rc_model *m, int i) {
+    rc_layer_info in;
+    return rc_model_layer_info(m, i, &in) && strcmp(in.type, "InputLayer") == 0;
+}
+
+/* The row a call's input came from: the recorded one, else an InputLayer
+ * row of the same shape (functional models note their inputs by shape
+ * only), else -2 for the drawing's own input box, -1 none. */
+static int source_of(const rc_model *m, int i) {
+    const entry *e = &m->e[i];
+    if (is_input_row(m, i)) return -1;
+    if (e->from >= 0) return e->from;
+    for (int j = 0; j < m->n; j++)
+        if (is_input_row(m, j) && e->in.ndim && rc_shape_eq(m->e[j].out, e->in)) return j;
+    return e->in.ndim ? -2 : -1;
+}
+
+static void model_dot(const rc_model *m, const char *title, sbuf *s) {
+    put(s, "// recur %s: model \"", RC_VERSION_STRING);
+    put_html(s, m->name);
+    put(s, "\", %d layer%s\ndigraph \"model\" {\n", m->n, m->n == 1 ? "" : "s");
+    put(s, "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, nodesep=0.3, ranksep=0.3");
+    if (title) {
+        put(s, ", labelloc=t, fontsize=16, label=\"");
+        for (const char *t = title; *t; t++) put(s, *t == '"' || *t == '\\' ? "\\%c" : "%c", *t);
+        put(s, "\"");
+    }
+    put(s, "];\n  node [shape=plaintext, fontname=\"Helvetica\", fontsize=10];\n");
+    put(s, "  edge [color=\"#555555\", arrowsize=0.7];\n");
+    /* an input box when no row is the input (a Sequential model) */
+    int need_input = -1;
+    for (int i = 0; i < m->n && need_input < 0; i++)
+        if (source_of(m, i) == -2) need_input = i;
+    if (need_input >= 0) box(s, "input", "input", "InputLayer", (rc_shape){0}, m->e[need_input].in, 0, true);
+    for (int i = 0; i < m->n; i++) {
+        rc_layer_info in;
+        rc_model_layer_info(m, i, &in);
+        char id[32];
+        snprintf(id, sizeof id, "layer%d", i);
+        box(s, id, in.name, in.type, m->e[i].in, in.output, in.params, is_input_row(m, i));
+    }
+    for (int i = 0; i < m->n; i++) {
+        int f = source_of(m, i);
+        if (f == -2) put(s, "  \"input\" -> \"layer%d\";\n", i);
+        else if (f >= 0) put(s, "  \"layer%d\" -> \"layer%d\";\n", f, i);
+    }
+    put(s, "}\n");
+}
+
+rc_status rc_model_dot_string(const rc_model *m, const char *title, char **out, size_t *len) {
+    if (out) *out = NULL;
+    if (len) *len = 0;
+    if (!m || !out) return RC_ERR_ARG;
+    sbuf count = {NULL, 0, 0};
+    model_dot(m, title, &count); /* the length, then the text */
+    char *buf = rc_malloc(count.used + 1);
+    if (!buf) return RC_ERR_NOMEM;
+    sbuf s = {buf, count.used + 1, 0};
+    model_dot(m, title, &s);
+    *out = buf;
+    if (len) *len = s.used;
+    return RC_OK;
 }

@@ -7,6 +7,7 @@
 
 #include <recur.h>
 #include <recur/dot.h>
+#include <recur/model.h>
 #include <recur/model_io.h>
 #include <recur/rnn.h>
 
@@ -20,7 +21,7 @@ static const char dot_usage[] =
     "                 [--batch B] [--bidirectional] [--return-sequences] [--gradients]\n"
     "                 [--grad-of PARAM]... [--level op|cell|layer] [--steps-shown K]\n"
     "                 [--title TEXT] [--rankdir TB|LR|BT|RL]\n"
-    "                 [--fused]\n"
+    "                 [--fused] [--grad-links step|all|none] [--all-nodes] [--no-legend]\n"
     "       recur dot MODEL -o FILE [--steps T] [the drawing options above]\n"
     "\n"
     "Builds the layer on an input of shape (B, T, I) (B defaults to 2) and draws\n"
@@ -35,6 +36,13 @@ static const char dot_usage[] =
     "  --steps-shown K     draw the first K and last K steps, an ellipsis between\n"
     "  --fused             draw the graph as it runs, with fused ops (one lstm_cell\n"
     "                      per LSTM step); by default every gate is drawn\n"
+    "  --grad-links        forward values read by gradients: one dashed edge per\n"
+    "                      step pair (step, default), per value (all), or none\n"
+    "  --all-nodes         also draw nodes neither the output/loss nor a drawn\n"
+    "                      gradient needs (pruned by default)\n"
+    "  --no-legend         leave out the legend of styles\n"
+    "A model at --level layer is drawn like Keras plot_model: one box per layer\n"
+    "with its class, input and output shapes and parameter count.\n"
     "MODEL is a Keras 3 .keras file or a TF.js model.json (also --model MODEL);\n"
     "it is built on an input of batch B and T steps (default 4).\n"
     "exit status: 0 written, 1 failed (e.g. unwritable file), 2 bad usage\n";
@@ -65,7 +73,8 @@ typedef struct dot_args {
     int ngrad_of, ci;
     long units, input, steps, batch, shown;
     bool have_units, have_input, have_steps, have_batch;
-    bool bidir, grads, seqs, fused;
+    bool bidir, grads, seqs, fused, all_nodes, no_legend;
+    rc_dot_links links;
     rc_dot_level level;
 } dot_args;
 
@@ -91,6 +100,8 @@ static int dot_parse(int argc, char **argv, dot_args *a) {
         if (strcmp(arg, "--gradients") == 0) { a->grads = true; continue; }
         if (strcmp(arg, "--return-sequences") == 0) { a->seqs = true; continue; }
         if (strcmp(arg, "--fused") == 0) { a->fused = true; continue; }
+        if (strcmp(arg, "--all-nodes") == 0) { a->all_nodes = true; continue; }
+        if (strcmp(arg, "--no-legend") == 0) { a->no_legend = true; continue; }
         if (arg[0] != '-') {
             if (a->model) return args_usage_error("dot", "unexpected argument '%s' (MODEL '%s' is given already)", arg,
                                                   a->model);
@@ -111,6 +122,7 @@ static int dot_parse(int argc, char **argv, dot_args *a) {
             {"--title", "a title"},
             {"--rankdir", "TB, LR, BT or RL"},
             {"--grad-of", "a parameter path or its tail"},
+            {"--grad-links", "step, all or none"},
             {"-o", "a .dot, .gv, .svg, .png or .pdf file"},
             {"--output", "a .dot, .gv, .svg, .png or .pdf file"},
             {"--model", "a model.json or .keras file"},
@@ -135,6 +147,11 @@ static int dot_parse(int argc, char **argv, dot_args *a) {
         } else if (strcmp(arg, "--level") == 0) {
             if (!rc_dot_level_parse(v, &a->level))
                 return args_usage_error("dot", "--level expects op, cell or layer, got '%s'", v);
+        } else if (strcmp(arg, "--grad-links") == 0) {
+            if (!strcmp(v, "step")) a->links = RC_DOT_LINKS_STEP;
+            else if (!strcmp(v, "all")) a->links = RC_DOT_LINKS_ALL;
+            else if (!strcmp(v, "none")) a->links = RC_DOT_LINKS_NONE;
+            else return args_usage_error("dot", "--grad-links expects step, all or none, got '%s'", v);
         } else if (strcmp(arg, "--grad-of") == 0) {
             if (a->ngrad_of == DOT_MAX_GRAD_OF)
                 return args_usage_error("dot", "--grad-of is given more than %d times", DOT_MAX_GRAD_OF);
@@ -306,10 +323,33 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
     o.steps_shown = (int)a->shown;
     o.title = a->title ? a->title : title;
     o.rankdir = a->rankdir;
+    o.keep_unused = a->all_nodes;
+    o.legend = !a->no_legend;
+    o.grad_links = a->links;
+    /* Without gradients no loss says what is used: the layer's output does
+     * (a final c state nothing returns is not drawn). */
+    if (!a->grads && !a->all_nodes) {
+        o.outputs = &s->y;
+        o.noutputs = 1;
+    }
     if (nsel) {
         o.grads = sel_g;
         o.grad_params = sel_p;
         o.ngrads = nsel;
+    }
+    /* A model at layer level is drawn as plot_model draws it (one box per
+     * layer, from the model's own table); with gradients, from the graph. */
+    if (s->io && a->level == RC_DOT_LAYER && !a->grads) {
+        char *text = NULL;
+        rc_status st = rc_model_dot_string(rc_io_rc_model(s->io), o.title, &text, NULL);
+        if (st == RC_OK) st = rc_dot_save_text(text, a->out);
+        else rc_dot_fail(st, "drawing the model failed: %s", rc_status_str(st));
+        rc_free(text);
+        if (st != RC_OK) {
+            fprintf(stderr, "recur dot: %s\n", rc_dot_error());
+            status = 1;
+        }
+        goto done;
     }
     if (rc_dot_save(g, &o, a->out) != RC_OK) {
         fprintf(stderr, "recur dot: %s\n", rc_dot_error());

@@ -140,24 +140,34 @@ static rc_status write_file(const char *path, const char *data, size_t n) {
     return e ? fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
 }
 
-rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path) {
+/* DOT text (e.g. rc_model_dot_string's) to a file in the format of its
+ * extension, written whole or not at all as rc_dot_save. */
+rc_status rc_dot_save_text(const char *dot, const char *path) {
     rc_dot_fail(RC_OK, "%s", "");
-    if (!path) return fail(RC_ERR_ARG, "rc_dot_save: path is NULL");
+    if (!dot || !path) return fail(RC_ERR_ARG, "rc_dot_save_text: %s is NULL", dot ? "path" : "text");
     const char *fmt = rc_dot_format_of(path);
     if (!fmt)
         return fail(RC_ERR_ARG, "rc_dot_save: cannot tell the format of '%s' (use .dot, .gv, .svg, .png or .pdf)",
                     path);
-    char *dot = NULL, *data = NULL;
+    if (strcmp(fmt, "dot") == 0) return write_file(path, dot, strlen(dot));
+    char *data = NULL;
     size_t n = 0;
-    rc_status st = rc_dot_string(g, o, &dot, &n);
-    if (st != RC_OK) return st;
-    if (strcmp(fmt, "dot") == 0) {
-        data = dot;
-    } else {
-        st = rc_dot_render(dot, fmt, &data, &n);
-        rc_free(dot);
-    }
+    rc_status st = rc_dot_render(dot, fmt, &data, &n);
     if (st == RC_OK) st = write_file(path, data, n);
     rc_free(data);
+    return st;
+}
+
+rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path) {
+    rc_dot_fail(RC_OK, "%s", "");
+    if (!path) return fail(RC_ERR_ARG, "rc_dot_save: path is NULL");
+    if (!rc_dot_format_of(path))
+        return fail(RC_ERR_ARG, "rc_dot_save: cannot tell the format of '%s' (use .dot, .gv, .svg, .png or .pdf)",
+                    path);
+    char *dot = NULL;
+    rc_status st = rc_dot_string(g, o, &dot, NULL);
+    if (st != RC_OK) return st;
+    st = rc_dot_save_text(dot, path);
+    rc_free(dot);
     return st;
 }

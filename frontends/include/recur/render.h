@@ -28,6 +28,10 @@ rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t 
  * file as it was. */
 rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path);
 
+/* The same for DOT text made elsewhere (e.g. recur/model.h's
+ * rc_model_dot_string): written as is for .dot/.gv, else rendered. */
+rc_status rc_dot_save_text(const char *dot, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -91,6 +91,16 @@ int64_t rc_model_param_count(const rc_model *m);
  * terminating NUL; returns the length the full text needs (snprintf-like). */
 size_t rc_model_summary(const rc_model *m, char *buf, size_t len);
 
+/* The model drawn as Keras' plot_model(show_shapes=True) draws it, as
+ * Graphviz DOT text: one box per layer (call order) with its name, Keras
+ * class, input and output shapes (batch as None) and parameter count, an
+ * edge from the layer whose output each call read (a Sequential model's
+ * chain, from an input box). Shapes are those of the last application.
+ * title may be NULL. The text is new (free with rc_free); *len (may be
+ * NULL) gets its length. RC_ERR_ARG for NULL m or out, RC_ERR_NOMEM.
+ * Render it with rc_dot_render (recur/render.h). */
+rc_status rc_model_dot_string(const rc_model *m, const char *title, char **out, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

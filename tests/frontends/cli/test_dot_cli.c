@@ -276,3 +276,56 @@ Test(dot_cli, help_exits_zero) {
     cr_assert_eq(run(RECUR_DOT("--help"), msg, sizeof msg), 0);
     cr_assert(strstr(msg, "usage: recur dot --cell {simple,lstm,gru}"), "%s", msg);
 }
+
+/* A model at layer level is drawn as Keras plot_model draws it: an input
+ * box, then one box per layer with its class, input and output shapes
+ * (batch None) and parameter count, chained. */
+Test(dot_cli, model_layer_level_is_one_box_per_layer) {
+    static const struct {
+        const char *model;
+        int nlayers;
+        const char *rows[4][4]; /* name (Class), input, output, params */
+    } m[] = {
+        {"bidir_lstm_dense", 2,
+         {{"<B>bidirectional</B> (Bidirectional)", "(None, 4, 2)", "(None, 6)", "144"},
+          {"<B>dense</B> (Dense)", "(None, 6)", "(None, 2)", "14"}}},
+        {"embedding_lstm_dense", 3,
+         {{"<B>embedding</B> (Embedding)", "(None, 6)", "(None, 6, 4)", "40"},
+          {"<B>lstm</B> (LSTM)", "(None, 6, 4)", "(None, 5)", "200"},
+          {"<B>dense</B> (Dense)", "(None, 5)", "(None, 3)", "18"}}},
+        {"gru_lstm_dense", 3,
+         {{"<B>gru</B> (GRU)", "(None, 5, 3)", "(None, 5, 4)", "96"},
+          {"<B>lstm</B> (LSTM)", "(None, 5, 4)", "(None, 3)", "96"},
+          {"<B>dense</B> (Dense)", "(None, 3)", "(None, 2)", "8"}}},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        for (int f = 0; f < 2; f++) {
+            char path[512], file[128], msg[4096];
+            snprintf(path, sizeof path, "%s/%s/%s", env_path("GOLDEN_MODELS"), m[i].model,
+                     f ? "model.json" : "model.keras");
+            snprintf(file, sizeof file, "%s/%s_layer%d.dot", tmpdir, m[i].model, f);
+            int st = run(RECUR_DOT(path, "--level", "layer", "-o", file), msg, sizeof msg);
+            cr_assert_eq(st, 0, "%s: %s", path, msg);
+            assert_graphviz_accepts(file, path);
+            size_t n;
+            char *s = read_all(file, &n);
+            int boxes = 0;
+            for (const char *p = s; (p = strstr(p, "[class=\"layer\"")); p++) boxes++;
+            cr_assert_eq(boxes, m[i].nlayers, "%s: %d boxes\n%s", path, boxes, s);
+            /* an input box (the file's InputLayer, or one drawn for a
+             * Sequential model) and a chain from it through every layer */
+            cr_assert(strstr(s, "[class=\"layer input\""), "%s: no input box", path);
+            int edges = 0;
+            for (const char *p = s; (p = strstr(p, "\" -> \"layer")); p++) edges++;
+            cr_assert_eq(edges, m[i].nlayers, "%s: %d edges", path, edges);
+            for (int l = 0; l < m[i].nlayers; l++) {
+                char want[512];
+                snprintf(want, sizeof want,
+                         "%s</TD></TR><TR><TD ALIGN=\"LEFT\">Input shape</TD><TD>%s</TD></TR><TR><TD "
+                         "ALIGN=\"LEFT\">Output shape</TD><TD>%s</TD></TR><TR><TD ALIGN=\"LEFT\">Params</TD><TD>%s<",
+                         m[i].rows[l][0], m[i].rows[l][1], m[i].rows[l][2], m[i].rows[l][3]);
+                cr_assert(strstr(s, want), "%s: no box\n%s\nin\n%s", path, want, s);
+            }
+            free(s);
+        }
+}

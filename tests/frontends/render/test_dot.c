@@ -802,3 +802,226 @@ Test(dot, save_replaces_whole_files_and_keeps_them_on_failure) {
     du_free(&n);
 }
 
+
+/* --- the drawing as a new user meets it (defaults) ------------------------------ */
+
+/* LSTM(8) on x (2, T, 4), every gate as its own op (as `recur dot` builds
+ * it), with a sum loss and its gradients w.r.t. every parameter. */
+static du_net lstm8(int T) {
+    du_net n = {.g = rc_graph_new()};
+    rc_graph_set_fusion(n.g, false);
+    n.x = rc_input(n.g, "x", RC_F32, RC_SHAPE(2, T, 4));
+    rc_cell_config cfg = rc_cell_defaults(8);
+    n.layer = rc_rnn_new("lstm", rc_lstm_cell_new(&cfg), &(rc_rnn_config){0});
+    rc_rnn_out o;
+    cr_assert_eq(rc_rnn_apply(n.layer, n.g, n.x, NULL, &o), RC_OK);
+    n.y = o.output;
+    n.nparams = rc_graph_params(n.g, n.params, 16);
+    n.loss = rc_sum(n.g, n.y, RC_ALL_AXES, false);
+    rc_node_rename(n.loss, "loss");
+    cr_assert_eq(rc_gradients(n.g, n.loss, n.params, n.nparams, n.grads), RC_OK);
+    return n;
+}
+
+Test(dot, gradient_records_name_each_result) {
+    du_net n = lstm8(3);
+    rc_gradient_record r[8];
+    cr_assert_eq(rc_graph_gradients(n.g, r, 8), n.nparams);
+    for (int p = 0; p < n.nparams; p++) {
+        cr_assert_eq(r[p].loss, n.loss);
+        cr_assert_eq(r[p].wrt, n.params[p]);
+        cr_assert_eq(r[p].grad, n.grads[p]);
+    }
+    du_free(&n);
+}
+
+/* Every drawn node reaches the loss or a recorded gradient: nothing
+ * dangles (the gradient pieces autodiff summed into one GEMM or concat,
+ * the gradients of the initial states and of x are left out). */
+Test(dot, no_node_reaches_neither_the_loss_nor_a_gradient) {
+    du_net n = lstm8(3);
+    char *s = du_dot(n.g, NULL, NULL);
+    Agraph_t *G = du_read(s);
+    int N = rc_graph_node_count(n.g), drawn = 0;
+    char *need = calloc((size_t)N, 1);
+    need[rc_node_id(n.loss)] = 1;
+    for (int p = 0; p < n.nparams; p++) need[rc_node_id(n.grads[p])] = 1;
+    for (int i = N - 1; i >= 0; i--)
+        if (need[i])
+            for (int k = 0; k < rc_node_ninputs(rc_graph_node(n.g, i)); k++)
+                need[rc_node_id(rc_node_input(rc_graph_node(n.g, i), k))] = 1;
+    for (int i = 0; i < N; i++) {
+        char id[256];
+        bool d = agnode(G, rc_dot_node_id(rc_graph_node(n.g, i), id, sizeof id), 0) != NULL;
+        cr_assert_eq(d, need[i] != 0, "%s: drawn %d, needed %d", id, d, need[i]);
+        drawn += d;
+    }
+    cr_assert_eq(agnnodes(G), drawn + 1, "the nodes and the legend");
+    cr_assert(drawn < N, "%d of %d nodes drawn: nothing pruned", drawn, N);
+    /* keep_unused draws them all again */
+    rc_dot_options o = rc_dot_defaults();
+    o.keep_unused = true;
+    char *all = du_dot(n.g, &o, NULL);
+    Agraph_t *A = du_read(all);
+    cr_assert_eq(agnnodes(A), N + 1);
+    agclose(A);
+    rc_free(all);
+    free(need);
+    agclose(G);
+    rc_free(s);
+    du_free(&n);
+}
+
+Test(dot, every_parameter_gradient_is_labelled_with_its_path) {
+    du_net n = lstm8(3);
+    for (int l = RC_DOT_OP; l <= RC_DOT_LAYER; l++) {
+        rc_dot_options o = rc_dot_defaults();
+        o.level = (rc_dot_level)l;
+        char *s = du_dot(n.g, &o, NULL);
+        Agraph_t *G = du_read(s);
+        for (int p = 0; p < n.nparams; p++) {
+            char path[256], want[300], id[256];
+            rc_node_path(n.params[p], path, sizeof path);
+            if (l == RC_DOT_LAYER) { /* listed in the gradient layer box */
+                snprintf(want, sizeof want, "∂L/∂%s ", strchr(path, '/') + 1);
+                cr_assert(strstr(s, want), "layer level: no '%s'", want);
+                continue;
+            }
+            snprintf(want, sizeof want, "∂L/∂%s\\n", path);
+            Agnode_t *v = agnode(G, rc_dot_node_id(n.grads[p], id, sizeof id), 0);
+            cr_assert(v, "%s not drawn", id);
+            cr_assert(strncmp(du_attr(v, "label"), want, strlen(want)) == 0, "%s", du_attr(v, "label"));
+            cr_assert_str_eq(du_attr(v, "class"), "grad result");
+        }
+        agclose(G);
+        rc_free(s);
+    }
+    du_free(&n);
+}
+
+Test(dot, initial_states_are_named_and_outputs_marked) {
+    du_net n = lstm8(3);
+    char *s = du_dot(n.g, NULL, NULL);
+    Agraph_t *G = du_read(s);
+    int states = 0;
+    for (Agnode_t *v = agfstnode(G); v; v = agnxtnode(G, v)) {
+        const char *id = agnameof(v);
+        if (!strncmp(id, "lstm/h0#", 8) || !strncmp(id, "lstm/c0#", 8)) {
+            states++;
+            cr_assert_str_eq(du_attr(v, "class"), "const state", "%s", id);
+            cr_assert(strncmp(du_attr(v, "label"), id + 5, 2) == 0, "%s: %s", id, du_attr(v, "label"));
+        }
+        cr_assert_null(strstr(du_attr(v, "label"), "fill 0\\n(2, 8)") && !strstr(du_attr(v, "label"), "0\\nfill")
+                           ? du_attr(v, "label")
+                           : NULL,
+                       "an anonymous initial state");
+    }
+    cr_assert_eq(states, 2, "h0 and c0");
+    char id[256];
+    /* the loss and the layer's output (h of the last step) */
+    cr_assert_str_eq(du_attr(agnode(G, rc_dot_node_id(n.loss, id, sizeof id), 0), "peripheries"), "2");
+    Agnode_t *h = agnode(G, rc_dot_node_id(n.y, id, sizeof id), 0);
+    cr_assert(h && strstr(id, "lstm/t2/h#"), "%s", id);
+    cr_assert_str_eq(du_attr(h, "peripheries"), "2");
+    /* not an inner h */
+    int marked = 0;
+    for (Agnode_t *v = agfstnode(G); v; v = agnxtnode(G, v)) marked += !strcmp(du_attr(v, "peripheries"), "2");
+    cr_assert_eq(marked, 2, "only the loss and the layer output");
+    agclose(G);
+    rc_free(s);
+    du_free(&n);
+}
+
+Test(dot, legend_lists_the_styles_used) {
+    du_net n = lstm8(2);
+    char *s = du_dot(n.g, NULL, NULL);
+    Agraph_t *G = du_read(s);
+    Agnode_t *l = agnode(G, "legend", 0);
+    cr_assert(l);
+    const char *lab = du_attr(l, "label");
+    static const char *const want[] = {"input", "parameter", "initial state", "forward op", "output",
+                                       "gradient op", "gradient ∂L/∂parameter", "state flow",
+                                       "forward values read by gradients"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) cr_assert(strstr(lab, want[i]), "no '%s'", want[i]);
+    cr_assert_null(strstr(lab, "fused op"), "no fused op is drawn");
+    cr_assert_null(strstr(lab, "hidden steps"));
+    agclose(G);
+    rc_free(s);
+    rc_dot_options o = rc_dot_defaults();
+    o.legend = false;
+    s = du_dot(n.g, &o, NULL);
+    cr_assert_null(strstr(s, "\"legend\""));
+    rc_free(s);
+    du_free(&n);
+}
+
+/* Position of each gate cluster of each step in the rendered SVG: the x of
+ * the cluster frame's first point, after <title>cluster_<f|g>:<path>. */
+static int gate_order(const char *svg, char tree, int t, char order[4][32]) {
+    static const char *const gates[] = {"input_gate", "forget_gate", "candidate", "output_gate"};
+    double x[4];
+    for (int k = 0; k < 4; k++) {
+        char title[128];
+        snprintf(title, sizeof title, "<title>cluster_%c:lstm/t%d/%s#", tree, t, gates[k]);
+        const char *p = strstr(svg, title);
+        cr_assert(p, "%s", title);
+        p = strstr(p, " d=\"M");
+        cr_assert(p);
+        x[k] = atof(p + 5);
+    }
+    for (int k = 0; k < 4; k++) { /* rank by x */
+        int r = 0;
+        for (int j = 0; j < 4; j++) r += x[j] < x[k];
+        snprintf(order[r], 32, "%s", gates[k]);
+    }
+    return 4;
+}
+
+/* Rendered with Graphviz: the gates of every forward step side by side in
+ * the cell's order (input, forget, candidate, output), the same in every
+ * step; in the gradient graph the same in every step but the first made
+ * (the last time step), whose output gate's gradient comes straight from
+ * dh. And the picture at most half the area it was (4528 x 2424 pt). */
+Test(dot, rendered_lstm_is_compact_with_gates_in_order) {
+    du_net n = lstm8(3);
+    char *s = du_dot(n.g, NULL, NULL), *svg;
+    size_t len;
+    cr_assert_eq(rc_dot_render(s, "svg", &svg, &len), RC_OK, "%s", rc_dot_error());
+    const char *w = strstr(svg, "<svg width=\"");
+    cr_assert(w);
+    double wpt = atof(w + 12), hpt = atof(strstr(w, "height=\"") + 8);
+    cr_assert(wpt * hpt <= 4528.0 * 2424.0 / 2, "%.0f x %.0f pt", wpt, hpt);
+    for (int t = 0; t < 3; t++) {
+        char o[4][32];
+        gate_order(svg, 'f', t, o);
+        cr_assert(!strcmp(o[0], "input_gate") && !strcmp(o[1], "forget_gate") && !strcmp(o[2], "candidate") &&
+                      !strcmp(o[3], "output_gate"),
+                  "t%d: %s %s %s %s", t, o[0], o[1], o[2], o[3]);
+        if (t == 2) continue;
+        gate_order(svg, 'g', t, o);
+        cr_assert(!strcmp(o[0], "input_gate") && !strcmp(o[1], "forget_gate") && !strcmp(o[2], "candidate") &&
+                      !strcmp(o[3], "output_gate"),
+                  "gradient t%d: %s %s %s %s", t, o[0], o[1], o[2], o[3]);
+    }
+    rc_free(svg);
+    rc_free(s);
+    du_free(&n);
+}
+
+Test(dot, grad_links_modes) {
+    du_net n = lstm8(3);
+    int counts[3];
+    for (int m = 0; m < 3; m++) {
+        rc_dot_options o = rc_dot_defaults();
+        o.grad_links = (rc_dot_links)m;
+        char *s = du_dot(n.g, &o, NULL);
+        counts[m] = 0;
+        for (const char *p = s; (p = strstr(p, "class=\"to-grad\"")); p++) counts[m]++;
+        if (m == RC_DOT_LINKS_STEP) cr_assert(strstr(s, "lhead=\"cluster_f:lstm/t0#"), "cluster to cluster");
+        rc_free(s);
+    }
+    cr_assert(counts[RC_DOT_LINKS_STEP] > 0 && 2 * counts[RC_DOT_LINKS_STEP] < counts[RC_DOT_LINKS_ALL],
+              "step %d, all %d", counts[RC_DOT_LINKS_STEP], counts[RC_DOT_LINKS_ALL]);
+    cr_assert_eq(counts[RC_DOT_LINKS_NONE], 0);
+    du_free(&n);
+}
