@@ -26,13 +26,13 @@ int cmd_export(int argc, char **argv) {
         return fprintf(stderr, "recur export: needs MODEL and OUTDIR\n%s", export_usage), EXIT_USAGE;
     rc_io_model *m = NULL;
     if (cli_load_model("export", argv[1], &m)) return 1;
-    char err[1024];
+    rc_error err;
     int rc = 0;
     if (mkdir(argv[2], 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "recur export: cannot create '%s': %s\n", argv[2], strerror(errno));
         rc = 1;
-    } else if (rc_io_export_tfjs(m, argv[2], err, sizeof err)) {
-        fprintf(stderr, "recur export: %s\n", err);
+    } else if (rc_io_export_tfjs(m, argv[2], &err)) {
+        cli_error("export", &err);
         rc = 1;
     }
     rc_io_free(m);

@@ -170,7 +170,7 @@ static void weight_names(const io_layer *L, char names[][192]) {
     for (; k < n; k++) snprintf(names[k], 192, "%s/%s", L->name, exp[k]);
 }
 
-rc_status rc_io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, size_t err_len) {
+rc_status io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (!cm || !dir) {
         if (err && err_len) snprintf(err, err_len, "rc_io_export_tfjs: NULL argument");
