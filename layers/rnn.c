@@ -233,6 +233,23 @@ static rc_status fuse_lstm_step(rc_graph *g, const rc_cell *c, rc_cell_step *s) 
     return RC_OK;
 }
 
+/* A parameter made by step or project (node ids from mark on) would be a
+ * new weight at every step or projection chunk, outside c->params: the
+ * same mistake as an rc_param in build, so the same answer. */
+static rc_status check_no_params(rc_rnn *l, rc_graph *g, int mark, const char *where) {
+    for (int id = mark; id < rc_graph_node_count(g); id++) {
+        rc_node *n = rc_graph_node(g, id);
+        if (!rc_node_is_param(n)) continue;
+        char path[256];
+        rc_graph_fail(g, RC_ERR_ARG,
+                      "rnn '%s': cell '%s': parameter '%s' was made in %s; make cell parameters in build "
+                      "with rc_cell_add_param so they are trained, checked and loaded",
+                      l->name, l->cell->name, rc_node_path(n, path, sizeof path), where);
+        return RC_ERR_ARG;
+    }
+    return RC_OK;
+}
+
 /* The step's output and new states must exist with the declared sizes. */
 static rc_status check_step(rc_rnn *l, rc_graph *g, const rc_cell_step *s, int64_t B) {
     rc_cell *c = l->cell;
@@ -267,15 +284,19 @@ enum { PROJECT_ROWS = 256 };
 
 /* cell.project of steps [t0, t1) of seq (T, B, I), chunk k of n (as even
  * as the steps allow), as (t1 - t0, B, F). */
-static rc_node *project_chunk(rc_cell *c, rc_graph *g, rc_node *seq, int64_t T, int64_t n, int64_t k, int64_t *t0,
+static rc_node *project_chunk(rc_rnn *l, rc_graph *g, rc_node *seq, int64_t T, int64_t n, int64_t k, int64_t *t0,
                               int64_t *t1) {
+    rc_cell *c = l->cell;
     rc_shape s = rc_node_shape(seq);
     *t0 = k * T / n;
     *t1 = (k + 1) * T / n;
     int64_t C = *t1 - *t0;
     rc_scope_push(g, "input_projection");
     rc_node *xs = C == T ? seq : rc_slice(g, seq, 0, *t0, *t1);
-    rc_node *p = c->cls->project(c, g, rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2])));
+    rc_node *in = rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2]));
+    int mark = rc_graph_node_count(g);
+    rc_node *p = c->cls->project(c, g, in);
+    if (p && check_no_params(l, g, mark, "project") != RC_OK) p = NULL;
     p = p ? rc_reshape(g, p, RC_SHAPE(C, s.dim[1], rc_node_shape(p).dim[1])) : NULL;
     rc_scope_pop(g);
     return p;
@@ -330,7 +351,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
     if (nchunks > T) nchunks = T;
     rc_node *xseq = seq, *proj = NULL;
     int64_t chunk = 0, chunk_t0 = 0, chunk_t1 = T;
-    if (c->cls->project) proj = project_chunk(c, g, xseq, T, nchunks, 0, &chunk_t0, &chunk_t1);
+    if (c->cls->project) proj = project_chunk(l, g, xseq, T, nchunks, 0, &chunk_t0, &chunk_t1);
     rc_node *mseq = NULL;
     if (mask) {
         mseq = rc_reshape(g, rc_transpose(g, mask, (int[]){1, 0}), RC_SHAPE(T, B, 1));
@@ -351,10 +372,12 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         char tn[24];
         snprintf(tn, sizeof tn, "t%lld", (long long)t);
         rc_scope_push(g, tn);
-        if (proj && t == chunk_t1) proj = project_chunk(c, g, xseq, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
+        if (proj && t == chunk_t1) proj = project_chunk(l, g, xseq, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
         rc_cell_step s = {.x = proj ? step_rows(g, proj, t - chunk_t0) : step_rows(g, seq, t), .rec_mask = rec_mask};
         memcpy(s.state, state, sizeof state);
+        int mark = rc_graph_node_count(g);
         st = c->cls->step(c, g, &s);
+        if (st == RC_OK) st = check_no_params(l, g, mark, "step");
         if (st == RC_OK) st = check_step(l, g, &s, B);
         if (st == RC_OK && rc_graph_fusion(g)) st = fuse_lstm_step(g, c, &s);
         rc_node *o = s.output;

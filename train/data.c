@@ -90,9 +90,9 @@ static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t 
         *len += k;
         if (k == 0) break;
     }
-    bool failed = ferror(f);
+    int failed = ferror(f) ? errno : 0; /* EISDIR for a directory */
     fclose(f);
-    if (failed) return rc_error_set(err, RC_ERR_IO, fn, "error reading '%s'", path);
+    if (failed) return rc_error_set(err, RC_ERR_IO, fn, "cannot read '%s': %s", path, strerror(failed));
     return RC_OK;
 }
 

@@ -9,9 +9,12 @@
  * message naming the layer and the key. A known option with a value recur
  * cannot honour (a regularizer, time_major, a float16 dtype) is an error. */
 #include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../io.h"
 #include "model_io_impl.h"
@@ -1033,6 +1036,26 @@ static rc_status io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t 
     return io_build(m, g, inputs, m->ninputs, false, NULL, outputs, max_outputs, NULL, 0, NULL, err, err_len);
 }
 
+/* A file that cannot be opened, or is a directory, said so in the system's
+ * words. Checked before the readers: jansson reads a directory as an empty
+ * file ("malformed JSON at line 1") and libzip as a missing one. */
+static rc_status check_readable(const char *path, char *err, size_t err_len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        if (err && err_len) snprintf(err, err_len, "cannot open %s: %s", path, strerror(e));
+        return RC_ERR_IO;
+    }
+    struct stat sb;
+    bool dir = fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode);
+    fclose(f);
+    if (dir) {
+        if (err && err_len) snprintf(err, err_len, "cannot read %s: %s (not a model file)", path, strerror(EISDIR));
+        return RC_ERR_IO;
+    }
+    return RC_OK;
+}
+
 static rc_status io_load(const char *path, rc_io_model **out, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (out) *out = NULL;
@@ -1048,7 +1071,8 @@ static rc_status io_load(const char *path, rc_io_model **out, char *err, size_t 
     snprintf(m->file, sizeof m->file, "%s", path);
     m->err = err, m->err_len = err_len;
     size_t n = strlen(path);
-    rc_status st = n > 6 && !strcmp(path + n - 6, ".keras") ? io_load_keras(m, path) : io_load_tfjs(m, path);
+    rc_status st = check_readable(path, err, err_len);
+    if (!st) st = n > 6 && !strcmp(path + n - 6, ".keras") ? io_load_keras(m, path) : io_load_tfjs(m, path);
     if (st) {
         if (err && err_len && !err[0]) io_fail(m, st, "%s", rc_status_str(st));
         rc_io_free(m);
