@@ -53,6 +53,12 @@ const char *rc_graph_error(const rc_graph *g) {
 
 rc_status rc_graph_status(const rc_graph *g) { return g ? g->status : RC_ERR_ARG; }
 
+rc_status rc_error_from_graph(rc_error *e, const rc_graph *g, const char *where) {
+    rc_status s = rc_graph_status(g);
+    if (s == RC_OK) return RC_OK;
+    return rc_error_set(e, s, where, "%s", rc_graph_error(g));
+}
+
 void rc_graph_clear_error(rc_graph *g) {
     if (!g) return;
     g->status = RC_OK;

@@ -57,7 +57,6 @@ struct rc_plan {
     char *arena;
     size_t arena_bytes, scratch_bytes;
     void *scratch;
-    char err[512];
 };
 
 static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -475,25 +474,18 @@ void rc_plan_free(rc_plan *p) {
     rc_free(p);
 }
 
-rc_status rc_plan_run(rc_plan *p) {
-    if (!p) return RC_ERR_ARG;
-    p->err[0] = 0;
+rc_status rc_plan_run(rc_plan *p, rc_error *err) {
+    if (!p) return rc_error_set(err, RC_ERR_ARG, "rc_plan_run", "plan is NULL");
     for (int s = 0; s < p->nsteps; s++) {
         const step *st = &p->steps[s];
         rc_status r = st->fn(st->node, st->out, st->in, p->scratch);
         if (r != RC_OK) {
             char path[300];
-            snprintf(p->err, sizeof p->err, "%s at '%s': invalid input values (%s); run stopped",
-                     st->node->op->name, rc_node_path(st->node, path, sizeof path), rc_status_str(r));
-            return r;
+            return rc_error_set(err, r, "rc_plan_run", "%s at '%s': invalid input values (%s); run stopped",
+                                st->node->op->name, rc_node_path(st->node, path, sizeof path), rc_status_str(r));
         }
     }
     return RC_OK;
-}
-
-const char *rc_plan_error(const rc_plan *p) {
-    if (!p) return "plan is NULL";
-    return p->err[0] ? p->err : NULL;
 }
 
 const void *rc_plan_data(const rc_plan *p, const rc_node *out) {

@@ -66,10 +66,24 @@ rc_node *rc_activate(rc_graph *g, rc_activation a, rc_node *x) {
 /* --- the cell base ---------------------------------------------------------- */
 
 rc_cell *rc_cell_new(const rc_cell_class *cls, const char *name, int nstates, const int64_t *state_size,
-                     int64_t output_size, void *impl) {
-    if (!cls || !cls->build || !cls->step || nstates < 1 || nstates > RC_MAX_STATES || !state_size) return NULL;
+                     int64_t output_size, void *impl, rc_error *err) {
+    static const char fn[] = "rc_cell_new";
+    const char *nm = name && *name ? name : "cell";
+    if (!cls || !cls->build || !cls->step) {
+        rc_error_set(err, RC_ERR_ARG, fn, "cell '%s': %s", nm,
+                     !cls ? "the class is NULL" : "the class has no build or no step function");
+        return NULL;
+    }
+    if (nstates < 1 || nstates > RC_MAX_STATES || !state_size) {
+        rc_error_set(err, RC_ERR_ARG, fn, "cell '%s' (%s): %d states, expected 1..%d with their sizes", nm,
+                     cls->type ? cls->type : "?", nstates, RC_MAX_STATES);
+        return NULL;
+    }
     rc_cell *c = rc_calloc(1, sizeof *c);
-    if (!c) return NULL;
+    if (!c) {
+        rc_error_set(err, RC_ERR_NOMEM, fn, "cell '%s': out of memory", nm);
+        return NULL;
+    }
     c->cls = cls;
     snprintf(c->name, sizeof c->name, "%s", name && *name ? name : "cell");
     c->nstates = nstates;
@@ -197,8 +211,9 @@ static rc_status gated_build(rc_cell *c, rc_graph *g, int64_t I, rc_rng *rng) {
     s->rkernel = rc_cell_add_param(c, g, "recurrent_kernel", RC_SHAPE(U, G * U));
     if (!s->kernel || !s->rkernel) return rc_graph_status(g);
     rc_init_glorot_uniform(rc_node_data(s->kernel), I, G * U, rng);
-    if (rc_init_orthogonal(rc_node_data(s->rkernel), U, G * U, 1.0f, rng) != RC_OK)
-        return rc_graph_fail(g, RC_ERR_NOMEM, "cell '%s': out of memory", c->name), RC_ERR_NOMEM;
+    rc_error err;
+    if (rc_init_orthogonal(rc_node_data(s->rkernel), U, G * U, 1.0f, rng, &err) != RC_OK)
+        return rc_graph_fail(g, err.code, "cell '%s': %s", c->name, err.message), err.code;
     bool gru_after = G == 3 && s->cfg.reset_after;
     if (s->cfg.use_bias) {
         s->bias = rc_cell_add_param(c, g, "bias", gru_after ? RC_SHAPE(2, 3 * U) : RC_SHAPE(G * U));
@@ -268,7 +283,7 @@ static rc_cell *gated_new(const rc_cell_class *cls, const char *name, const rc_c
     if (!s) return NULL;
     defaults_gated(cfg, s, G);
     int64_t sizes[2] = {cfg->units, cfg->units};
-    rc_cell *c = rc_cell_new(cls, name, nstates, sizes, cfg->units, s);
+    rc_cell *c = rc_cell_new(cls, name, nstates, sizes, cfg->units, s, NULL);
     if (!c) rc_free(s);
     return c;
 }
@@ -288,7 +303,7 @@ static rc_status lstm_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
         /* Keras' defaults: the fused cell (ops/lstm.c), one kernel forward
          * and one backward, keeping only [i f g o c h] for backward. */
         rc_node *hu = rc_matmul(g, h_in(g, st), s->rkernel, false, false);
-        rc_node *S = rc_lstm_cell_fused(g, st->x, hu, cprev);
+        rc_node *S = rc_lstm_step_fused(g, st->x, hu, cprev);
         int64_t B = S ? rc_node_shape(S).dim[1] : 0;
         rc_node *cn = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
         rc_node *hn = rc_reshape(g, rc_slice(g, S, 0, 5, 6), RC_SHAPE(B, U));
@@ -328,7 +343,7 @@ static rc_status gru_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
          * and three backward, keeping only [z r hh hu_h h] for backward. */
         rc_node *hu = rc_matmul(g, hm, s->rkernel, false, false);
         if (s->bias_rec) hu = rc_add(g, hu, s->bias_rec);
-        rc_node *S = rc_gru_cell_fused(g, x, hu, h);
+        rc_node *S = rc_gru_step_fused(g, x, hu, h);
         int64_t B = S ? rc_node_shape(S).dim[1] : 0;
         rc_node *hn = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
         if (hn) rc_node_rename(hn, "h");
@@ -428,12 +443,24 @@ static const rc_cell_class stacked_class = {"StackedRNNCells", stacked_build, NU
 static const rc_cell_class stacked_projected_class = {"StackedRNNCells", stacked_build, stacked_project,
                                                       stacked_step, stacked_destroy};
 
-rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n) {
-    if (!cells || n < 1) return NULL;
+rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n, rc_error *err) {
+    static const char fn[] = "rc_stacked_cells_new";
+    if (!cells || n < 1) {
+        rc_error_set(err, RC_ERR_ARG, fn, "a stack of %d cells%s: need at least one", n, cells ? "" : " (NULL array)");
+        return NULL;
+    }
     int64_t sizes[RC_MAX_STATES] = {0};
     int ns = 0;
     for (int k = 0; k < n; k++) {
-        if (!cells[k] || ns + cells[k]->nstates > RC_MAX_STATES) return NULL;
+        if (!cells[k]) {
+            rc_error_set(err, RC_ERR_ARG, fn, "cell %d of the stack is NULL (did its constructor fail?)", k);
+            return NULL;
+        }
+        if (ns + cells[k]->nstates > RC_MAX_STATES) {
+            rc_error_set(err, RC_ERR_ARG, fn, "the stack's cells have more than %d states in all (at cell %d)",
+                         RC_MAX_STATES, k);
+            return NULL;
+        }
         for (int j = 0; j < cells[k]->nstates; j++) sizes[ns++] = cells[k]->state_size[j];
     }
     stacked *s = rc_calloc(1, sizeof *s);
@@ -441,12 +468,13 @@ rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n) {
     if (!s || !own) {
         rc_free(s);
         rc_free(own);
+        rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
         return NULL;
     }
     s->n = n;
     s->cells = own;
     rc_cell *c = rc_cell_new(cells[0]->cls->project ? &stacked_projected_class : &stacked_class,
-                             "stacked_rnn_cells", ns, sizes, cells[n - 1]->output_size, s);
+                             "stacked_rnn_cells", ns, sizes, cells[n - 1]->output_size, s, err);
     if (!c) {
         rc_free(own);
         rc_free(s);

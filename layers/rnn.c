@@ -34,13 +34,25 @@ static rc_status fail(rc_graph *g, rc_status s, const char *fmt, const char *lay
     return rc_graph_status(g);
 }
 
-rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg) {
-    if (!cell) return NULL;
+/* A constructor's refusal: fill err and return NULL. */
+static void *refuse(rc_error *err, rc_status st, const char *fn, const char *layer, const char *why) {
+    rc_error_set(err, st, fn, "layer '%s': %s", layer, why);
+    return NULL;
+}
+
+rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg, rc_error *err) {
+    static const char fn[] = "rc_rnn_new";
+    const char *nm = name && *name ? name : "rnn";
+    if (!cell) return refuse(err, RC_ERR_ARG, fn, nm, "the cell is NULL (did its constructor fail?)");
     if (cfg && (!(cfg->dropout >= 0 && cfg->dropout < 1) ||
-                !(cfg->recurrent_dropout >= 0 && cfg->recurrent_dropout < 1)))
+                !(cfg->recurrent_dropout >= 0 && cfg->recurrent_dropout < 1))) {
+        bool rec = cfg->dropout >= 0 && cfg->dropout < 1;
+        rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': %s %g is outside [0, 1)", nm,
+                     rec ? "recurrent_dropout" : "dropout", rec ? (double)cfg->recurrent_dropout : (double)cfg->dropout);
         return NULL;
+    }
     rc_rnn *l = rc_calloc(1, sizeof *l);
-    if (!l) return NULL;
+    if (!l) return refuse(err, RC_ERR_NOMEM, fn, nm, "out of memory");
     snprintf(l->name, sizeof l->name, "%s", name && *name && !strchr(name, '/') ? name : "rnn");
     rc_layer_init(&l->layer, &rc_rnn_class, l);
     l->cell = cell;
@@ -58,13 +70,18 @@ rc_cell *rc_rnn_cell(rc_rnn *l) { return l ? l->cell : NULL; }
 const char *rc_rnn_name(const rc_rnn *l) { return l ? l->name : ""; }
 const rc_rnn_config *rc_rnn_get_config(const rc_rnn *l) { return l ? &l->cfg : NULL; }
 
-rc_status rc_rnn_reset_states(rc_rnn *l, const float *const *values) {
-    if (!l) return RC_ERR_ARG;
-    if (!l->cfg.stateful || !l->store[0]) return RC_ERR_STATE;
+rc_status rc_rnn_reset_states(rc_rnn *l, const float *const *values, rc_error *err) {
+    static const char fn[] = "rc_rnn_reset_states";
+    if (!l) return rc_error_set(err, RC_ERR_ARG, fn, "layer is NULL");
+    if (!l->cfg.stateful) return rc_error_set(err, RC_ERR_STATE, fn, "layer '%s' is not stateful", l->name);
+    if (!l->store[0])
+        return rc_error_set(err, RC_ERR_STATE, fn, "layer '%s' has no states before its first apply", l->name);
+    for (int k = 0; k < l->cell->nstates; k++)
+        if (values && !values[k]) /* checked first: all states or none change */
+            return rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': values of state %d are NULL", l->name, k);
     for (int k = 0; k < l->cell->nstates; k++) {
         float *d = rc_node_data(l->store[k]);
         int64_t n = rc_node_numel(l->store[k]);
-        if (values && !values[k]) return RC_ERR_ARG;
         for (int64_t i = 0; i < n; i++) d[i] = values ? values[k][i] : 0.0f;
     }
     return RC_OK;
@@ -205,7 +222,7 @@ static rc_status fuse_lstm_step(rc_graph *g, const rc_cell *c, rc_cell_step *s) 
             }
         }
         if (!cprev || !ig) continue;
-        rc_node *S = rc_lstm_cell_fused(g, z->in[0], z->in[1], cprev);
+        rc_node *S = rc_lstm_step_fused(g, z->in[0], z->in[1], cprev);
         rc_node *cv = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
         rc_node *hv = rc_reshape(g, rc_slice(g, S, 0, 5, 6), RC_SHAPE(B, U));
         if (!cv || !hv) return rc_graph_status(g);
@@ -405,15 +422,33 @@ struct rc_bidir {
     rc_merge_mode mode;
 };
 
-rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_merge_mode mode) {
-    if (!forward || !backward || forward == backward) return NULL;
-    if (forward->cfg.go_backwards == backward->cfg.go_backwards ||
-        forward->cfg.return_sequences != backward->cfg.return_sequences ||
-        forward->cfg.return_state != backward->cfg.return_state || forward->cfg.stateful != backward->cfg.stateful ||
-        mode < RC_MERGE_CONCAT || mode > RC_MERGE_NONE)
+rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_merge_mode mode, rc_error *err) {
+    static const char fn[] = "rc_bidir_new";
+    const char *nm = name && *name ? name : "bidirectional";
+    if (!forward || !backward)
+        return refuse(err, RC_ERR_ARG, fn, nm, !forward ? "the forward layer is NULL" : "the backward layer is NULL");
+    if (forward == backward) return refuse(err, RC_ERR_ARG, fn, nm, "the forward and backward layers are the same layer");
+    const rc_rnn_config *f = &forward->cfg, *bw = &backward->cfg;
+    if (f->go_backwards == bw->go_backwards) {
+        rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': %s", nm,
+                     bw->go_backwards ? "the forward layer has go_backwards set too"
+                                      : "the backward layer must have go_backwards set");
         return NULL;
+    }
+    const char *differs = f->return_sequences != bw->return_sequences ? "return_sequences"
+                          : f->return_state != bw->return_state       ? "return_state"
+                          : f->stateful != bw->stateful               ? "stateful"
+                                                                      : NULL;
+    if (differs) {
+        rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': the forward and backward layers differ in %s", nm, differs);
+        return NULL;
+    }
+    if (mode < RC_MERGE_CONCAT || mode > RC_MERGE_NONE) {
+        rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': unknown merge mode %d", nm, (int)mode);
+        return NULL;
+    }
     rc_bidir *b = rc_calloc(1, sizeof *b);
-    if (!b) return NULL;
+    if (!b) return refuse(err, RC_ERR_NOMEM, fn, nm, "out of memory");
     snprintf(b->name, sizeof b->name, "%s", name && *name && !strchr(name, '/') ? name : "bidirectional");
     rc_layer_init(&b->layer, &rc_bidir_class, b);
     b->fwd = forward;

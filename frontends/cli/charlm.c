@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "charlm.h"
+#include "cli.h"
 #include "fortunes.h"
 
 static const char *const cell_names[] = {"lstm", "gru", "simple"};
@@ -40,7 +41,7 @@ bool charlm_new(charlm *m, const charlm_config *cfg, uint64_t seed) {
         rc_rnn_config rcfg = {.return_sequences = true, .return_state = true};
         char name[32];
         snprintf(name, sizeof name, l ? "%s_%d" : "%s", cfg->cell == CHARLM_SIMPLE ? "simple_rnn" : cell_names[cfg->cell], l);
-        m->rnn[l] = cell ? rc_rnn_new(name, cell, &rcfg) : NULL;
+        m->rnn[l] = cell ? rc_rnn_new(name, cell, &rcfg, NULL) : NULL;
         if (!m->rnn[l]) rc_cell_free(cell), ok = false;
     }
     if (!ok) charlm_free(m);
@@ -138,7 +139,7 @@ rc_status charlm_eval_split(charlm *m, const int32_t *split, int64_t len, int64_
     int64_t T = br->T, B = br->B;
     int64_t *starts = rc_malloc((size_t)count * sizeof *starts);
     if (!starts) return snprintf(msg, msglen, "out of memory"), RC_ERR_NOMEM;
-    rc_status s = rc_eval_starts(len, T, count, starts);
+    rc_status s = rc_eval_starts(len, T, count, starts, NULL);
     if (s != RC_OK) {
         snprintf(msg, msglen, "the split has %lld tokens: too short for windows of %lld", (long long)len,
                  (long long)(T + 1));
@@ -155,9 +156,10 @@ rc_status charlm_eval_split(charlm *m, const int32_t *split, int64_t len, int64_
             memcpy(y + b * T, split + st + 1, (size_t)T * sizeof(int32_t));
         }
         for (int k = 0; k < br->nstates; k++) memset(rc_node_data(br->state_in[k]), 0, rc_tensor_bytes(rc_node_value(br->state_in[k])));
-        s = rc_plan_run(plan);
+        rc_error rerr;
+        s = rc_plan_run(plan, &rerr);
         if (s != RC_OK) {
-            snprintf(msg, msglen, "%s", rc_plan_error(plan) ? rc_plan_error(plan) : rc_status_str(s));
+            snprintf(msg, msglen, "%s", rerr.message);
             break;
         }
         const float *xe = rc_plan_f32(plan, br->xent);
@@ -211,7 +213,8 @@ bool charlm_config_parse(const char *s, charlm_config *c, char *msg, size_t msgl
 
 rc_status charlm_config_from_file(const char *path, charlm_config *c, char *msg, size_t msglen) {
     rc_safetensors *st = NULL;
-    rc_status s = rc_safetensors_read(path, &st, msg, msglen);
+    rc_error e;
+    rc_status s = cli_msg(rc_safetensors_read(path, &st, &e), &e, msg, msglen);
     if (s != RC_OK) return s;
     const char *cfg = rc_safetensors_meta(st, "config");
     char why[256];
@@ -231,7 +234,9 @@ rc_status charlm_config_from_file(const char *path, charlm_config *c, char *msg,
 
 rc_status charlm_load_corpus(const char *spec, bool ints, rc_corpus *c, char *msg, size_t msglen) {
     if (strcmp(spec, "fortunes") == 0 && !ints) return fortunes_load(c, NULL, msg, msglen);
-    return ints ? rc_corpus_load_ints(c, spec, 0, 0.9, msg, msglen) : rc_corpus_load_bytes(c, spec, 0.9, msg, msglen);
+    rc_error e;
+    return cli_msg(ints ? rc_corpus_load_ints(c, spec, 0, 0.9, &e) : rc_corpus_load_bytes(c, spec, 0.9, &e), &e, msg,
+                   msglen);
 }
 
 rc_status charlm_open(const char *path, int64_t B, int64_t T, bool explicit_states, charlm *m, charlm_branch *br,
@@ -242,7 +247,8 @@ rc_status charlm_open(const char *path, int64_t B, int64_t T, bool explicit_stat
     if (!charlm_new(m, &cfg, 0)) return snprintf(msg, msglen, "out of memory"), RC_ERR_NOMEM;
     s = charlm_branch_new(m, B, T, explicit_states, br);
     if (s != RC_OK) snprintf(msg, msglen, "building the model failed: %s", rc_graph_error(m->g));
-    if (s == RC_OK) s = rc_load_params(path, m->params, m->nparams, msg, msglen);
+    rc_error e;
+    if (s == RC_OK) s = cli_msg(rc_load_params(path, m->params, m->nparams, &e), &e, msg, msglen);
     if (s != RC_OK) charlm_free(m);
     return s;
 }

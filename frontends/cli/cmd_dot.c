@@ -191,9 +191,9 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
         snprintf(bname, sizeof bname, "backward_%s", dot_cells[ci].layer);
         rc_rnn_config bcfg = rcfg;
         bcfg.go_backwards = true;
-        rc_rnn *f = rc_rnn_new(fname, dot_cells[ci].make(&cfg), &rcfg);
-        rc_rnn *b = rc_rnn_new(bname, dot_cells[ci].make(&cfg), &bcfg);
-        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT) : NULL;
+        rc_rnn *f = rc_rnn_new(fname, dot_cells[ci].make(&cfg), &rcfg, NULL);
+        rc_rnn *b = rc_rnn_new(bname, dot_cells[ci].make(&cfg), &bcfg, NULL);
+        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT, NULL) : NULL;
         if (!s->bi) {
             rc_rnn_free(f);
             rc_rnn_free(b);
@@ -202,7 +202,7 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
             if (rc_bidir_apply(s->bi, g, s->x, NULL, &bo) == RC_OK) s->y = bo.output;
         }
     } else {
-        s->layer = rc_rnn_new(dot_cells[ci].layer, dot_cells[ci].make(&cfg), &rcfg);
+        s->layer = rc_rnn_new(dot_cells[ci].layer, dot_cells[ci].make(&cfg), &rcfg, NULL);
         rc_rnn_out o;
         if (s->layer && rc_rnn_apply(s->layer, g, s->x, NULL, &o) == RC_OK) s->y = o.output;
     }
@@ -229,10 +229,10 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
 static int dot_build_model(const dot_args *a, rc_graph *g, dot_source *s) {
     if (cli_load_model("dot", a->model, &s->io)) return 1;
     rc_node *in[16], *outs[64];
-    char err[1024];
+    rc_error err;
     long T = a->have_steps ? a->steps : 4;
-    if (rc_io_build_batch(s->io, g, a->batch, T, in, 16, outs, 64, err, sizeof err) != RC_OK) {
-        fprintf(stderr, "recur dot: %s\n", err);
+    if (rc_io_build_batch(s->io, g, a->batch, T, in, 16, outs, 64, &err) != RC_OK) {
+        cli_error("dot", &err);
         return 1;
     }
     s->x = in[0];
@@ -311,8 +311,9 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
         o.grad_params = sel_p;
         o.ngrads = nsel;
     }
-    if (rc_dot_save(g, &o, a->out) != RC_OK) {
-        fprintf(stderr, "recur dot: %s\n", rc_dot_error());
+    rc_error err;
+    if (rc_dot_save(g, &o, a->out, &err) != RC_OK) {
+        cli_error("dot", &err);
         status = 1;
     }
 done:

@@ -67,7 +67,7 @@ static rc_cell *ul_new(int64_t units, int variant) {
     s->units = units;
     s->variant = variant;
     int64_t sizes[2] = {units, units};
-    return rc_cell_new(&ul_class, "user_lstm", 2, sizes, units, s);
+    return rc_cell_new(&ul_class, "user_lstm", 2, sizes, units, s, NULL);
 }
 
 static int count_op(rc_graph *g, const char *name) {
@@ -86,7 +86,7 @@ static void run_layer(rc_cell *cell, rc_cell *src, float *out, int *fused) {
     rc_rng_seed(&r, 5);
     rc_node *x = tu_param(g, "x", RC_SHAPE(B, T, I), &r, -1, 1);
     rc_rnn_config cfg = {.return_sequences = true};
-    rc_rnn *l = rc_rnn_new("rnn", cell, &cfg);
+    rc_rnn *l = rc_rnn_new("rnn", cell, &cfg, NULL);
     rc_rnn_out o;
     cr_assert_eq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK, "%s", rc_graph_error(g));
     if (src)
@@ -133,7 +133,7 @@ Test(fusion, a_near_miss_is_not_fused_and_computes_its_own_formula) {
     rc_rng_seed(&r, 6);
     rc_node *x = tu_param(g, "x", RC_SHAPE(B, T, I), &r, -1, 1);
     rc_rnn_config cfg = {.return_sequences = true};
-    rc_rnn *l = rc_rnn_new("rnn", ul_new(U, 2), &cfg);
+    rc_rnn *l = rc_rnn_new("rnn", ul_new(U, 2), &cfg, NULL);
     rc_rnn_out o;
     cr_assert_eq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK);
     tu_check_forward(g, o.output, 1e-6, 1e-5);
@@ -151,7 +151,7 @@ Test(fusion, gradients_of_the_fused_user_cell_with_mask_and_recurrent_dropout) {
         float *m = rc_node_data(mask);
         for (int e = 0; e < B * T; e++) m[e] = (e % 4 == 3) ? 0.0f : 1.0f;
         rc_rnn_config cfg = {.return_sequences = true, .return_state = true, .recurrent_dropout = 0.3f};
-        rc_rnn *l = rc_rnn_new("rnn", ul_new(U, variant), &cfg);
+        rc_rnn *l = rc_rnn_new("rnn", ul_new(U, variant), &cfg, NULL);
         rc_rnn_call call = {.mask = mask, .training = true, .rng = &r};
         rc_rnn_out o;
         cr_assert_eq(rc_rnn_apply(l, g, x, &call, &o), RC_OK, "%s", rc_graph_error(g));
@@ -181,7 +181,7 @@ Test(fusion, switched_off_the_lstm_is_plain_ops_and_twice_differentiable) {
         rc_node *x = tu_param(g, "x", RC_SHAPE(B, T, I), &r, -1, 1);
         rc_cell_config cc = rc_cell_defaults(U);
         rc_rnn_config cfg = {.return_sequences = true};
-        rc_rnn *l = rc_rnn_new("rnn", rc_lstm_cell_new(&cc), &cfg);
+        rc_rnn *l = rc_rnn_new("rnn", rc_lstm_cell_new(&cc), &cfg, NULL);
         rc_rnn_out o;
         cr_assert_eq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK, "%s", rc_graph_error(g));
         cr_assert_eq(count_op(g, "lstm_cell"), fuse ? T : 0);
@@ -221,7 +221,7 @@ Test(fusion, the_gru_fused_and_plain_agree_and_only_plain_is_twice_differentiabl
         rc_cell_config cc = rc_cell_defaults(U);
         rc_rnn_config cfg = {.return_sequences = true};
         rc_cell *cell = rc_gru_cell_new(&cc);
-        rc_rnn *l = rc_rnn_new("rnn", cell, &cfg);
+        rc_rnn *l = rc_rnn_new("rnn", cell, &cfg, NULL);
         rc_rnn_out o;
         cr_assert_eq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK, "%s", rc_graph_error(g));
         cr_assert_eq(count_op(g, "gru_cell"), fuse ? T : 0);
