@@ -36,7 +36,7 @@ static void dropout_label(const rc_node *n, char *buf, size_t len) {
     snprintf(buf, len, "dropout_mask %g", n->attr.f[0]);
 }
 
-const rc_op rc_op_dropout_mask = {.name = "dropout_mask", .arity = 0, .infer = dropout_infer,
+const rc_op rc_op_dropout_mask = {.name = "dropout_mask", .arity = 0, .flags = RC_OPF_RNG_STATE, .infer = dropout_infer,
                                   .forward = dropout_fwd, .reference = dropout_ref, .label = dropout_label};
 
 rc_node *rc_dropout_mask(rc_graph *g, rc_shape shape, double rate, uint64_t seed) {

@@ -309,7 +309,7 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
     /* stacks: concats newer than every b, whose pieces are all ours */
     for (int id = nn - 1; id > lo; id--) {
         rc_node *st = rc_graph_node(g, id);
-        if (st->op != &rc_op_concat || st->attr.i[0] != 0 || st->dtype != RC_F32 || st->shape.dim[st->shape.ndim - 1] != N)
+        if (!(st->op->flags & RC_OPF_CONCAT) || st->attr.i[0] != 0 || st->dtype != RC_F32 || st->shape.dim[st->shape.ndim - 1] != N)
             continue;
         bool ok = true;
         int64_t rows = 0;
@@ -339,7 +339,7 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
         for (; k < n && rows < GROUP_ROWS; k++) {
             if (grp[k] >= 0) continue;
             const rc_node *pb = peel_reshape(c[k]->in[1]);
-            bool stacked = (pb->op == &rc_op_concat && pb->attr.i[0] == 0 && pb->nin > 1) ||
+            bool stacked = ((pb->op->flags & RC_OPF_CONCAT) && pb->attr.i[0] == 0 && pb->nin > 1) ||
                            c[k]->in[1]->shape.dim[0] >= ALONE_ROWS;
             if (stacked && m > 0) break;
             as[m] = c[k]->in[0];

@@ -238,7 +238,7 @@ static void concat_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     }
 }
 
-const rc_op rc_op_concat = {.name = "concat", .arity = -1, .infer = concat_infer, .forward = concat_fwd,
+const rc_op rc_op_concat = {.name = "concat", .arity = -1, .flags = RC_OPF_CONCAT, .infer = concat_infer, .forward = concat_fwd,
                             .reference = concat_ref, .grad = concat_grad};
 
 rc_node *rc_concat(rc_graph *g, rc_node *const *xs, int n, int axis) {

@@ -611,10 +611,10 @@ out:
     return st;
 }
 
-/* Dropout mask nodes of the graph keep their generator state in attr.i[8..11]
- * (ops/dropout.c); a checkpoint carries them so a resumed run draws the
- * same masks. */
-static bool is_dropout(const rc_node *n) { return strcmp(rc_node_op_name(n), "dropout_mask") == 0; }
+/* Nodes whose op keeps generator state in attr.i[8..11] (RC_OPF_RNG_STATE:
+ * dropout masks, ops/dropout.c); a checkpoint carries it so a resumed run
+ * draws the same masks. */
+static bool is_dropout(const rc_node *n) { return n && (n->op->flags & RC_OPF_RNG_STATE); }
 
 static void hex_words(const uint64_t *w, int n, char *out) {
     for (int i = 0; i < n; i++) snprintf(out + 16 * i, 17, "%016llx", (unsigned long long)w[i]);

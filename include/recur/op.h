@@ -33,6 +33,19 @@ enum {
     RC_OPF_IN_PLACE = 1u << 3,    /* the forward kernel is correct when out is
                                      in[0]'s buffer (same size): the planner
                                      gives it that buffer when in[0] dies there */
+    RC_OPF_CONCAT = 1u << 4,      /* the output is the inputs laid end to end
+                                     along axis attr.i[0] (normalised), in
+                                     input order; its kernel skips an input
+                                     already in its block, so the planner may
+                                     compute inputs in place into it (core/plan.c)
+                                     and gradient sums may read the pieces as
+                                     one stack (ops/matmul.c) */
+    RC_OPF_RNG_STATE = 1u << 5,   /* the node keeps random generator state in
+                                     attr.i[8..11] that each run advances: a
+                                     checkpoint must carry it for a resumed run
+                                     to draw what the uninterrupted one would */
+    RC_OPF_PROBABILITIES = 1u << 6, /* the output is a probability distribution
+                                     along its last axis (softmax), not logits */
 };
 
 /* Kernels. `in[k]` points at input k's data, `out` at the output's.
