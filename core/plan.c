@@ -509,3 +509,6 @@ const float *rc_plan_f32(const rc_plan *p, const rc_node *out) {
 
 size_t rc_plan_peak_bytes(const rc_plan *p) { return p ? p->arena_bytes + p->scratch_bytes : 0; }
 int rc_plan_steps(const rc_plan *p) { return p ? p->nsteps : 0; }
+const rc_node *rc_plan_step_node(const rc_plan *p, int k) {
+    return p && k >= 0 && k < p->nsteps ? p->steps[k].node : NULL;
+}

@@ -249,16 +249,20 @@ static rc_node *step_rows(rc_graph *g, rc_node *seq, int64_t t) {
 enum { PROJECT_ROWS = 256 };
 
 /* cell.project of steps [t0, t1) of seq (T, B, I), chunk k of n (as even
- * as the steps allow), as (t1 - t0, B, F). */
-static rc_node *project_chunk(rc_cell *c, rc_graph *g, rc_node *seq, int64_t T, int64_t n, int64_t k, int64_t *t0,
-                              int64_t *t1) {
+ * as the steps allow), as (t1 - t0, B, F). `leaf`: the leaf x that seq is
+ * the transpose of, or NULL; then the rows are declared to be x's steps
+ * (time_rows, ops/shape.c), so the kernel's gradient makes them again from
+ * x instead of keeping seq through backward. */
+static rc_node *project_chunk(rc_cell *c, rc_graph *g, rc_node *seq, rc_node *leaf, int64_t T, int64_t n, int64_t k,
+                              int64_t *t0, int64_t *t1) {
     rc_shape s = rc_node_shape(seq);
     *t0 = k * T / n;
     *t1 = (k + 1) * T / n;
     int64_t C = *t1 - *t0;
     rc_scope_push(g, "input_projection");
     rc_node *xs = C == T ? seq : rc_slice(g, seq, 0, *t0, *t1);
-    rc_node *p = c->cls->project(c, g, rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2])));
+    rc_node *rows = leaf ? rc_time_rows(g, xs, leaf, *t0, *t1) : rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2]));
+    rc_node *p = c->cls->project(c, g, rows);
     p = p ? rc_reshape(g, p, RC_SHAPE(C, s.dim[1], rc_node_shape(p).dim[1])) : NULL;
     rc_scope_pop(g);
     return p;
@@ -302,6 +306,8 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
 
     rc_node *seq = rc_transpose(g, x, (int[]){1, 0, 2});
     if (l->cfg.go_backwards) seq = rc_reverse(g, seq, 0);
+    /* seq is x's steps in order when x is a leaf (no dropout) read forwards */
+    rc_node *leaf = (rc_node_op(x)->flags & RC_OPF_LEAF) && !l->cfg.go_backwards ? x : NULL;
     /* The projection runs in chunks of steps, each made just before its
      * first step: a chunk dies when the forward has passed it, and its
      * gradient (the stack of the chunk's per-step deltas) is complete when
@@ -313,7 +319,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
     if (nchunks > T) nchunks = T;
     rc_node *xseq = seq, *proj = NULL;
     int64_t chunk = 0, chunk_t0 = 0, chunk_t1 = T;
-    if (c->cls->project) proj = project_chunk(c, g, xseq, T, nchunks, 0, &chunk_t0, &chunk_t1);
+    if (c->cls->project) proj = project_chunk(c, g, xseq, leaf, T, nchunks, 0, &chunk_t0, &chunk_t1);
     rc_node *mseq = NULL;
     if (mask) {
         mseq = rc_reshape(g, rc_transpose(g, mask, (int[]){1, 0}), RC_SHAPE(T, B, 1));
@@ -334,7 +340,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         char tn[24];
         snprintf(tn, sizeof tn, "t%lld", (long long)t);
         rc_scope_push(g, tn);
-        if (proj && t == chunk_t1) proj = project_chunk(c, g, xseq, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
+        if (proj && t == chunk_t1) proj = project_chunk(c, g, xseq, leaf, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
         rc_cell_step s = {.x = proj ? step_rows(g, proj, t - chunk_t0) : step_rows(g, seq, t), .rec_mask = rec_mask};
         memcpy(s.state, state, sizeof state);
         st = c->cls->step(c, g, &s);

@@ -137,6 +137,11 @@ bool rc_fail_shape(rc_graph *g, const rc_node *n, const char *what, rc_shape s);
 /* Normalise a possibly negative axis against ndim; false if out of range. */
 bool rc_axis_norm(int64_t *axis, int ndim);
 
+/* For a time_rows node (rc_time_rows, recur/ops.h): the same rows made
+ * again from its leaf (a new time-major copy of the steps, made where the
+ * caller uses it). NULL for any other node. */
+rc_node *rc_time_rows_again(rc_graph *g, const rc_node *rows);
+
 /* Index of the op in the table, and the table itself (ops/table.c). */
 extern const rc_op *const rc_op_table[];
 extern const int rc_op_table_len;
