@@ -147,75 +147,6 @@ static rc_status check_inputs(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask,
     return RC_OK;
 }
 
-/* --- step-level fusion: the LSTM pattern -----------------------------------
- * Any cell (built-in or user-written) whose step computes, from ops,
- *   z = a + b                      (B, 4U), no broadcasting
- *   i = σ(z[:, 0:U])  f = σ(z[:, U:2U])  g = tanh(z[:, 2U:3U])  o = σ(z[:, 3U:4U])
- *   c' = f ⊙ c + i ⊙ g            h' = o ⊙ tanh(c')
- * (operands of the adds and muls in any order) with h' its output and c'
- * one of its states gets the fused lstm_cell op instead: the layer rewires
- * the step's output and states to views of the fused node. The matched
- * nodes stay in the graph but nothing reads them, so plans skip them. The
- * fused op's values are the same formulas (tests/layers/test_fusion.c). */
-
-static bool is_op(const rc_node *n, const char *name) { return n && strcmp(n->op->name, name) == 0; }
-
-/* z when n = act(slice(z, axis 1, [b, e))) with z 2-D, else NULL. */
-static rc_node *gate_of(rc_node *n, const char *act, int64_t b, int64_t e) {
-    if (!is_op(n, act) || !is_op(n->in[0], "slice")) return NULL;
-    rc_node *sl = n->in[0], *z = sl->in[0];
-    int64_t axis = sl->attr.i[0] < 0 ? sl->attr.i[0] + z->shape.ndim : sl->attr.i[0];
-    if (z->shape.ndim != 2 || axis != 1 || sl->attr.i[1] != b || sl->attr.i[2] != e) return NULL;
-    return z;
-}
-
-static rc_status fuse_lstm_step(rc_graph *g, const rc_cell *c, rc_cell_step *s) {
-    rc_node *hn = s->output;
-    if (!is_op(hn, "mul") || hn->shape.ndim != 2) return RC_OK;
-    const int64_t B = hn->shape.dim[0], U = hn->shape.dim[1];
-    for (int ord = 0; ord < 2; ord++) {
-        rc_node *o = hn->in[ord], *tc = hn->in[1 - ord];
-        if (!is_op(tc, "tanh") || !is_op(tc->in[0], "add")) continue;
-        rc_node *cn = tc->in[0], *z = gate_of(o, "sigmoid", 3 * U, 4 * U);
-        if (!z || !rc_shape_eq(z->shape, RC_SHAPE(B, 4 * U)) || !is_op(z, "add")) continue;
-        if (!rc_shape_eq(z->in[0]->shape, z->shape) || !rc_shape_eq(z->in[1]->shape, z->shape)) continue;
-        int kc = -1;
-        for (int k = 0; k < c->nstates; k++)
-            if (s->next_state[k] == cn) kc = k;
-        if (kc < 0) continue;
-        /* c' = f c + i g: find the f-term and the i g-term among the add's operands */
-        rc_node *cprev = NULL;
-        bool ig = false;
-        for (int a = 0; a < 2; a++) {
-            rc_node *m = cn->in[a];
-            if (!is_op(m, "mul")) break;
-            for (int q = 0; q < 2; q++) {
-                rc_node *x = m->in[q], *y = m->in[1 - q];
-                if (!cprev && gate_of(x, "sigmoid", U, 2 * U) == z && rc_shape_eq(y->shape, RC_SHAPE(B, U))) {
-                    cprev = y;
-                    break;
-                }
-                if (!ig && gate_of(x, "sigmoid", 0, U) == z && gate_of(y, "tanh", 2 * U, 3 * U) == z) {
-                    ig = true;
-                    break;
-                }
-            }
-        }
-        if (!cprev || !ig) continue;
-        rc_node *S = rc_lstm_cell_fused(g, z->in[0], z->in[1], cprev);
-        rc_node *cv = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
-        rc_node *hv = rc_reshape(g, rc_slice(g, S, 0, 5, 6), RC_SHAPE(B, U));
-        if (!cv || !hv) return rc_graph_status(g);
-        for (int k = 0; k < c->nstates; k++) {
-            if (s->next_state[k] == hn) s->next_state[k] = hv;
-            else if (s->next_state[k] == cn) s->next_state[k] = cv;
-        }
-        s->output = hv;
-        return RC_OK;
-    }
-    return RC_OK;
-}
-
 /* The step's output and new states must exist with the declared sizes. */
 static rc_status check_step(rc_rnn *l, rc_graph *g, const rc_cell_step *s, int64_t B) {
     rc_cell *c = l->cell;
@@ -307,7 +238,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
     rc_node *seq = rc_transpose(g, x, (int[]){1, 0, 2});
     if (l->cfg.go_backwards) seq = rc_reverse(g, seq, 0);
     /* seq is x's steps in order when x is a leaf (no dropout) read forwards */
-    rc_node *leaf = (rc_node_op(x)->flags & RC_OPF_LEAF) && !l->cfg.go_backwards ? x : NULL;
+    rc_node *leaf = rc_node_is_leaf(x) && !l->cfg.go_backwards ? x : NULL;
     /* The projection runs in chunks of steps, each made just before its
      * first step: a chunk dies when the forward has passed it, and its
      * gradient (the stack of the chunk's per-step deltas) is complete when
@@ -345,7 +276,8 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         memcpy(s.state, state, sizeof state);
         st = c->cls->step(c, g, &s);
         if (st == RC_OK) st = check_step(l, g, &s, B);
-        if (st == RC_OK && rc_graph_fusion(g)) st = fuse_lstm_step(g, c, &s);
+        /* the one fusion pass (ops/fuse.c): built-in and user cells alike */
+        if (st == RC_OK) st = rc_cell_step_fuse(g, c, &s);
         rc_node *o = s.output;
         if (st == RC_OK && mask) {
             rc_node *m = step_rows(g, mseq, t);

@@ -100,6 +100,8 @@ struct rc_node {
     rc_dtype dtype;
     rc_shape shape;
     char *name;         /* own name; never NULL */
+    bool named;         /* name given (rc_node_make, rc_node_rename), not
+                           the op's name by default */
     char *scope;        /* scope path at creation; never NULL, "" at top */
     bool is_grad;       /* appended by rc_gradients */
     bool is_param;
