@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "recur/fuse.h"
 #include "recur/init.h"
 #include "recur/ops.h"
 #include "recur/rnn.h"
@@ -185,6 +186,17 @@ int64_t rc_cell_param_count(const rc_cell *c) {
     return n;
 }
 
+rc_status rc_cell_step_fuse(rc_graph *g, const rc_cell *c, rc_cell_step *s) {
+    if (!g || !c || !s) return RC_ERR_ARG;
+    rc_node *out[1 + RC_MAX_STATES];
+    out[0] = s->output;
+    for (int k = 0; k < c->nstates; k++) out[1 + k] = s->next_state[k];
+    rc_status st = rc_fuse_step(g, out, 1 + c->nstates);
+    s->output = out[0];
+    for (int k = 0; k < c->nstates; k++) s->next_state[k] = out[1 + k];
+    return st;
+}
+
 rc_cell_config rc_cell_defaults(int64_t units) {
     return (rc_cell_config){.units = units,
                             .activation = RC_ACT_TANH,
@@ -299,20 +311,9 @@ static rc_status lstm_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     int64_t U = s->cfg.units;
     rc_node *cprev = st->state[1];
     rc_activation ra = s->cfg.recurrent_activation, a = s->cfg.activation;
-    if (ra == RC_ACT_SIGMOID && a == RC_ACT_TANH && rc_graph_fusion(g)) {
-        /* Keras' defaults: the fused cell (ops/lstm.c), one kernel forward
-         * and one backward, keeping only [i f g o c h] for backward. */
-        rc_node *hu = rc_matmul(g, h_in(g, st), s->rkernel, false, false);
-        rc_node *S = rc_lstm_step_fused(g, st->x, hu, cprev);
-        int64_t B = S ? rc_node_shape(S).dim[1] : 0;
-        rc_node *cn = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
-        rc_node *hn = rc_reshape(g, rc_slice(g, S, 0, 5, 6), RC_SHAPE(B, U));
-        if (cn) rc_node_rename(cn, "c");
-        if (hn) rc_node_rename(hn, "h");
-        st->output = st->next_state[0] = hn;
-        st->next_state[1] = cn;
-        return rc_graph_status(g);
-    }
+    /* With Keras' default activations the fusion pass after the step
+     * (rc_cell_step_fuse, ops/fuse.c) turns this into the fused lstm_cell:
+     * one kernel forward and one backward, keeping only [i f g o c h]. */
     rc_node *z = rc_add(g, st->x, rc_matmul(g, h_in(g, st), s->rkernel, false, false));
     rc_node *i = gate(g, "input_gate", ra, block(g, z, U, 0));
     rc_node *f = gate(g, "forget_gate", ra, block(g, z, U, 1));
@@ -338,18 +339,11 @@ static rc_status gru_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     int64_t U = s->cfg.units;
     rc_node *h = st->state[0], *hm = h_in(g, st), *x = st->x, *z, *r, *hh;
     rc_activation ra = s->cfg.recurrent_activation, a = s->cfg.activation;
-    if (s->cfg.reset_after && ra == RC_ACT_SIGMOID && a == RC_ACT_TANH && rc_graph_fusion(g)) {
-        /* Keras' defaults: the fused cell (ops/gru.c), one kernel forward
-         * and three backward, keeping only [z r hh hu_h h] for backward. */
-        rc_node *hu = rc_matmul(g, hm, s->rkernel, false, false);
-        if (s->bias_rec) hu = rc_add(g, hu, s->bias_rec);
-        rc_node *S = rc_gru_step_fused(g, x, hu, h);
-        int64_t B = S ? rc_node_shape(S).dim[1] : 0;
-        rc_node *hn = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
-        if (hn) rc_node_rename(hn, "h");
-        st->output = st->next_state[0] = hn;
-        return rc_graph_status(g);
-    }
+    /* reset_after with Keras' default activations: the fusion pass after
+     * the step (rc_cell_step_fuse, ops/fuse.c) turns this into the fused
+     * gru_cell, one kernel forward and three backward, keeping only
+     * [z r hh hu_h h]; it computes these very operations in this order, so
+     * the values are the same bit for bit. */
     if (s->cfg.reset_after) {
         rc_node *hu = rc_matmul(g, hm, s->rkernel, false, false);
         if (s->bias_rec) hu = rc_add(g, hu, s->bias_rec);
@@ -422,6 +416,9 @@ static rc_status stacked_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
         if (k > 0 && ck->cls->project) sub.x = ck->cls->project(ck, g, x);
         for (int j = 0; j < ck->nstates; j++) sub.state[j] = st->state[at + j];
         rc_status r = ck->cls->step(ck, g, &sub);
+        /* each cell of the stack through the fusion pass, before the next
+         * cell reads its output */
+        if (r == RC_OK) r = rc_cell_step_fuse(g, ck, &sub);
         rc_scope_pop(g);
         if (r != RC_OK) return r;
         for (int j = 0; j < ck->nstates; j++) st->next_state[at + j] = sub.next_state[j];

@@ -75,6 +75,8 @@ typedef struct dot_source {
     rc_bidir *bi;
     rc_io_model *io;
     rc_node *x, *y;
+    rc_node *outs[64]; /* every output of the layer or model */
+    int nouts;
     char title[200];
 } dot_source;
 
@@ -214,6 +216,7 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
         fprintf(stderr, "recur dot: out of memory\n");
         return 1;
     }
+    s->outs[s->nouts++] = s->y;
     /* "Bidirectional(LSTM(8)) on x (2, 4, 3)" */
     char xs[RC_SHAPE_STRLEN];
     rc_shape_str(rc_node_shape(s->x), xs, sizeof xs);
@@ -237,6 +240,9 @@ static int dot_build_model(const dot_args *a, rc_graph *g, dot_source *s) {
     }
     s->x = in[0];
     s->y = outs[0];
+    s->nouts = rc_io_noutputs(s->io);
+    if (s->nouts > 64) s->nouts = 64;
+    memcpy(s->outs, outs, (size_t)s->nouts * sizeof *outs);
     char xs[RC_SHAPE_STRLEN];
     snprintf(s->title, sizeof s->title, "%s on x %s", rc_io_name(s->io),
              rc_shape_str(rc_node_shape(s->x), xs, sizeof xs));
@@ -248,9 +254,13 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
     int np = rc_graph_params(g, NULL, 0), status = 0;
     rc_node **params = rc_calloc((size_t)np + 1, sizeof *params);
     rc_node **gr = rc_calloc((size_t)np + 1, sizeof *gr);
+    /* what is drawn: the outputs, the loss and the gradients, and what they
+     * need; not nodes nothing needs (the gates a fused cell replaced) */
+    rc_node **need = rc_calloc((size_t)(s->nouts + np + 1), sizeof *need);
+    int nneed = 0;
     rc_node *sel_p[DOT_MAX_GRAD_OF * 8], *sel_g[DOT_MAX_GRAD_OF * 8];
     int nsel = 0;
-    if (!params || !gr) {
+    if (!params || !gr || !need) {
         fprintf(stderr, "recur dot: out of memory\n");
         status = 1;
         goto done;
@@ -265,7 +275,11 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
             status = 1;
             goto done;
         }
+        need[nneed++] = loss;
+        for (int p = 0; p < np; p++)
+            if (gr[p]) need[nneed++] = gr[p];
     }
+    for (int k = 0; k < s->nouts; k++) need[nneed++] = s->outs[k];
     for (int k = 0; k < a->ngrad_of; k++) {
         int hits = 0;
         for (int p = 0; p < np; p++) {
@@ -306,6 +320,8 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
     o.steps_shown = (int)a->shown;
     o.title = a->title ? a->title : title;
     o.rankdir = a->rankdir;
+    o.outputs = need;
+    o.noutputs = nneed;
     if (nsel) {
         o.grads = sel_g;
         o.grad_params = sel_p;
@@ -319,6 +335,7 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
 done:
     rc_free(params);
     rc_free(gr);
+    rc_free(need);
     return status;
 }
 

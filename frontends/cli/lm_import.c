@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "lm_import.h"
+#include "recur/op.h"
 
 static const char prefix[] = "imported ";
 
@@ -115,7 +116,7 @@ rc_status lm_import_open(const char *path, int64_t B, int64_t T, int64_t vocab, 
         lm_import_free(m);
         return RC_ERR_SHAPE;
     }
-    if (strcmp(rc_node_op_name(lg), "softmax") == 0) {
+    if (rc_node_op(lg)->flags & RC_OPF_PROBABILITIES) {
         /* Cross-entropy needs log-probabilities; log(softmax) is not exact in
          * float32 where probabilities underflow, so refuse instead. */
         snprintf(msg, msglen,

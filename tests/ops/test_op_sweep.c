@@ -255,6 +255,13 @@ static void b_transpose(rc_graph *g, rc_rng *r, example *e) {
     e->y = rc_transpose(g, x, (int[]){1, 0, 2});
     WRT1(x);
 }
+/* seq = x time-major, steps [1, 3) of x (B 2, T 4, F 3) as rows (4, 3). */
+static void b_time_rows(rc_graph *g, rc_rng *r, example *e) {
+    rc_node *x = tu_param(g, "x", RC_SHAPE(2, 4, 3), r, -1, 1);
+    rc_node *seq = rc_slice(g, rc_transpose(g, x, (int[]){1, 0, 2}), 0, 1, 3);
+    e->y = rc_time_rows(g, seq, x, 1, 3);
+    WRT1(x);
+}
 static void b_reverse(rc_graph *g, rc_rng *r, example *e) { rc_node *x = P("x", 2, 3); e->y = rc_reverse(g, x, 1); WRT1(x); }
 
 /* --- lookups ----------------------------------------------------------------------- */
@@ -384,6 +391,7 @@ static const row rows[] = {
     {"reshape", b_reshape, RC_SHAPE(3, 4)},
     {"transpose", b_transpose, RC_SHAPE(3, 2, 4)},
     {"reverse", b_reverse, RC_SHAPE(2, 3)},
+    {"time_rows", b_time_rows, RC_SHAPE(4, 3)},
     {"gather", b_gather, RC_SHAPE(2, 3, 3)},
     {"scatter_add", b_scatter_add, RC_SHAPE(5, 3)},
     {"one_hot", b_one_hot, RC_SHAPE(2, 3, 4)},

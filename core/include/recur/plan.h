@@ -42,6 +42,9 @@ const void *rc_plan_data(const rc_plan *p, const rc_node *out);
 size_t rc_plan_peak_bytes(const rc_plan *p);
 /* Number of kernels a run executes (views and leaves are not kernels). */
 int rc_plan_steps(const rc_plan *p);
+/* The node whose kernel is step k of a run (0 <= k < rc_plan_steps), NULL
+ * out of range: e.g. to count the kernels of one op (rc_node_op). */
+const rc_node *rc_plan_step_node(const rc_plan *p, int k);
 
 #ifdef __cplusplus
 }

@@ -102,6 +102,12 @@ rc_status rc_cell_build(rc_cell *c, rc_graph *g, int64_t input_size, rc_rng *rng
 /* Append a parameter to a cell being built (for build callbacks). */
 rc_node *rc_cell_add_param(rc_cell *c, rc_graph *g, const char *name, rc_shape shape);
 int64_t rc_cell_param_count(const rc_cell *c); /* number of scalars */
+/* A step of c as built by its class, through the step-level fusion pass
+ * (rc_fuse_step, recur/fuse.h): gate math the pass recognises (the LSTM,
+ * the reset_after GRU) becomes views of a fused cell op in s->output and
+ * s->next_state. The RNN layer calls it after every step and
+ * StackedRNNCells after each cell's; a cell's own step never needs to. */
+rc_status rc_cell_step_fuse(rc_graph *g, const rc_cell *c, rc_cell_step *s);
 /* Copy values into parameter k (Keras weight order) after the cell is
  * built. RC_ERR_STATE before the first apply, RC_ERR_ARG for k out of
  * range, RC_ERR_SHAPE when `shape` is not the parameter's shape; the

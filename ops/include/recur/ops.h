@@ -100,6 +100,12 @@ rc_node *rc_pad_axis(rc_graph *g, rc_node *x, int axis, int64_t begin, int64_t s
 rc_node *rc_concat(rc_graph *g, rc_node *const *xs, int n, int axis);
 /* Same data, new shape with the same number of elements (always a view). */
 rc_node *rc_reshape(rc_graph *g, rc_node *x, rc_shape shape);
+/* seq (C, B, F) as (C·B, F) rows (a view, like rc_reshape), declared to be
+ * steps [t0, t1) of the leaf x (B, T, F) in time-major order:
+ * seq[k, b] = x[b, t0 + k]. Gradient builders that need the rows late make
+ * them again from x (rc_time_rows_again, recur/op.h) instead of keeping seq
+ * alive. The caller vouches for the values; shapes are checked. */
+rc_node *rc_time_rows(rc_graph *g, rc_node *seq, rc_node *x, int64_t t0, int64_t t1);
 /* perm[k] = input axis that becomes output axis k; perm has x.ndim entries. */
 rc_node *rc_transpose(rc_graph *g, rc_node *x, const int *perm);
 /* Reverse the order of elements along axis (the time axis for go_backwards). */
