@@ -15,9 +15,11 @@
 
 #include "recur/op.h"
 #include "recur/ops.h"
+#include "recur/layer.h"
 #include "recur/rnn.h"
 
 struct rc_rnn {
+    rc_layer layer; /* the handle rc_rnn_layer returns; impl = this */
     char name[64];
     rc_cell *cell;
     rc_rnn_config cfg;
@@ -52,6 +54,7 @@ rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg, rc
     rc_rnn *l = rc_calloc(1, sizeof *l);
     if (!l) return refuse(err, RC_ERR_NOMEM, fn, nm, "out of memory");
     snprintf(l->name, sizeof l->name, "%s", name && *name && !strchr(name, '/') ? name : "rnn");
+    rc_layer_init(&l->layer, &rc_rnn_class, l);
     l->cell = cell;
     if (cfg) l->cfg = *cfg;
     return l;
@@ -413,6 +416,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
 /* --- Bidirectional ---------------------------------------------------------- */
 
 struct rc_bidir {
+    rc_layer layer; /* the handle rc_bidir_layer returns; impl = this */
     char name[64];
     rc_rnn *fwd, *bwd;
     rc_merge_mode mode;
@@ -446,6 +450,7 @@ rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_m
     rc_bidir *b = rc_calloc(1, sizeof *b);
     if (!b) return refuse(err, RC_ERR_NOMEM, fn, nm, "out of memory");
     snprintf(b->name, sizeof b->name, "%s", name && *name && !strchr(name, '/') ? name : "bidirectional");
+    rc_layer_init(&b->layer, &rc_bidir_class, b);
     b->fwd = forward;
     b->bwd = backward;
     b->mode = mode;
@@ -520,3 +525,102 @@ rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call
     if (st != RC_OK) memset(out, 0, sizeof *out);
     return st;
 }
+
+/* --- the layer classes ----------------------------------------------------- */
+
+rc_layer *rc_rnn_layer(rc_rnn *l) { return l ? &l->layer : NULL; }
+rc_layer *rc_bidir_layer(rc_bidir *b) { return b ? &b->layer : NULL; }
+
+/* Keras class name of an RNN layer: its cell's class without "Cell" for
+ * the built-in cells (SimpleRNN, LSTM, GRU), RNN for any other cell. */
+static const char *rnn_type_of(const rc_layer *ly) {
+    const rc_rnn *l = ly->impl;
+    const char *t = l->cell->cls->type;
+    if (!strcmp(t, "SimpleRNNCell")) return "SimpleRNN";
+    if (!strcmp(t, "LSTMCell")) return "LSTM";
+    if (!strcmp(t, "GRUCell")) return "GRU";
+    return "RNN";
+}
+
+static const char *rnn_layer_name(const rc_layer *ly) { return rc_rnn_name(ly->impl); }
+
+static void rnn_layer_destroy(rc_layer *ly) { rc_rnn_free(ly->impl); }
+
+/* Cell weights, Keras order, appended from out[at]. */
+static int cell_params(const rc_cell *c, rc_node **out, int at, int max) {
+    for (int k = 0; k < c->nparams; k++, at++)
+        if (out && at < max) out[at] = c->params[k];
+    return at;
+}
+
+static int rnn_layer_params(const rc_layer *ly, rc_node **out, int max) {
+    return cell_params(((const rc_rnn *)ly->impl)->cell, out, 0, max);
+}
+
+static rc_rnn_call layer_call(const rc_layer_in *in) {
+    return (rc_rnn_call){.mask = in->mask, .initial_state = in->initial_state, .ninitial = in->ninitial,
+                         .training = in->training, .rng = in->rng};
+}
+
+/* Keras: the output, then the final states with return_state; the mask
+ * flows on with the sequence only. */
+static rc_status rnn_layer_apply(rc_layer *ly, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_rnn *l = ly->impl;
+    rc_rnn_call call = layer_call(in);
+    rc_rnn_out o;
+    rc_status st = rc_rnn_apply(l, g, in->x, &call, &o);
+    if (st != RC_OK) return st;
+    out->out[out->nout++] = o.output;
+    out->mask[0] = l->cfg.return_sequences ? in->mask : NULL;
+    for (int k = 0; l->cfg.return_state && k < o.nstates; k++) out->out[out->nout++] = o.state[k];
+    out->nupdates = o.nupdates;
+    for (int k = 0; k < o.nupdates; k++) out->update[k] = o.update[k];
+    return RC_OK;
+}
+
+const rc_layer_class rc_rnn_class = {
+    .type = "RNN",
+    .type_of = rnn_type_of,
+    .input_dtype = RC_F32,
+    .name = rnn_layer_name,
+    .apply = rnn_layer_apply,
+    .params = rnn_layer_params,
+    .destroy = rnn_layer_destroy,
+};
+
+static const char *bidir_layer_name(const rc_layer *ly) { return rc_bidir_name(ly->impl); }
+
+static void bidir_layer_destroy(rc_layer *ly) { rc_bidir_free(ly->impl); }
+
+/* Forward weights then backward weights (Keras get_weights()). */
+static int bidir_layer_params(const rc_layer *ly, rc_node **out, int max) {
+    const rc_bidir *b = ly->impl;
+    return cell_params(b->bwd->cell, out, cell_params(b->fwd->cell, out, 0, max), max);
+}
+
+/* Keras: the merged output (or both halves with merge_mode None), then the
+ * forward states and the backward states with return_state. */
+static rc_status bidir_layer_apply(rc_layer *ly, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_bidir *b = ly->impl;
+    rc_rnn_call call = layer_call(in);
+    rc_bidir_out o;
+    rc_status st = rc_bidir_apply(b, g, in->x, &call, &o);
+    if (st != RC_OK) return st;
+    bool seq = b->fwd->cfg.return_sequences;
+    if (o.output) out->out[out->nout++] = o.output;
+    else out->out[out->nout++] = o.output_forward, out->out[out->nout++] = o.output_backward;
+    for (int k = 0; k < out->nout; k++) out->mask[k] = seq ? in->mask : NULL;
+    for (int k = 0; b->fwd->cfg.return_state && k < o.nstates; k++) out->out[out->nout++] = o.state[k];
+    out->nupdates = o.nupdates;
+    for (int k = 0; k < o.nupdates; k++) out->update[k] = o.update[k];
+    return RC_OK;
+}
+
+const rc_layer_class rc_bidir_class = {
+    .type = "Bidirectional",
+    .input_dtype = RC_F32,
+    .name = bidir_layer_name,
+    .apply = bidir_layer_apply,
+    .params = bidir_layer_params,
+    .destroy = bidir_layer_destroy,
+};
