@@ -926,11 +926,11 @@ static rc_layer *build_rnn(const io_layer *L, rc_graph *g) { return rc_rnn_layer
 
 static rc_layer *build_bidir(const io_layer *L, rc_graph *g) {
     rc_rnn *f = make_rnn(&L->rnn), *b = make_rnn(&L->back);
-    rc_error e;
+    rc_error e = {0};
     rc_bidir *bd = f && b ? rc_bidir_new(L->name, f, b, L->merge, &e) : NULL;
     if (!bd) {
         rc_rnn_free(f), rc_rnn_free(b);
-        if (f && b) rc_graph_fail(g, e.code, "%s (Bidirectional)", e.message); /* the constructor says why */
+        if (f && b) rc_graph_fail(g, e.code ? e.code : RC_ERR_ARG, "layer '%s' (Bidirectional): %s", L->name, e.message);
     }
     return rc_bidir_layer(bd);
 }
