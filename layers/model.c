@@ -153,7 +153,30 @@ static int64_t entry_count(const entry *e) {
 
 /* --- sequential application --------------------------------------------------- */
 
-rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_rng *rng) {
+/* Explicit states of a sequential application: the recurrent layers'
+ * initial states are taken from init (in layer order) and their final
+ * states appended to fin; NULL when the caller wants neither. */
+typedef struct states {
+    rc_node *const *init;
+    int ninit, used;
+    rc_node **fin;
+    int max_fin, nfin;
+} states;
+
+/* The next n initial states (NULL = zeros, when none were given). */
+static rc_node *const *take_states(states *s, int n) {
+    if (!s || s->ninit == 0) return NULL;
+    rc_node *const *p = s->init + s->used;
+    s->used += n;
+    return p;
+}
+
+static void give_states(states *s, rc_node *const *st, int n) {
+    for (int k = 0; s && s->fin && k < n; k++, s->nfin++)
+        if (s->nfin < s->max_fin) s->fin[s->nfin] = st[k];
+}
+
+static rc_node *apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_rng *rng, states *sts) {
     if (!g) return NULL;
     if (!m) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_apply: model is NULL");
     if (!x) return rc_graph_status(g) != RC_OK ? NULL : rc_graph_fail(g, RC_ERR_ARG, "model '%s': input is NULL", m->name);
@@ -176,8 +199,12 @@ rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_
                                   m->name, entry_name(e));
                 break;
             }
+            int n = rc_rnn_cell(e->layer)->nstates;
+            call.initial_state = take_states(sts, n);
+            call.ninitial = call.initial_state ? n : 0;
             rc_rnn_out o;
             x = rc_rnn_apply(e->layer, g, x, &call, &o) == RC_OK ? o.output : NULL;
+            if (x) give_states(sts, o.state, o.nstates);
             if (!c->return_sequences) mask = NULL;
             break;
         }
@@ -189,8 +216,12 @@ rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_
                                   m->name, entry_name(e));
                 break;
             }
+            int n = rc_rnn_cell(rc_bidir_forward(e->layer))->nstates + rc_rnn_cell(rc_bidir_backward(e->layer))->nstates;
+            call.initial_state = take_states(sts, n);
+            call.ninitial = call.initial_state ? n : 0;
             rc_bidir_out o;
             x = rc_bidir_apply(e->layer, g, x, &call, &o) == RC_OK ? o.output : NULL;
+            if (x) give_states(sts, o.state, o.nstates);
             if (!c->return_sequences) mask = NULL;
             break;
         }
@@ -199,6 +230,41 @@ rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_
     }
     rc_scope_pop(g);
     return x;
+}
+
+rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_rng *rng) {
+    return apply(m, g, x, training, rng, NULL);
+}
+
+int rc_model_state_sizes(const rc_model *m, int64_t *sizes, int max) {
+    int total = 0;
+    for (int i = 0; m && i < m->n; i++) {
+        rc_cell *cells[2] = {NULL, NULL};
+        if (m->e[i].k == K_RNN) cells[0] = rc_rnn_cell(m->e[i].layer);
+        else if (m->e[i].k == K_BIDIR)
+            cells[0] = rc_rnn_cell(rc_bidir_forward(m->e[i].layer)), cells[1] = rc_rnn_cell(rc_bidir_backward(m->e[i].layer));
+        for (int c = 0; c < 2 && cells[c]; c++)
+            for (int k = 0; k < cells[c]->nstates; k++, total++)
+                if (sizes && total < max) sizes[total] = cells[c]->state_size[k];
+    }
+    return total;
+}
+
+rc_node *rc_model_apply_states(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_rng *rng,
+                               rc_node *const *initial, int ninitial, rc_node **final, int max_final, int *nfinal) {
+    if (nfinal) *nfinal = 0;
+    if (!g) return NULL;
+    int want = rc_model_state_sizes(m, NULL, 0);
+    if (ninitial != 0 && (ninitial != want || !initial))
+        return rc_graph_fail(g, RC_ERR_ARG, "model '%s': %d initial states given, its recurrent layers have %d",
+                             rc_model_name(m), ninitial, want);
+    if (final && max_final < want)
+        return rc_graph_fail(g, RC_ERR_ARG, "model '%s': room for %d final states, its recurrent layers have %d",
+                             rc_model_name(m), max_final, want);
+    states s = {.init = initial, .ninit = ninitial, .fin = final, .max_fin = max_final};
+    rc_node *y = apply(m, g, x, training, rng, &s);
+    if (y && nfinal) *nfinal = s.nfin;
+    return y;
 }
 
 /* --- functional calls ------------------------------------------------------------ */

@@ -43,6 +43,22 @@ rc_status rc_model_add_dropout(rc_model *m, const char *name, double rate);
  * states or unmerged halves cannot be chained). */
 rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_rng *rng);
 
+/* The same with explicit recurrent states (feeding a sequence one step at
+ * a time, e.g. sampling from a language model): initial[0..ninitial) are
+ * the initial states of every RNN and Bidirectional layer in layer order
+ * (within a layer, its cell's order, e.g. LSTM h then c; Bidirectional:
+ * forward then backward), or ninitial = 0 for zeros; final (room for
+ * max_final, may be NULL) receives the final states in the same order and
+ * *nfinal (may be NULL) their count. rc_model_state_sizes gives the count
+ * and sizes (each state is (B, size)). NULL with the error on the graph,
+ * also for a wrong number of states. */
+rc_node *rc_model_apply_states(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_rng *rng,
+                               rc_node *const *initial, int ninitial, rc_node **final, int max_final,
+                               int *nfinal);
+/* The sizes of the states rc_model_apply_states takes and returns, in its
+ * order (up to max written; returns the count). */
+int rc_model_state_sizes(const rc_model *m, int64_t *sizes, int max);
+
 /* Functional calls: apply a layer (the model takes ownership on the first
  * call; calling it again shares its weights) and record the call. */
 rc_status rc_model_call_rnn(rc_model *m, rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *call,
