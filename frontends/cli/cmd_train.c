@@ -347,8 +347,8 @@ int cmd_train(int argc, char **argv) {
         }
         double val = NAN;
         if (eval_every && step % eval_every == 0 && step != steps) {
-            if (charlm_eval_split(NULL, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, c.eb,
-                                  c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
+            if (rc_lm_eval(c.eb, c.eval_plan, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS,
+                           &val, msg, sizeof msg) != RC_OK) {
                 progress_done(&pr);
                 args_fail("train", "evaluation failed: %s", msg);
                 goto done;
@@ -374,8 +374,8 @@ int cmd_train(int argc, char **argv) {
     printf("trained %lld steps in %.1f s: %.1f ms/step (forward, backward, clipping, update)\n",
            (long long)(steps - start), t_train, 1e3 * t_train / (double)(steps - start));
     double val;
-    if (charlm_eval_split(NULL, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, c.eb,
-                          c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
+    if (rc_lm_eval(c.eb, c.eval_plan, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, &val,
+                   msg, sizeof msg) != RC_OK) {
         args_fail("train", "evaluation failed: %s", msg);
         goto done;
     }
