@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "charlm.h"
 #include "fortunes.h"
@@ -148,4 +149,48 @@ rc_status charlm_open(const char *path, int64_t B, int64_t T, bool explicit_stat
         s = RC_OK;
     if (s != RC_OK) charlm_free(m);
     return s;
+}
+
+char *charlm_legacy_copy(const char *path, const charlm *m, char *msg, size_t msglen) {
+    rc_safetensors *st = NULL;
+    if (!m->nparams || rc_safetensors_read(path, &st, msg, msglen) != RC_OK) return NULL;
+    const char *scope = rc_model_name(m->model);
+    size_t skip = strlen(scope) + 1;
+    char name[512];
+    rc_node_path(m->params[0], name, sizeof name);
+    char *tmp = NULL;
+    int n = rc_safetensors_count(st);
+    rc_st_tensor *t = NULL;
+    char (*names)[600] = NULL;
+    if (rc_safetensors_find(st, name) || strlen(name) <= skip || !rc_safetensors_find(st, name + skip)) goto done;
+    /* Every weight "w" becomes "charlm/w", its slots "optimizer/w/m"
+     * become "optimizer/charlm/w/m"; the step counter stays. */
+    t = calloc((size_t)n, sizeof *t);
+    names = calloc((size_t)n, sizeof *names);
+    const char *dir = getenv("TMPDIR");
+    size_t len = strlen(dir && *dir ? dir : "/tmp") + 64;
+    tmp = t && names ? malloc(len) : NULL;
+    if (!tmp) goto done;
+    snprintf(tmp, len, "%s/recur-legacy-%ld.safetensors", dir && *dir ? dir : "/tmp", (long)getpid());
+    for (int i = 0; i < n; i++) {
+        t[i] = *rc_safetensors_tensor(st, i);
+        const char *w = t[i].name;
+        if (!strncmp(w, "optimizer/", 10) && strcmp(w, "optimizer/iterations"))
+            snprintf(names[i], sizeof names[i], "optimizer/%s/%s", scope, w + 10);
+        else if (strncmp(w, "optimizer/", 10)) snprintf(names[i], sizeof names[i], "%s/%s", scope, w);
+        else snprintf(names[i], sizeof names[i], "%s", w);
+        t[i].name = names[i];
+    }
+    static const char *const keys[] = {"format", "format_version", "optimizer", "iterations", "dropout_count",
+                                       "dropout_states", "rng", "config"};
+    const char *meta[16];
+    int nmeta = 0;
+    for (int k = 0; k < 8; k++)
+        if (rc_safetensors_meta(st, keys[k])) meta[nmeta++] = keys[k], meta[nmeta++] = rc_safetensors_meta(st, keys[k]);
+    if (rc_safetensors_write(tmp, t, n, meta, nmeta / 2, msg, msglen) != RC_OK) free(tmp), tmp = NULL;
+done:
+    free(t);
+    free(names);
+    rc_safetensors_free(st);
+    return tmp;
 }

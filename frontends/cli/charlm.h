@@ -78,4 +78,12 @@ rc_status charlm_load_corpus(const char *spec, bool ints, rc_corpus *c, char *ms
 rc_status charlm_open(const char *path, int64_t B, int64_t T, bool explicit_states, charlm *m,
                       charlm_branch *br, char *msg, size_t msglen);
 
+/* A checkpoint of the built-in model written before its weights carried
+ * the model's scope ("lstm/lstm_cell/kernel", now
+ * "charlm/lstm/lstm_cell/kernel"; m built): a temporary copy under today's
+ * names for rc_trainer_load (malloc'd path; remove and free it), or NULL
+ * when the file needs none or cannot be read (the ordinary load reports
+ * that). */
+char *charlm_legacy_copy(const char *path, const charlm *m, char *msg, size_t msglen);
+
 #endif

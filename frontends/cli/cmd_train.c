@@ -290,7 +290,11 @@ int cmd_train(int argc, char **argv) {
     rc_rng_seed(&c.rng, (uint64_t)seed ^ 0x5eed5eed5eedull);
     const char *cfgs = c.cfgs;
     if (resume) {
-        if (rc_trainer_load(c.trainer, ckpt, NULL, &c.rng, msg, sizeof msg) != RC_OK) {
+        char *legacy = model_s ? NULL : charlm_legacy_copy(ckpt, &c.m, msg, sizeof msg);
+        rc_status ls = rc_trainer_load(c.trainer, legacy ? legacy : ckpt, NULL, &c.rng, msg, sizeof msg);
+        if (legacy) remove(legacy);
+        free(legacy);
+        if (ls != RC_OK) {
             args_fail("train", "%s", msg);
             goto done;
         }
