@@ -28,16 +28,18 @@ void rc_graph_set_fusion(rc_graph *g, bool on) {
 
 bool rc_graph_fusion(const rc_graph *g) { return g && !g->no_fusion; }
 
+static void free_node(rc_node *n) {
+    if (!n) return;
+    rc_tensor_free(n->value);
+    rc_free(n->in);
+    rc_free(n->name);
+    rc_free(n->scope);
+    rc_free(n);
+}
+
 void rc_graph_free(rc_graph *g) {
     if (!g) return;
-    for (int i = 0; i < g->nnodes; i++) {
-        rc_node *n = g->nodes[i];
-        rc_tensor_free(n->value);
-        rc_free(n->in);
-        rc_free(n->name);
-        rc_free(n->scope);
-        rc_free(n);
-    }
+    for (int i = 0; i < g->nnodes; i++) free_node(g->nodes[i]);
     rc_free(g->nodes);
     rc_free(g->scope);
     rc_free(g->scope_marks);
@@ -151,15 +153,6 @@ bool rc_fail_shape(rc_graph *g, const rc_node *n, const char *what, rc_shape s) 
     return rc_node_fail(g, n, RC_ERR_SHAPE, "%s has shape %s", what, rc_shape_str(s, a, sizeof a));
 }
 
-static void free_node(rc_node *n) {
-    if (!n) return;
-    rc_tensor_free(n->value);
-    rc_free(n->in);
-    rc_free(n->name);
-    rc_free(n->scope);
-    rc_free(n);
-}
-
 rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
                       const rc_attr *attr, const char *name) {
     if (!g || !op) return NULL;
@@ -220,6 +213,13 @@ rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
     }
     g->nodes[g->nnodes++] = n;
     return n;
+}
+
+void rc_graph_truncate(rc_graph *g, int mark) {
+    if (!g || mark < 0) return;
+    while (g->nnodes > mark) free_node(g->nodes[--g->nnodes]);
+    /* an anchor among the removed nodes would point past the end */
+    if (g->anchor >= g->nnodes) g->anchor = -1;
 }
 
 int rc_node_id(const rc_node *n) { return n ? n->id : -1; }

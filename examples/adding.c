@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     long steps = 5000, seed = 1234;
     double target = 0.01;
     const char *log_path = NULL, *init = "keras";
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         if (strcmp(a, "--steps") == 0 && v) steps = strtol(v, &end, 10);
@@ -81,7 +81,6 @@ int main(int argc, char **argv) {
                             "[--target MSE>0]\n");
             return 2;
         }
-        i++;
     }
 
     rc_graph *g = rc_graph_new();

@@ -19,6 +19,7 @@
 #include "recur/init.h"
 #include "recur/rnn.h"
 #include "recur/layers.h"
+#include "recur/layer.h"
 #include "recur/model.h"
 #include "recur/optim.h"
 #include "recur/train.h"

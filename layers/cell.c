@@ -86,6 +86,29 @@ void rc_cell_free(rc_cell *c) {
     rc_free(c);
 }
 
+/* Every parameter build made (node ids from mark on) must be in c->params.
+ * One made with rc_param would still train (the trainer takes every
+ * parameter of the graph) but be missing from everything that works from
+ * c->params: weight loading and saving, parameter counts, gradient checks.
+ * Cells that wrap others list the inner cells' parameters as their own, so
+ * they pass too. */
+static rc_status check_params_listed(rc_cell *c, rc_graph *g, int mark) {
+    for (int id = mark; id < rc_graph_node_count(g); id++) {
+        rc_node *n = rc_graph_node(g, id);
+        if (!rc_node_is_param(n)) continue;
+        bool listed = false;
+        for (int k = 0; k < c->nparams && !listed; k++) listed = c->params[k] == n;
+        if (listed) continue;
+        char path[256];
+        rc_graph_fail(g, RC_ERR_ARG,
+                      "cell '%s': parameter '%s' was made with rc_param; make cell parameters with "
+                      "rc_cell_add_param so they are trained, checked and loaded",
+                      c->name, rc_node_path(n, path, sizeof path));
+        return RC_ERR_ARG;
+    }
+    return RC_OK;
+}
+
 rc_status rc_cell_build(rc_cell *c, rc_graph *g, int64_t input_size, rc_rng *rng) {
     if (!c || !g) return RC_ERR_ARG;
     if (c->built) {
@@ -105,9 +128,11 @@ rc_status rc_cell_build(rc_cell *c, rc_graph *g, int64_t input_size, rc_rng *rng
     }
     if (!rc_scope_push(g, c->name)) return rc_graph_status(g);
     c->input_size = input_size;
+    int mark = rc_graph_node_count(g);
     rc_status st = c->cls->build(c, g, input_size, rng);
     rc_scope_pop(g);
     if (st == RC_OK && rc_graph_status(g) != RC_OK) st = rc_graph_status(g);
+    if (st == RC_OK) st = check_params_listed(c, g, mark);
     c->built = st == RC_OK;
     return st;
 }

@@ -15,9 +15,11 @@
 
 #include "recur/op.h"
 #include "recur/ops.h"
+#include "recur/layer.h"
 #include "recur/rnn.h"
 
 struct rc_rnn {
+    rc_layer layer; /* the handle rc_rnn_layer returns; impl = this */
     char name[64];
     rc_cell *cell;
     rc_rnn_config cfg;
@@ -40,6 +42,7 @@ rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg) {
     rc_rnn *l = rc_calloc(1, sizeof *l);
     if (!l) return NULL;
     snprintf(l->name, sizeof l->name, "%s", name && *name && !strchr(name, '/') ? name : "rnn");
+    rc_layer_init(&l->layer, &rc_rnn_class, l);
     l->cell = cell;
     if (cfg) l->cfg = *cfg;
     return l;
@@ -216,6 +219,23 @@ static rc_status fuse_lstm_step(rc_graph *g, const rc_cell *c, rc_cell_step *s) 
     return RC_OK;
 }
 
+/* A parameter made by step or project (node ids from mark on) would be a
+ * new weight at every step or projection chunk, outside c->params: the
+ * same mistake as an rc_param in build, so the same answer. */
+static rc_status check_no_params(rc_rnn *l, rc_graph *g, int mark, const char *where) {
+    for (int id = mark; id < rc_graph_node_count(g); id++) {
+        rc_node *n = rc_graph_node(g, id);
+        if (!rc_node_is_param(n)) continue;
+        char path[256];
+        rc_graph_fail(g, RC_ERR_ARG,
+                      "rnn '%s': cell '%s': parameter '%s' was made in %s; make cell parameters in build "
+                      "with rc_cell_add_param so they are trained, checked and loaded",
+                      l->name, l->cell->name, rc_node_path(n, path, sizeof path), where);
+        return RC_ERR_ARG;
+    }
+    return RC_OK;
+}
+
 /* The step's output and new states must exist with the declared sizes. */
 static rc_status check_step(rc_rnn *l, rc_graph *g, const rc_cell_step *s, int64_t B) {
     rc_cell *c = l->cell;
@@ -250,15 +270,19 @@ enum { PROJECT_ROWS = 256 };
 
 /* cell.project of steps [t0, t1) of seq (T, B, I), chunk k of n (as even
  * as the steps allow), as (t1 - t0, B, F). */
-static rc_node *project_chunk(rc_cell *c, rc_graph *g, rc_node *seq, int64_t T, int64_t n, int64_t k, int64_t *t0,
+static rc_node *project_chunk(rc_rnn *l, rc_graph *g, rc_node *seq, int64_t T, int64_t n, int64_t k, int64_t *t0,
                               int64_t *t1) {
+    rc_cell *c = l->cell;
     rc_shape s = rc_node_shape(seq);
     *t0 = k * T / n;
     *t1 = (k + 1) * T / n;
     int64_t C = *t1 - *t0;
     rc_scope_push(g, "input_projection");
     rc_node *xs = C == T ? seq : rc_slice(g, seq, 0, *t0, *t1);
-    rc_node *p = c->cls->project(c, g, rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2])));
+    rc_node *in = rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2]));
+    int mark = rc_graph_node_count(g);
+    rc_node *p = c->cls->project(c, g, in);
+    if (p && check_no_params(l, g, mark, "project") != RC_OK) p = NULL;
     p = p ? rc_reshape(g, p, RC_SHAPE(C, s.dim[1], rc_node_shape(p).dim[1])) : NULL;
     rc_scope_pop(g);
     return p;
@@ -313,7 +337,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
     if (nchunks > T) nchunks = T;
     rc_node *xseq = seq, *proj = NULL;
     int64_t chunk = 0, chunk_t0 = 0, chunk_t1 = T;
-    if (c->cls->project) proj = project_chunk(c, g, xseq, T, nchunks, 0, &chunk_t0, &chunk_t1);
+    if (c->cls->project) proj = project_chunk(l, g, xseq, T, nchunks, 0, &chunk_t0, &chunk_t1);
     rc_node *mseq = NULL;
     if (mask) {
         mseq = rc_reshape(g, rc_transpose(g, mask, (int[]){1, 0}), RC_SHAPE(T, B, 1));
@@ -334,10 +358,12 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         char tn[24];
         snprintf(tn, sizeof tn, "t%lld", (long long)t);
         rc_scope_push(g, tn);
-        if (proj && t == chunk_t1) proj = project_chunk(c, g, xseq, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
+        if (proj && t == chunk_t1) proj = project_chunk(l, g, xseq, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
         rc_cell_step s = {.x = proj ? step_rows(g, proj, t - chunk_t0) : step_rows(g, seq, t), .rec_mask = rec_mask};
         memcpy(s.state, state, sizeof state);
+        int mark = rc_graph_node_count(g);
         st = c->cls->step(c, g, &s);
+        if (st == RC_OK) st = check_no_params(l, g, mark, "step");
         if (st == RC_OK) st = check_step(l, g, &s, B);
         if (st == RC_OK && rc_graph_fusion(g)) st = fuse_lstm_step(g, c, &s);
         rc_node *o = s.output;
@@ -373,6 +399,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
 /* --- Bidirectional ---------------------------------------------------------- */
 
 struct rc_bidir {
+    rc_layer layer; /* the handle rc_bidir_layer returns; impl = this */
     char name[64];
     rc_rnn *fwd, *bwd;
     rc_merge_mode mode;
@@ -388,6 +415,7 @@ rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_m
     rc_bidir *b = rc_calloc(1, sizeof *b);
     if (!b) return NULL;
     snprintf(b->name, sizeof b->name, "%s", name && *name && !strchr(name, '/') ? name : "bidirectional");
+    rc_layer_init(&b->layer, &rc_bidir_class, b);
     b->fwd = forward;
     b->bwd = backward;
     b->mode = mode;
@@ -462,3 +490,102 @@ rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call
     if (st != RC_OK) memset(out, 0, sizeof *out);
     return st;
 }
+
+/* --- the layer classes ----------------------------------------------------- */
+
+rc_layer *rc_rnn_layer(rc_rnn *l) { return l ? &l->layer : NULL; }
+rc_layer *rc_bidir_layer(rc_bidir *b) { return b ? &b->layer : NULL; }
+
+/* Keras class name of an RNN layer: its cell's class without "Cell" for
+ * the built-in cells (SimpleRNN, LSTM, GRU), RNN for any other cell. */
+static const char *rnn_type_of(const rc_layer *ly) {
+    const rc_rnn *l = ly->impl;
+    const char *t = l->cell->cls->type;
+    if (!strcmp(t, "SimpleRNNCell")) return "SimpleRNN";
+    if (!strcmp(t, "LSTMCell")) return "LSTM";
+    if (!strcmp(t, "GRUCell")) return "GRU";
+    return "RNN";
+}
+
+static const char *rnn_layer_name(const rc_layer *ly) { return rc_rnn_name(ly->impl); }
+
+static void rnn_layer_destroy(rc_layer *ly) { rc_rnn_free(ly->impl); }
+
+/* Cell weights, Keras order, appended from out[at]. */
+static int cell_params(const rc_cell *c, rc_node **out, int at, int max) {
+    for (int k = 0; k < c->nparams; k++, at++)
+        if (out && at < max) out[at] = c->params[k];
+    return at;
+}
+
+static int rnn_layer_params(const rc_layer *ly, rc_node **out, int max) {
+    return cell_params(((const rc_rnn *)ly->impl)->cell, out, 0, max);
+}
+
+static rc_rnn_call layer_call(const rc_layer_in *in) {
+    return (rc_rnn_call){.mask = in->mask, .initial_state = in->initial_state, .ninitial = in->ninitial,
+                         .training = in->training, .rng = in->rng};
+}
+
+/* Keras: the output, then the final states with return_state; the mask
+ * flows on with the sequence only. */
+static rc_status rnn_layer_apply(rc_layer *ly, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_rnn *l = ly->impl;
+    rc_rnn_call call = layer_call(in);
+    rc_rnn_out o;
+    rc_status st = rc_rnn_apply(l, g, in->x, &call, &o);
+    if (st != RC_OK) return st;
+    out->out[out->nout++] = o.output;
+    out->mask[0] = l->cfg.return_sequences ? in->mask : NULL;
+    for (int k = 0; l->cfg.return_state && k < o.nstates; k++) out->out[out->nout++] = o.state[k];
+    out->nupdates = o.nupdates;
+    for (int k = 0; k < o.nupdates; k++) out->update[k] = o.update[k];
+    return RC_OK;
+}
+
+const rc_layer_class rc_rnn_class = {
+    .type = "RNN",
+    .type_of = rnn_type_of,
+    .input_dtype = RC_F32,
+    .name = rnn_layer_name,
+    .apply = rnn_layer_apply,
+    .params = rnn_layer_params,
+    .destroy = rnn_layer_destroy,
+};
+
+static const char *bidir_layer_name(const rc_layer *ly) { return rc_bidir_name(ly->impl); }
+
+static void bidir_layer_destroy(rc_layer *ly) { rc_bidir_free(ly->impl); }
+
+/* Forward weights then backward weights (Keras get_weights()). */
+static int bidir_layer_params(const rc_layer *ly, rc_node **out, int max) {
+    const rc_bidir *b = ly->impl;
+    return cell_params(b->bwd->cell, out, cell_params(b->fwd->cell, out, 0, max), max);
+}
+
+/* Keras: the merged output (or both halves with merge_mode None), then the
+ * forward states and the backward states with return_state. */
+static rc_status bidir_layer_apply(rc_layer *ly, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_bidir *b = ly->impl;
+    rc_rnn_call call = layer_call(in);
+    rc_bidir_out o;
+    rc_status st = rc_bidir_apply(b, g, in->x, &call, &o);
+    if (st != RC_OK) return st;
+    bool seq = b->fwd->cfg.return_sequences;
+    if (o.output) out->out[out->nout++] = o.output;
+    else out->out[out->nout++] = o.output_forward, out->out[out->nout++] = o.output_backward;
+    for (int k = 0; k < out->nout; k++) out->mask[k] = seq ? in->mask : NULL;
+    for (int k = 0; b->fwd->cfg.return_state && k < o.nstates; k++) out->out[out->nout++] = o.state[k];
+    out->nupdates = o.nupdates;
+    for (int k = 0; k < o.nupdates; k++) out->update[k] = o.update[k];
+    return RC_OK;
+}
+
+const rc_layer_class rc_bidir_class = {
+    .type = "Bidirectional",
+    .input_dtype = RC_F32,
+    .name = bidir_layer_name,
+    .apply = bidir_layer_apply,
+    .params = bidir_layer_params,
+    .destroy = bidir_layer_destroy,
+};

@@ -1,7 +1,7 @@
 /* Training ops: the fused optimizer updates (side effects, one pass over a
  * parameter's memory each), the gradient norm used for clipping, the
  * learning-rate schedule read from the step counter, the step increment
- * and a finiteness guard. The formulas are in include/recur/train.h and
+ * and a finiteness guard. The formulas are in ops/include/recur/optim.h and
  * docs/training.md.
  *
  * Ordering: the planner runs side-effect ops after every other node, in id

@@ -59,7 +59,10 @@ void tu_check_gradients(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n, 
     tu_assert_ok(g);
     rc_gradcheck_opts o = {.atol = atol, .rtol = rtol};
     rc_gradcheck_result res;
+    int before = rc_graph_node_count(g);
     rc_status s = rc_gradcheck(g, loss, wrt, n, &o, &res);
+    cr_assert_eq(rc_graph_node_count(g), before, "gradcheck left %d nodes behind",
+                 rc_graph_node_count(g) - before);
     cr_assert(s == RC_OK,
               "gradcheck: %s (%s); %lld of %lld failed; worst: wrt[%d] '%s' element %lld analytic %.12g "
               "numeric %.12g (max abs %.3g, max rel %.3g)",
@@ -116,4 +119,27 @@ void tu_check_cell_split_over_threads(rc_node *(*fused)(rc_graph *, rc_node *, r
     tu_check_forward(g, S, 1e-6, 1e-5);
     for (int k = 0; k < 3; k++) tu_check_forward(g, grads[k], 1e-6, 1e-5);
     rc_graph_free(g);
+}
+
+char tu_tmpdir[64];
+
+void tu_tmpdir_setup(void) {
+    snprintf(tu_tmpdir, sizeof tu_tmpdir, "/tmp/recur-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(tu_tmpdir));
+}
+
+void tu_tmpdir_teardown(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tu_tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+const char *tu_write_tmp(const char *name, const void *data, size_t n) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tu_tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+    return path;
 }

@@ -37,4 +37,12 @@ void tu_check_same_on_1_and_2_threads(rc_graph *g, rc_node *y);
 void tu_check_cell_split_over_threads(rc_node *(*fused)(rc_graph *, rc_node *, rc_node *, rc_node *), int gates,
                                       int planes);
 
+/* A fresh directory per test: tu_tmpdir_setup / tu_tmpdir_teardown as a
+ * Criterion .init / .fini; tu_write_tmp writes a file in it and returns its
+ * path (a static buffer, valid until the next call). */
+extern char tu_tmpdir[];
+void tu_tmpdir_setup(void);
+void tu_tmpdir_teardown(void);
+const char *tu_write_tmp(const char *name, const void *data, size_t n);
+
 #endif

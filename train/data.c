@@ -101,9 +101,9 @@ static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t 
         *len += k;
         if (k == 0) break;
     }
-    bool err = ferror(f);
+    int err = ferror(f) ? errno : 0; /* EISDIR for a directory */
     fclose(f);
-    if (err) return errf(msg, msglen, RC_ERR_IO, "error reading '%s'", path);
+    if (err) return errf(msg, msglen, RC_ERR_IO, "cannot read '%s': %s", path, strerror(err));
     return RC_OK;
 }
 

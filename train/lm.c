@@ -6,6 +6,7 @@
 
 #include "recur/data.h"
 #include "recur/init.h"
+#include "recur/layer.h"
 #include "recur/lm.h"
 #include "recur/ops.h"
 
@@ -33,58 +34,92 @@ rc_model *rc_lm_model_new(const rc_lm_config *cfg) {
     return ok ? m : NULL;
 }
 
-/* How many of the weights from p on belong to a layer of `scalars` scalars
- * (layer info gives scalar counts; rc_model_params lists weights in layer
- * order). */
-static int layer_weights(rc_node *const *p, int left, int64_t scalars) {
-    int n = 0;
-    for (int64_t s = 0; s < scalars && n < left; n++) s += rc_node_numel(p[n]);
-    return n;
-}
-
 rc_status rc_lm_init_torch(rc_model *m, rc_rng *r) {
-    int np = rc_model_params(m, NULL, 0);
-    if (np < 1) return RC_ERR_STATE;
-    rc_node **p = rc_malloc((size_t)np * sizeof *p);
-    if (!p) return RC_ERR_NOMEM;
-    rc_model_params(m, p, np);
-    rc_status st = RC_OK;
-    for (int pass = 0; pass < 2 && st == RC_OK; pass++) {
-        /* pass 0 checks every layer, pass 1 draws: nothing changes on error. */
-        int at = 0;
-        for (int i = 0; i < rc_model_layer_count(m); i++) {
-            rc_layer_info in;
-            rc_model_layer_info(m, i, &in);
-            int n = layer_weights(p + at, np - at, in.params);
-            rc_node *const *w = p + at;
-            at += n;
-            if (n == 0) continue;
-            bool rnn = !strcmp(in.type, "LSTM") || !strcmp(in.type, "GRU") || !strcmp(in.type, "SimpleRNN");
-            if (strcmp(in.type, "Embedding") && strcmp(in.type, "Dense") && !rnn) st = RC_ERR_ARG;
-            if (pass == 0 || st != RC_OK) continue;
-            if (!strcmp(in.type, "Embedding")) {
-                rc_init_normal(rc_node_data(w[0]), rc_node_numel(w[0]), 0.0f, 1.0f, r);
-            } else if (rnn) {
-                /* k from U, the rows of the recurrent kernel (U, G*U). */
-                int64_t U = 0;
-                for (int k = 0; k < n; k++)
-                    if (!strcmp(rc_node_name(w[k]), "recurrent_kernel")) U = rc_node_shape(w[k]).dim[0];
-                float k = 1.0f / sqrtf((float)(U > 0 ? U : 1));
-                for (int q = 0; q < n; q++) {
-                    float *d = rc_node_data(w[q]);
-                    int64_t len = rc_node_numel(w[q]);
-                    rc_init_uniform(d, len, -k, k, r);
-                    if (strcmp(rc_node_name(w[q]), "bias") == 0 && rc_node_shape(w[q]).ndim == 1)
-                        for (int64_t j = 0; j < len; j++) d[j] += -k + 2.0f * k * rc_rng_uniform(r);
-                }
-            } else {
-                float kd = 1.0f / sqrtf((float)rc_node_shape(w[0]).dim[0]); /* kernel (fan_in, units) */
-                for (int q = 0; q < n; q++) rc_init_uniform(rc_node_data(w[q]), rc_node_numel(w[q]), -kd, kd, r);
+    int nl = rc_model_layer_count(m);
+    if (rc_model_params(m, NULL, 0) < 1) return RC_ERR_STATE;
+    /* Check every layer first: nothing changes on error. */
+    for (int i = 0; i < nl; i++) {
+        const rc_layer *l = rc_model_layer(m, i);
+        if (rc_layer_params(l, NULL, 0) > 0 && l->cls != &rc_embedding_class && l->cls != &rc_rnn_class &&
+            l->cls != &rc_dense_class)
+            return RC_ERR_ARG;
+    }
+    for (int i = 0; i < nl; i++) {
+        rc_layer *l = rc_model_layer(m, i);
+        rc_node *w[RC_LAYER_MAX_PARAMS];
+        int n = rc_layer_params(l, w, RC_LAYER_MAX_PARAMS);
+        if (n == 0) continue;
+        if (l->cls == &rc_embedding_class) {
+            rc_init_normal(rc_node_data(w[0]), rc_node_numel(w[0]), 0.0f, 1.0f, r);
+        } else if (l->cls == &rc_rnn_class) {
+            /* k = 1/sqrt(U), U the size of the first state (h). */
+            float k = 1.0f / sqrtf((float)rc_rnn_cell(l->impl)->state_size[0]);
+            for (int q = 0; q < n; q++) {
+                float *d = rc_node_data(w[q]);
+                int64_t len = rc_node_numel(w[q]);
+                rc_init_uniform(d, len, -k, k, r);
+                if (strcmp(rc_node_name(w[q]), "bias") == 0 && rc_node_shape(w[q]).ndim == 1)
+                    for (int64_t j = 0; j < len; j++) d[j] += -k + 2.0f * k * rc_rng_uniform(r);
             }
+        } else {
+            float kd = 1.0f / sqrtf((float)rc_node_shape(w[0]).dim[0]); /* kernel (fan_in, units) */
+            for (int q = 0; q < n; q++) rc_init_uniform(rc_node_data(w[q]), rc_node_numel(w[q]), -kd, kd, r);
         }
     }
-    rc_free(p);
-    return st;
+    return RC_OK;
+}
+
+/* rc_model_apply with explicit states: each layer's output and mask feed
+ * the next in the model's scope (so the weights are the same nodes, or get
+ * the same paths when this branch builds them), but every RNN layer starts
+ * from state inputs made here and its final states are kept (in layer
+ * order, a layer's states in its cell's order), for feeding tokens one at
+ * a time. A Bidirectional layer sees later tokens: refused. */
+static rc_node *apply_with_states(rc_model *m, rc_graph *g, rc_node *x, rc_rng *rng, rc_lm_branch *br) {
+    int nl = rc_model_layer_count(m);
+    for (int i = 0; i < nl; i++) {
+        rc_layer *l = rc_model_layer(m, i);
+        if (l->cls == &rc_bidir_class)
+            return rc_graph_fail(g, RC_ERR_ARG, "model '%s': layer '%s' (Bidirectional) reads later tokens: it cannot "
+                                 "be fed one token at a time", rc_model_name(m), rc_layer_name(l));
+        if (l->cls != &rc_rnn_class) continue;
+        const rc_cell *c = rc_rnn_cell(l->impl);
+        if (br->nstates + c->nstates > RC_LM_MAX_STATES)
+            return rc_graph_fail(g, RC_ERR_ARG, "model '%s' has more than %d recurrent states", rc_model_name(m),
+                                 RC_LM_MAX_STATES);
+        for (int k = 0; k < c->nstates; k++) {
+            char name[32];
+            snprintf(name, sizeof name, "state_%d", br->nstates);
+            br->state_in[br->nstates++] = rc_input(g, name, RC_F32, RC_SHAPE(br->B, c->state_size[k]));
+        }
+    }
+    if (nl == 0) return rc_graph_fail(g, RC_ERR_STATE, "model '%s' has no layers", rc_model_name(m));
+    if (!rc_scope_push(g, rc_model_name(m))) return NULL;
+    rc_node *mask = NULL;
+    int used = 0;
+    for (int i = 0; i < nl && x; i++) {
+        rc_layer *l = rc_model_layer(m, i);
+        if (l->cls == &rc_rnn_class) {
+            rc_rnn *r = l->impl;
+            int n = rc_rnn_cell(r)->nstates;
+            rc_rnn_call call = {.mask = mask, .initial_state = br->state_in + used, .ninitial = n, .rng = rng};
+            rc_rnn_out o;
+            x = rc_rnn_apply(r, g, x, &call, &o) == RC_OK ? o.output : NULL;
+            for (int k = 0; x && k < n; k++) br->state_out[used + k] = o.state[k];
+            used += n;
+            if (!rc_rnn_get_config(r)->return_sequences) mask = NULL;
+        } else {
+            rc_layer_in in = {.x = x, .mask = mask, .rng = rng};
+            rc_layer_out o;
+            if (rc_layer_apply(l, g, &in, &o) != RC_OK) x = NULL;
+            else if (o.nout != 1)
+                x = rc_graph_fail(g, RC_ERR_ARG, "model '%s': layer '%s' returns several tensors", rc_model_name(m),
+                                  rc_layer_name(l));
+            else x = o.out[0], mask = o.mask[0];
+        }
+    }
+    rc_scope_pop(g);
+    return x;
 }
 
 /* The next-id input (made right after the ids, as the demo always has:
@@ -120,22 +155,7 @@ rc_status rc_lm_branch_new(rc_model *m, rc_graph *g, int64_t B, int64_t T, bool 
     br->x = rc_input(g, name, RC_I32, RC_SHAPE(B, T));
     add_next(g, br);
     if (!br->x || !br->y) return rc_graph_status(g);
-    if (explicit_states) {
-        int64_t size[RC_LM_MAX_STATES];
-        int n = rc_model_state_sizes(m, size, RC_LM_MAX_STATES);
-        if (n > RC_LM_MAX_STATES)
-            return rc_graph_fail(g, RC_ERR_ARG, "model '%s' has %d recurrent states, at most %d", rc_model_name(m), n,
-                                 RC_LM_MAX_STATES), RC_ERR_ARG;
-        for (int k = 0; k < n; k++) {
-            snprintf(name, sizeof name, "state_%d", k);
-            br->state_in[k] = rc_input(g, name, RC_F32, RC_SHAPE(B, size[k]));
-        }
-        br->nstates = n;
-        br->logits = rc_model_apply_states(m, g, br->x, false, rng, br->state_in, n, br->state_out,
-                                           RC_LM_MAX_STATES, NULL);
-    } else {
-        br->logits = rc_model_apply(m, g, br->x, false, rng);
-    }
+    br->logits = explicit_states ? apply_with_states(m, g, br->x, rng, br) : rc_model_apply(m, g, br->x, false, rng);
     if (!br->logits) return rc_graph_status(g);
     if (check_logits(g, br) != RC_OK) return RC_ERR_SHAPE;
     br->V = rc_node_shape(br->logits).dim[2];

@@ -51,7 +51,8 @@ static char *path_of(const rc_node *n) {
     return rc_strdup(rc_node_path(n, buf, sizeof buf));
 }
 
-void rc_trainer_fill_slots(rc_trainer *t) {
+/* Slots to their initial values (Adagrad's initial_accumulator, else 0). */
+static void fill_slots(rc_trainer *t) {
     for (int i = 0; i < t->nparams * t->nslots; i++) {
         float *d = rc_node_data(t->slots[i]);
         float v = t->cfg.kind == RC_OPT_ADAGRAD ? (float)t->cfg.initial_accumulator : 0.0f;
@@ -157,7 +158,7 @@ rc_trainer *rc_trainer_new(rc_graph *g, const rc_trainer_spec *spec) {
     t->inc = rc_step_increment(g, t->step);
     rc_scope_pop(g);
     if (rc_graph_status(g) != RC_OK) return build_fail(t);
-    rc_trainer_fill_slots(t);
+    fill_slots(t);
 
     int nout = 0, cap = 3 + t->noutputs + np;
     rc_node **outs = rc_malloc((size_t)cap * sizeof *outs);
@@ -244,7 +245,7 @@ rc_node *rc_trainer_param(const rc_trainer *t, int i) {
 
 void rc_trainer_reset_optimizer(rc_trainer *t) {
     if (!t) return;
-    rc_trainer_fill_slots(t);
+    fill_slots(t);
     *(int32_t *)rc_node_data(t->step) = 0;
 }
 

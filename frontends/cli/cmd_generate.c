@@ -89,13 +89,13 @@ int cmd_generate(int argc, char **argv) {
         OPT_INT("--length", &length, 0, 100000000),
         OPT_DBL("--temperature", &temperature, 1e-3, 100),
         OPT_INT("--seed", &seed, 0, 9007199254740992.0),
-        OPT_STR("--prime", &prime),
+        OPT_STRW("--prime", &prime, "a priming text"),
     };
     const char *pos[1];
     int npos;
     int r = args_parse("generate", generate_usage, argc, argv, opts, 4, pos, 1, &npos);
     if (r) return r < 0 ? 0 : r;
-    if (npos < 1) return args_usage_error("generate", "missing the checkpoint file");
+    if (npos < 1) return args_usage_error("generate", "missing CHECKPOINT (a checkpoint file)");
     charlm m = {0};
     lm_import im = {0};
     charlm_branch br;

@@ -110,30 +110,30 @@ int cmd_train(int argc, char **argv) {
     double lr = 2e-3, clipnorm = 5.0;
     bool resume = false, ints = false;
     arg_opt opts[] = {
-        OPT_STR("--corpus", &corpus),
+        OPT_STRW("--corpus", &corpus, "fortunes or a corpus file"),
         OPT_FLAG("--ints", &ints),
-        OPT_STR("--cell", &cell_s),
+        OPT_STRW("--cell", &cell_s, "lstm, gru or simple"),
         OPT_INT("--units", &units, 1, 4096),
         OPT_INT("--embed", &embed, 1, 4096),
         OPT_INT("--layers", &layers, 1, CHARLM_MAX_LAYERS),
         OPT_INT("--seq", &seq, 1, 10000),
         OPT_INT("--batch", &batch, 1, 4096),
         OPT_INT("--steps", &steps, 1, 100000000),
-        OPT_STR("--optimizer", &opt_s),
+        OPT_STRW("--optimizer", &opt_s, "adam, sgd, rmsprop or adagrad"),
         OPT_DBL("--lr", &lr, 1e-12, 10),
         OPT_DBL("--clipnorm", &clipnorm, 0, 1e9),
-        OPT_STR("--init", &init_s),
+        OPT_STRW("--init", &init_s, "torch or keras"),
         OPT_INT("--seed", &seed, 0, 9007199254740992.0),
-        OPT_STR("--checkpoint", &ckpt),
+        OPT_STRW("--checkpoint", &ckpt, "a checkpoint file (.safetensors)"),
         OPT_FLAG("--resume", &resume),
         OPT_INT("--save-every", &save_every, 1, 100000000),
-        OPT_STR("--log", &log_s),
-        OPT_STR("--plot", &plot_s),
+        OPT_STRW("--log", &log_s, "a log file (.csv)"),
+        OPT_STRW("--plot", &plot_s, "a chart file (.svg)"),
         OPT_INT("--eval-every", &eval_every, 0, 100000000),
         OPT_INT("--print-every", &print_every, 1, 100000000),
         OPT_INT("--threads", &threads, 1, 64),
-        OPT_STR("--model", &model_s),
-        OPT_STR("--export", &export_s),
+        OPT_STRW("--model", &model_s, "a model.json or .keras file"),
+        OPT_STRW("--export", &export_s, "an output directory"),
     };
     enum { O_CELL = 2, O_UNITS, O_EMBED, O_LAYERS, O_INIT = 12 };
     const char *pos[1];
@@ -144,12 +144,12 @@ int cmd_train(int argc, char **argv) {
     if (threads) rc_set_num_threads((int)threads);
     charlm_config cfg = {.vocab = 256, .embed = embed, .units = units, .layers = (int)layers};
     if (!charlm_cell_parse(cell_s, &cfg.cell))
-        return args_usage_error("train", "unknown cell '%s' (expected lstm, gru or simple)", cell_s);
+        return args_usage_error("train", "--cell expects lstm, gru or simple, got '%s'", cell_s);
     if (!charlm_init_parse(init_s, &cfg.init))
-        return args_usage_error("train", "unknown init '%s' (expected torch or keras)", init_s);
+        return args_usage_error("train", "--init expects torch or keras, got '%s'", init_s);
     rc_optim_kind kind;
     if (!rc_optim_from_name(opt_s, &kind))
-        return args_usage_error("train", "unknown optimizer '%s' (expected adam, sgd, rmsprop or adagrad)", opt_s);
+        return args_usage_error("train", "--optimizer expects adam, sgd, rmsprop or adagrad, got '%s'", opt_s);
     if (resume && !ckpt) return args_usage_error("train", "--resume needs --checkpoint FILE");
     if (model_s) {
         const int builtin[] = {O_CELL, O_UNITS, O_EMBED, O_LAYERS, O_INIT};

@@ -3,6 +3,7 @@
  * library writes DOT text but links no drawing library. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -215,7 +215,9 @@ static void kink_guard(rc_graph *g, const char *what) {
 static void check_grads(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n, const char *what) {
     cr_assert(rc_graph_error(g) == NULL, "%s: graph error: %s", what, rc_graph_error(g));
     rc_gradcheck_result res;
+    int before = rc_graph_node_count(g);
     rc_status st = rc_gradcheck(g, loss, wrt, n, NULL, &res);
+    cr_assert_eq(rc_graph_node_count(g), before, "%s: gradcheck left nodes behind", what);
     char path[256] = "?";
     if (res.worst_node >= 0 && res.worst_node < n) rc_node_path(wrt[res.worst_node], path, sizeof path);
     cr_assert(st == RC_OK,

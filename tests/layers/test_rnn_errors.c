@@ -685,3 +685,85 @@ Test(rnn_size, masked_backwards_lstm_is_linear_too) {
     cr_log_info("masked go_backwards lstm: %d nodes per step", n[1] - n[0]);
     cr_assert_eq(n[2] - n[0], 10 * (n[1] - n[0]));
 }
+
+/* --- parameters made outside rc_cell_add_param ---------------------------------------- */
+
+/* h' = tanh(x W + h) with W from rc_cell_add_param, plus one parameter made
+ * the wrong way where `rogue` says: in build with rc_param, in step, or in
+ * project. */
+typedef enum { ROGUE_NONE, ROGUE_BUILD, ROGUE_STEP, ROGUE_PROJECT } rogue_at;
+
+typedef struct rogue_cell {
+    rogue_at rogue;
+    rc_node *w;
+} rogue_cell;
+
+static rc_status rogue_build(rc_cell *c, rc_graph *g, int64_t in, rc_rng *rng) {
+    rogue_cell *r = c->impl;
+    r->w = rc_cell_add_param(c, g, "kernel", RC_SHAPE(in, c->output_size));
+    if (r->rogue == ROGUE_BUILD) rc_param(g, "extra", RC_SHAPE(c->output_size));
+    return rc_graph_status(g);
+}
+
+static rc_node *rogue_project(rc_cell *c, rc_graph *g, rc_node *x) {
+    rogue_cell *r = c->impl;
+    if (r->rogue == ROGUE_PROJECT) rc_param(g, "p", RC_SHAPE(1));
+    return rc_matmul(g, x, r->w, false, false);
+}
+
+static rc_status rogue_step(rc_cell *c, rc_graph *g, rc_cell_step *s) {
+    rogue_cell *r = c->impl;
+    rc_node *b = r->rogue == ROGUE_STEP ? rc_param(g, "b", RC_SHAPE(c->output_size)) : NULL;
+    rc_node *z = rc_add(g, s->x, s->state[0]);
+    if (b) z = rc_add(g, z, rc_reshape(g, b, RC_SHAPE(1, c->output_size)));
+    s->output = s->next_state[0] = rc_tanh(g, z);
+    return rc_graph_status(g);
+}
+
+static const rc_cell_class rogue_class = {"RogueCell", rogue_build, rogue_project, rogue_step, NULL};
+
+static rc_status apply_rogue(rogue_at where, rc_graph *g) {
+    rogue_cell *r = rc_calloc(1, sizeof *r);
+    cr_assert_not_null(r);
+    r->rogue = where;
+    rc_cell *c = rc_cell_new(&rogue_class, "mycell", 1, (const int64_t[]){U}, U, r);
+    cr_assert_not_null(c);
+    rc_rnn *l = rc_rnn_new("rnn", c, NULL);
+    cr_assert_not_null(l);
+    rc_node *x = input(g, "x", RC_SHAPE(B, T, F), 1);
+    rc_rnn_out out;
+    rc_status st = rc_rnn_apply(l, g, x, NULL, &out);
+    if (st != RC_OK) cr_assert_null(out.output);
+    rc_rnn_free(l);
+    return st;
+}
+
+Test(rnn_errors, a_cell_made_right_builds) {
+    rc_graph *g = rc_graph_new();
+    cr_assert_eq(apply_rogue(ROGUE_NONE, g), RC_OK, "%s", rc_graph_error(g));
+    rc_graph_free(g);
+}
+
+Test(rnn_errors, a_cell_parameter_made_with_rc_param_in_build_is_named) {
+    rc_graph *g = rc_graph_new();
+    rc_status st = apply_rogue(ROGUE_BUILD, g);
+    EXPECT_ERROR(g, st, RC_ERR_ARG, "cell 'mycell'", "parameter 'rnn/mycell/extra' was made with rc_param",
+                 "rc_cell_add_param");
+    rc_graph_free(g);
+}
+
+Test(rnn_errors, a_parameter_made_in_step_is_named) {
+    rc_graph *g = rc_graph_new();
+    rc_status st = apply_rogue(ROGUE_STEP, g);
+    EXPECT_ERROR(g, st, RC_ERR_ARG, "rnn 'rnn'", "cell 'mycell'", "parameter 'rnn/t0/b' was made in step",
+                 "rc_cell_add_param");
+    rc_graph_free(g);
+}
+
+Test(rnn_errors, a_parameter_made_in_project_is_named) {
+    rc_graph *g = rc_graph_new();
+    rc_status st = apply_rogue(ROGUE_PROJECT, g);
+    EXPECT_ERROR(g, st, RC_ERR_ARG, "rnn 'rnn'", "cell 'mycell'",
+                 "parameter 'rnn/input_projection/p' was made in project", "rc_cell_add_param");
+    rc_graph_free(g);
+}

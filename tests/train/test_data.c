@@ -7,26 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <recur.h>
+#include "util.h"
 
-static char tmpdir[] = "/tmp/recur-test-corpus-XXXXXX";
-
-static void setup(void) { cr_assert_not_null(mkdtemp(tmpdir)); }
-static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static const char *write_tmp(const char *name, const void *data, size_t n) {
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(data, 1, n, f), n);
-    fclose(f);
-    return path;
-}
+#define tmpdir tu_tmpdir
+#define setup tu_tmpdir_setup
+#define teardown tu_tmpdir_teardown
+#define write_tmp tu_write_tmp
 
 Test(sha256, known_vectors_and_padding_boundaries) {
     static const struct { size_t n; const char *hex; } v[] = {

@@ -75,9 +75,11 @@ Test(lm, model_is_a_sequential_of_the_layer_table, .init = setup, .fini = teardo
     cr_assert_eq(rc_model_params(model, p, 16), 9);
     char path[128];
     cr_expect_str_eq(rc_node_path(p[1], path, sizeof path), "charlm/lstm/lstm_cell/kernel");
-    int64_t sizes[8];
-    cr_assert_eq(rc_model_state_sizes(model, sizes, 8), 4);
-    for (int k = 0; k < 4; k++) cr_expect_eq(sizes[k], 8);
+    /* Explicit states: h and c of both layers, (B, U) each. */
+    rc_lm_branch one;
+    cr_assert_eq(rc_lm_branch_new(model, g, 1, 1, true, NULL, &one), RC_OK, "%s", rc_graph_error(g));
+    cr_assert_eq(one.nstates, 4);
+    for (int k = 0; k < 4; k++) cr_expect(rc_shape_eq(rc_node_shape(one.state_in[k]), RC_SHAPE(1, 8)));
 }
 
 Test(lm, torch_init_ranges, .init = setup, .fini = teardown) {
@@ -201,12 +203,18 @@ Test(lm, errors, .init = setup, .fini = teardown) {
     rc_lm_branch br;
     cr_expect_eq(rc_lm_branch_on(g, ids, flat, &br), RC_ERR_SHAPE);
     cr_expect(strstr(rc_graph_error(g), "logits must be float32 (2, 3, V)") != NULL, "%s", rc_graph_error(g));
-    /* A wrong number of explicit states. */
+    /* A Bidirectional layer cannot be fed one token at a time. */
+    rc_model *bm = rc_model_new("bi");
+    rc_cell_config cc = rc_cell_defaults(3);
+    rc_rnn_config fw = {.return_sequences = true}, bw = {.return_sequences = true, .go_backwards = true};
+    cr_assert_eq(rc_model_add_embedding(bm, rc_embedding_new("embedding", 5, 2, false)), RC_OK);
+    cr_assert_eq(rc_model_add_bidir(bm, rc_bidir_new("bidirectional", rc_rnn_new("fw", rc_gru_cell_new(&cc), &fw),
+                                                     rc_rnn_new("bw", rc_gru_cell_new(&cc), &bw), RC_MERGE_CONCAT)),
+                 RC_OK);
     rc_graph *h = rc_graph_new();
-    rc_node *x = rc_input(h, "x", RC_I32, RC_SHAPE(1, 1));
-    rc_node *s0 = rc_input(h, "s", RC_F32, RC_SHAPE(1, 8));
-    cr_expect_null(rc_model_apply_states(model, h, x, false, NULL, &s0, 1, NULL, 0, NULL));
-    cr_expect(strstr(rc_graph_error(h), "1 initial states given, its recurrent layers have 4") != NULL, "%s",
+    cr_expect_eq(rc_lm_branch_new(bm, h, 1, 1, true, NULL, &br), RC_ERR_ARG);
+    cr_expect(strstr(rc_graph_error(h), "'bidirectional' (Bidirectional) reads later tokens") != NULL, "%s",
               rc_graph_error(h));
+    rc_model_free(bm);
     rc_graph_free(h);
 }

@@ -33,8 +33,9 @@ typedef struct rc_gradcheck_opts {
     double eps;       /* central-difference step; 0 = 1e-6 */
     double atol;      /* 0 = 1e-6 */
     double rtol;      /* 0 = 1e-5 */
-    int max_per_node; /* elements checked per wrt node, 0 = all; when fewer
-                         than numel, a fixed stride through the elements */
+    int max_per_node; /* elements checked per wrt node, 0 = all; when
+                         fewer than numel, exactly max_per_node of them,
+                         evenly spread: floor(k numel / max), k < max */
 } rc_gradcheck_opts;
 
 typedef struct rc_gradcheck_result {
@@ -46,11 +47,20 @@ typedef struct rc_gradcheck_result {
     int64_t checked, failed;
 } rc_gradcheck_result;
 
-/* Check d loss / d wrt[i] (built with rc_gradients, appended to g) against
- * central finite differences of loss, both in double precision. An element
- * fails when |analytic - numeric| > atol + rtol * |numeric|. Returns RC_OK
- * when none failed, RC_ERR_NUMERIC when some did (details in *res), or
- * another status on a graph error. opts may be NULL. */
+/* Check d loss / d wrt[i] against central finite differences of loss,
+ * both in double precision. An element fails when |analytic - numeric| >
+ * atol + rtol * |numeric|. Returns RC_OK when none failed, RC_ERR_NUMERIC
+ * when some did (details in *res), or another status on a graph error.
+ * opts may be NULL.
+ *
+ * The graph is left as it was found: the gradient nodes it builds (with
+ * rc_gradients) are removed again before it returns, on success and on
+ * every error, so repeated checks give the same results on the same graph
+ * and draw, plan and differentiate it as before. A graph that already holds
+ * an error is returned its status untouched. A graph error met during the
+ * check (bad wrt, an op without a gradient, out of memory) stays recorded on
+ * g so rc_graph_error can say what it was; the nodes are still removed, so
+ * after rc_graph_clear_error the graph is as before the call. */
 rc_status rc_gradcheck(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n,
                        const rc_gradcheck_opts *opts, rc_gradcheck_result *res);
 

@@ -3,8 +3,11 @@
  * Every op is a const rc_op with a name, an arity, a shape rule, a fast
  * float32 kernel, a plain double-precision reference kernel (the test oracle
  * and the engine of rc_gradcheck), a gradient builder that only emits ops,
- * and an optional DOT label. Adding an op touches its own file and the table
- * in ops/table.c; nothing else switches over op kinds.
+ * and an optional DOT label. Adding an op touches its own file (the rc_op
+ * definition and its builder) and one line of ops/ops_list.inc, from which
+ * ops/table.c makes the table; nothing else switches over op kinds, and
+ * behaviour that depends on an op is declared by its flags (RC_OPF_*), not
+ * by its name.
  *
  * This header is for op authors. Users building graphs need only ops.h.
  */
@@ -17,7 +20,7 @@
 extern "C" {
 #endif
 
-/* Attributes of a node: a dozen integers and four reals whose meaning each op
+/* Attributes of a node: twelve integers and four reals whose meaning each op
  * defines (slice axis/begin/end, transpose flags, scale factor...). */
 typedef struct rc_attr {
     int64_t i[12];

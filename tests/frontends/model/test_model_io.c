@@ -97,7 +97,15 @@ Test(model_io, malformed_json) {
 Test(model_io, missing_file) {
     char path[256];
     snprintf(path, sizeof path, "%s/nothere.json", tmp);
-    expect_error(path, RC_ERR_IO, "cannot read");
+    expect_error(path, RC_ERR_IO, "cannot open");
+    expect_error(path, RC_ERR_IO, "No such file or directory");
+    snprintf(path, sizeof path, "%s/nothere.keras", tmp);
+    expect_error(path, RC_ERR_IO, "No such file or directory");
+}
+
+/* A directory is said to be one, not read as an empty (malformed) file. */
+Test(model_io, directory) {
+    expect_error(tmp, RC_ERR_IO, "Is a directory");
 }
 
 static void drop_last_weight(json_t *root) {

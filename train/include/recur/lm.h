@@ -76,8 +76,11 @@ typedef struct rc_lm_branch {
 } rc_lm_branch;
 
 /* Apply a Sequential model (rc_model_apply; dropout off) to new (B, T) id
- * inputs; explicit_states adds state inputs and outputs
- * (rc_model_apply_states). rng: initialisation on the first application
+ * inputs. explicit_states: every RNN layer starts from state inputs
+ * (br->state_in, zeros = a fresh sequence) and its final states are
+ * br->state_out, in layer order and each cell's order (LSTM: h, c), for
+ * feeding tokens one at a time; RC_ERR_ARG for a Bidirectional layer
+ * (it reads later tokens). rng: initialisation on the first application
  * (NULL = seed 0). RC_OK or the graph's status. */
 rc_status rc_lm_branch_new(rc_model *m, rc_graph *g, int64_t B, int64_t T, bool explicit_states, rc_rng *rng,
                            rc_lm_branch *br);
