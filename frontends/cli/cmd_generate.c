@@ -26,19 +26,6 @@ static const char generate_usage[] =
     "step's logits, so Bidirectional models are refused).\n"
     "exit status: 0 generated, 1 failed (unreadable checkpoint, ...), 2 bad usage\n";
 
-/* Run one token through the 1-step branch; the final states become the next
- * initial states. */
-static rc_status feed(charlm_branch *br, rc_plan *p, int32_t tok, const float **logits, rc_error *err) {
-    *(int32_t *)rc_node_data(br->x) = tok;
-    rc_status s = rc_plan_run(p, err);
-    if (s != RC_OK) return s;
-    for (int k = 0; k < br->nstates; k++)
-        memcpy(rc_node_data(br->state_in[k]), rc_plan_f32(p, br->state_out[k]),
-               (size_t)rc_node_numel(br->state_in[k]) * sizeof(float));
-    *logits = rc_plan_f32(p, br->logits);
-    return RC_OK;
-}
-
 /* An imported model: one branch (1, np + length) rerun for every sample;
  * position t's logits give token t + 1. Tokens not yet sampled are filler,
  * which a causal model's earlier logits cannot see: checked once by
@@ -83,7 +70,7 @@ static int generate_imported(const char *ckpt, const char *cfg, const char *prim
     if (echo) echo_prime(prime, ptok, np, bytes);
     for (int64_t i = 0; i < length && s == RC_OK; i++) {
         const float *logits = rc_plan_f32(p, im->br.logits) + (np - 1 + i) * V;
-        int tok = charlm_sample(logits, V, temperature, rng);
+        int tok = rc_lm_sample(logits, V, temperature, rng);
         if (bytes) putchar(tok);
         else printf("%d ", tok);
         x[np + i] = tok;
@@ -129,9 +116,7 @@ int cmd_generate(int argc, char **argv) {
             return args_fail("generate", "%s", msg);
         }
         vocab = m.cfg.vocab;
-        rc_node *outs[1 + 2 * CHARLM_MAX_LAYERS] = {br.logits};
-        for (int k = 0; k < br.nstates; k++) outs[1 + k] = br.state_out[k];
-        p = rc_plan_new(m.g, outs, 1 + br.nstates);
+        p = rc_lm_step_plan(m.g, &br);
         if (!p) {
             args_fail("generate", "planning failed: %s", rc_graph_error(m.g));
             goto done;
@@ -172,13 +157,13 @@ int cmd_generate(int argc, char **argv) {
     }
     const float *logits = NULL;
     rc_status s = RC_OK;
-    rc_error rerr;
-    for (int i = 0; i < np && s == RC_OK; i++) s = feed(&br, p, ptok[i], &logits, &rerr);
+    rc_error rerr = {0};
+    for (int i = 0; i < np && s == RC_OK; i++) s = rc_lm_feed(&br, p, ptok[i], &logits, &rerr);
     for (int64_t i = 0; i < length && s == RC_OK; i++) {
-        int tok = charlm_sample(logits, vocab, temperature, &rng);
+        int tok = rc_lm_sample(logits, vocab, temperature, &rng);
         if (bytes) putchar(tok);
         else printf("%d ", tok);
-        if (i + 1 < length) s = feed(&br, p, tok, &logits, &rerr);
+        if (i + 1 < length) s = rc_lm_feed(&br, p, tok, &logits, &rerr);
     }
     putchar('\n');
     if (s != RC_OK) {

@@ -291,9 +291,13 @@ int cmd_train(int argc, char **argv) {
     rc_rng_seed(&c.rng, (uint64_t)seed ^ 0x5eed5eed5eedull);
     const char *cfgs = c.cfgs;
     if (resume) {
-        rc_error e;
-        if (rc_trainer_load(c.trainer, ckpt, NULL, &c.rng, &e) != RC_OK) {
-            cli_error("train", &e);
+        char *legacy = model_s ? NULL : charlm_legacy_copy(ckpt, &c.m, msg, sizeof msg);
+        rc_error le = {0};
+        rc_status ls = rc_trainer_load(c.trainer, legacy ? legacy : ckpt, NULL, &c.rng, &le);
+        if (legacy) remove(legacy);
+        free(legacy);
+        if (ls != RC_OK) {
+            args_fail("train", "%s", le.message);
             goto done;
         }
     }
@@ -349,11 +353,12 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         double val = NAN;
+        rc_error ee = {0};
         if (eval_every && step % eval_every == 0 && step != steps) {
-            if (charlm_eval_split(NULL, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, c.eb,
-                                  c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
+            if (rc_lm_eval(c.eb, c.eval_plan, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS,
+                           &val, &ee) != RC_OK) {
                 progress_done(&pr);
-                args_fail("train", "evaluation failed: %s", msg);
+                args_fail("train", "evaluation failed: %s", ee.message);
                 goto done;
             }
             progress_note(&pr, "step %lld  val %.4f nats/char %.4f bits/char", (long long)step, val, val / M_LN2);
@@ -378,9 +383,10 @@ int cmd_train(int argc, char **argv) {
     printf("trained %lld steps in %.1f s: %.1f ms/step (forward, backward, clipping, update)\n",
            (long long)(steps - start), t_train, 1e3 * t_train / (double)(steps - start));
     double val;
-    if (charlm_eval_split(NULL, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, c.eb,
-                          c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
-        args_fail("train", "evaluation failed: %s", msg);
+    rc_error fe = {0};
+    if (rc_lm_eval(c.eb, c.eval_plan, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, &val,
+                   &fe) != RC_OK) {
+        args_fail("train", "evaluation failed: %s", fe.message);
         goto done;
     }
     printf("step %lld  val %.4f nats/char %.4f bits/char\n", (long long)steps, val, val / M_LN2);

@@ -127,12 +127,8 @@ rc_status lm_import_open(const char *path, int64_t B, int64_t T, int64_t vocab, 
         return RC_ERR_SHAPE;
     }
     m->vocab = os.dim[2];
-    m->br.B = B, m->br.T = T;
-    m->br.logits = lg;
-    m->br.y = rc_input(m->g, "next", RC_I32, RC_SHAPE(B, T));
-    /* log_softmax outputs are fine as they are: softmax(log_softmax(z)) = softmax(z). */
-    m->br.xent = rc_sparse_softmax_xent(m->g, lg, m->br.y);
-    m->br.loss = rc_mean(m->g, m->br.xent, RC_ALL_AXES, false);
+    /* The loss as on the built-in model's branches (recur/lm.h). */
+    rc_lm_branch_on(m->g, m->br.x, lg, &m->br);
     rc_model *rm = rc_io_rc_model(m->io);
     int np = rm ? rc_model_params(rm, NULL, 0) : 0;
     m->params = np > 0 ? malloc((size_t)np * sizeof *m->params) : NULL;
