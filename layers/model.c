@@ -464,14 +464,15 @@ static void model_dot(const rc_model *m, const char *title, sbuf *s) {
     put(s, "}\n");
 }
 
-rc_status rc_model_dot_string(const rc_model *m, const char *title, char **out, size_t *len) {
+rc_status rc_model_dot_string(const rc_model *m, const char *title, char **out, size_t *len, rc_error *err) {
+    static const char fn[] = "rc_model_dot_string";
     if (out) *out = NULL;
     if (len) *len = 0;
-    if (!m || !out) return RC_ERR_ARG;
+    if (!m || !out) return rc_error_set(err, RC_ERR_ARG, fn, "%s is NULL", m ? "out" : "model");
     sbuf count = {NULL, 0, 0};
     model_dot(m, title, &count); /* the length, then the text */
     char *buf = rc_malloc(count.used + 1);
-    if (!buf) return RC_ERR_NOMEM;
+    if (!buf) return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
     sbuf s = {buf, count.used + 1, 0};
     model_dot(m, title, &s);
     *out = buf;

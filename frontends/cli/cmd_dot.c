@@ -84,6 +84,8 @@ typedef struct dot_source {
     rc_bidir *bi;
     rc_io_model *io;
     rc_node *x, *y;
+    rc_node *outs[64]; /* every output of the layer or model */
+    int nouts;
     char title[200];
 } dot_source;
 
@@ -208,9 +210,9 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
         snprintf(bname, sizeof bname, "backward_%s", dot_cells[ci].layer);
         rc_rnn_config bcfg = rcfg;
         bcfg.go_backwards = true;
-        rc_rnn *f = rc_rnn_new(fname, dot_cells[ci].make(&cfg), &rcfg);
-        rc_rnn *b = rc_rnn_new(bname, dot_cells[ci].make(&cfg), &bcfg);
-        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT) : NULL;
+        rc_rnn *f = rc_rnn_new(fname, dot_cells[ci].make(&cfg), &rcfg, NULL);
+        rc_rnn *b = rc_rnn_new(bname, dot_cells[ci].make(&cfg), &bcfg, NULL);
+        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT, NULL) : NULL;
         if (!s->bi) {
             rc_rnn_free(f);
             rc_rnn_free(b);
@@ -219,7 +221,7 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
             if (rc_bidir_apply(s->bi, g, s->x, NULL, &bo) == RC_OK) s->y = bo.output;
         }
     } else {
-        s->layer = rc_rnn_new(dot_cells[ci].layer, dot_cells[ci].make(&cfg), &rcfg);
+        s->layer = rc_rnn_new(dot_cells[ci].layer, dot_cells[ci].make(&cfg), &rcfg, NULL);
         rc_rnn_out o;
         if (s->layer && rc_rnn_apply(s->layer, g, s->x, NULL, &o) == RC_OK) s->y = o.output;
     }
@@ -231,6 +233,7 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
         fprintf(stderr, "recur dot: out of memory\n");
         return 1;
     }
+    s->outs[s->nouts++] = s->y;
     /* "Bidirectional(LSTM(8)) on x (2, 4, 3)" */
     char xs[RC_SHAPE_STRLEN];
     rc_shape_str(rc_node_shape(s->x), xs, sizeof xs);
@@ -246,14 +249,17 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
 static int dot_build_model(const dot_args *a, rc_graph *g, dot_source *s) {
     if (cli_load_model("dot", a->model, &s->io)) return 1;
     rc_node *in[16], *outs[64];
-    char err[1024];
+    rc_error err;
     long T = a->have_steps ? a->steps : 4;
-    if (rc_io_build_batch(s->io, g, a->batch, T, in, 16, outs, 64, err, sizeof err) != RC_OK) {
-        fprintf(stderr, "recur dot: %s\n", err);
+    if (rc_io_build_batch(s->io, g, a->batch, T, in, 16, outs, 64, &err) != RC_OK) {
+        cli_error("dot", &err);
         return 1;
     }
     s->x = in[0];
     s->y = outs[0];
+    s->nouts = rc_io_noutputs(s->io);
+    if (s->nouts > 64) s->nouts = 64;
+    memcpy(s->outs, outs, (size_t)s->nouts * sizeof *outs);
     char xs[RC_SHAPE_STRLEN];
     snprintf(s->title, sizeof s->title, "%s on x %s", rc_io_name(s->io),
              rc_shape_str(rc_node_shape(s->x), xs, sizeof xs));
@@ -265,9 +271,13 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
     int np = rc_graph_params(g, NULL, 0), status = 0;
     rc_node **params = rc_calloc((size_t)np + 1, sizeof *params);
     rc_node **gr = rc_calloc((size_t)np + 1, sizeof *gr);
+    /* what is drawn: the outputs, the loss and the gradients, and what they
+     * need; not nodes nothing needs (the gates a fused cell replaced) */
+    rc_node **need = rc_calloc((size_t)(s->nouts + np + 1), sizeof *need);
+    int nneed = 0;
     rc_node *sel_p[DOT_MAX_GRAD_OF * 8], *sel_g[DOT_MAX_GRAD_OF * 8];
     int nsel = 0;
-    if (!params || !gr) {
+    if (!params || !gr || !need) {
         fprintf(stderr, "recur dot: out of memory\n");
         status = 1;
         goto done;
@@ -282,7 +292,11 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
             status = 1;
             goto done;
         }
+        need[nneed++] = loss;
+        for (int p = 0; p < np; p++)
+            if (gr[p]) need[nneed++] = gr[p];
     }
+    for (int k = 0; k < s->nouts; k++) need[nneed++] = s->outs[k];
     for (int k = 0; k < a->ngrad_of; k++) {
         int hits = 0;
         for (int p = 0; p < np; p++) {
@@ -326,38 +340,37 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
     o.keep_unused = a->all_nodes;
     o.legend = !a->no_legend;
     o.grad_links = a->links;
-    /* Without gradients no loss says what is used: the layer's output does
-     * (a final c state nothing returns is not drawn). */
-    if (!a->grads && !a->all_nodes) {
-        o.outputs = &s->y;
-        o.noutputs = 1;
+    if (!a->all_nodes) {
+        o.outputs = need;
+        o.noutputs = nneed;
     }
     if (nsel) {
         o.grads = sel_g;
         o.grad_params = sel_p;
         o.ngrads = nsel;
     }
+    rc_error err;
     /* A model at layer level is drawn as plot_model draws it (one box per
      * layer, from the model's own table); with gradients, from the graph. */
     if (s->io && a->level == RC_DOT_LAYER && !a->grads) {
         char *text = NULL;
-        rc_status st = rc_model_dot_string(rc_io_rc_model(s->io), o.title, &text, NULL);
-        if (st == RC_OK) st = rc_dot_save_text(text, a->out);
-        else rc_dot_fail(st, "drawing the model failed: %s", rc_status_str(st));
+        rc_status st = rc_model_dot_string(rc_io_rc_model(s->io), o.title, &text, NULL, &err);
+        if (st == RC_OK) st = rc_dot_save_text(text, a->out, &err);
         rc_free(text);
         if (st != RC_OK) {
-            fprintf(stderr, "recur dot: %s\n", rc_dot_error());
+            cli_error("dot", &err);
             status = 1;
         }
         goto done;
     }
-    if (rc_dot_save(g, &o, a->out) != RC_OK) {
-        fprintf(stderr, "recur dot: %s\n", rc_dot_error());
+    if (rc_dot_save(g, &o, a->out, &err) != RC_OK) {
+        cli_error("dot", &err);
         status = 1;
     }
 done:
     rc_free(params);
     rc_free(gr);
+    rc_free(need);
     return status;
 }
 

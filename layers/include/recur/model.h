@@ -97,9 +97,10 @@ size_t rc_model_summary(const rc_model *m, char *buf, size_t len);
  * edge from the layer whose output each call read (a Sequential model's
  * chain, from an input box). Shapes are those of the last application.
  * title may be NULL. The text is new (free with rc_free); *len (may be
- * NULL) gets its length. RC_ERR_ARG for NULL m or out, RC_ERR_NOMEM.
- * Render it with rc_dot_render (recur/render.h). */
-rc_status rc_model_dot_string(const rc_model *m, const char *title, char **out, size_t *len);
+ * NULL) gets its length. RC_ERR_ARG for NULL m or out, RC_ERR_NOMEM (err
+ * says which). Render it with rc_dot_save_text or rc_dot_render
+ * (recur/render.h). */
+rc_status rc_model_dot_string(const rc_model *m, const char *title, char **out, size_t *len, rc_error *err);
 
 #ifdef __cplusplus
 }
