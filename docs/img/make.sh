@@ -13,3 +13,5 @@ $R dot --cell gru --units 3 --input 2 --steps 3 --level op --grad-of recurrent_k
 $R dot --cell lstm --units 3 --input 2 --steps 3 --level cell --bidirectional -o $D/bidirectional_lstm.svg
 $R dot --cell simple --units 3 --input 2 --steps 12 --steps-shown 2 --level cell --gradients -o $D/simple_rnn_steps_shown.svg
 ./build/examples/user_cell $D/user_cell_mgu.svg cell > /dev/null
+$R dot --cell lstm --units 8 --input 4 --steps 3 --level op --gradients -o $D/lstm_gradients_op.svg
+$R dot tests/golden/models/gru_lstm_dense/model.keras --level layer -o $D/model_layer.svg
