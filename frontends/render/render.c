@@ -12,6 +12,7 @@
 #include <graphviz/gvc.h>
 
 #include "recur/render.h"
+#include "render_internal.h"
 
 #define fail rc_dot_fail
 
@@ -100,7 +101,7 @@ done:
 /* Write data to path so that a failure leaves whatever was there before:
  * a temporary file next to it, renamed over it once complete. Paths that
  * are not regular files (/dev/stdout, a pipe) are written directly. */
-static rc_status write_file(const char *path, const char *data, size_t n) {
+rc_status render_write_file(const char *path, const char *data, size_t n) {
     struct stat st;
     bool exists = stat(path, &st) == 0;
     if (exists && !S_ISREG(st.st_mode)) {
@@ -157,7 +158,7 @@ rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *pa
         st = rc_dot_render(dot, fmt, &data, &n);
         rc_free(dot);
     }
-    if (st == RC_OK) st = write_file(path, data, n);
+    if (st == RC_OK) st = render_write_file(path, data, n);
     rc_free(data);
     return st;
 }
