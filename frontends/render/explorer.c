@@ -15,7 +15,9 @@
 #include "recur/render.h"
 #include "render_internal.h"
 
-#include "explorer_assets.h" /* explorer_js, explorer_css: tools/embed_text.py */
+/* explorer_js and explorer_css, made in the build tree by tools/embed_text.py
+ * from explorer.js and explorer.css (hence <>, not a file beside this one) */
+#include <explorer_assets.h>
 
 #define fail rc_dot_fail
 
@@ -100,10 +102,11 @@ static bool starts(const char *s, const char *prefix) { return strncmp(s, prefix
  * or comments (the comments repeat every node name), no xmlns attributes
  * (HTML puts <svg> in the SVG namespace itself, and the page then holds no
  * address at all), no id attributes (the six drawings' "node1"s would
- * collide, and the script finds elements by their <title>), and xlink:title (Graphviz' tooltips) kept as
- * data-tip for the script instead of as native tooltips over the info
- * panel. Graphviz escapes '"' and '<' in text, so these patterns only match
- * markup. */
+ * collide, and the script finds elements by their <title>), no tooltip
+ * wrappers (<g><a xlink:title=...>: the info panel says more, and a native
+ * tooltip would cover it) and no font-family on every text (the style sheet
+ * sets it): a third smaller. Graphviz escapes '"' and '<' in text, so these
+ * patterns only match markup. */
 static void put_svg(buf *b, const char *svg) {
     const char *s = strstr(svg, "<svg");
     if (!s) return;
@@ -118,11 +121,18 @@ static void put_svg(buf *b, const char *svg) {
         } else if (starts(s, " id=\"")) {
             const char *q = strchr(s + 5, '"');
             s = q ? q + 1 : s + strlen(s);
-        } else if (starts(s, "xlink:title=\"")) {
-            put(b, "data-tip=\"");
-            s += 13;
+        } else if (starts(s, "<g id=\"a_") && strstr(s, "><a xlink:title=\"")) {
+            /* <g id="a_node1"><a xlink:title="..."> */
+            const char *q = strstr(s, "><a xlink:title=\"") + 17;
+            q = strchr(q, '"');
+            s = q ? q + 1 : s + strlen(s);
+            s += strspn(s, ">\n");
+        } else if (starts(s, "</a>\n</g>\n")) {
+            s += 10;
+        } else if (starts(s, " font-family=\"Helvetica,sans-Serif\"")) {
+            s += 35;
         } else {
-            size_t k = strcspn(s + 1, "< xi") + 1; /* copy up to the next place a pattern may start */
+            size_t k = strcspn(s + 1, "< f") + 1; /* copy up to the next place a pattern may start */
             put_n(b, s, k);
             s += k;
         }

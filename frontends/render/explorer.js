@@ -11,7 +11,7 @@
  * "cluster_g:"); a node's metadata is META[its DOT id].
  *
  * PAGE.html#selftest clicks through the levels and writes PASS/FAIL lines
- * into <pre id="selftest">; #selftest=STAGE stops after STAGE (layer,
+ * into the page's selftest element; #selftest=STAGE stops after STAGE (layer,
  * cell, op, grad, hover, search) and leaves the page there (screenshots). */
 (function () {
   'use strict';
@@ -191,8 +191,7 @@
   function describe(g) {
     var id = g.dataset.id, m = META[id];
     info.textContent = '';
-    var tip = g.querySelector('[data-tip]');
-    info.appendChild(el('b', m ? m.name : (tip ? tip.getAttribute('data-tip') : id)));
+    info.appendChild(el('b', m ? m.name : id.replace(/^[a-z_-]+:/, '').replace(/#s\d+$/, '')));
     info.appendChild(el('div', id)).className = 'id';
     var tb = el('table');
     function row(k, v) { var tr = el('tr'); tr.appendChild(el('td', k)); tr.appendChild(el('td', v)); tb.appendChild(tr); }
