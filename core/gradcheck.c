@@ -62,7 +62,7 @@ rc_status rc_gradcheck(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n,
         st = g->status != RC_OK ? g->status : RC_ERR_NOMEM;
         goto done;
     }
-    if ((st = rc_refeval_run(rg)) != RC_OK) goto done;
+    if ((st = rc_refeval_run(rg, NULL)) != RC_OK) goto done;
     for (int i = 0; i < n && st == RC_OK; i++) {
         const double *an = rc_refeval_f64(rg, grads[i]);
         double *x = rc_refeval_leaf(rl, wrt[i]);
@@ -74,10 +74,10 @@ rc_status rc_gradcheck(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n,
             if (x) {
                 double x0 = x[e], lp, lm;
                 x[e] = x0 + eps;
-                if ((st = rc_refeval_run(rl)) != RC_OK) break;
+                if ((st = rc_refeval_run(rl, NULL)) != RC_OK) break;
                 lp = rc_refeval_f64(rl, loss)[0];
                 x[e] = x0 - eps;
-                if ((st = rc_refeval_run(rl)) != RC_OK) break;
+                if ((st = rc_refeval_run(rl, NULL)) != RC_OK) break;
                 lm = rc_refeval_f64(rl, loss)[0];
                 x[e] = x0;
                 num = (lp - lm) / (2 * eps);

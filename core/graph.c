@@ -53,6 +53,12 @@ const char *rc_graph_error(const rc_graph *g) {
 
 rc_status rc_graph_status(const rc_graph *g) { return g ? g->status : RC_ERR_ARG; }
 
+rc_status rc_error_from_graph(rc_error *e, const rc_graph *g, const char *where) {
+    rc_status s = rc_graph_status(g);
+    if (s == RC_OK) return RC_OK;
+    return rc_error_set(e, s, where, "%s", rc_graph_error(g));
+}
+
 void rc_graph_clear_error(rc_graph *g) {
     if (!g) return;
     g->status = RC_OK;
@@ -181,6 +187,7 @@ rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
     if (attr) n->attr = *attr;
     n->in = rc_calloc((size_t)(nin ? nin : 1), sizeof *n->in);
     n->name = rc_strdup(name ? name : opname);
+    n->named = name != NULL;
     n->scope = rc_strdup(g->grad_scope ? g->grad_scope : g->scope);
     if (!n->in || !n->name || !n->scope) {
         free_node(n);
@@ -253,6 +260,7 @@ bool rc_node_rename(rc_node *n, const char *name) {
     if (!s) return rc_graph_fail(n->graph, RC_ERR_NOMEM, "rc_node_rename: out of memory"), false;
     rc_free(n->name);
     n->name = s;
+    n->named = true;
     return true;
 }
 

@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
 
     rc_graph *g = rc_graph_new();
     rc_cell_config cc = rc_cell_defaults(UNITS);
-    rc_rnn *lstm = rc_rnn_new("lstm", rc_lstm_cell_new(&cc), &(rc_rnn_config){0});
+    rc_rnn *lstm = rc_rnn_new("lstm", rc_lstm_cell_new(&cc), &(rc_rnn_config){0}, NULL);
     rc_dense *dense = rc_dense_new("dense", 1, RC_ACT_LINEAR, true);
     if (!g || !lstm || !dense) return fprintf(stderr, "adding: out of memory\n"), 1;
     rc_rng init_rng;
@@ -98,9 +98,9 @@ int main(int argc, char **argv) {
     rc_rnn_out o, ot;
     rc_rnn_call call = {.rng = &init_rng};
     rc_node *loss = NULL, *test_mse = NULL;
-    if (rc_rnn_apply(lstm, g, x, &call, &o) == RC_OK) loss = rc_mse(g, rc_dense_apply(dense, g, o.output, &init_rng), y);
+    if (rc_rnn_apply(lstm, g, x, &call, &o) == RC_OK) loss = rc_mean_squared_diff(g, rc_dense_apply(dense, g, o.output, &init_rng), y);
     if (rc_rnn_apply(lstm, g, xt, &call, &ot) == RC_OK)
-        test_mse = rc_mse(g, rc_dense_apply(dense, g, ot.output, &init_rng), yt);
+        test_mse = rc_mean_squared_diff(g, rc_dense_apply(dense, g, ot.output, &init_rng), yt);
     if (strcmp(init, "torch") == 0 && !rc_graph_error(g)) torch_init(rc_rnn_cell(lstm), rc_dense_params(dense), &init_rng);
 
     rc_optim_config oc = rc_optim_defaults(RC_OPT_ADAM);
@@ -127,7 +127,7 @@ int main(int argc, char **argv) {
     int status = 0;
     for (long step = 0; step <= steps; step++) {
         if (step % EVAL_EVERY == 0 || step == steps) {
-            if (rc_plan_run(test) != RC_OK) {
+            if (rc_plan_run(test, NULL) != RC_OK) {
                 status = 1;
                 break;
             }
@@ -142,8 +142,9 @@ int main(int argc, char **argv) {
         adding_batch(&data, B, rc_node_data(x), rc_node_data(y));
         float l;
         double t0 = now();
-        if (rc_trainer_step(tr, &l) != RC_OK) {
-            fprintf(stderr, "adding: step %ld failed: %s\n", step + 1, rc_trainer_error(tr));
+        rc_error err;
+        if (rc_trainer_step(tr, &l, &err) != RC_OK) {
+            fprintf(stderr, "adding: step %ld failed: %s\n", step + 1, err.message);
             status = 1;
             break;
         }

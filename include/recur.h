@@ -24,6 +24,7 @@
 #include "recur/optim.h"
 #include "recur/train.h"
 #include "recur/data.h"
+#include "recur/lm.h"
 #include "recur/dot.h"
 #include "recur/model_io.h"
 #include "recur/checkpoint.h"

@@ -32,10 +32,11 @@ void tu_check_forward(rc_graph *g, rc_node *y, double atol, double rtol) {
     tu_assert_ok(g);
     rc_plan *p = rc_plan_new(g, &y, 1);
     cr_assert(p, "plan: %s", rc_graph_error(g));
-    cr_assert_eq(rc_plan_run(p), RC_OK, "run: %s", rc_plan_error(p));
+    rc_error run_err;
+    cr_assert_eq(rc_plan_run(p, &run_err), RC_OK, "run: %s", run_err.message);
     rc_refeval *r = rc_refeval_new(g, &y, 1);
     cr_assert(r, "refeval: %s", rc_graph_error(g));
-    cr_assert_eq(rc_refeval_run(r), RC_OK);
+    cr_assert_eq(rc_refeval_run(r, NULL), RC_OK);
     int64_t n = rc_node_numel(y);
     if (rc_node_dtype(y) == RC_I32) {
         const int32_t *a = rc_plan_data(p, y), *b = rc_refeval_i32(r, y);
@@ -78,7 +79,8 @@ void tu_eval(rc_graph *g, rc_node *y, float *out) {
     tu_assert_ok(g);
     rc_plan *p = rc_plan_new(g, &y, 1);
     cr_assert(p, "plan: %s", rc_graph_error(g));
-    cr_assert_eq(rc_plan_run(p), RC_OK, "run: %s", rc_plan_error(p));
+    rc_error err;
+    cr_assert_eq(rc_plan_run(p, &err), RC_OK, "run: %s", err.message);
     const float *v = rc_plan_f32(p, y);
     for (int64_t i = 0; i < rc_node_numel(y); i++) out[i] = v[i];
     rc_plan_free(p);

@@ -20,7 +20,6 @@ struct rc_trainer {
     rc_node *loss, *checked, *step, *lr, *norm, *inc;
     rc_plan *plan;
     double last_norm;
-    char err[1024];
 };
 
 #endif

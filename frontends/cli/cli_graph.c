@@ -32,9 +32,9 @@ static int build_cell(const char *cmd, const cli_graph_spec *a, rc_graph *g, cli
         snprintf(bname, sizeof bname, "backward_%s", cells[ci].layer);
         rc_rnn_config bcfg = rcfg;
         bcfg.go_backwards = true;
-        rc_rnn *f = rc_rnn_new(fname, cells[ci].make(&cfg), &rcfg);
-        rc_rnn *b = rc_rnn_new(bname, cells[ci].make(&cfg), &bcfg);
-        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT) : NULL;
+        rc_rnn *f = rc_rnn_new(fname, cells[ci].make(&cfg), &rcfg, NULL);
+        rc_rnn *b = rc_rnn_new(bname, cells[ci].make(&cfg), &bcfg, NULL);
+        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT, NULL) : NULL;
         if (!s->bi) {
             rc_rnn_free(f);
             rc_rnn_free(b);
@@ -43,7 +43,7 @@ static int build_cell(const char *cmd, const cli_graph_spec *a, rc_graph *g, cli
             if (rc_bidir_apply(s->bi, g, s->x, NULL, &bo) == RC_OK) s->y = bo.output;
         }
     } else {
-        s->layer = rc_rnn_new(cells[ci].layer, cells[ci].make(&cfg), &rcfg);
+        s->layer = rc_rnn_new(cells[ci].layer, cells[ci].make(&cfg), &rcfg, NULL);
         rc_rnn_out o;
         if (s->layer && rc_rnn_apply(s->layer, g, s->x, NULL, &o) == RC_OK) s->y = o.output;
     }
@@ -68,11 +68,8 @@ static int build_cell(const char *cmd, const cli_graph_spec *a, rc_graph *g, cli
 static int build_model(const char *cmd, const cli_graph_spec *a, rc_graph *g, cli_graph *s) {
     if (cli_load_model(cmd, a->model, &s->io)) return 1;
     rc_node *in[16], *outs[64];
-    char err[1024];
-    if (rc_io_build_batch(s->io, g, a->batch, a->steps, in, 16, outs, 64, err, sizeof err) != RC_OK) {
-        fprintf(stderr, "recur %s: %s\n", cmd, err);
-        return 1;
-    }
+    rc_error err;
+    if (rc_io_build_batch(s->io, g, a->batch, a->steps, in, 16, outs, 64, &err) != RC_OK) return cli_error(cmd, &err);
     s->x = in[0];
     s->y = outs[0];
     char xs[RC_SHAPE_STRLEN];

@@ -14,13 +14,8 @@
 #include "cli.h"
 
 int cli_load_model(const char *cmd, const char *path, rc_io_model **out) {
-    char err[1024];
-    rc_status st = rc_io_load(path, out, err, sizeof err);
-    if (st) {
-        fprintf(stderr, "recur %s: %s\n", cmd, err[0] ? err : rc_status_str(st));
-        return 1;
-    }
-    return 0;
+    rc_error err;
+    return rc_io_load(path, out, &err) != RC_OK ? cli_error(cmd, &err) : 0;
 }
 
 /* {"shape": [...], "values": [...], ["dtype"]} into a new tensor of dtype. */

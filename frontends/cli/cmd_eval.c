@@ -78,8 +78,9 @@ int cmd_eval(int argc, char **argv) {
     const int32_t *data = val ? rc_corpus_val(&c) : c.tokens;
     int64_t len = val ? rc_corpus_val_len(&c) : c.n_train;
     double nats;
-    if (charlm_eval_split(NULL, data, len, windows, pb, p, &nats, msg, sizeof msg) != RC_OK) {
-        args_fail("eval", "%s", msg);
+    rc_error ee = {0};
+    if (rc_lm_eval(pb, p, data, len, windows, &nats, &ee) != RC_OK) {
+        args_fail("eval", "%s", ee.message);
         goto done;
     }
     printf("%s %.4f nats/char %.4f bits/char\n", val ? "val" : "train", nats, nats / M_LN2);

@@ -27,13 +27,13 @@ int cmd_export(int argc, char **argv) {
     if (npos < 2) return args_usage_error("export", "missing OUTDIR after MODEL '%s'", pos[0]);
     rc_io_model *m = NULL;
     if (cli_load_model("export", pos[0], &m)) return 1;
-    char err[1024];
+    rc_error err;
     int rc = 0;
     if (mkdir(pos[1], 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "recur export: cannot create '%s': %s\n", pos[1], strerror(errno));
         rc = 1;
-    } else if (rc_io_export_tfjs(m, pos[1], err, sizeof err)) {
-        fprintf(stderr, "recur export: %s\n", err);
+    } else if (rc_io_export_tfjs(m, pos[1], &err)) {
+        cli_error("export", &err);
         rc = 1;
     }
     rc_io_free(m);

@@ -41,7 +41,7 @@ int cmd_gradcheck(int argc, char **argv) {
     if (cli_load_model("gradcheck", path, &m)) return 1;
     rc_graph *g = rc_graph_new();
     rc_node *in[16], *out[64];
-    char err[1024];
+    rc_error err;
     int rc = 1;
     rc_rng rng;
     rc_rng_seed(&rng, (uint64_t)seed);
@@ -49,8 +49,8 @@ int cmd_gradcheck(int argc, char **argv) {
         fprintf(stderr, "recur gradcheck: out of memory\n");
         goto done;
     }
-    if (rc_io_build_batch(m, g, B, T, in, 16, out, 64, err, sizeof err)) {
-        fprintf(stderr, "recur gradcheck: %s\n", err);
+    if (rc_io_build_batch(m, g, B, T, in, 16, out, 64, &err)) {
+        cli_error("gradcheck", &err);
         goto done;
     }
     for (int i = 0; i < rc_io_ninputs(m); i++) {

@@ -35,7 +35,7 @@ int cmd_predict(int argc, char **argv) {
     const float *vals[64];
     rc_graph *g = rc_graph_new();
     rc_plan *p = NULL;
-    char err[1024];
+    rc_error err;
     if (!g || ni > RC_MAX_STATES || no > 64) {
         fprintf(stderr, "recur predict: out of memory or too many inputs/outputs\n");
         goto done;
@@ -56,16 +56,17 @@ int cmd_predict(int argc, char **argv) {
                 goto done;
             }
     }
-    if (rc_io_build(m, g, inodes, ni, false, NULL, onodes, 64, NULL, 0, NULL, err, sizeof err)) {
-        fprintf(stderr, "recur predict: %s\n", err);
+    if (rc_io_build(m, g, inodes, ni, false, NULL, onodes, 64, NULL, 0, NULL, &err)) {
+        cli_error("predict", &err);
         goto done;
     }
     if (!(p = rc_plan_new(g, onodes, no))) {
         fprintf(stderr, "recur predict: %s\n", rc_graph_error(g));
         goto done;
     }
-    if (rc_plan_run(p)) {
-        fprintf(stderr, "recur predict: %s: %s\n", pos[1], rc_plan_error(p));
+    rc_error rerr;
+    if (rc_plan_run(p, &rerr)) {
+        fprintf(stderr, "recur predict: %s: %s\n", pos[1], rerr.message);
         goto done;
     }
     for (int i = 0; i < no; i++) vals[i] = rc_plan_f32(p, onodes[i]);

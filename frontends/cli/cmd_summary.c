@@ -31,11 +31,11 @@ int cmd_summary(int argc, char **argv) {
     if (cli_load_model("summary", path, &m)) return 1;
     rc_graph *g = rc_graph_new();
     rc_node *in[16], *out[64];
-    char err[1024];
+    rc_error err;
     int rc = 1;
     if (!g) fprintf(stderr, "recur summary: out of memory\n");
-    else if (rc_io_build_batch(m, g, 1, T, in, 16, out, 64, err, sizeof err))
-        fprintf(stderr, "recur summary: %s\n", err);
+    else if (rc_io_build_batch(m, g, 1, T, in, 16, out, 64, &err))
+        cli_error("summary", &err);
     else {
         rc_model *rm = rc_io_rc_model(m);
         size_t need = rc_model_summary(rm, NULL, 0) + 1;

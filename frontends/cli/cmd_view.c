@@ -103,8 +103,8 @@ int cmd_view(int argc, char **argv) {
             o.levels[l].steps_shown = (int)shown;
             o.levels[l].rankdir = rankdir;
         }
-        if (rc_explorer_write(g, cli_graph_model(&s), &o, out) != RC_OK)
-            status = args_fail("view", "%s", rc_dot_error());
+        rc_error err;
+        if (rc_explorer_write(g, cli_graph_model(&s), &o, out, &err) != RC_OK) status = cli_error("view", &err);
     }
     rc_graph_free(g);
     cli_graph_free(&s);

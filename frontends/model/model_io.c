@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../io.h"
 #include "model_io_impl.h"
 #include "recur/ops.h"
 
@@ -813,9 +814,9 @@ static rc_rnn *make_rnn(const io_rnn *r) {
             return NULL;
         }
     }
-    rc_cell *cell = r->stacked ? rc_stacked_cells_new(cells, r->ncells) : cells[0];
+    rc_cell *cell = r->stacked ? rc_stacked_cells_new(cells, r->ncells, NULL) : cells[0];
     if (!cell) return NULL;
-    return rc_rnn_new(r->name, cell, &r->cfg);
+    return rc_rnn_new(r->name, cell, &r->cfg, NULL);
 }
 
 /* The formats' own layer class (a user layer in the sense of layer.h): an
@@ -925,10 +926,11 @@ static rc_layer *build_rnn(const io_layer *L, rc_graph *g) { return rc_rnn_layer
 
 static rc_layer *build_bidir(const io_layer *L, rc_graph *g) {
     rc_rnn *f = make_rnn(&L->rnn), *b = make_rnn(&L->back);
-    rc_bidir *bd = f && b ? rc_bidir_new(L->name, f, b, L->merge) : NULL;
+    rc_error e = {0};
+    rc_bidir *bd = f && b ? rc_bidir_new(L->name, f, b, L->merge, &e) : NULL;
     if (!bd) {
         rc_rnn_free(f), rc_rnn_free(b);
-        if (f && b) rc_graph_fail(g, RC_ERR_ARG, "layer '%s' (Bidirectional): the halves do not match", L->name);
+        if (f && b) rc_graph_fail(g, e.code ? e.code : RC_ERR_ARG, "layer '%s' (Bidirectional): %s", L->name, e.message);
     }
     return rc_bidir_layer(bd);
 }
@@ -1048,9 +1050,9 @@ static rc_status set_weights(rc_io_model *m, rc_graph *g) {
     return RC_OK;
 }
 
-rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int ninputs, bool training, rc_rng *rng,
-                      rc_node **outputs, int max_outputs, rc_node **updates, int max_updates, int *nupdates,
-                      char *err, size_t err_len) {
+static rc_status io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int ninputs, bool training,
+                          rc_rng *rng, rc_node **outputs, int max_outputs, rc_node **updates, int max_updates,
+                          int *nupdates, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (nupdates) *nupdates = 0;
     if (!m || !g || !inputs || !outputs) {
@@ -1141,8 +1143,8 @@ rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int n
     return st;
 }
 
-rc_status rc_io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t T, rc_node **inputs, int max_inputs,
-                            rc_node **outputs, int max_outputs, char *err, size_t err_len) {
+static rc_status io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t T, rc_node **inputs,
+                                int max_inputs, rc_node **outputs, int max_outputs, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (!m || !g || !inputs || max_inputs < m->ninputs) return RC_ERR_ARG;
     m->err = err, m->err_len = err_len;
@@ -1158,10 +1160,8 @@ rc_status rc_io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t T, r
         inputs[i] = rc_input(g, L->name, L->in_dtype, s);
         if (!inputs[i]) return io_fail(m, rc_graph_status(g), "%s", rc_graph_error(g));
     }
-    return rc_io_build(m, g, inputs, m->ninputs, false, NULL, outputs, max_outputs, NULL, 0, NULL, err, err_len);
+    return io_build(m, g, inputs, m->ninputs, false, NULL, outputs, max_outputs, NULL, 0, NULL, err, err_len);
 }
-
-/* --- public accessors ------------------------------------------------------------------- */
 
 /* A file that cannot be opened, or is a directory, said so in the system's
  * words. Checked before the readers: jansson reads a directory as an empty
@@ -1183,7 +1183,7 @@ static rc_status check_readable(const char *path, char *err, size_t err_len) {
     return RC_OK;
 }
 
-rc_status rc_io_load(const char *path, rc_io_model **out, char *err, size_t err_len) {
+static rc_status io_load(const char *path, rc_io_model **out, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (out) *out = NULL;
     if (!path || !out) {
@@ -1209,6 +1209,39 @@ rc_status rc_io_load(const char *path, rc_io_model **out, char *err, size_t err_
     *out = m;
     return RC_OK;
 }
+
+/* --- the public entry points ----------------------------------------------------------
+ * The readers, builder and writer report into a char buffer (m->err); the
+ * caller's rc_error is filled here, at the boundary, and left as it was on
+ * success (recur/base.h). */
+
+rc_status rc_io_load(const char *path, rc_io_model **out, rc_error *err) {
+    char msg[sizeof err->message] = "";
+    return io_report(err, io_load(path, out, msg, sizeof msg), "rc_io_load", msg);
+}
+
+rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int ninputs, bool training, rc_rng *rng,
+                      rc_node **outputs, int max_outputs, rc_node **updates, int max_updates, int *nupdates,
+                      rc_error *err) {
+    char msg[sizeof err->message] = "";
+    rc_status st = io_build(m, g, inputs, ninputs, training, rng, outputs, max_outputs, updates, max_updates,
+                            nupdates, msg, sizeof msg);
+    return io_report(err, st, "rc_io_build", msg);
+}
+
+rc_status rc_io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t T, rc_node **inputs, int max_inputs,
+                            rc_node **outputs, int max_outputs, rc_error *err) {
+    char msg[sizeof err->message] = "";
+    rc_status st = io_build_batch(m, g, B, T, inputs, max_inputs, outputs, max_outputs, msg, sizeof msg);
+    return io_report(err, st, "rc_io_build_batch", msg);
+}
+
+rc_status rc_io_export_tfjs(const rc_io_model *m, const char *dir, rc_error *err) {
+    char msg[sizeof err->message] = "";
+    return io_report(err, io_export_tfjs(m, dir, msg, sizeof msg), "rc_io_export_tfjs", msg);
+}
+
+/* --- public accessors ------------------------------------------------------------------- */
 
 void rc_io_free(rc_io_model *m) {
     if (!m) return;

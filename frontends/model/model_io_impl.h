@@ -176,5 +176,7 @@ void io_snake_case(const char *cls, char *out, size_t len);
 /* Readers of the two formats (model_io.c dispatches). */
 rc_status io_load_tfjs(rc_io_model *m, const char *path);
 rc_status io_load_keras(rc_io_model *m, const char *path);
+/* The writer (export_tfjs.c); rc_io_export_tfjs wraps it. */
+rc_status io_export_tfjs(const rc_io_model *m, const char *dir, char *err, size_t err_len);
 
 #endif

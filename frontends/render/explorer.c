@@ -13,13 +13,12 @@
 #include <string.h>
 
 #include "recur/render.h"
+#include "../io.h"
 #include "render_internal.h"
 
 /* explorer_js and explorer_css, made in the build tree by tools/embed_text.py
  * from explorer.js and explorer.css (hence <>, not a file beside this one) */
 #include <explorer_assets.h>
-
-#define fail rc_dot_fail
 
 /* --- a growing text buffer ------------------------------------------------------------- */
 
@@ -292,12 +291,12 @@ static bool has_gradients(const rc_graph *g) {
     return false;
 }
 
-rc_status rc_explorer_string(const rc_graph *g, const rc_model *model, const rc_explorer_options *o, char **out,
-                             size_t *len) {
+/* rc_explorer_string, reporting as fn (rc_explorer_write writes through it). */
+static rc_status explorer(const rc_graph *g, const rc_model *model, const rc_explorer_options *o, char **out,
+                          size_t *len, rc_error *err, const char *fn) {
     if (out) *out = NULL;
     if (len) *len = 0;
-    rc_dot_fail(RC_OK, "%s", "");
-    if (!g || !out) return fail(RC_ERR_ARG, "rc_explorer_string: %s is NULL", !g ? "graph" : "out");
+    if (!g || !out) return rc_error_set(err, RC_ERR_ARG, fn, "%s is NULL", !g ? "graph" : "out");
     rc_explorer_options opts = o ? *o : rc_explorer_defaults();
     const char *title = opts.title ? opts.title : "recur";
     bool grads = opts.gradients && has_gradients(g);
@@ -335,11 +334,11 @@ rc_status rc_explorer_string(const rc_graph *g, const rc_model *model, const rc_
             char view[32];
             snprintf(view, sizeof view, "v-%s%s", rc_dot_level_name(d.level), gi ? "-g" : "");
             char *dot = NULL, *svg = NULL;
-            st = rc_dot_string(g, &d, &dot, NULL);
-            if (st == RC_OK) st = rc_dot_render(dot, "svg", &svg, NULL);
+            st = rc_dot_string(g, &d, &dot, NULL, err);
+            if (st == RC_OK) st = rc_dot_render(dot, "svg", &svg, NULL, err);
             rc_free(dot);
             if (st == RC_OK && !collect_titles(svg, &titles, &ntitles, &cap))
-                st = fail(RC_ERR_NOMEM, "rc_explorer_string: out of memory");
+                st = rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
             if (st == RC_OK) {
                 putf(&b, "<div class=\"view\" id=\"%s\" data-level=\"%s\" data-grad=\"%d\" hidden>\n", view,
                      rc_dot_level_name(d.level), gi);
@@ -353,7 +352,7 @@ rc_status rc_explorer_string(const rc_graph *g, const rc_model *model, const rc_
     if (st == RC_OK && model) {
         size_t need = rc_model_summary(model, NULL, 0);
         char *sum = rc_malloc(need + 1);
-        if (!sum) st = fail(RC_ERR_NOMEM, "rc_explorer_string: out of memory");
+        if (!sum) st = rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
         else {
             rc_model_summary(model, sum, need + 1);
             put(&b, "<details id=\"summary\"><summary>Model summary</summary>\n<pre>");
@@ -369,7 +368,7 @@ rc_status rc_explorer_string(const rc_graph *g, const rc_model *model, const rc_
         put(&b, "</script>\n<script>\n");
         put(&b, explorer_js);
         put(&b, "</script>\n</body>\n</html>\n");
-        if (b.oom) st = fail(RC_ERR_NOMEM, "rc_explorer_string: out of memory");
+        if (b.oom) st = rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
     }
     for (int k = 0; k < ntitles; k++) rc_free(titles[k]);
     rc_free(titles);
@@ -382,14 +381,20 @@ rc_status rc_explorer_string(const rc_graph *g, const rc_model *model, const rc_
     return RC_OK;
 }
 
+rc_status rc_explorer_string(const rc_graph *g, const rc_model *model, const rc_explorer_options *o, char **out,
+                             size_t *len, rc_error *err) {
+    static const char fn[] = "rc_explorer_string";
+    return io_set_where(err, explorer(g, model, o, out, len, err, fn), fn);
+}
+
 rc_status rc_explorer_write(const rc_graph *g, const rc_model *model, const rc_explorer_options *o,
-                            const char *path) {
-    rc_dot_fail(RC_OK, "%s", "");
-    if (!path) return fail(RC_ERR_ARG, "rc_explorer_write: path is NULL");
+                            const char *path, rc_error *err) {
+    static const char fn[] = "rc_explorer_write";
+    if (!path) return rc_error_set(err, RC_ERR_ARG, fn, "path is NULL");
     char *page = NULL;
     size_t n = 0;
-    rc_status st = rc_explorer_string(g, model, o, &page, &n);
-    if (st == RC_OK) st = render_write_file(path, page, n);
+    rc_status st = explorer(g, model, o, &page, &n, err, fn);
+    if (st == RC_OK) st = render_write_file(path, page, n, err, fn);
     rc_free(page);
-    return st;
+    return io_set_where(err, st, fn);
 }

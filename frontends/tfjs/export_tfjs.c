@@ -149,7 +149,7 @@ json_t *io_write_bidir(rc_io_model *m, const io_layer *L, bool *ok) {
                      L->merge == RC_MERGE_NONE ? json_null() : json_string(mm[L->merge]));
 }
 
-rc_status rc_io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, size_t err_len) {
+rc_status io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (!cm || !dir) {
         if (err && err_len) snprintf(err, err_len, "rc_io_export_tfjs: NULL argument");

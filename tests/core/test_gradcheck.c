@@ -10,7 +10,8 @@
 
 static char *dot_of(rc_graph *g) {
     char *s = NULL;
-    cr_assert_eq(rc_dot_string(g, NULL, &s, NULL), RC_OK, "%s", rc_dot_error());
+    rc_error err;
+    cr_assert_eq(rc_dot_string(g, NULL, &s, NULL, &err), RC_OK, "%s", err.message);
     return s;
 }
 
@@ -72,7 +73,7 @@ Test(gradcheck, a_gradient_error_leaves_the_nodes_as_found_and_the_error_recorde
     rc_node *xp = tu_param(g, "xp", RC_SHAPE(2, 12), &r, -1, 1);
     rc_node *hu = tu_param(g, "hu", RC_SHAPE(2, 12), &r, -1, 1);
     rc_node *c = tu_param(g, "c", RC_SHAPE(2, 3), &r, -1, 1);
-    rc_node *S = rc_lstm_cell_fused(g, xp, hu, c);
+    rc_node *S = rc_lstm_step_fused(g, xp, hu, c);
     rc_node *h = rc_reshape(g, rc_slice(g, S, 0, 5, 6), RC_SHAPE(2, 3));
     rc_node *loss = rc_sum(g, rc_square(g, h), RC_ALL_AXES, false);
     rc_node *dxp;

@@ -26,14 +26,14 @@ typedef struct layer_case {
 
 static rc_layer *make_lstm(void) {
     rc_cell_config cc = rc_cell_defaults(8);
-    return rc_rnn_layer(rc_rnn_new("lstm", rc_lstm_cell_new(&cc), NULL));
+    return rc_rnn_layer(rc_rnn_new("lstm", rc_lstm_cell_new(&cc), NULL, NULL));
 }
 
 static rc_layer *make_bidir(void) {
     rc_cell_config cc = rc_cell_defaults(5);
     rc_rnn_config f = {.return_sequences = true}, b = {.return_sequences = true, .go_backwards = true};
-    return rc_bidir_layer(rc_bidir_new("bidirectional", rc_rnn_new("forward_lstm", rc_lstm_cell_new(&cc), &f),
-                                       rc_rnn_new("backward_lstm", rc_lstm_cell_new(&cc), &b), RC_MERGE_CONCAT));
+    return rc_bidir_layer(rc_bidir_new("bidirectional", rc_rnn_new("forward_lstm", rc_lstm_cell_new(&cc), &f, NULL),
+                                       rc_rnn_new("backward_lstm", rc_lstm_cell_new(&cc), &b, NULL), RC_MERGE_CONCAT, NULL));
 }
 
 static rc_layer *make_dense(void) { return rc_dense_layer(rc_dense_new("dense", 4, RC_ACT_RELU, true)); }
@@ -122,12 +122,12 @@ Test(layer_table, rnn_type_follows_the_cell) {
     } k[] = {
         {rc_simple_rnn_cell_new(&cc), "SimpleRNN", 4 * (F + 4 + 1)},
         {rc_gru_cell_new(&cc), "GRU", 3 * 4 * (F + 4 + 2)},
-        {rc_stacked_cells_new((rc_cell *[]){rc_lstm_cell_new(&cc)}, 1), "RNN", 4 * 4 * (F + 4 + 1)},
+        {rc_stacked_cells_new((rc_cell *[]){rc_lstm_cell_new(&cc)}, 1, NULL), "RNN", 4 * 4 * (F + 4 + 1)},
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         rc_graph *g = rc_graph_new();
         rc_model *m = rc_model_new("m");
-        rc_layer *l = rc_rnn_layer(rc_rnn_new("rnn", k[i].cell, NULL));
+        rc_layer *l = rc_rnn_layer(rc_rnn_new("rnn", k[i].cell, NULL, NULL));
         cr_assert_eq(rc_model_add(m, l), RC_OK);
         cr_assert_str_eq(rc_layer_type(l), k[i].type);
         cr_assert(rc_model_apply(m, g, rc_input(g, "x", RC_F32, RC_SHAPE(B, T, F)), false, NULL), "%s",
@@ -144,7 +144,7 @@ Test(layer_table, a_layer_returning_states_does_not_chain) {
     rc_model *m = rc_model_new("m");
     rc_cell_config cc = rc_cell_defaults(4);
     rc_rnn_config rs = {.return_state = true};
-    cr_assert_eq(rc_model_add(m, rc_rnn_layer(rc_rnn_new("gru", rc_gru_cell_new(&cc), &rs))), RC_OK);
+    cr_assert_eq(rc_model_add(m, rc_rnn_layer(rc_rnn_new("gru", rc_gru_cell_new(&cc), &rs, NULL))), RC_OK);
     cr_assert_null(rc_model_apply(m, g, rc_input(g, "x", RC_F32, RC_SHAPE(B, T, F)), false, NULL));
     cr_assert(strstr(rc_graph_error(g), "layer 'gru' returns states"), "%s", rc_graph_error(g));
     /* called functionally it gives the output then the states */
@@ -152,7 +152,7 @@ Test(layer_table, a_layer_returning_states_does_not_chain) {
     rc_model *m2 = rc_model_new("m2");
     rc_layer_in in = {.x = rc_input(g2, "x", RC_F32, RC_SHAPE(B, T, F))};
     rc_layer_out out;
-    rc_layer *l = rc_rnn_layer(rc_rnn_new("gru", rc_gru_cell_new(&cc), &rs));
+    rc_layer *l = rc_rnn_layer(rc_rnn_new("gru", rc_gru_cell_new(&cc), &rs, NULL));
     cr_assert_eq(rc_model_call(m2, l, g2, &in, &out), RC_OK, "%s", rc_graph_error(g2));
     cr_assert_eq(out.nout, 2);
     cr_assert(rc_shape_eq(rc_node_shape(out.out[1]), RC_SHAPE(B, 4)));

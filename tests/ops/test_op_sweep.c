@@ -192,7 +192,7 @@ static void b_log_softmax(rc_graph *g, rc_rng *r, example *e) {
 }
 static void b_mse(rc_graph *g, rc_rng *r, example *e) {
     rc_node *p = P("p", 2, 3), *t = P("t", 2, 3);
-    e->y = rc_mse(g, p, t);
+    e->y = rc_mean_squared_diff(g, p, t);
     WRT2(p, t);
 }
 static void b_softmax_xent(rc_graph *g, rc_rng *r, example *e) {
@@ -255,6 +255,13 @@ static void b_transpose(rc_graph *g, rc_rng *r, example *e) {
     e->y = rc_transpose(g, x, (int[]){1, 0, 2});
     WRT1(x);
 }
+/* seq = x time-major, steps [1, 3) of x (B 2, T 4, F 3) as rows (4, 3). */
+static void b_time_rows(rc_graph *g, rc_rng *r, example *e) {
+    rc_node *x = tu_param(g, "x", RC_SHAPE(2, 4, 3), r, -1, 1);
+    rc_node *seq = rc_slice(g, rc_transpose(g, x, (int[]){1, 0, 2}), 0, 1, 3);
+    e->y = rc_time_rows(g, seq, x, 1, 3);
+    WRT1(x);
+}
 static void b_reverse(rc_graph *g, rc_rng *r, example *e) { rc_node *x = P("x", 2, 3); e->y = rc_reverse(g, x, 1); WRT1(x); }
 
 /* --- lookups ----------------------------------------------------------------------- */
@@ -274,12 +281,12 @@ static void b_fill(rc_graph *g, rc_rng *r, example *e) { e->y = rc_fill(g, RC_SH
 /* --- fused cells (their gradient ops are reached through the gradients) ------------------ */
 static void b_lstm_cell(rc_graph *g, rc_rng *r, example *e) {
     rc_node *xp = P("xp", 2, 12), *hu = P("hu", 2, 12), *c = P("c", 2, 3);
-    e->y = rc_lstm_cell_fused(g, xp, hu, c);
+    e->y = rc_lstm_step_fused(g, xp, hu, c);
     WRT3(xp, hu, c);
 }
 static void b_gru_cell(rc_graph *g, rc_rng *r, example *e) {
     rc_node *xp = P("xp", 2, 9), *hu = P("hu", 2, 9), *h = P("h", 2, 3);
-    e->y = rc_gru_cell_fused(g, xp, hu, h);
+    e->y = rc_gru_step_fused(g, xp, hu, h);
     WRT3(xp, hu, h);
 }
 
@@ -303,7 +310,7 @@ static void b_global_norm(rc_graph *g, rc_rng *r, example *e) {
 static void b_check_finite(rc_graph *g, rc_rng *r, example *e) { e->y = rc_check_finite(g, P("x", 2, 3)); }
 static void b_sgd_update(rc_graph *g, rc_rng *r, example *e) {
     rc_node *p = P("p", 2, 3);
-    e->y = rc_sgd_update(g, p, tu_const(g, RC_SHAPE(2, 3), r, -1, 1), 0.1f);
+    e->y = rc_apply_gradient_descent(g, p, tu_const(g, RC_SHAPE(2, 3), r, -1, 1), 0.1f);
     e->side_effect = true;
 }
 static void b_assign(rc_graph *g, rc_rng *r, example *e) {
@@ -384,6 +391,7 @@ static const row rows[] = {
     {"reshape", b_reshape, RC_SHAPE(3, 4)},
     {"transpose", b_transpose, RC_SHAPE(3, 2, 4)},
     {"reverse", b_reverse, RC_SHAPE(2, 3)},
+    {"time_rows", b_time_rows, RC_SHAPE(4, 3)},
     {"gather", b_gather, RC_SHAPE(2, 3, 3)},
     {"scatter_add", b_scatter_add, RC_SHAPE(5, 3)},
     {"one_hot", b_one_hot, RC_SHAPE(2, 3, 4)},

@@ -20,8 +20,9 @@ typedef struct rc_refeval rc_refeval;
 /* NULL on error (recorded on the graph). Free with rc_refeval_free. */
 rc_refeval *rc_refeval_new(rc_graph *g, rc_node *const *outputs, int n);
 void rc_refeval_free(rc_refeval *r);
-/* Evaluate every needed node in double. RC_ERR_ARG on out-of-range ids. */
-rc_status rc_refeval_run(rc_refeval *r);
+/* Evaluate every needed node in double. RC_ERR_ARG on out-of-range ids,
+ * with the message (naming the op and node) in err (may be NULL). */
+rc_status rc_refeval_run(rc_refeval *r, rc_error *err);
 /* Value of any needed node after a run (double for F32 nodes); owned by r. */
 const double *rc_refeval_f64(const rc_refeval *r, const rc_node *n);
 const int32_t *rc_refeval_i32(const rc_refeval *r, const rc_node *n);

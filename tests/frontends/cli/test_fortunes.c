@@ -33,7 +33,7 @@ Test(fortunes, fortunes_size_sha_and_split) {
     for (int i = 0; i < 256; i++) distinct += seen[i] > 0;
     cr_expect_eq(distinct, 114); /* as fortunes_corpus.py reports */
     int64_t starts[512], sum = 0;
-    cr_assert_eq(rc_eval_starts(rc_corpus_val_len(&c), 100, 512, starts), RC_OK);
+    cr_assert_eq(rc_eval_starts(rc_corpus_val_len(&c), 100, 512, starts, NULL), RC_OK);
     for (int i = 0; i < 512; i++) sum += starts[i];
     cr_expect_eq(starts[1], 504);
     cr_expect_eq(starts[511], 257567);

@@ -40,8 +40,9 @@ Test(format_table, every_row_round_trips_through_its_writer_and_reader) {
     cr_assert_leq(io_classes_len, 64);
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         char err[512];
+        rc_error e = {0};
         rc_io_model *m = NULL;
-        cr_assert_eq(rc_io_load(files[f], &m, err, sizeof err), RC_OK, "%s", err);
+        cr_assert_eq(rc_io_load(files[f], &m, &e), RC_OK, "%s", e.message);
         for (int l = 0; l < m->nlayers; l++) {
             const io_layer *L = &m->layers[l];
             cr_assert(L->kind && L->kind == io_class_find(L->cls), "%s: layer '%s' has no row", files[f], L->name);

@@ -18,8 +18,9 @@
 
 static char *page_of(const rc_graph *g, const rc_model *m, const rc_explorer_options *o, size_t *len) {
     char *page = NULL;
-    rc_status st = rc_explorer_string(g, m, o, &page, len);
-    cr_assert_eq(st, RC_OK, "rc_explorer_string: %s", rc_dot_error());
+    rc_error err;
+    rc_status st = rc_explorer_string(g, m, o, &page, len, &err);
+    cr_assert_eq(st, RC_OK, "rc_explorer_string: %s", err.message);
     cr_assert_not_null(page);
     return page;
 }
@@ -130,7 +131,7 @@ Test(explorer, carries_a_model_summary) {
     rc_model *m = rc_model_new("tiny");
     rc_cell_config cfg = rc_cell_defaults(4);
     rc_rnn_config rcfg = {0};
-    cr_assert_eq(rc_model_add_rnn(m, rc_rnn_new("lstm", rc_lstm_cell_new(&cfg), &rcfg)), RC_OK);
+    cr_assert_eq(rc_model_add_rnn(m, rc_rnn_new("lstm", rc_lstm_cell_new(&cfg), &rcfg, NULL)), RC_OK);
     rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(2, 5, 3));
     cr_assert_not_null(rc_model_apply(m, g, x, false, NULL));
     char *page = page_of(g, m, NULL, NULL);
@@ -160,7 +161,8 @@ Test(explorer, writes_whole_or_not_at_all, .init = tu_tmpdir_setup, .fini = tu_t
     du_net n = du_build(DU_SIMPLE, 2, false, true);
     char path[1024];
     snprintf(path, sizeof path, "%s/page.html", tu_tmpdir);
-    cr_assert_eq(rc_explorer_write(n.g, NULL, NULL, path), RC_OK, "%s", rc_dot_error());
+    rc_error err;
+    cr_assert_eq(rc_explorer_write(n.g, NULL, NULL, path, &err), RC_OK, "%s", err.message);
     size_t len;
     char *page = page_of(n.g, NULL, NULL, &len);
     FILE *f = fopen(path, "rb");
@@ -173,10 +175,13 @@ Test(explorer, writes_whole_or_not_at_all, .init = tu_tmpdir_setup, .fini = tu_t
     rc_free(page);
     /* an unwritable place: an error naming it, nothing left behind */
     snprintf(path, sizeof path, "%s/no/such/dir/page.html", tu_tmpdir);
-    cr_expect_eq(rc_explorer_write(n.g, NULL, NULL, path), RC_ERR_IO);
-    cr_expect_not_null(strstr(rc_dot_error(), "no/such/dir/page.html"), "%s", rc_dot_error());
-    cr_expect_eq(rc_explorer_write(NULL, NULL, NULL, path), RC_ERR_ARG);
-    cr_expect_eq(rc_explorer_write(n.g, NULL, NULL, NULL), RC_ERR_ARG);
-    cr_expect_eq(rc_explorer_string(n.g, NULL, NULL, NULL, NULL), RC_ERR_ARG);
+    cr_expect_eq(rc_explorer_write(n.g, NULL, NULL, path, &err), RC_ERR_IO);
+    cr_expect_not_null(strstr(err.message, "no/such/dir/page.html"), "%s", err.message);
+    cr_expect_str_eq(err.where, "rc_explorer_write");
+    cr_expect_eq(rc_explorer_write(NULL, NULL, NULL, path, &err), RC_ERR_ARG);
+    cr_expect_eq(rc_explorer_write(n.g, NULL, NULL, NULL, &err), RC_ERR_ARG);
+    cr_expect_eq(rc_explorer_string(n.g, NULL, NULL, NULL, NULL, &err), RC_ERR_ARG);
+    cr_expect_str_eq(err.where, "rc_explorer_string");
+    cr_expect_eq(rc_explorer_string(n.g, NULL, NULL, NULL, NULL, NULL), RC_ERR_ARG, "a NULL rc_error is accepted");
     du_free(&n);
 }
