@@ -28,6 +28,12 @@ __m512 Sleef_tanhf16_u35avx512f(__m512);
 __m256 Sleef_expf8_u10avx2(__m256);
 __m256 Sleef_logf8_u10avx2(__m256);
 __m256 Sleef_tanhf8_u35avx2(__m256);
+__m512 Sleef_expm1f16_u10avx512f(__m512);
+__m512 Sleef_log1pf16_u10avx512f(__m512);
+__m512 Sleef_erfcf16_u15avx512f(__m512);
+__m256 Sleef_expm1f8_u10avx2(__m256);
+__m256 Sleef_log1pf8_u10avx2(__m256);
+__m256 Sleef_erfcf8_u15avx2(__m256);
 
 enum { ISA_UNKNOWN, ISA_SCALAR, ISA_AVX2, ISA_AVX512 };
 static int isa_cached = ISA_UNKNOWN;
@@ -109,6 +115,96 @@ DEFINE_AVX2(sigmoid, _mm256_div_ps(ONE256, _mm256_add_ps(ONE256, Sleef_expf8_u10
 
 static float sigmoidf_scalar(float v) { return 1.0f / (1.0f + expf(-v)); }
 
+/* --- activations built from several SLEEF calls --------------------------
+ * Each formula is written once, over a small vocabulary (P##add, P##exp,
+ * ...), and instantiated for AVX-512 (v512_), AVX2 (v256_) and scalar libm
+ * (v1_), so the three paths evaluate the same expression. exp, expm1 and
+ * log1p are SLEEF's 1.0-ULP variants, erfc its 1.5-ULP one. */
+#define V_ATTR512 __attribute__((target("avx512f"))) static inline
+#define V_ATTR256 __attribute__((target("avx2,fma"))) static inline
+#define V_ATTR1 static inline
+
+V_ATTR512 __m512 v512_add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
+V_ATTR512 __m512 v512_sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
+V_ATTR512 __m512 v512_mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
+V_ATTR512 __m512 v512_div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
+V_ATTR512 __m512 v512_max(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
+V_ATTR512 __m512 v512_abs(__m512 a) { return _mm512_abs_ps(a); }
+V_ATTR512 __m512 v512_set(float c) { return _mm512_set1_ps(c); }
+V_ATTR512 __m512 v512_exp(__m512 a) { return Sleef_expf16_u10avx512f(a); }
+V_ATTR512 __m512 v512_log1p(__m512 a) { return Sleef_log1pf16_u10avx512f(a); }
+V_ATTR512 __m512 v512_erfc(__m512 a) { return Sleef_erfcf16_u15avx512f(a); }
+
+V_ATTR256 __m256 v256_add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
+V_ATTR256 __m256 v256_sub(__m256 a, __m256 b) { return _mm256_sub_ps(a, b); }
+V_ATTR256 __m256 v256_mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+V_ATTR256 __m256 v256_div(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
+V_ATTR256 __m256 v256_max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
+V_ATTR256 __m256 v256_abs(__m256 a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+V_ATTR256 __m256 v256_set(float c) { return _mm256_set1_ps(c); }
+V_ATTR256 __m256 v256_exp(__m256 a) { return Sleef_expf8_u10avx2(a); }
+V_ATTR256 __m256 v256_log1p(__m256 a) { return Sleef_log1pf8_u10avx2(a); }
+V_ATTR256 __m256 v256_erfc(__m256 a) { return Sleef_erfcf8_u15avx2(a); }
+
+V_ATTR1 float v1_add(float a, float b) { return a + b; }
+V_ATTR1 float v1_sub(float a, float b) { return a - b; }
+V_ATTR1 float v1_mul(float a, float b) { return a * b; }
+V_ATTR1 float v1_div(float a, float b) { return a / b; }
+V_ATTR1 float v1_max(float a, float b) { return fmaxf(a, b); }
+V_ATTR1 float v1_abs(float a) { return fabsf(a); }
+V_ATTR1 float v1_set(float c) { return c; }
+V_ATTR1 float v1_exp(float a) { return expf(a); }
+V_ATTR1 float v1_log1p(float a) { return log1pf(a); }
+V_ATTR1 float v1_erfc(float a) { return erfcf(a); }
+
+#define GELU_RSQRT2 0.70710678118654752f   /* 1 / sqrt 2 */
+#define GELU_RSQRT2PI 0.39894228040143268f /* 1 / sqrt(2 pi) */
+#define GELU_C 0.79788456080286536f        /* sqrt(2 / pi) */
+#define GELU_K 0.044715f
+
+/* See vecmath.h for the math of each. In the tanh GELU, 2u is formed as
+ * x (2c + 2ck x^2); x > 0 and x < 0 give e^-2u = 0 and inf at the far ends,
+ * which the divisions turn into the limits (x and -0). */
+#define DEFINE_FORMULAS(P, VT, A)                                                          \
+    A VT P##softplus(VT v) {                                                  \
+        VT e = P##exp(P##sub(P##set(0.0f), P##abs(v)));                              \
+        return P##add(P##max(v, P##set(0.0f)), P##log1p(e));                          \
+    }                                                                                  \
+    A VT P##silu(VT v) {                                                      \
+        return P##div(v, P##add(P##set(1.0f), P##exp(P##sub(P##set(0.0f), v))));      \
+    }                                                                                  \
+    A VT P##silu_d(VT v) {                                                    \
+        VT s = P##div(P##set(1.0f), P##add(P##set(1.0f), P##exp(P##sub(P##set(0.0f), v)))); \
+        VT sbar = P##div(P##set(1.0f), P##add(P##set(1.0f), P##exp(v)));              \
+        return P##mul(s, P##add(P##set(1.0f), P##mul(v, sbar)));                      \
+    }                                                                                  \
+    A VT P##gelu(VT v) {                                                      \
+        return P##mul(P##mul(P##set(0.5f), v), P##erfc(P##mul(v, P##set(-GELU_RSQRT2)))); \
+    }                                                                                  \
+    A VT P##gelu_d(VT v) {                                                    \
+        VT cdf = P##mul(P##set(0.5f), P##erfc(P##mul(v, P##set(-GELU_RSQRT2))));    \
+        VT pdf = P##mul(P##set(GELU_RSQRT2PI), P##exp(P##mul(P##mul(v, v), P##set(-0.5f)))); \
+        return P##add(cdf, P##mul(v, pdf));                                            \
+    }                                                                                  \
+    A VT P##gelu_tanh(VT v) {                                                 \
+        VT x2 = P##mul(v, v);                                                        \
+        VT u2 = P##mul(v, P##add(P##set(2 * GELU_C), P##mul(P##set(2 * GELU_C * GELU_K), x2))); \
+        return P##div(v, P##add(P##set(1.0f), P##exp(P##sub(P##set(0.0f), u2))));     \
+    }                                                                                  \
+    A VT P##gelu_tanh_d(VT v) {                                               \
+        VT x2 = P##mul(v, v);                                                        \
+        VT u2 = P##mul(v, P##add(P##set(2 * GELU_C), P##mul(P##set(2 * GELU_C * GELU_K), x2))); \
+        VT s = P##div(P##set(1.0f), P##add(P##set(1.0f), P##exp(P##sub(P##set(0.0f), u2)))); \
+        VT sbar = P##div(P##set(1.0f), P##add(P##set(1.0f), P##exp(u2)));           \
+        VT du = P##add(P##set(GELU_C), P##mul(P##set(3 * GELU_C * GELU_K), x2));    \
+        VT t = P##mul(P##mul(P##set(2.0f), v), P##mul(sbar, du));                    \
+        return P##mul(s, P##add(P##set(1.0f), t));                                     \
+    }
+
+DEFINE_FORMULAS(v512_, __m512, V_ATTR512)
+DEFINE_FORMULAS(v256_, __m256, V_ATTR256)
+DEFINE_FORMULAS(v1_, float, V_ATTR1)
+
 #define DISPATCH(fname, scalar)                                                        \
     void rc_v##fname(float *y, const float *x, int64_t n) {                             \
         switch (isa()) {                                                               \
@@ -123,6 +219,21 @@ DISPATCH(exp, expf)
 DISPATCH(log, logf)
 DISPATCH(tanh, tanhf)
 DISPATCH(sigmoid, sigmoidf_scalar)
+
+DEFINE_AVX512(expm1, Sleef_expm1f16_u10avx512f(v))
+DEFINE_AVX2(expm1, Sleef_expm1f8_u10avx2(v))
+DISPATCH(expm1, expm1f)
+#define ACTIVATION(f)                                                                  \
+    DEFINE_AVX512(f, v512_##f(v))                                                      \
+    DEFINE_AVX2(f, v256_##f(v))                                                        \
+    DISPATCH(f, v1_##f)
+ACTIVATION(softplus)
+ACTIVATION(silu)
+ACTIVATION(silu_d)
+ACTIVATION(gelu)
+ACTIVATION(gelu_d)
+ACTIVATION(gelu_tanh)
+ACTIVATION(gelu_tanh_d)
 
 /* --- double-accumulated sums of float data ------------------------------
  * Both convert to double before adding (the result is then accurate to its

@@ -14,6 +14,31 @@ void rc_vlog(float *y, const float *x, int64_t n);
 void rc_vtanh(float *y, const float *x, int64_t n);
 /* 1 / (1 + exp(-x)) */
 void rc_vsigmoid(float *y, const float *x, int64_t n);
+/* e^x - 1, accurate near 0 (the ELU's negative branch) */
+void rc_vexpm1(float *y, const float *x, int64_t n);
+/* softplus log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large
+ * x, and full relative accuracy (~e^x) for very negative x */
+void rc_vsoftplus(float *y, const float *x, int64_t n);
+/* silu x sigmoid(x) = x / (1 + e^-x) */
+void rc_vsilu(float *y, const float *x, int64_t n);
+/* its derivative s + x s (1 - s) = s (1 + x (1 - s)), s = sigmoid(x), with
+ * 1 - s = sigmoid(-x) from its own exp: 1 - s formed from a rounded s
+ * would lose all relative accuracy as s -> 1 (x s (1 - s) is then an
+ * absolute error of up to |x| ulp(1) on a result near 1). */
+void rc_vsilu_d(float *y, const float *x, int64_t n);
+/* GELU x Phi(x) = 0.5 x erfc(-x / sqrt 2) (erfc rather than 1 + erf: no
+ * cancellation in the left tail), and its derivative
+ * Phi(x) + x phi(x) = 0.5 erfc(-x / sqrt 2) + x e^(-x^2/2) / sqrt(2 pi) */
+void rc_vgelu(float *y, const float *x, int64_t n);
+void rc_vgelu_d(float *y, const float *x, int64_t n);
+/* tanh-approximate GELU 0.5 x (1 + tanh u), u = sqrt(2/pi) (x + 0.044715 x^3),
+ * computed as x sigmoid(2u) (1 + tanh u = 2 sigmoid(2u): no cancellation in
+ * the left tail), and its derivative
+ * 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) u' = s + 2 x s (1 - s) u'
+ * with s = sigmoid(2u), 1 - s = sigmoid(-2u) each from its own exp (neither
+ * is then 0 * inf), u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2). */
+void rc_vgelu_tanh(float *y, const float *x, int64_t n);
+void rc_vgelu_tanh_d(float *y, const float *x, int64_t n);
 /* sum_i (a_i - b_i)^2, the differences, squares and sum in double. */
 double rc_vsum_sqdiff(const float *a, const float *b, int64_t n);
 /* acc[j] += sum_r x[r m + j] for the rows x of m floats, in double. */

@@ -26,6 +26,27 @@ rc_node *rc_exp(rc_graph *g, rc_node *x);
 rc_node *rc_log(rc_graph *g, rc_node *x);
 rc_node *rc_square(rc_graph *g, rc_node *x);
 
+/* Keras 3 activations (keras.activations.*; Keras' `exponential` is
+ * rc_exp). Each is one op with a fused float32 kernel; every derivative
+ * order is differentiable again. */
+/* elu(x, alpha): x > 0 ? x : alpha (e^x - 1). Keras default alpha 1. */
+rc_node *rc_elu(rc_graph *g, rc_node *x, float alpha);
+/* selu: scale (x > 0 ? x : alpha (e^x - 1)) with Keras' constants
+ * scale = 1.0507009873554804934193349852946,
+ * alpha = 1.6732632423543772848170429916717. */
+rc_node *rc_selu(rc_graph *g, rc_node *x);
+/* softplus: ln(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) (no
+ * overflow for large x). */
+rc_node *rc_softplus(rc_graph *g, rc_node *x);
+/* softsign: x / (1 + |x|). */
+rc_node *rc_softsign(rc_graph *g, rc_node *x);
+/* silu (Keras `silu` = `swish`): x sigmoid(x) = x / (1 + e^-x). */
+rc_node *rc_silu(rc_graph *g, rc_node *x);
+/* gelu: x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (Keras 3
+ * activations.gelu's default, approximate = false); with approximate:
+ * 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))). */
+rc_node *rc_gelu(rc_graph *g, rc_node *x, bool approximate);
+
 /* Fused gradient ops (ordinary ops with their own gradients):
  * sigmoid_grad(y, dy) = dy * y * (1 - y)      (y = sigmoid(x))
  * tanh_grad(y, dy)    = dy * (1 - y^2)        (y = tanh(x))
