@@ -89,33 +89,28 @@ static rc_status get_real(ctx *c, json_t *cfg, const char *key, double dflt, dou
     return RC_OK;
 }
 
-/* Activation by name. "hard_sigmoid" is clip(0.2x+0.5) in Keras 2 / TF.js
- * and clip(x/6+0.5) in Keras 3. softmax/exponential only where allowed. */
-static rc_status get_act(ctx *c, json_t *cfg, const char *key, rc_activation dflt, bool cell_only,
-                         io_activation *out) {
+/* Activation by the file format's spelling (recur/activation.h's table:
+ * "hard_sigmoid" is a different row in a Keras 3 file than in a TF.js /
+ * Keras 2 one). A missing or null key is dflt. */
+static rc_status get_act(ctx *c, json_t *cfg, const char *key, rc_activation dflt, rc_activation *out) {
     json_t *v = json_object_get(cfg, key);
-    out->kind = IO_ACT_CELL;
-    out->cell = dflt;
+    *out = dflt;
     if (!v || json_is_null(v)) return RC_OK;
     const char *s = json_string_value(v);
     if (!s) return opt_fail(c, key, "must be an activation name");
-    if (!strcmp(s, "hard_sigmoid") || !strcmp(s, "hardSigmoid"))
-        out->cell = c->m->keras3 ? RC_ACT_HARD_SIGMOID : RC_ACT_HARD_SIGMOID_K2;
-    else if (!strcmp(s, "tanh")) out->cell = RC_ACT_TANH;
-    else if (!strcmp(s, "sigmoid")) out->cell = RC_ACT_SIGMOID;
-    else if (!strcmp(s, "relu")) out->cell = RC_ACT_RELU;
-    else if (!strcmp(s, "linear")) out->cell = RC_ACT_LINEAR;
-    else if (!cell_only && !strcmp(s, "softmax")) out->kind = IO_ACT_SOFTMAX;
-    else if (!cell_only && !strcmp(s, "exponential")) out->kind = IO_ACT_EXP;
-    else if (!cell_only && (!strcmp(s, "log_softmax") || !strcmp(s, "logSoftmax"))) out->kind = IO_ACT_LOG_SOFTMAX;
-    else if (!cell_only && (!strcmp(s, "silu") || !strcmp(s, "swish"))) out->kind = IO_ACT_SILU;
-    else {
-        char msg[160];
-        snprintf(msg, sizeof msg, "'%s' is not supported (tanh, sigmoid, relu, linear, hard_sigmoid%s)", s,
-                 cell_only ? "" : ", softmax, log_softmax, exponential, silu/swish");
-        return opt_fail(c, key, msg);
+    rc_act_format f = c->m->keras3 ? RC_ACT_KERAS3 : RC_ACT_KERAS2;
+    if ((*out = rc_activation_from_keras(f, s))) return RC_OK;
+    /* the message lists what this format can name, from the table */
+    char msg[512];
+    size_t n = (size_t)snprintf(msg, sizeof msg, "'%s' is not supported (", s);
+    for (int i = 0, first = 1; i < rc_activation_count() && n < sizeof msg; i++) {
+        const char *name = rc_activation_keras_name(rc_activation_at(i), f);
+        if (!name) continue;
+        n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s", first ? "" : ", ", name);
+        first = 0;
     }
-    return RC_OK;
+    if (n < sizeof msg) snprintf(msg + n, sizeof msg - n, ")");
+    return opt_fail(c, key, msg);
 }
 
 /* float32 only: a string or a DTypePolicy object. */
@@ -201,14 +196,11 @@ static rc_status parse_cell(ctx *c, json_t *cfg, io_cell_type type, rc_cell_conf
     rc_status st;
     *cc = rc_cell_defaults(1);
     if ((st = get_count(c, cfg, "units", &cc->units))) return st;
-    io_activation a;
-    if ((st = get_act(c, cfg, "activation", RC_ACT_TANH, true, &a))) return st;
-    cc->activation = a.cell;
+    if ((st = get_act(c, cfg, "activation", RC_ACT_TANH, &cc->activation))) return st;
     if (type != IO_SIMPLE) {
         /* TF.js's default recurrent activation is hard_sigmoid; Keras' sigmoid */
         rc_activation dflt = c->m->keras3 ? RC_ACT_SIGMOID : RC_ACT_HARD_SIGMOID_K2;
-        if ((st = get_act(c, cfg, "recurrent_activation", dflt, true, &a))) return st;
-        cc->recurrent_activation = a.cell;
+        if ((st = get_act(c, cfg, "recurrent_activation", dflt, &cc->recurrent_activation))) return st;
     } else if (present(cfg, "recurrent_activation"))
         return opt_fail(c, "recurrent_activation", "does not apply to SimpleRNN");
     if ((st = get_bool(c, cfg, "use_bias", true, &cc->use_bias))) return st;
@@ -387,13 +379,13 @@ static rc_status parse_layer(rc_io_model *m, json_t *lo, io_layer *L) {
         const char *const keys[] = {"activation", NULL};
         if ((st = check_keys(&c, cfg, keys))) return st;
         if (!present(cfg, "activation")) return opt_fail(&c, "activation", "is missing");
-        return get_act(&c, cfg, "activation", RC_ACT_LINEAR, false, &L->act);
+        return get_act(&c, cfg, "activation", RC_ACT_LINEAR, &L->act);
     }
     if (!strcmp(cls, "Dense")) {
         L->kind = IO_DENSE;
         const char *const keys[] = {"units", "activation", "use_bias", NULL};
         if ((st = check_keys(&c, cfg, keys)) || (st = get_count(&c, cfg, "units", &L->units)) ||
-            (st = get_act(&c, cfg, "activation", RC_ACT_LINEAR, false, &L->act)) ||
+            (st = get_act(&c, cfg, "activation", RC_ACT_LINEAR, &L->act)) ||
             (st = get_bool(&c, cfg, "use_bias", true, &L->use_bias)))
             return st;
         return RC_OK;
@@ -693,16 +685,6 @@ int io_expected_weights(const io_layer *L, const char **names, int max) {
 
 /* --- building ------------------------------------------------------------------------ */
 
-static rc_node *activate(rc_graph *g, io_activation a, rc_node *x) {
-    switch (a.kind) {
-    case IO_ACT_SOFTMAX: return rc_softmax(g, x);
-    case IO_ACT_LOG_SOFTMAX: return rc_log_softmax(g, x);
-    case IO_ACT_EXP: return rc_exp(g, x);
-    case IO_ACT_SILU: return rc_mul(g, x, rc_sigmoid(g, x)); /* x * sigmoid(x) */
-    default: return rc_activate(g, a.cell, x);
-    }
-}
-
 static rc_cell *make_cell(io_cell_type t, const rc_cell_config *cc) {
     switch (t) {
     case IO_SIMPLE: return rc_simple_rnn_cell_new(cc);
@@ -809,18 +791,16 @@ static rc_status call_layer(rc_io_model *m, io_layer *L, io_node *n, rc_graph *g
         n->mask[0] = mask;
         break;
     case IO_ACTIVATION:
-        y = activate(g, L->act, x);
+        y = rc_activate(g, L->act, x);
         n->mask[0] = mask;
         break;
     case IO_DENSE:
     case IO_TIMEDIST: {
-        rc_activation a = L->act.kind == IO_ACT_CELL ? L->act.cell : RC_ACT_LINEAR;
-        if (!L->obj && !(L->obj = rc_dense_new(L->name, L->units, a, L->use_bias))) return RC_ERR_NOMEM;
+        if (!L->obj && !(L->obj = rc_dense_new(L->name, L->units, L->act, L->use_bias))) return RC_ERR_NOMEM;
         if (L->kind == IO_TIMEDIST && rc_node_shape(x).ndim != 3)
             return rc_graph_fail(g, RC_ERR_SHAPE, "layer '%s' (TimeDistributed) needs a (batch, time, features) input",
                                  L->name), RC_ERR_SHAPE;
         y = rc_model_call_dense(md, L->obj, g, x, rng);
-        if (y && L->act.kind != IO_ACT_CELL) y = activate(g, L->act, y);
         n->mask[0] = mask;
         break;
     }
