@@ -117,3 +117,27 @@ void tu_check_cell_split_over_threads(rc_node *(*fused)(rc_graph *, rc_node *, r
     for (int k = 0; k < 3; k++) tu_check_forward(g, grads[k], 1e-6, 1e-5);
     rc_graph_free(g);
 }
+
+bool tu_activation_ref(rc_activation a, const double *x, double *y, int n) {
+    const char *name = rc_activation_name(a);
+    if (!strcmp(name, "softmax") || !strcmp(name, "log_softmax")) {
+        double m = -INFINITY, s = 0;
+        for (int i = 0; i < n; i++) m = fmax(m, x[i]);
+        for (int i = 0; i < n; i++) s += exp(x[i] - m);
+        for (int i = 0; i < n; i++) y[i] = name[0] == 's' ? exp(x[i] - m) / s : x[i] - m - log(s);
+        return true;
+    }
+    for (int i = 0; i < n; i++) {
+        double v = x[i];
+        if (!strcmp(name, "tanh")) y[i] = tanh(v);
+        else if (!strcmp(name, "sigmoid")) y[i] = 1.0 / (1.0 + exp(-v));
+        else if (!strcmp(name, "relu")) y[i] = v > 0 ? v : 0.0;
+        else if (!strcmp(name, "linear")) y[i] = v;
+        else if (!strcmp(name, "hard_sigmoid")) y[i] = fmin(fmax(v / 6.0 + 0.5, 0.0), 1.0);
+        else if (!strcmp(name, "hard_sigmoid_k2")) y[i] = fmin(fmax(0.2 * v + 0.5, 0.0), 1.0);
+        else if (!strcmp(name, "exponential")) y[i] = exp(v);
+        else if (!strcmp(name, "silu")) y[i] = v / (1.0 + exp(-v));
+        else return false;
+    }
+    return true;
+}
