@@ -37,7 +37,13 @@
     X(softmax,         static, S("softmax"),          S("softmax"),                  rc_softmax(g, x))     \
     X(log_softmax,     static, S("log_softmax"),      S("log_softmax", "logSoftmax"), rc_log_softmax(g, x)) \
     X(exponential,     static, S("exponential"),      S("exponential"),              rc_exp(g, x))         \
-    X(silu,            static, S("silu", "swish"),    S("swish", "silu"),            rc_silu(g, x))
+    X(silu,            static, S("silu", "swish"),    S("swish", "silu"),            rc_silu(g, x))        \
+    X(elu,             static, S("elu"),              S("elu"),                      rc_elu(g, x, 1.0f))   \
+    X(selu,            static, S("selu"),             S("selu"),                     rc_selu(g, x))        \
+    X(softplus,        static, S("softplus"),         S("softplus"),                 rc_softplus(g, x))    \
+    X(softsign,        static, S("softsign"),         S("softsign"),                 rc_softsign(g, x))    \
+    X(gelu,            static, S("gelu"),             S("gelu"),                     rc_gelu(g, x, false)) \
+    X(gelu_tanh,       static, S(NULL),               S("gelu_new"),                 rc_gelu(g, x, true))
 
 /* Each row's apply: y of the row above as a function. */
 #define APPLY(id, link, k3, k2, y)                                  \

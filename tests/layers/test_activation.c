@@ -36,7 +36,7 @@ static const float points[20] = {-6.0f, -3.5f, -2.0f, -1.0f, -0.3f, -1e-3f, 0.0f
                                  2.8f,  4.0f,  -0.05f, 0.25f, 1.0f,  -4.5f, 3.2f, -2.7f, 0.5f, 6.0f};
 
 Test(activation, every_row_matches_its_op_and_the_keras_formula) {
-    cr_assert(rc_activation_count() >= 10);
+    cr_assert(rc_activation_count() >= 16);
     for (int i = 0; i < rc_activation_count(); i++) {
         rc_activation a = rc_activation_at(i);
         rc_graph *g = rc_graph_new();
@@ -65,6 +65,10 @@ Test(activation, keras_defaults) {
         const char *name;
         double x, y;
     } cases[] = {
+        {"elu", -1.0, exp(-1.0) - 1.0},                 /* alpha 1 */
+        {"selu", 1.0, 1.0507009873554804934193349852946}, /* scale */
+        {"gelu", 1.0, 0.5 * (1.0 + erf(1.0 / sqrt(2.0)))}, /* exact, not the tanh form */
+        {"gelu_tanh", 1.0, 0.5 * (1.0 + tanh(sqrt(2.0 / M_PI) * 1.044715))},
         {"hard_sigmoid", 1.2, 0.7},                     /* Keras 3: x/6 + 1/2 */
         {"hard_sigmoid_k2", 1.0, 0.7},                  /* Keras 2: 0.2x + 1/2 */
     };
@@ -122,6 +126,8 @@ Test(activation, names_round_trip) {
     cr_assert_eq(rc_activation_from_keras(RC_ACT_KERAS2, "swish"), silu);
     cr_assert_str_eq(rc_activation_keras_name(silu, RC_ACT_KERAS3), "silu");
     cr_assert_str_eq(rc_activation_keras_name(silu, RC_ACT_KERAS2), "swish");
+    cr_assert_eq(rc_activation_from_keras(RC_ACT_KERAS2, "gelu_new"), rc_activation_find("gelu_tanh"));
+    cr_assert_null(rc_activation_from_keras(RC_ACT_KERAS3, "gelu_new"));
     cr_assert_eq(rc_activation_from_keras(RC_ACT_KERAS2, "logSoftmax"), rc_activation_find("log_softmax"));
     /* edges: linear by default, NULL when unknown */
     cr_assert_eq(rc_activation_find(NULL), RC_ACT_LINEAR);
