@@ -72,7 +72,7 @@ static double timed(int which, const run_ctx *c, long reps) {
     double t0 = now_sec();
     for (long r = 0; r < reps; r++) {
         if (which == RECUR)
-            rc_plan_run(c->plan);
+            rc_plan_run(c->plan, NULL);
         else
             libm_loop(c->k, c->n, c->x, c->y, c->out);
     }

@@ -84,11 +84,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "optim: %s\n", rc_graph_error(g));
         return 1;
     }
-    for (int i = 0; i < warmup; i++) rc_plan_run(plan);
+    for (int i = 0; i < warmup; i++) rc_plan_run(plan, NULL);
     double *t = malloc((size_t)iters * sizeof *t);
     for (int i = 0; i < iters; i++) {
         double t0 = now_sec();
-        rc_plan_run(plan);
+        rc_plan_run(plan, NULL);
         t[i] = now_sec() - t0;
     }
     qsort(t, (size_t)iters, sizeof *t, cmp_double);

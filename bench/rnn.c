@@ -4,7 +4,7 @@
  *   train: one step = ONE plan run: forward of the whole sequence
  *          (return_sequences, (B, T, H) output, zero initial state),
  *          loss = MSE(output, fixed random (B, T, H) target), the gradients
- *          of every weight, and SGD(lr 0.01) updates (rc_sgd_update).
+ *          of every weight, and SGD(lr 0.01) updates (rc_apply_gradient_descent).
  *   infer: one step = one run of a forward-only plan.
  * The graph and the plan are built once per point; each step is timed with
  * CLOCK_MONOTONIC; the JSON line reports median and min over --iters steps
@@ -92,7 +92,7 @@ static rc_status user_lstm_build(rc_cell *c, rc_graph *g, int64_t nin, rc_rng *r
     s->bias = rc_cell_add_param(c, g, "bias", RC_SHAPE(4 * U));
     if (!s->kernel || !s->rkernel || !s->bias) return rc_graph_status(g);
     rc_init_glorot_uniform(rc_node_data(s->kernel), nin, 4 * U, rng);
-    rc_status st = rc_init_orthogonal(rc_node_data(s->rkernel), U, 4 * U, 1.0f, rng);
+    rc_status st = rc_init_orthogonal(rc_node_data(s->rkernel), U, 4 * U, 1.0f, rng, NULL);
     if (st != RC_OK) return st;
     rc_init_constant(rc_node_data(s->bias), 4 * U, 0.0f);
     rc_init_constant((float *)rc_node_data(s->bias) + U, U, 1.0f); /* unit forget bias */
@@ -128,7 +128,7 @@ static rc_cell *user_lstm_new(int64_t units) {
     s->units = units;
     int64_t sizes[2] = {units, units};
     /* rc_cell_free releases impl with rc_free (no destroy callback) */
-    rc_cell *c = rc_cell_new(&user_lstm_class, "user_lstm", 2, sizes, units, s);
+    rc_cell *c = rc_cell_new(&user_lstm_class, "user_lstm", 2, sizes, units, s, NULL);
     if (!c) rc_free(s);
     return c;
 }
@@ -168,7 +168,7 @@ static int run_point(const opts *o) {
     if (!g) return die(NULL, "out of memory");
     rc_cell *cell = make_cell(o->cell, H, o->user_cell);
     rc_rnn_config cfg = {.return_sequences = true};
-    rc_rnn *layer = cell ? rc_rnn_new("rnn", cell, &cfg) : NULL;
+    rc_rnn *layer = cell ? rc_rnn_new("rnn", cell, &cfg, NULL) : NULL;
     if (!layer) {
         rc_cell_free(cell);
         rc_graph_free(g);
@@ -191,12 +191,12 @@ static int run_point(const opts *o) {
         rc_node *target = rc_input(g, "target", RC_F32, RC_SHAPE(B, T, H));
         if (!target) return die(g, "target");
         rc_rng_fill_uniform(&rng, rc_node_data(target), B * T * H, -1.0f, 1.0f);
-        loss = rc_mse(g, out.output, target);
+        loss = rc_mean_squared_diff(g, out.output, target);
         rc_node *grads[RC_MAX_CELL_PARAMS];
         if (!loss || rc_gradients(g, loss, cell->params, cell->nparams, grads) != RC_OK)
             return die(g, "gradients");
         outs[nout++] = loss;
-        for (int k = 0; k < cell->nparams; k++) outs[nout++] = rc_sgd_update(g, cell->params[k], grads[k], 0.01f);
+        for (int k = 0; k < cell->nparams; k++) outs[nout++] = rc_apply_gradient_descent(g, cell->params[k], grads[k], 0.01f);
     } else {
         outs[nout++] = out.output;
     }
@@ -218,7 +218,8 @@ static int run_point(const opts *o) {
 
     double loss_first = 0, loss_last = 0;
     for (int i = 0; i < o->warmup; i++) {
-        if (rc_plan_run(p) != RC_OK) return fprintf(stderr, "rnn: run: %s\n", rc_plan_error(p)), 1;
+        rc_error err;
+        if (rc_plan_run(p, &err) != RC_OK) return fprintf(stderr, "rnn: run: %s\n", err.message), 1;
         if (i == 0 && loss) loss_first = rc_plan_f32(p, loss)[0];
     }
     int iters = o->iters > 0 ? o->iters : 1;
@@ -227,9 +228,10 @@ static int run_point(const opts *o) {
     double tmin = 1e300;
     for (int i = 0; i < iters; i++) {
         double s = now_sec();
-        rc_status st = rc_plan_run(p);
+        rc_error err;
+        rc_status st = rc_plan_run(p, &err);
         times[i] = now_sec() - s;
-        if (st != RC_OK) return fprintf(stderr, "rnn: run: %s\n", rc_plan_error(p)), 1;
+        if (st != RC_OK) return fprintf(stderr, "rnn: run: %s\n", err.message), 1;
         if (times[i] < tmin) tmin = times[i];
         if (loss && i == 0 && o->warmup == 0) loss_first = rc_plan_f32(p, loss)[0];
         if (loss) loss_last = rc_plan_f32(p, loss)[0];

@@ -1,4 +1,5 @@
 /* Status strings, dtypes, shapes and the allocation hooks. */
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,28 @@ const char *rc_status_str(rc_status s) {
     case RC_ERR_NUMERIC: return "numeric error";
     }
     return "unknown status";
+}
+
+rc_status rc_error_set(rc_error *e, rc_status code, const char *where, const char *fmt, ...) {
+    if (!e) return code;
+    e->code = code;
+    snprintf(e->where, sizeof e->where, "%s", where ? where : "");
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->message, sizeof e->message, fmt, ap);
+        va_end(ap);
+    } else {
+        snprintf(e->message, sizeof e->message, "%s", rc_status_str(code));
+    }
+    return code;
+}
+
+void rc_error_clear(rc_error *e) {
+    if (!e) return;
+    e->code = RC_OK;
+    e->where[0] = 0;
+    e->message[0] = 0;
 }
 
 size_t rc_dtype_size(rc_dtype t) { return t == RC_I32 ? sizeof(int32_t) : sizeof(float); }

@@ -27,21 +27,6 @@
 #include "recur/dot.h"
 #include "recur/op.h"
 
-/* --- errors ------------------------------------------------------------------- */
-
-static _Thread_local char dot_err[1024];
-
-const char *rc_dot_error(void) { return dot_err; }
-
-rc_status rc_dot_fail(rc_status s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dot_err, sizeof dot_err, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
-#define fail rc_dot_fail
 
 /* --- string builder --------------------------------------------------------------- */
 
@@ -215,28 +200,29 @@ const char *rc_dot_format_of(const char *path) {
     return NULL;
 }
 
-static rc_status check_nodes(const rc_graph *g, rc_node *const *v, int n, const char *what) {
-    if (n < 0) return fail(RC_ERR_ARG, "rc_dot: %s count %d is negative", what, n);
-    if (n > 0 && !v) return fail(RC_ERR_ARG, "rc_dot: %s is NULL but its count is %d", what, n);
+static rc_status check_nodes(const rc_graph *g, rc_node *const *v, int n, const char *what, rc_error *err,
+                             const char *fn) {
+    if (n < 0) return rc_error_set(err, RC_ERR_ARG, fn, "%s count %d is negative", what, n);
+    if (n > 0 && !v) return rc_error_set(err, RC_ERR_ARG, fn, "%s is NULL but its count is %d", what, n);
     for (int i = 0; i < n; i++) {
-        if (!v[i]) return fail(RC_ERR_ARG, "rc_dot: %s[%d] is NULL", what, i);
-        if (v[i]->graph != g) return fail(RC_ERR_ARG, "rc_dot: %s[%d] belongs to another graph", what, i);
+        if (!v[i]) return rc_error_set(err, RC_ERR_ARG, fn, "%s[%d] is NULL", what, i);
+        if (v[i]->graph != g) return rc_error_set(err, RC_ERR_ARG, fn, "%s[%d] belongs to another graph", what, i);
     }
     return RC_OK;
 }
 
-static rc_status check_options(const rc_graph *g, const rc_dot_options *o) {
-    if (!g) return fail(RC_ERR_ARG, "rc_dot: graph is NULL");
+static rc_status check_options(const rc_graph *g, const rc_dot_options *o, rc_error *err, const char *fn) {
+    if (!g) return rc_error_set(err, RC_ERR_ARG, fn, "graph is NULL");
     if (o->level < RC_DOT_OP || o->level > RC_DOT_LAYER)
-        return fail(RC_ERR_ARG, "rc_dot: unknown level %d (expected RC_DOT_OP, RC_DOT_CELL or RC_DOT_LAYER)",
+        return rc_error_set(err, RC_ERR_ARG, fn, "unknown level %d (expected RC_DOT_OP, RC_DOT_CELL or RC_DOT_LAYER)",
                     (int)o->level);
-    if (o->steps_shown < 0) return fail(RC_ERR_ARG, "rc_dot: steps_shown is %d, must be >= 0", o->steps_shown);
+    if (o->steps_shown < 0) return rc_error_set(err, RC_ERR_ARG, fn, "steps_shown is %d, must be >= 0", o->steps_shown);
     if (o->rankdir && strcmp(o->rankdir, "TB") && strcmp(o->rankdir, "LR") && strcmp(o->rankdir, "BT") &&
         strcmp(o->rankdir, "RL"))
-        return fail(RC_ERR_ARG, "rc_dot: rankdir '%s' is not TB, LR, BT or RL", o->rankdir);
-    rc_status s = check_nodes(g, o->outputs, o->outputs ? o->noutputs : 0, "outputs");
-    if (s == RC_OK) s = check_nodes(g, o->grads, o->grads ? o->ngrads : 0, "grads");
-    if (s == RC_OK && o->grad_params) s = check_nodes(g, o->grad_params, o->grads ? o->ngrads : 0, "grad_params");
+        return rc_error_set(err, RC_ERR_ARG, fn, "rankdir '%s' is not TB, LR, BT or RL", o->rankdir);
+    rc_status s = check_nodes(g, o->outputs, o->outputs ? o->noutputs : 0, "outputs", err, fn);
+    if (s == RC_OK) s = check_nodes(g, o->grads, o->grads ? o->ngrads : 0, "grads", err, fn);
+    if (s == RC_OK && o->grad_params) s = check_nodes(g, o->grad_params, o->grads ? o->ngrads : 0, "grad_params", err, fn);
     return s;
 }
 
@@ -972,14 +958,15 @@ static void emit(ctx *c, sb *b) {
     sb_str(b, "}\n");
 }
 
-rc_status rc_dot_string(const rc_graph *g, const rc_dot_options *o, char **out, size_t *len) {
+/* rc_dot_string, reporting as fn (rc_dot_write's text comes from here). */
+static rc_status dot_string(const rc_graph *g, const rc_dot_options *o, char **out, size_t *len, rc_error *err,
+                            const char *fn) {
     if (out) *out = NULL;
     if (len) *len = 0;
-    dot_err[0] = 0;
     rc_dot_options def = rc_dot_defaults();
     if (!o) o = &def;
-    if (!out) return fail(RC_ERR_ARG, "rc_dot_string: out is NULL");
-    rc_status st = check_options(g, o);
+    if (!out) return rc_error_set(err, RC_ERR_ARG, fn, "out is NULL");
+    rc_status st = check_options(g, o, err, fn);
     if (st != RC_OK) return st;
     ctx c = {.g = g, .o = o, .N = rc_graph_node_count(g)};
     sb b = {0};
@@ -988,22 +975,27 @@ rc_status rc_dot_string(const rc_graph *g, const rc_dot_options *o, char **out, 
     ctx_free(&c);
     if (c.oom || b.oom) {
         rc_free(b.p);
-        return fail(RC_ERR_NOMEM, "rc_dot: out of memory");
+        return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
     }
     *out = b.p;
     if (len) *len = b.n;
     return RC_OK;
 }
 
-rc_status rc_dot_write(const rc_graph *g, const rc_dot_options *o, FILE *f) {
-    if (!f) return fail(RC_ERR_ARG, "rc_dot_write: file is NULL");
+rc_status rc_dot_string(const rc_graph *g, const rc_dot_options *o, char **out, size_t *len, rc_error *err) {
+    return dot_string(g, o, out, len, err, "rc_dot_string");
+}
+
+rc_status rc_dot_write(const rc_graph *g, const rc_dot_options *o, FILE *f, rc_error *err) {
+    static const char fn[] = "rc_dot_write";
+    if (!f) return rc_error_set(err, RC_ERR_ARG, fn, "file is NULL");
     char *s;
     size_t n;
-    rc_status st = rc_dot_string(g, o, &s, &n);
+    rc_status st = dot_string(g, o, &s, &n, err, fn);
     if (st != RC_OK) return st;
     size_t w = fwrite(s, 1, n, f);
     rc_free(s);
-    if (w != n || ferror(f)) return fail(RC_ERR_IO, "rc_dot_write: writing failed: %s", strerror(errno));
+    if (w != n || ferror(f)) return rc_error_set(err, RC_ERR_IO, fn, "writing failed: %s", strerror(errno));
     return RC_OK;
 }
 

@@ -11,6 +11,19 @@
 #include "recur/autodiff.h"
 #include "recur/gradcheck.h"
 
+/* The k-th of count elements (count <= numel) checked out of numel:
+ * floor(k numel / count), evenly spread from element 0. A stride of
+ * numel / count instead would check up to 2 count - 1 elements (numel 6,
+ * count 5: stride 1, all 6). */
+static int64_t check_elem(int64_t k, int64_t count, int64_t numel) {
+    if (count >= numel) return k;
+    /* floor(k * numel / count) without forming k * numel, which may overflow:
+     * numel = q count + r, so k numel / count = k q + k r / count, and k r <
+     * count^2 fits since count is at most an int */
+    int64_t q = numel / count, r = numel % count;
+    return k * q + k * r / count;
+}
+
 rc_status rc_gradcheck(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n,
                        const rc_gradcheck_opts *opts, rc_gradcheck_result *res) {
     rc_gradcheck_result local;
@@ -36,6 +49,10 @@ rc_status rc_gradcheck(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n,
 
     rc_node **grads = rc_calloc((size_t)n, sizeof *grads);
     if (!grads) return RC_ERR_NOMEM;
+    /* The gradient nodes are scratch: they are removed at the end, on every
+     * path, so repeated checks neither grow the graph nor leave gradients
+     * behind for a later drawing, plan or rc_gradients to trip over. */
+    int mark = g->nnodes, anchor = g->anchor;
     rc_status st = rc_gradients(g, loss, wrt, n, grads);
     rc_refeval *rg = NULL, *rl = NULL;
     if (st != RC_OK) goto done;
@@ -45,21 +62,22 @@ rc_status rc_gradcheck(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n,
         st = g->status != RC_OK ? g->status : RC_ERR_NOMEM;
         goto done;
     }
-    if ((st = rc_refeval_run(rg)) != RC_OK) goto done;
+    if ((st = rc_refeval_run(rg, NULL)) != RC_OK) goto done;
     for (int i = 0; i < n && st == RC_OK; i++) {
         const double *an = rc_refeval_f64(rg, grads[i]);
         double *x = rc_refeval_leaf(rl, wrt[i]);
         int64_t numel = rc_shape_numel(wrt[i]->shape);
-        int64_t stride = maxper > 0 && numel > maxper ? numel / maxper : 1;
-        for (int64_t e = 0; e < numel; e += stride) {
+        int64_t count = maxper > 0 && numel > maxper ? maxper : numel;
+        for (int64_t k = 0; k < count; k++) {
+            int64_t e = check_elem(k, count, numel);
             double num = 0; /* exact when the loss does not depend on wrt[i] (x NULL) */
             if (x) {
                 double x0 = x[e], lp, lm;
                 x[e] = x0 + eps;
-                if ((st = rc_refeval_run(rl)) != RC_OK) break;
+                if ((st = rc_refeval_run(rl, NULL)) != RC_OK) break;
                 lp = rc_refeval_f64(rl, loss)[0];
                 x[e] = x0 - eps;
-                if ((st = rc_refeval_run(rl)) != RC_OK) break;
+                if ((st = rc_refeval_run(rl, NULL)) != RC_OK) break;
                 lm = rc_refeval_f64(rl, loss)[0];
                 x[e] = x0;
                 num = (lp - lm) / (2 * eps);
@@ -84,5 +102,7 @@ done:
     rc_refeval_free(rg);
     rc_refeval_free(rl);
     rc_free(grads);
+    rc_graph_truncate(g, mark);
+    g->anchor = anchor;
     return st;
 }

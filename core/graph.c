@@ -28,16 +28,18 @@ void rc_graph_set_fusion(rc_graph *g, bool on) {
 
 bool rc_graph_fusion(const rc_graph *g) { return g && !g->no_fusion; }
 
+static void free_node(rc_node *n) {
+    if (!n) return;
+    rc_tensor_free(n->value);
+    rc_free(n->in);
+    rc_free(n->name);
+    rc_free(n->scope);
+    rc_free(n);
+}
+
 void rc_graph_free(rc_graph *g) {
     if (!g) return;
-    for (int i = 0; i < g->nnodes; i++) {
-        rc_node *n = g->nodes[i];
-        rc_tensor_free(n->value);
-        rc_free(n->in);
-        rc_free(n->name);
-        rc_free(n->scope);
-        rc_free(n);
-    }
+    for (int i = 0; i < g->nnodes; i++) free_node(g->nodes[i]);
     rc_free(g->nodes);
     rc_free(g->scope);
     rc_free(g->scope_marks);
@@ -50,6 +52,12 @@ const char *rc_graph_error(const rc_graph *g) {
 }
 
 rc_status rc_graph_status(const rc_graph *g) { return g ? g->status : RC_ERR_ARG; }
+
+rc_status rc_error_from_graph(rc_error *e, const rc_graph *g, const char *where) {
+    rc_status s = rc_graph_status(g);
+    if (s == RC_OK) return RC_OK;
+    return rc_error_set(e, s, where, "%s", rc_graph_error(g));
+}
 
 void rc_graph_clear_error(rc_graph *g) {
     if (!g) return;
@@ -151,15 +159,6 @@ bool rc_fail_shape(rc_graph *g, const rc_node *n, const char *what, rc_shape s) 
     return rc_node_fail(g, n, RC_ERR_SHAPE, "%s has shape %s", what, rc_shape_str(s, a, sizeof a));
 }
 
-static void free_node(rc_node *n) {
-    if (!n) return;
-    rc_tensor_free(n->value);
-    rc_free(n->in);
-    rc_free(n->name);
-    rc_free(n->scope);
-    rc_free(n);
-}
-
 rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
                       const rc_attr *attr, const char *name) {
     if (!g || !op) return NULL;
@@ -188,6 +187,7 @@ rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
     if (attr) n->attr = *attr;
     n->in = rc_calloc((size_t)(nin ? nin : 1), sizeof *n->in);
     n->name = rc_strdup(name ? name : opname);
+    n->named = name != NULL;
     n->scope = rc_strdup(g->grad_scope ? g->grad_scope : g->scope);
     if (!n->in || !n->name || !n->scope) {
         free_node(n);
@@ -222,6 +222,13 @@ rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
     return n;
 }
 
+void rc_graph_truncate(rc_graph *g, int mark) {
+    if (!g || mark < 0) return;
+    while (g->nnodes > mark) free_node(g->nodes[--g->nnodes]);
+    /* an anchor among the removed nodes would point past the end */
+    if (g->anchor >= g->nnodes) g->anchor = -1;
+}
+
 int rc_node_id(const rc_node *n) { return n ? n->id : -1; }
 rc_graph *rc_node_graph(const rc_node *n) { return n ? n->graph : NULL; }
 const rc_op *rc_node_op(const rc_node *n) { return n ? n->op : NULL; }
@@ -253,6 +260,7 @@ bool rc_node_rename(rc_node *n, const char *name) {
     if (!s) return rc_graph_fail(n->graph, RC_ERR_NOMEM, "rc_node_rename: out of memory"), false;
     rc_free(n->name);
     n->name = s;
+    n->named = true;
     return true;
 }
 

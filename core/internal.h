@@ -21,6 +21,15 @@ struct rc_graph {
     int anchor;     /* -1, or the `after` of new nodes (rc_graph_schedule_after) */
 };
 
+/* Remove every node with id >= mark (those made after rc_graph_node_count
+ * returned mark), freeing their storage and names. Safe because nodes are
+ * made in id order and only reference lower ids, so no remaining node can
+ * point at a removed one. For callers such as rc_gradcheck that build
+ * scratch nodes and must leave the graph as they found it. The recorded
+ * error, if any, is left alone: its message is a copy, and the caller
+ * decides whether it stays. */
+void rc_graph_truncate(rc_graph *g, int mark);
+
 /* Leaf and core ops (core/core_ops.c). */
 extern const rc_op rc_op_input, rc_op_param, rc_op_const, rc_op_fill, rc_op_add_n;
 

@@ -11,9 +11,10 @@
  * busiest step first), each at the lowest offset free for its whole
  * lifetime (pool_layout, pool_layout_best).
  *
- * Placement ("write into slice"): a concat whose pieces are contiguous
- * blocks of its output (outer size 1 along its axis) lets the kernels that
- * compute its pieces write straight into their block, when a piece is a
+ * Placement ("write into slice"): a concat (an op flagged RC_OPF_CONCAT)
+ * whose pieces are contiguous blocks of its output (outer size 1 along its
+ * axis) lets the kernels that compute its pieces write straight into their
+ * block, when a piece is a
  * kernel node's whole value (possibly through zero-offset views such as
  * reshape). The concat's buffer is taken when its first placed piece is
  * computed; a placed node is stored like a view of the concat, so its
@@ -57,7 +58,6 @@ struct rc_plan {
     char *arena;
     size_t arena_bytes, scratch_bytes;
     void *scratch;
-    char err[512];
 };
 
 static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -323,7 +323,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
      * concat that hosts pieces is not itself placed in a later one. */
     for (int s = 0; s < norder; s++) {
         rc_node *c = g->nodes[order[s]];
-        if (strcmp(c->op->name, "concat") != 0 || host[c->id] >= 0) continue;
+        if (!(c->op->flags & RC_OPF_CONCAT) || host[c->id] >= 0) continue;
         int64_t axis = c->attr.i[0], outer = 1, inner = 1, at = 0;
         for (int k = 0; k < axis; k++) outer *= c->shape.dim[k];
         for (int k = (int)axis + 1; k < c->shape.ndim; k++) inner *= c->shape.dim[k];
@@ -475,25 +475,18 @@ void rc_plan_free(rc_plan *p) {
     rc_free(p);
 }
 
-rc_status rc_plan_run(rc_plan *p) {
-    if (!p) return RC_ERR_ARG;
-    p->err[0] = 0;
+rc_status rc_plan_run(rc_plan *p, rc_error *err) {
+    if (!p) return rc_error_set(err, RC_ERR_ARG, "rc_plan_run", "plan is NULL");
     for (int s = 0; s < p->nsteps; s++) {
         const step *st = &p->steps[s];
         rc_status r = st->fn(st->node, st->out, st->in, p->scratch);
         if (r != RC_OK) {
             char path[300];
-            snprintf(p->err, sizeof p->err, "%s at '%s': invalid input values (%s); run stopped",
-                     st->node->op->name, rc_node_path(st->node, path, sizeof path), rc_status_str(r));
-            return r;
+            return rc_error_set(err, r, "rc_plan_run", "%s at '%s': invalid input values (%s); run stopped",
+                                st->node->op->name, rc_node_path(st->node, path, sizeof path), rc_status_str(r));
         }
     }
     return RC_OK;
-}
-
-const char *rc_plan_error(const rc_plan *p) {
-    if (!p) return "plan is NULL";
-    return p->err[0] ? p->err : NULL;
 }
 
 const void *rc_plan_data(const rc_plan *p, const rc_node *out) {
@@ -508,3 +501,6 @@ const float *rc_plan_f32(const rc_plan *p, const rc_node *out) {
 
 size_t rc_plan_peak_bytes(const rc_plan *p) { return p ? p->arena_bytes + p->scratch_bytes : 0; }
 int rc_plan_steps(const rc_plan *p) { return p ? p->nsteps : 0; }
+const rc_node *rc_plan_step_node(const rc_plan *p, int k) {
+    return p && k >= 0 && k < p->nsteps ? p->steps[k].node : NULL;
+}

@@ -92,13 +92,17 @@ void rc_refeval_free(rc_refeval *r) {
     rc_free(r);
 }
 
-rc_status rc_refeval_run(rc_refeval *r) {
-    if (!r) return RC_ERR_ARG;
+rc_status rc_refeval_run(rc_refeval *r, rc_error *err) {
+    if (!r) return rc_error_set(err, RC_ERR_ARG, "rc_refeval_run", "evaluator is NULL");
     for (int s = 0; s < r->norder; s++) {
         rc_node *v = r->g->nodes[r->order[s]];
         for (int k = 0; k < v->nin; k++) r->inbuf[k] = r->val[v->in[k]->id];
         rc_status st = v->op->reference(v, r->val[v->id], r->inbuf, NULL);
-        if (st != RC_OK) return st;
+        if (st != RC_OK) {
+            char path[300];
+            return rc_error_set(err, st, "rc_refeval_run", "%s at '%s': invalid input values (%s); run stopped",
+                                v->op->name, rc_node_path(v, path, sizeof path), rc_status_str(st));
+        }
     }
     return RC_OK;
 }

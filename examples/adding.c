@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     long steps = 5000, seed = 1234;
     double target = 0.01;
     const char *log_path = NULL, *init = "keras";
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         if (strcmp(a, "--steps") == 0 && v) steps = strtol(v, &end, 10);
@@ -81,12 +81,11 @@ int main(int argc, char **argv) {
                             "[--target MSE>0]\n");
             return 2;
         }
-        i++;
     }
 
     rc_graph *g = rc_graph_new();
     rc_cell_config cc = rc_cell_defaults(UNITS);
-    rc_rnn *lstm = rc_rnn_new("lstm", rc_lstm_cell_new(&cc), &(rc_rnn_config){0});
+    rc_rnn *lstm = rc_rnn_new("lstm", rc_lstm_cell_new(&cc), &(rc_rnn_config){0}, NULL);
     rc_dense *dense = rc_dense_new("dense", 1, RC_ACT_LINEAR, true);
     if (!g || !lstm || !dense) return fprintf(stderr, "adding: out of memory\n"), 1;
     rc_rng init_rng;
@@ -99,9 +98,9 @@ int main(int argc, char **argv) {
     rc_rnn_out o, ot;
     rc_rnn_call call = {.rng = &init_rng};
     rc_node *loss = NULL, *test_mse = NULL;
-    if (rc_rnn_apply(lstm, g, x, &call, &o) == RC_OK) loss = rc_mse(g, rc_dense_apply(dense, g, o.output, &init_rng), y);
+    if (rc_rnn_apply(lstm, g, x, &call, &o) == RC_OK) loss = rc_mean_squared_diff(g, rc_dense_apply(dense, g, o.output, &init_rng), y);
     if (rc_rnn_apply(lstm, g, xt, &call, &ot) == RC_OK)
-        test_mse = rc_mse(g, rc_dense_apply(dense, g, ot.output, &init_rng), yt);
+        test_mse = rc_mean_squared_diff(g, rc_dense_apply(dense, g, ot.output, &init_rng), yt);
     if (strcmp(init, "torch") == 0 && !rc_graph_error(g)) torch_init(rc_rnn_cell(lstm), rc_dense_params(dense), &init_rng);
 
     rc_optim_config oc = rc_optim_defaults(RC_OPT_ADAM);
@@ -128,7 +127,7 @@ int main(int argc, char **argv) {
     int status = 0;
     for (long step = 0; step <= steps; step++) {
         if (step % EVAL_EVERY == 0 || step == steps) {
-            if (rc_plan_run(test) != RC_OK) {
+            if (rc_plan_run(test, NULL) != RC_OK) {
                 status = 1;
                 break;
             }
@@ -143,8 +142,9 @@ int main(int argc, char **argv) {
         adding_batch(&data, B, rc_node_data(x), rc_node_data(y));
         float l;
         double t0 = now();
-        if (rc_trainer_step(tr, &l) != RC_OK) {
-            fprintf(stderr, "adding: step %ld failed: %s\n", step + 1, rc_trainer_error(tr));
+        rc_error err;
+        if (rc_trainer_step(tr, &l, &err) != RC_OK) {
+            fprintf(stderr, "adding: step %ld failed: %s\n", step + 1, err.message);
             status = 1;
             break;
         }

@@ -32,9 +32,11 @@ static rc_status mgu_build(rc_cell *c, rc_graph *g, int64_t I, rc_rng *rng) {
     m->bias = rc_cell_add_param(c, g, "bias", RC_SHAPE(2 * U));
     if (!m->kernel || !m->rkernel || !m->bias) return rc_graph_status(g);
     rc_init_glorot_uniform(rc_node_data(m->kernel), I, 2 * U, rng);
-    if (rc_init_orthogonal(rc_node_data(m->rkernel), U, 2 * U, 1.0f, rng) != RC_OK) {
-        rc_graph_fail(g, RC_ERR_NOMEM, "cell '%s': out of memory", c->name);
-        return RC_ERR_NOMEM;
+    rc_error err;
+    if (rc_init_orthogonal(rc_node_data(m->rkernel), U, 2 * U, 1.0f, rng, &err) != RC_OK) {
+        /* a cell's build is a builder: it reports on the graph */
+        rc_graph_fail(g, err.code, "cell '%s': %s", c->name, err.message);
+        return err.code;
     }
     /* the bias stays zero (rc_param zero-initialises) */
     /* U_f and U_h are views of the recurrent kernel, made once here so the
@@ -84,7 +86,7 @@ rc_cell *mgu_cell_new(int64_t units) {
     if (!m) return NULL;
     m->units = units;
     int64_t state_size[1] = {units};
-    rc_cell *c = rc_cell_new(&mgu_class, "mgu_cell", 1, state_size, units, m);
+    rc_cell *c = rc_cell_new(&mgu_class, "mgu_cell", 1, state_size, units, m, NULL);
     if (!c) rc_free(m);
     return c;
 }

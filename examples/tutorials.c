@@ -53,21 +53,21 @@ static rc_node *random_input(rc_graph *g, rc_rng *r, int64_t B, int64_t T, int64
 static rc_rnn *gru(const char *name, int64_t units, bool return_sequences, bool return_state) {
     rc_cell_config c = rc_cell_defaults(units);
     return rc_rnn_new(name, rc_gru_cell_new(&c),
-                      &(rc_rnn_config){.return_sequences = return_sequences, .return_state = return_state});
+                      &(rc_rnn_config){.return_sequences = return_sequences, .return_state = return_state}, NULL);
 }
 
 static rc_rnn *lstm(const char *name, int64_t units, bool return_sequences, bool return_state, bool go_backwards) {
     rc_cell_config c = rc_cell_defaults(units);
     return rc_rnn_new(name, rc_lstm_cell_new(&c),
                       &(rc_rnn_config){.return_sequences = return_sequences, .return_state = return_state,
-                                       .go_backwards = go_backwards});
+                                       .go_backwards = go_backwards}, NULL);
 }
 
 /* Bidirectional(LSTM(units, ...)): Keras copies the layer into forward_lstm
  * and a go_backwards backward_lstm. */
 static rc_bidir *bidirectional_lstm(const char *name, int64_t units, bool return_sequences, bool return_state) {
     return rc_bidir_new(name, lstm("forward_lstm", units, return_sequences, return_state, false),
-                        lstm("backward_lstm", units, return_sequences, return_state, true), RC_MERGE_CONCAT);
+                        lstm("backward_lstm", units, return_sequences, return_state, true), RC_MERGE_CONCAT, NULL);
 }
 
 /* Plans and runs outputs once; checks every value is finite. The plan is
@@ -82,8 +82,9 @@ static rc_plan *run(rc_graph *g, rc_node *const *outs, int n) {
         CHECK(false, "plan: %s", rc_graph_error(g));
         return NULL;
     }
-    rc_status st = rc_plan_run(p);
-    CHECK(st == RC_OK, "run: %s", rc_plan_error(p));
+    rc_error err;
+    rc_status st = rc_plan_run(p, &err);
+    CHECK(st == RC_OK, "run: %s", err.message);
     for (int k = 0; k < n && st == RC_OK; k++) {
         const float *v = rc_plan_f32(p, outs[k]);
         for (int64_t i = 0; i < rc_node_numel(outs[k]); i++)
@@ -367,7 +368,7 @@ static void tutorial_summaries(rc_rng *r) {
         rc_embedding *e = rc_embedding_new("embedding_1", 1000, 64, false);
         rc_rnn *gr = gru("gru", 256, true, false);
         rc_cell_config sc = rc_cell_defaults(128);
-        rc_rnn *s = rc_rnn_new("simple_rnn", rc_simple_rnn_cell_new(&sc), NULL);
+        rc_rnn *s = rc_rnn_new("simple_rnn", rc_simple_rnn_cell_new(&sc), NULL, NULL);
         rc_dense *d = rc_dense_new("dense_1", 10, RC_ACT_LINEAR, true);
         rc_node *x = rc_embedding_apply(e, g, random_ids(g, r, B, T, 1000), r, NULL);
         rc_rnn_out o1, o2;

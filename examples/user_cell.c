@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
     rc_node_set(mask, m);
 
     /* 1. the user cell in an RNN layer */
-    rnn = rc_rnn_new("mgu", mgu_cell_new(U), &(rc_rnn_config){.return_sequences = true, .return_state = true});
+    rnn = rc_rnn_new("mgu", mgu_cell_new(U), &(rc_rnn_config){.return_sequences = true, .return_state = true}, NULL);
     if (!rnn) return fprintf(stderr, "user_cell: out of memory\n"), rc_graph_free(g), 1;
     rc_rnn_out o1;
     if (rc_rnn_apply(rnn, g, x, &(rc_rnn_call){.rng = &rng}, &o1) != RC_OK) goto graph_err;
@@ -83,12 +83,12 @@ int main(int argc, char **argv) {
     /* 2. stacked: MGU(4) then a built-in LSTM(3) */
     rc_cell_config lc = rc_cell_defaults(3);
     rc_cell *cells[2] = {mgu_cell_new(U), rc_lstm_cell_new(&lc)};
-    rc_cell *stack = cells[0] && cells[1] ? rc_stacked_cells_new(cells, 2) : NULL;
+    rc_cell *stack = cells[0] && cells[1] ? rc_stacked_cells_new(cells, 2, NULL) : NULL;
     if (!stack) {
         rc_cell_free(cells[0]);
         rc_cell_free(cells[1]);
     }
-    stacked = stack ? rc_rnn_new("stacked", stack, &(rc_rnn_config){.return_state = true}) : NULL;
+    stacked = stack ? rc_rnn_new("stacked", stack, &(rc_rnn_config){.return_state = true}, NULL) : NULL;
     if (!stacked) {
         fprintf(stderr, "user_cell: out of memory\n");
         goto done;
@@ -102,10 +102,10 @@ int main(int argc, char **argv) {
     for (int k = 0; k < o2.nstates; k++) print_node(snames[k], o2.state[k]);
 
     /* 3. Bidirectional(MGU(4)), concat, with a mask */
-    rc_rnn *fw = rc_rnn_new("forward", mgu_cell_new(U), &(rc_rnn_config){.return_sequences = true});
+    rc_rnn *fw = rc_rnn_new("forward", mgu_cell_new(U), &(rc_rnn_config){.return_sequences = true}, NULL);
     rc_rnn *bw = rc_rnn_new("backward", mgu_cell_new(U),
-                            &(rc_rnn_config){.return_sequences = true, .go_backwards = true});
-    bidir = fw && bw ? rc_bidir_new("bidirectional", fw, bw, RC_MERGE_CONCAT) : NULL;
+                            &(rc_rnn_config){.return_sequences = true, .go_backwards = true}, NULL);
+    bidir = fw && bw ? rc_bidir_new("bidirectional", fw, bw, RC_MERGE_CONCAT, NULL) : NULL;
     if (!bidir) {
         rc_rnn_free(fw);
         rc_rnn_free(bw);
@@ -136,16 +136,18 @@ int main(int argc, char **argv) {
         o.grad_params = wrt;
         o.ngrads = 3;
         o.title = "Bidirectional(MGU(4)) on x (4, 5, 3) with a mask: gradients w.r.t. the forward cell";
-        if (rc_dot_save(g, &o, draw) != RC_OK) {
-            fprintf(stderr, "user_cell: %s\n", rc_dot_error());
+        rc_error err;
+        if (rc_dot_save(g, &o, draw, &err) != RC_OK) {
+            fprintf(stderr, "user_cell: %s\n", err.message);
             goto done;
         }
         printf("drew the graph to %s (%s level)\n", draw, rc_dot_level_name(level));
     }
     plan = rc_plan_new(g, (rc_node *[]){loss, grads[0], grads[1], grads[2]}, 4);
     if (!plan) goto graph_err;
-    if (rc_plan_run(plan) != RC_OK) {
-        fprintf(stderr, "user_cell: run failed: %s\n", rc_plan_error(plan));
+    rc_error err;
+    if (rc_plan_run(plan, &err) != RC_OK) {
+        fprintf(stderr, "user_cell: run failed: %s\n", err.message);
         goto done;
     }
     printf("loss %.6f\n", rc_plan_f32(plan, loss)[0]);

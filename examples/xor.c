@@ -5,7 +5,7 @@
  *   loss   = mean(bce(sigmoid(logits), y))   (rc_sigmoid_bce works on logits)
  *
  * The graph is built once: forward, the gradient nodes rc_gradients appends,
- * and one rc_sgd_update per parameter. One plan computes the loss and applies
+ * and one rc_apply_gradient_descent per parameter. One plan computes the loss and applies
  * the updates; each training step is a single rc_plan_run.
  *
  * usage: xor [steps] [learning-rate]     exits 1 if the final loss >= 0.01
@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
     /* outputs[0] is the loss; the rest are the updates, run after every
      * reader of the parameters, so the loss printed is the one before the step. */
     rc_node *train_out[1 + NPARAMS] = {loss};
-    for (int i = 0; i < NPARAMS; i++) train_out[1 + i] = rc_sgd_update(g, params[i], grads[i], lr);
+    for (int i = 0; i < NPARAMS; i++) train_out[1 + i] = rc_apply_gradient_descent(g, params[i], grads[i], lr);
     if (rc_graph_error(g)) return fail(g, "building the graph");
 
     rc_rng rng;
@@ -91,11 +91,11 @@ int main(int argc, char **argv) {
     rc_status st = RC_OK;
     int every = steps >= 10 ? steps / 10 : 1;
     for (int step = 0; step < steps && st == RC_OK; step++) {
-        st = rc_plan_run(train);
+        st = rc_plan_run(train, NULL);
         if (st == RC_OK && step % every == 0)
             printf("step %5d  loss %.6f\n", step, rc_plan_f32(train, loss)[0]);
     }
-    if (st == RC_OK) st = rc_plan_run(predict);
+    if (st == RC_OK) st = rc_plan_run(predict, NULL);
 
     float final_loss = NAN;
     if (st != RC_OK) {

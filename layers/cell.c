@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "recur/fuse.h"
 #include "recur/init.h"
 #include "recur/ops.h"
 #include "recur/rnn.h"
@@ -25,10 +26,24 @@
 /* --- the cell base ---------------------------------------------------------- */
 
 rc_cell *rc_cell_new(const rc_cell_class *cls, const char *name, int nstates, const int64_t *state_size,
-                     int64_t output_size, void *impl) {
-    if (!cls || !cls->build || !cls->step || nstates < 1 || nstates > RC_MAX_STATES || !state_size) return NULL;
+                     int64_t output_size, void *impl, rc_error *err) {
+    static const char fn[] = "rc_cell_new";
+    const char *nm = name && *name ? name : "cell";
+    if (!cls || !cls->build || !cls->step) {
+        rc_error_set(err, RC_ERR_ARG, fn, "cell '%s': %s", nm,
+                     !cls ? "the class is NULL" : "the class has no build or no step function");
+        return NULL;
+    }
+    if (nstates < 1 || nstates > RC_MAX_STATES || !state_size) {
+        rc_error_set(err, RC_ERR_ARG, fn, "cell '%s' (%s): %d states, expected 1..%d with their sizes", nm,
+                     cls->type ? cls->type : "?", nstates, RC_MAX_STATES);
+        return NULL;
+    }
     rc_cell *c = rc_calloc(1, sizeof *c);
-    if (!c) return NULL;
+    if (!c) {
+        rc_error_set(err, RC_ERR_NOMEM, fn, "cell '%s': out of memory", nm);
+        return NULL;
+    }
     c->cls = cls;
     snprintf(c->name, sizeof c->name, "%s", name && *name ? name : "cell");
     c->nstates = nstates;
@@ -43,6 +58,29 @@ void rc_cell_free(rc_cell *c) {
     if (c->cls->destroy) c->cls->destroy(c);
     else rc_free(c->impl);
     rc_free(c);
+}
+
+/* Every parameter build made (node ids from mark on) must be in c->params.
+ * One made with rc_param would still train (the trainer takes every
+ * parameter of the graph) but be missing from everything that works from
+ * c->params: weight loading and saving, parameter counts, gradient checks.
+ * Cells that wrap others list the inner cells' parameters as their own, so
+ * they pass too. */
+static rc_status check_params_listed(rc_cell *c, rc_graph *g, int mark) {
+    for (int id = mark; id < rc_graph_node_count(g); id++) {
+        rc_node *n = rc_graph_node(g, id);
+        if (!rc_node_is_param(n)) continue;
+        bool listed = false;
+        for (int k = 0; k < c->nparams && !listed; k++) listed = c->params[k] == n;
+        if (listed) continue;
+        char path[256];
+        rc_graph_fail(g, RC_ERR_ARG,
+                      "cell '%s': parameter '%s' was made with rc_param; make cell parameters with "
+                      "rc_cell_add_param so they are trained, checked and loaded",
+                      c->name, rc_node_path(n, path, sizeof path));
+        return RC_ERR_ARG;
+    }
+    return RC_OK;
 }
 
 rc_status rc_cell_build(rc_cell *c, rc_graph *g, int64_t input_size, rc_rng *rng) {
@@ -64,9 +102,11 @@ rc_status rc_cell_build(rc_cell *c, rc_graph *g, int64_t input_size, rc_rng *rng
     }
     if (!rc_scope_push(g, c->name)) return rc_graph_status(g);
     c->input_size = input_size;
+    int mark = rc_graph_node_count(g);
     rc_status st = c->cls->build(c, g, input_size, rng);
     rc_scope_pop(g);
     if (st == RC_OK && rc_graph_status(g) != RC_OK) st = rc_graph_status(g);
+    if (st == RC_OK) st = check_params_listed(c, g, mark);
     c->built = st == RC_OK;
     return st;
 }
@@ -105,6 +145,17 @@ int64_t rc_cell_param_count(const rc_cell *c) {
     return n;
 }
 
+rc_status rc_cell_step_fuse(rc_graph *g, const rc_cell *c, rc_cell_step *s) {
+    if (!g || !c || !s) return RC_ERR_ARG;
+    rc_node *out[1 + RC_MAX_STATES];
+    out[0] = s->output;
+    for (int k = 0; k < c->nstates; k++) out[1 + k] = s->next_state[k];
+    rc_status st = rc_fuse_step(g, out, 1 + c->nstates);
+    s->output = out[0];
+    for (int k = 0; k < c->nstates; k++) s->next_state[k] = out[1 + k];
+    return st;
+}
+
 rc_cell_config rc_cell_defaults(int64_t units) {
     return (rc_cell_config){.units = units,
                             .activation = RC_ACT_TANH,
@@ -131,8 +182,9 @@ static rc_status gated_build(rc_cell *c, rc_graph *g, int64_t I, rc_rng *rng) {
     s->rkernel = rc_cell_add_param(c, g, "recurrent_kernel", RC_SHAPE(U, G * U));
     if (!s->kernel || !s->rkernel) return rc_graph_status(g);
     rc_init_glorot_uniform(rc_node_data(s->kernel), I, G * U, rng);
-    if (rc_init_orthogonal(rc_node_data(s->rkernel), U, G * U, 1.0f, rng) != RC_OK)
-        return rc_graph_fail(g, RC_ERR_NOMEM, "cell '%s': out of memory", c->name), RC_ERR_NOMEM;
+    rc_error err;
+    if (rc_init_orthogonal(rc_node_data(s->rkernel), U, G * U, 1.0f, rng, &err) != RC_OK)
+        return rc_graph_fail(g, err.code, "cell '%s': %s", c->name, err.message), err.code;
     bool gru_after = G == 3 && s->cfg.reset_after;
     if (s->cfg.use_bias) {
         s->bias = rc_cell_add_param(c, g, "bias", gru_after ? RC_SHAPE(2, 3 * U) : RC_SHAPE(G * U));
@@ -202,7 +254,7 @@ static rc_cell *gated_new(const rc_cell_class *cls, const char *name, const rc_c
     if (!s) return NULL;
     defaults_gated(cfg, s, G);
     int64_t sizes[2] = {cfg->units, cfg->units};
-    rc_cell *c = rc_cell_new(cls, name, nstates, sizes, cfg->units, s);
+    rc_cell *c = rc_cell_new(cls, name, nstates, sizes, cfg->units, s, NULL);
     if (!c) rc_free(s);
     return c;
 }
@@ -218,20 +270,9 @@ static rc_status lstm_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     int64_t U = s->cfg.units;
     rc_node *cprev = st->state[1];
     rc_activation ra = s->cfg.recurrent_activation, a = s->cfg.activation;
-    if (ra == RC_ACT_SIGMOID && a == RC_ACT_TANH && rc_graph_fusion(g)) {
-        /* Keras' defaults: the fused cell (ops/lstm.c), one kernel forward
-         * and one backward, keeping only [i f g o c h] for backward. */
-        rc_node *hu = rc_matmul(g, h_in(g, st), s->rkernel, false, false);
-        rc_node *S = rc_lstm_cell_fused(g, st->x, hu, cprev);
-        int64_t B = S ? rc_node_shape(S).dim[1] : 0;
-        rc_node *cn = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
-        rc_node *hn = rc_reshape(g, rc_slice(g, S, 0, 5, 6), RC_SHAPE(B, U));
-        if (cn) rc_node_rename(cn, "c");
-        if (hn) rc_node_rename(hn, "h");
-        st->output = st->next_state[0] = hn;
-        st->next_state[1] = cn;
-        return rc_graph_status(g);
-    }
+    /* With Keras' default activations the fusion pass after the step
+     * (rc_cell_step_fuse, ops/fuse.c) turns this into the fused lstm_cell:
+     * one kernel forward and one backward, keeping only [i f g o c h]. */
     rc_node *z = rc_add(g, st->x, rc_matmul(g, h_in(g, st), s->rkernel, false, false));
     rc_node *i = gate(g, "input_gate", ra, block(g, z, U, 0));
     rc_node *f = gate(g, "forget_gate", ra, block(g, z, U, 1));
@@ -257,18 +298,11 @@ static rc_status gru_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
     int64_t U = s->cfg.units;
     rc_node *h = st->state[0], *hm = h_in(g, st), *x = st->x, *z, *r, *hh;
     rc_activation ra = s->cfg.recurrent_activation, a = s->cfg.activation;
-    if (s->cfg.reset_after && ra == RC_ACT_SIGMOID && a == RC_ACT_TANH && rc_graph_fusion(g)) {
-        /* Keras' defaults: the fused cell (ops/gru.c), one kernel forward
-         * and three backward, keeping only [z r hh hu_h h] for backward. */
-        rc_node *hu = rc_matmul(g, hm, s->rkernel, false, false);
-        if (s->bias_rec) hu = rc_add(g, hu, s->bias_rec);
-        rc_node *S = rc_gru_cell_fused(g, x, hu, h);
-        int64_t B = S ? rc_node_shape(S).dim[1] : 0;
-        rc_node *hn = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
-        if (hn) rc_node_rename(hn, "h");
-        st->output = st->next_state[0] = hn;
-        return rc_graph_status(g);
-    }
+    /* reset_after with Keras' default activations: the fusion pass after
+     * the step (rc_cell_step_fuse, ops/fuse.c) turns this into the fused
+     * gru_cell, one kernel forward and three backward, keeping only
+     * [z r hh hu_h h]; it computes these very operations in this order, so
+     * the values are the same bit for bit. */
     if (s->cfg.reset_after) {
         rc_node *hu = rc_matmul(g, hm, s->rkernel, false, false);
         if (s->bias_rec) hu = rc_add(g, hu, s->bias_rec);
@@ -341,6 +375,9 @@ static rc_status stacked_step(rc_cell *c, rc_graph *g, rc_cell_step *st) {
         if (k > 0 && ck->cls->project) sub.x = ck->cls->project(ck, g, x);
         for (int j = 0; j < ck->nstates; j++) sub.state[j] = st->state[at + j];
         rc_status r = ck->cls->step(ck, g, &sub);
+        /* each cell of the stack through the fusion pass, before the next
+         * cell reads its output */
+        if (r == RC_OK) r = rc_cell_step_fuse(g, ck, &sub);
         rc_scope_pop(g);
         if (r != RC_OK) return r;
         for (int j = 0; j < ck->nstates; j++) st->next_state[at + j] = sub.next_state[j];
@@ -362,12 +399,24 @@ static const rc_cell_class stacked_class = {"StackedRNNCells", stacked_build, NU
 static const rc_cell_class stacked_projected_class = {"StackedRNNCells", stacked_build, stacked_project,
                                                       stacked_step, stacked_destroy};
 
-rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n) {
-    if (!cells || n < 1) return NULL;
+rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n, rc_error *err) {
+    static const char fn[] = "rc_stacked_cells_new";
+    if (!cells || n < 1) {
+        rc_error_set(err, RC_ERR_ARG, fn, "a stack of %d cells%s: need at least one", n, cells ? "" : " (NULL array)");
+        return NULL;
+    }
     int64_t sizes[RC_MAX_STATES] = {0};
     int ns = 0;
     for (int k = 0; k < n; k++) {
-        if (!cells[k] || ns + cells[k]->nstates > RC_MAX_STATES) return NULL;
+        if (!cells[k]) {
+            rc_error_set(err, RC_ERR_ARG, fn, "cell %d of the stack is NULL (did its constructor fail?)", k);
+            return NULL;
+        }
+        if (ns + cells[k]->nstates > RC_MAX_STATES) {
+            rc_error_set(err, RC_ERR_ARG, fn, "the stack's cells have more than %d states in all (at cell %d)",
+                         RC_MAX_STATES, k);
+            return NULL;
+        }
         for (int j = 0; j < cells[k]->nstates; j++) sizes[ns++] = cells[k]->state_size[j];
     }
     stacked *s = rc_calloc(1, sizeof *s);
@@ -375,12 +424,13 @@ rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n) {
     if (!s || !own) {
         rc_free(s);
         rc_free(own);
+        rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
         return NULL;
     }
     s->n = n;
     s->cells = own;
     rc_cell *c = rc_cell_new(cells[0]->cls->project ? &stacked_projected_class : &stacked_class,
-                             "stacked_rnn_cells", ns, sizes, cells[n - 1]->output_size, s);
+                             "stacked_rnn_cells", ns, sizes, cells[n - 1]->output_size, s, err);
     if (!c) {
         rc_free(own);
         rc_free(s);

@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "recur/init.h"
+#include "recur/layer.h"
 #include "recur/layers.h"
 #include "recur/ops.h"
 
 struct rc_dense {
+    rc_layer layer; /* the handle rc_dense_layer returns; impl = this */
     char name[64];
     int64_t units;
     rc_activation act;
@@ -28,6 +30,7 @@ rc_dense *rc_dense_new(const char *name, int64_t units, rc_activation act, bool 
     rc_dense *d = rc_calloc(1, sizeof *d);
     if (!d) return NULL;
     snprintf(d->name, sizeof d->name, "%s", name && *name && !strchr(name, '/') ? name : "dense");
+    rc_layer_init(&d->layer, &rc_dense_class, d);
     d->units = units;
     d->act = act;
     d->use_bias = use_bias;
@@ -125,3 +128,36 @@ rc_status rc_dense_set_weight(rc_dense *d, int k, rc_shape shape, const float *v
     memcpy(rc_node_data(p), values, (size_t)rc_node_numel(p) * sizeof(float));
     return RC_OK;
 }
+
+/* --- the layer class ----------------------------------------------------------- */
+
+rc_layer *rc_dense_layer(rc_dense *d) { return d ? &d->layer : NULL; }
+
+static const char *dense_layer_name(const rc_layer *l) { return rc_dense_name(l->impl); }
+static void dense_layer_destroy(rc_layer *l) { rc_dense_free(l->impl); }
+
+static int dense_layer_params(const rc_layer *l, rc_node **out, int max) {
+    const rc_dense *d = l->impl;
+    int n = rc_dense_nparams(d);
+    for (int k = 0; out && k < n && k < max; k++) out[k] = d->params[k];
+    return n;
+}
+
+/* Per step on a sequence: the mask flows through unchanged (Keras). */
+static rc_status dense_layer_apply(rc_layer *l, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_node *y = rc_dense_apply(l->impl, g, in->x, in->rng);
+    if (!y) return rc_graph_status(g);
+    out->nout = 1;
+    out->out[0] = y;
+    out->mask[0] = in->mask;
+    return RC_OK;
+}
+
+const rc_layer_class rc_dense_class = {
+    .type = "Dense",
+    .input_dtype = RC_F32,
+    .name = dense_layer_name,
+    .apply = dense_layer_apply,
+    .params = dense_layer_params,
+    .destroy = dense_layer_destroy,
+};

@@ -1,6 +1,10 @@
 /* Dropout layer (Keras Dropout(rate)): inverted dropout in training,
  * identity otherwise. The mask op draws a fresh mask at every plan run from
  * its own generator state, seeded here from the caller's rng. */
+#include <stdio.h>
+#include <string.h>
+
+#include "recur/layer.h"
 #include "recur/layers.h"
 #include "recur/ops.h"
 
@@ -29,3 +33,41 @@ rc_node *rc_dropout(rc_graph *g, rc_node *x, double rate, bool training, rc_rng 
     rc_scope_pop(g);
     return y;
 }
+
+/* --- the layer class: a name and the rate around rc_dropout ------------------ */
+
+typedef struct dropout_layer {
+    rc_layer layer;
+    char name[64];
+    double rate;
+} dropout_layer;
+
+rc_layer *rc_dropout_layer_new(const char *name, double rate) {
+    dropout_layer *d = rc_calloc(1, sizeof *d);
+    if (!d) return NULL;
+    rc_layer_init(&d->layer, &rc_dropout_class, d);
+    snprintf(d->name, sizeof d->name, "%s", name && *name && !strchr(name, '/') ? name : "dropout");
+    d->rate = rate;
+    return &d->layer;
+}
+
+static const char *dropout_layer_name(const rc_layer *l) { return ((const dropout_layer *)l->impl)->name; }
+static void dropout_layer_destroy(rc_layer *l) { rc_free(l->impl); }
+
+/* Elementwise: the mask flows through. */
+static rc_status dropout_layer_apply(rc_layer *l, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_node *y = rc_dropout(g, in->x, ((dropout_layer *)l->impl)->rate, in->training, in->rng);
+    if (!y) return rc_graph_status(g);
+    out->nout = 1;
+    out->out[0] = y;
+    out->mask[0] = in->mask;
+    return RC_OK;
+}
+
+const rc_layer_class rc_dropout_class = {
+    .type = "Dropout",
+    .input_dtype = RC_F32,
+    .name = dropout_layer_name,
+    .apply = dropout_layer_apply,
+    .destroy = dropout_layer_destroy,
+};

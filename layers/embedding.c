@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "recur/init.h"
+#include "recur/layer.h"
 #include "recur/layers.h"
 #include "recur/ops.h"
 
 struct rc_embedding {
+    rc_layer layer; /* the handle rc_embedding_layer returns; impl = this */
     char name[64];
     int64_t input_dim, output_dim;
     bool mask_zero;
@@ -26,6 +28,7 @@ rc_embedding *rc_embedding_new(const char *name, int64_t input_dim, int64_t outp
     rc_embedding *e = rc_calloc(1, sizeof *e);
     if (!e) return NULL;
     snprintf(e->name, sizeof e->name, "%s", name && *name && !strchr(name, '/') ? name : "embedding");
+    rc_layer_init(&e->layer, &rc_embedding_class, e);
     e->input_dim = input_dim;
     e->output_dim = output_dim;
     e->mask_zero = mask_zero;
@@ -126,3 +129,36 @@ rc_status rc_embedding_set_weight(rc_embedding *e, int k, rc_shape shape, const 
     memcpy(rc_node_data(p), values, (size_t)rc_node_numel(p) * sizeof(float));
     return RC_OK;
 }
+
+/* --- the layer class ----------------------------------------------------------- */
+
+rc_layer *rc_embedding_layer(rc_embedding *e) { return e ? &e->layer : NULL; }
+
+static const char *embedding_layer_name(const rc_layer *l) { return rc_embedding_name(l->impl); }
+static void embedding_layer_destroy(rc_layer *l) { rc_embedding_free(l->impl); }
+
+static int embedding_layer_params(const rc_layer *l, rc_node **out, int max) {
+    const rc_embedding *e = l->impl;
+    if (!e->built) return 0;
+    if (out && max > 0) out[0] = e->params[0];
+    return 1;
+}
+
+/* The mask it makes (mask_zero) replaces any mask flowing in. */
+static rc_status embedding_layer_apply(rc_layer *l, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_node *mask = NULL, *y = rc_embedding_apply(l->impl, g, in->x, in->rng, &mask);
+    if (!y) return rc_graph_status(g);
+    out->nout = 1;
+    out->out[0] = y;
+    out->mask[0] = mask;
+    return RC_OK;
+}
+
+const rc_layer_class rc_embedding_class = {
+    .type = "Embedding",
+    .input_dtype = RC_I32,
+    .name = embedding_layer_name,
+    .apply = embedding_layer_apply,
+    .params = embedding_layer_params,
+    .destroy = embedding_layer_destroy,
+};

@@ -24,10 +24,17 @@ void rc_init_glorot_uniform(float *w, int64_t rows, int64_t cols, rc_rng *r) {
 /* Modified Gram-Schmidt on the columns of A (m × k, m >= k, column-major
  * in q): Q has orthonormal columns and R a positive diagonal, which is
  * Keras' Q · sign(diag(R)) of a Householder QR. */
-rc_status rc_init_orthogonal(float *w, int64_t rows, int64_t cols, float gain, rc_rng *r) {
+rc_status rc_init_orthogonal(float *w, int64_t rows, int64_t cols, float gain, rc_rng *r, rc_error *err) {
+    static const char fn[] = "rc_init_orthogonal";
+    if (!w || !r) return rc_error_set(err, RC_ERR_ARG, fn, "NULL weights or generator");
+    if (rows < 1 || cols < 1 || rows > RC_MAX_ELEMS / cols)
+        return rc_error_set(err, RC_ERR_ARG, fn, "a %lld x %lld matrix is empty or too large", (long long)rows,
+                            (long long)cols);
     int64_t m = rows > cols ? rows : cols, k = rows > cols ? cols : rows;
     double *q = rc_malloc((size_t)(m * k) * sizeof *q);
-    if (!q) return RC_ERR_NOMEM;
+    if (!q)
+        return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory for a %lld x %lld matrix", (long long)rows,
+                            (long long)cols);
     for (int64_t i = 0; i < m * k; i++) q[i] = rc_rng_normal(r);
     for (int64_t j = 0; j < k; j++) {
         double *cj = q + j * m;

@@ -11,7 +11,10 @@
  * The conditions of where carry no gradient, so the mask is a constant to
  * autodiff and dy/dx = mask, as in Keras. */
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
+#include "recur/layer.h"
 #include "recur/layers.h"
 #include "recur/ops.h"
 
@@ -45,3 +48,41 @@ rc_node *rc_masking(rc_graph *g, rc_node *x, double mask_value, rc_node **mask_o
     if (mask_out) *mask_out = mask;
     return y;
 }
+
+/* --- the layer class: a name and the mask value around rc_masking ----------- */
+
+typedef struct masking_layer {
+    rc_layer layer;
+    char name[64];
+    double mask_value;
+} masking_layer;
+
+rc_layer *rc_masking_layer_new(const char *name, double mask_value) {
+    masking_layer *k = rc_calloc(1, sizeof *k);
+    if (!k) return NULL;
+    rc_layer_init(&k->layer, &rc_masking_class, k);
+    snprintf(k->name, sizeof k->name, "%s", name && *name && !strchr(name, '/') ? name : "masking");
+    k->mask_value = mask_value;
+    return &k->layer;
+}
+
+static const char *masking_layer_name(const rc_layer *l) { return ((const masking_layer *)l->impl)->name; }
+static void masking_layer_destroy(rc_layer *l) { rc_free(l->impl); }
+
+/* The mask it makes replaces any mask flowing in (Keras). */
+static rc_status masking_layer_apply(rc_layer *l, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_node *mask = NULL, *y = rc_masking(g, in->x, ((masking_layer *)l->impl)->mask_value, &mask);
+    if (!y) return rc_graph_status(g);
+    out->nout = 1;
+    out->out[0] = y;
+    out->mask[0] = mask;
+    return RC_OK;
+}
+
+const rc_layer_class rc_masking_class = {
+    .type = "Masking",
+    .input_dtype = RC_F32,
+    .name = masking_layer_name,
+    .apply = masking_layer_apply,
+    .destroy = masking_layer_destroy,
+};

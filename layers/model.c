@@ -7,15 +7,12 @@
 #include "recur/model.h"
 #include "recur/ops.h"
 
-typedef enum kind { K_RNN, K_BIDIR, K_DENSE, K_EMBEDDING, K_MASKING, K_DROPOUT, K_NOTE } kind;
-
+/* One row: an owned layer, what the last call made, and the class name to
+ * show instead of the layer's own (rc_model_note_call). */
 typedef struct entry {
-    kind k;
-    void *layer;       /* rc_rnn*, rc_bidir*, rc_dense*, rc_embedding*, or NULL */
-    char name[64];     /* masking / dropout (the others carry their own) */
-    double value;      /* mask value or dropout rate */
-    rc_shape out;      /* shape of the last output, ndim 0 before */
-    char type[32];     /* class name shown instead of the kind's ("" = the kind's) */
+    rc_layer *layer;
+    rc_shape out;      /* shape of the last call's first output, ndim 0 before */
+    char type[32];     /* "" = the layer's class name */
 } entry;
 
 struct rc_model {
@@ -30,19 +27,9 @@ rc_model *rc_model_new(const char *name) {
     return m;
 }
 
-static void free_layer(entry *e) {
-    switch (e->k) {
-    case K_RNN: rc_rnn_free(e->layer); break;
-    case K_BIDIR: rc_bidir_free(e->layer); break;
-    case K_DENSE: rc_dense_free(e->layer); break;
-    case K_EMBEDDING: rc_embedding_free(e->layer); break;
-    default: break;
-    }
-}
-
 void rc_model_free(rc_model *m) {
     if (!m) return;
-    for (int i = 0; i < m->n; i++) free_layer(&m->e[i]);
+    for (int i = 0; i < m->n; i++) rc_layer_free(m->e[i].layer);
     rc_free(m->e);
     rc_free(m);
 }
@@ -50,109 +37,54 @@ void rc_model_free(rc_model *m) {
 const char *rc_model_name(const rc_model *m) { return m ? m->name : ""; }
 
 /* Append (taking ownership even on failure). */
-static entry *push(rc_model *m, kind k, void *layer, const char *name, double value) {
-    entry e = {.k = k, .layer = layer, .value = value};
-    snprintf(e.name, sizeof e.name, "%s", name && *name && !strchr(name, '/') ? name
-                                          : k == K_MASKING ? "masking" : "dropout");
-    if (!m || ((k <= K_EMBEDDING) && !layer)) {
-        free_layer(&e);
+static entry *push(rc_model *m, rc_layer *l) {
+    if (!m || !l) {
+        rc_layer_free(l);
         return NULL;
     }
     if (m->n == m->cap) {
         int cap = m->cap ? m->cap * 2 : 8;
         entry *ne = rc_realloc(m->e, (size_t)cap * sizeof *ne);
         if (!ne) {
-            free_layer(&e);
+            rc_layer_free(l);
             return NULL;
         }
         m->e = ne;
         m->cap = cap;
     }
-    m->e[m->n] = e;
+    m->e[m->n] = (entry){.layer = l};
     return &m->e[m->n++];
 }
 
-static rc_status add(rc_model *m, kind k, void *layer, const char *name, double v) {
-    if (!m || (k <= K_EMBEDDING && !layer)) {
-        push(NULL, k, layer, name, v);
+rc_status rc_model_add(rc_model *m, rc_layer *l) {
+    if (!m || !l) {
+        rc_layer_free(l);
         return RC_ERR_ARG;
     }
-    return push(m, k, layer, name, v) ? RC_OK : RC_ERR_NOMEM;
+    return push(m, l) ? RC_OK : RC_ERR_NOMEM;
 }
 
-rc_status rc_model_add_rnn(rc_model *m, rc_rnn *l) { return add(m, K_RNN, l, NULL, 0); }
-rc_status rc_model_add_bidir(rc_model *m, rc_bidir *b) { return add(m, K_BIDIR, b, NULL, 0); }
-rc_status rc_model_add_dense(rc_model *m, rc_dense *d) { return add(m, K_DENSE, d, NULL, 0); }
-rc_status rc_model_add_embedding(rc_model *m, rc_embedding *e) { return add(m, K_EMBEDDING, e, NULL, 0); }
-rc_status rc_model_add_masking(rc_model *m, const char *name, double v) { return add(m, K_MASKING, NULL, name, v); }
-rc_status rc_model_add_dropout(rc_model *m, const char *name, double r) { return add(m, K_DROPOUT, NULL, name, r); }
+rc_status rc_model_add_rnn(rc_model *m, rc_rnn *l) { return rc_model_add(m, rc_rnn_layer(l)); }
+rc_status rc_model_add_bidir(rc_model *m, rc_bidir *b) { return rc_model_add(m, rc_bidir_layer(b)); }
+rc_status rc_model_add_dense(rc_model *m, rc_dense *d) { return rc_model_add(m, rc_dense_layer(d)); }
+rc_status rc_model_add_embedding(rc_model *m, rc_embedding *e) { return rc_model_add(m, rc_embedding_layer(e)); }
 
-static const char *entry_name(const entry *e) {
-    switch (e->k) {
-    case K_RNN: return rc_rnn_name(e->layer);
-    case K_BIDIR: return rc_bidir_name(e->layer);
-    case K_DENSE: return rc_dense_name(e->layer);
-    case K_EMBEDDING: return rc_embedding_name(e->layer);
-    default: return e->name;
-    }
+rc_status rc_model_add_masking(rc_model *m, const char *name, double v) {
+    if (!m) return RC_ERR_ARG;
+    rc_layer *l = rc_masking_layer_new(name, v);
+    return l ? rc_model_add(m, l) : RC_ERR_NOMEM;
 }
 
-/* Keras class name of an RNN layer: its cell's class without "Cell". */
-static const char *rnn_type(rc_rnn *l) {
-    const char *t = rc_rnn_cell(l)->cls->type;
-    if (!strcmp(t, "SimpleRNNCell")) return "SimpleRNN";
-    if (!strcmp(t, "LSTMCell")) return "LSTM";
-    if (!strcmp(t, "GRUCell")) return "GRU";
-    return "RNN";
-}
-
-static const char *entry_type(const entry *e) {
-    if (e->type[0]) return e->type;
-    switch (e->k) {
-    case K_RNN: return rnn_type(e->layer);
-    case K_BIDIR: return "Bidirectional";
-    case K_DENSE: return "Dense";
-    case K_EMBEDDING: return "Embedding";
-    case K_MASKING: return "Masking";
-    case K_DROPOUT: return "Dropout";
-    case K_NOTE: return "Layer";
-    }
-    return "?";
-}
-
-/* Weights of an entry in Keras order. */
-static int entry_params(const entry *e, rc_node **out, int max) {
-    rc_node *const *p = NULL;
-    int n = 0, total = 0;
-    rc_cell *cells[2] = {NULL, NULL};
-    switch (e->k) {
-    case K_RNN: cells[0] = rc_rnn_cell(e->layer); break;
-    case K_BIDIR:
-        cells[0] = rc_rnn_cell(rc_bidir_forward(e->layer));
-        cells[1] = rc_rnn_cell(rc_bidir_backward(e->layer));
-        break;
-    case K_DENSE: p = rc_dense_params(e->layer), n = rc_dense_nparams(e->layer); break;
-    case K_EMBEDDING: p = rc_embedding_params(e->layer), n = rc_embedding_nparams(e->layer); break;
-    default: break;
-    }
-    for (int c = 0; c < 2 && cells[c]; c++)
-        for (int k = 0; k < cells[c]->nparams; k++, total++)
-            if (out && total < max) out[total] = cells[c]->params[k];
-    for (int k = 0; k < n; k++, total++)
-        if (out && total < max) out[total] = p[k];
-    return total;
-}
-
-static int64_t entry_count(const entry *e) {
-    rc_node *p[2 * RC_MAX_CELL_PARAMS];
-    int n = entry_params(e, p, 2 * RC_MAX_CELL_PARAMS);
-    int64_t s = 0;
-    for (int k = 0; k < n && k < 2 * RC_MAX_CELL_PARAMS; k++) s += rc_node_numel(p[k]);
-    return s;
+rc_status rc_model_add_dropout(rc_model *m, const char *name, double r) {
+    if (!m) return RC_ERR_ARG;
+    rc_layer *l = rc_dropout_layer_new(name, r);
+    return l ? rc_model_add(m, l) : RC_ERR_NOMEM;
 }
 
 /* --- sequential application --------------------------------------------------- */
 
+/* Each layer's first output and its mask feed the next (Keras Sequential);
+ * a layer that returns more than one tensor cannot be chained. */
 rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_rng *rng) {
     if (!g) return NULL;
     if (!m) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_apply: model is NULL");
@@ -162,39 +94,13 @@ rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_
     if (!rc_scope_push(g, m->name)) return NULL;
     for (int i = 0; i < m->n && x; i++) {
         entry *e = &m->e[i];
-        rc_rnn_call call = {.mask = mask, .training = training, .rng = rng};
-        switch (e->k) {
-        case K_EMBEDDING: x = rc_embedding_apply(e->layer, g, x, rng, &mask); break;
-        case K_MASKING: x = rc_masking(g, x, e->value, &mask); break;
-        case K_DROPOUT: x = rc_dropout(g, x, e->value, training, rng); break;
-        case K_NOTE: break; /* a row for the summary only */
-        case K_DENSE: x = rc_dense_apply(e->layer, g, x, rng); break;
-        case K_RNN: {
-            const rc_rnn_config *c = rc_rnn_get_config(e->layer);
-            if (c->return_state) {
-                x = rc_graph_fail(g, RC_ERR_ARG, "model '%s': layer '%s' returns states; wire it with rc_model_call_rnn",
-                                  m->name, entry_name(e));
-                break;
-            }
-            rc_rnn_out o;
-            x = rc_rnn_apply(e->layer, g, x, &call, &o) == RC_OK ? o.output : NULL;
-            if (!c->return_sequences) mask = NULL;
-            break;
-        }
-        case K_BIDIR: {
-            const rc_rnn_config *c = rc_rnn_get_config(rc_bidir_forward(e->layer));
-            if (c->return_state || rc_bidir_merge_mode(e->layer) == RC_MERGE_NONE) {
-                x = rc_graph_fail(g, RC_ERR_ARG,
-                                  "model '%s': layer '%s' returns several tensors; wire it with rc_model_call_bidir",
-                                  m->name, entry_name(e));
-                break;
-            }
-            rc_bidir_out o;
-            x = rc_bidir_apply(e->layer, g, x, &call, &o) == RC_OK ? o.output : NULL;
-            if (!c->return_sequences) mask = NULL;
-            break;
-        }
-        }
+        rc_layer_in in = {.x = x, .mask = mask, .training = training, .rng = rng};
+        rc_layer_out o;
+        if (rc_layer_apply(e->layer, g, &in, &o) != RC_OK) x = NULL;
+        else if (o.nout != 1)
+            x = rc_graph_fail(g, RC_ERR_ARG, "model '%s': layer '%s' returns states or several tensors; wire it with "
+                              "rc_model_call", m->name, rc_layer_name(e->layer));
+        else x = o.out[0], mask = o.mask[0];
         if (x) e->out = rc_node_shape(x);
     }
     rc_scope_pop(g);
@@ -204,16 +110,27 @@ rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_
 /* --- functional calls ------------------------------------------------------------ */
 
 /* The entry of a layer already owned, or a new one. */
-static entry *track(rc_model *m, kind k, void *layer) {
+static entry *track(rc_model *m, rc_layer *l) {
     for (int i = 0; i < m->n; i++)
-        if (m->e[i].layer == layer) return &m->e[i];
-    return push(m, k, layer, NULL, 0);
+        if (m->e[i].layer == l) return &m->e[i];
+    return push(m, l);
+}
+
+rc_status rc_model_call(rc_model *m, rc_layer *l, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!g) return RC_ERR_ARG;
+    if (!m || !l || !in || !out) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call: NULL argument"), RC_ERR_ARG;
+    entry *e = track(m, l);
+    if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name), RC_ERR_NOMEM;
+    rc_status st = rc_layer_apply(l, g, in, out);
+    if (st == RC_OK) e->out = rc_node_shape(out->out[0]);
+    return st;
 }
 
 rc_status rc_model_call_rnn(rc_model *m, rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *call,
                             rc_rnn_out *out) {
     if (!m || !l) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call_rnn: model or layer is NULL"), RC_ERR_ARG;
-    entry *e = track(m, K_RNN, l);
+    entry *e = track(m, rc_rnn_layer(l));
     if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name), RC_ERR_NOMEM;
     rc_status st = rc_rnn_apply(l, g, x, call, out);
     if (st == RC_OK) e->out = rc_node_shape(out->output);
@@ -223,7 +140,7 @@ rc_status rc_model_call_rnn(rc_model *m, rc_rnn *l, rc_graph *g, rc_node *x, con
 rc_status rc_model_call_bidir(rc_model *m, rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call *call,
                               rc_bidir_out *out) {
     if (!m || !b) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call_bidir: model or layer is NULL"), RC_ERR_ARG;
-    entry *e = track(m, K_BIDIR, b);
+    entry *e = track(m, rc_bidir_layer(b));
     if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name), RC_ERR_NOMEM;
     rc_status st = rc_bidir_apply(b, g, x, call, out);
     if (st == RC_OK) e->out = rc_node_shape(out->output ? out->output : out->output_forward);
@@ -232,7 +149,7 @@ rc_status rc_model_call_bidir(rc_model *m, rc_bidir *b, rc_graph *g, rc_node *x,
 
 rc_node *rc_model_call_dense(rc_model *m, rc_dense *d, rc_graph *g, rc_node *x, rc_rng *rng) {
     if (!m || !d) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call_dense: model or layer is NULL");
-    entry *e = track(m, K_DENSE, d);
+    entry *e = track(m, rc_dense_layer(d));
     if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name);
     rc_node *y = rc_dense_apply(d, g, x, rng);
     if (y) e->out = rc_node_shape(y);
@@ -242,7 +159,7 @@ rc_node *rc_model_call_dense(rc_model *m, rc_dense *d, rc_graph *g, rc_node *x, 
 rc_node *rc_model_call_embedding(rc_model *m, rc_embedding *em, rc_graph *g, rc_node *ids, rc_rng *rng,
                                  rc_node **mask_out) {
     if (!m || !em) return rc_graph_fail(g, RC_ERR_ARG, "rc_model_call_embedding: model or layer is NULL");
-    entry *e = track(m, K_EMBEDDING, em);
+    entry *e = track(m, rc_embedding_layer(em));
     if (!e) return rc_graph_fail(g, RC_ERR_NOMEM, "model '%s': out of memory", m->name);
     rc_node *y = rc_embedding_apply(em, g, ids, rng, mask_out);
     if (y) e->out = rc_node_shape(y);
@@ -252,30 +169,70 @@ rc_node *rc_model_call_embedding(rc_model *m, rc_embedding *em, rc_graph *g, rc_
 rc_status rc_model_note_call(rc_model *m, const char *name, const char *type, rc_shape out) {
     if (!m || !name || !type) return RC_ERR_ARG;
     for (int i = 0; i < m->n; i++)
-        if (!strcmp(entry_name(&m->e[i]), name)) {
+        if (!strcmp(rc_layer_name(m->e[i].layer), name)) {
             snprintf(m->e[i].type, sizeof m->e[i].type, "%s", type);
             m->e[i].out = out;
             return RC_OK;
         }
-    entry *e = push(m, K_NOTE, NULL, name, 0);
+    rc_layer *l = rc_note_layer_new(name, type);
+    entry *e = l ? push(m, l) : NULL;
     if (!e) return RC_ERR_NOMEM;
-    snprintf(e->name, sizeof e->name, "%s", name);
-    snprintf(e->type, sizeof e->type, "%s", type);
     e->out = out;
     return RC_OK;
 }
+
+/* --- the note class: a summary row the model does not apply -------------------- */
+
+typedef struct note_layer {
+    rc_layer layer;
+    char name[64];
+    char type[32];
+} note_layer;
+
+rc_layer *rc_note_layer_new(const char *name, const char *type) {
+    note_layer *n = rc_calloc(1, sizeof *n);
+    if (!n) return NULL;
+    rc_layer_init(&n->layer, &rc_note_class, n);
+    snprintf(n->name, sizeof n->name, "%s", name && *name ? name : "layer");
+    snprintf(n->type, sizeof n->type, "%s", type && *type ? type : "Layer");
+    return &n->layer;
+}
+
+static const char *note_type_of(const rc_layer *l) { return ((const note_layer *)l->impl)->type; }
+static const char *note_name(const rc_layer *l) { return ((const note_layer *)l->impl)->name; }
+static void note_destroy(rc_layer *l) { rc_free(l->impl); }
+
+/* Identity: the row stands for work done outside the model. */
+static rc_status note_apply(rc_layer *l, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    if (!in->x) return rc_graph_status(g) != RC_OK ? rc_graph_status(g) : RC_ERR_ARG;
+    out->nout = 1;
+    out->out[0] = in->x;
+    out->mask[0] = in->mask;
+    return RC_OK;
+}
+
+const rc_layer_class rc_note_class = {
+    .type = "Layer",
+    .type_of = note_type_of,
+    .input_dtype = RC_F32,
+    .name = note_name,
+    .apply = note_apply,
+    .destroy = note_destroy,
+};
 
 /* --- inspection ----------------------------------------------------------------- */
 
 int rc_model_layer_count(const rc_model *m) { return m ? m->n : 0; }
 
+rc_layer *rc_model_layer(const rc_model *m, int i) { return m && i >= 0 && i < m->n ? m->e[i].layer : NULL; }
+
 bool rc_model_layer_info(const rc_model *m, int i, rc_layer_info *info) {
     if (!m || i < 0 || i >= m->n || !info) return false;
     const entry *e = &m->e[i];
-    info->name = entry_name(e);
-    info->type = entry_type(e);
+    info->name = rc_layer_name(e->layer);
+    info->type = e->type[0] ? e->type : rc_layer_type(e->layer);
     info->output = e->out;
-    info->params = entry_count(e);
+    info->params = rc_layer_param_count(e->layer);
     return true;
 }
 
@@ -283,14 +240,14 @@ int rc_model_params(const rc_model *m, rc_node **out, int max) {
     int total = 0;
     for (int i = 0; m && i < m->n; i++) {
         int room = out && total < max ? max - total : 0;
-        total += entry_params(&m->e[i], room ? out + total : NULL, room);
+        total += rc_layer_params(m->e[i].layer, room ? out + total : NULL, room);
     }
     return total;
 }
 
 int64_t rc_model_param_count(const rc_model *m) {
     int64_t s = 0;
-    for (int i = 0; m && i < m->n; i++) s += entry_count(&m->e[i]);
+    for (int i = 0; m && i < m->n; i++) s += rc_layer_param_count(m->e[i].layer);
     return s;
 }
 

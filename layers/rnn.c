@@ -15,9 +15,11 @@
 
 #include "recur/op.h"
 #include "recur/ops.h"
+#include "recur/layer.h"
 #include "recur/rnn.h"
 
 struct rc_rnn {
+    rc_layer layer; /* the handle rc_rnn_layer returns; impl = this */
     char name[64];
     rc_cell *cell;
     rc_rnn_config cfg;
@@ -32,14 +34,27 @@ static rc_status fail(rc_graph *g, rc_status s, const char *fmt, const char *lay
     return rc_graph_status(g);
 }
 
-rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg) {
-    if (!cell) return NULL;
+/* A constructor's refusal: fill err and return NULL. */
+static void *refuse(rc_error *err, rc_status st, const char *fn, const char *layer, const char *why) {
+    rc_error_set(err, st, fn, "layer '%s': %s", layer, why);
+    return NULL;
+}
+
+rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg, rc_error *err) {
+    static const char fn[] = "rc_rnn_new";
+    const char *nm = name && *name ? name : "rnn";
+    if (!cell) return refuse(err, RC_ERR_ARG, fn, nm, "the cell is NULL (did its constructor fail?)");
     if (cfg && (!(cfg->dropout >= 0 && cfg->dropout < 1) ||
-                !(cfg->recurrent_dropout >= 0 && cfg->recurrent_dropout < 1)))
+                !(cfg->recurrent_dropout >= 0 && cfg->recurrent_dropout < 1))) {
+        bool rec = cfg->dropout >= 0 && cfg->dropout < 1;
+        rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': %s %g is outside [0, 1)", nm,
+                     rec ? "recurrent_dropout" : "dropout", rec ? (double)cfg->recurrent_dropout : (double)cfg->dropout);
         return NULL;
+    }
     rc_rnn *l = rc_calloc(1, sizeof *l);
-    if (!l) return NULL;
+    if (!l) return refuse(err, RC_ERR_NOMEM, fn, nm, "out of memory");
     snprintf(l->name, sizeof l->name, "%s", name && *name && !strchr(name, '/') ? name : "rnn");
+    rc_layer_init(&l->layer, &rc_rnn_class, l);
     l->cell = cell;
     if (cfg) l->cfg = *cfg;
     return l;
@@ -55,13 +70,18 @@ rc_cell *rc_rnn_cell(rc_rnn *l) { return l ? l->cell : NULL; }
 const char *rc_rnn_name(const rc_rnn *l) { return l ? l->name : ""; }
 const rc_rnn_config *rc_rnn_get_config(const rc_rnn *l) { return l ? &l->cfg : NULL; }
 
-rc_status rc_rnn_reset_states(rc_rnn *l, const float *const *values) {
-    if (!l) return RC_ERR_ARG;
-    if (!l->cfg.stateful || !l->store[0]) return RC_ERR_STATE;
+rc_status rc_rnn_reset_states(rc_rnn *l, const float *const *values, rc_error *err) {
+    static const char fn[] = "rc_rnn_reset_states";
+    if (!l) return rc_error_set(err, RC_ERR_ARG, fn, "layer is NULL");
+    if (!l->cfg.stateful) return rc_error_set(err, RC_ERR_STATE, fn, "layer '%s' is not stateful", l->name);
+    if (!l->store[0])
+        return rc_error_set(err, RC_ERR_STATE, fn, "layer '%s' has no states before its first apply", l->name);
+    for (int k = 0; k < l->cell->nstates; k++)
+        if (values && !values[k]) /* checked first: all states or none change */
+            return rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': values of state %d are NULL", l->name, k);
     for (int k = 0; k < l->cell->nstates; k++) {
         float *d = rc_node_data(l->store[k]);
         int64_t n = rc_node_numel(l->store[k]);
-        if (values && !values[k]) return RC_ERR_ARG;
         for (int64_t i = 0; i < n; i++) d[i] = values ? values[k][i] : 0.0f;
     }
     return RC_OK;
@@ -147,71 +167,19 @@ static rc_status check_inputs(rc_rnn *l, rc_graph *g, rc_node *x, rc_node *mask,
     return RC_OK;
 }
 
-/* --- step-level fusion: the LSTM pattern -----------------------------------
- * Any cell (built-in or user-written) whose step computes, from ops,
- *   z = a + b                      (B, 4U), no broadcasting
- *   i = σ(z[:, 0:U])  f = σ(z[:, U:2U])  g = tanh(z[:, 2U:3U])  o = σ(z[:, 3U:4U])
- *   c' = f ⊙ c + i ⊙ g            h' = o ⊙ tanh(c')
- * (operands of the adds and muls in any order) with h' its output and c'
- * one of its states gets the fused lstm_cell op instead: the layer rewires
- * the step's output and states to views of the fused node. The matched
- * nodes stay in the graph but nothing reads them, so plans skip them. The
- * fused op's values are the same formulas (tests/layers/test_fusion.c). */
-
-static bool is_op(const rc_node *n, const char *name) { return n && strcmp(n->op->name, name) == 0; }
-
-/* z when n = act(slice(z, axis 1, [b, e))) with z 2-D, else NULL. */
-static rc_node *gate_of(rc_node *n, const char *act, int64_t b, int64_t e) {
-    if (!is_op(n, act) || !is_op(n->in[0], "slice")) return NULL;
-    rc_node *sl = n->in[0], *z = sl->in[0];
-    int64_t axis = sl->attr.i[0] < 0 ? sl->attr.i[0] + z->shape.ndim : sl->attr.i[0];
-    if (z->shape.ndim != 2 || axis != 1 || sl->attr.i[1] != b || sl->attr.i[2] != e) return NULL;
-    return z;
-}
-
-static rc_status fuse_lstm_step(rc_graph *g, const rc_cell *c, rc_cell_step *s) {
-    rc_node *hn = s->output;
-    if (!is_op(hn, "mul") || hn->shape.ndim != 2) return RC_OK;
-    const int64_t B = hn->shape.dim[0], U = hn->shape.dim[1];
-    for (int ord = 0; ord < 2; ord++) {
-        rc_node *o = hn->in[ord], *tc = hn->in[1 - ord];
-        if (!is_op(tc, "tanh") || !is_op(tc->in[0], "add")) continue;
-        rc_node *cn = tc->in[0], *z = gate_of(o, "sigmoid", 3 * U, 4 * U);
-        if (!z || !rc_shape_eq(z->shape, RC_SHAPE(B, 4 * U)) || !is_op(z, "add")) continue;
-        if (!rc_shape_eq(z->in[0]->shape, z->shape) || !rc_shape_eq(z->in[1]->shape, z->shape)) continue;
-        int kc = -1;
-        for (int k = 0; k < c->nstates; k++)
-            if (s->next_state[k] == cn) kc = k;
-        if (kc < 0) continue;
-        /* c' = f c + i g: find the f-term and the i g-term among the add's operands */
-        rc_node *cprev = NULL;
-        bool ig = false;
-        for (int a = 0; a < 2; a++) {
-            rc_node *m = cn->in[a];
-            if (!is_op(m, "mul")) break;
-            for (int q = 0; q < 2; q++) {
-                rc_node *x = m->in[q], *y = m->in[1 - q];
-                if (!cprev && gate_of(x, "sigmoid", U, 2 * U) == z && rc_shape_eq(y->shape, RC_SHAPE(B, U))) {
-                    cprev = y;
-                    break;
-                }
-                if (!ig && gate_of(x, "sigmoid", 0, U) == z && gate_of(y, "tanh", 2 * U, 3 * U) == z) {
-                    ig = true;
-                    break;
-                }
-            }
-        }
-        if (!cprev || !ig) continue;
-        rc_node *S = rc_lstm_cell_fused(g, z->in[0], z->in[1], cprev);
-        rc_node *cv = rc_reshape(g, rc_slice(g, S, 0, 4, 5), RC_SHAPE(B, U));
-        rc_node *hv = rc_reshape(g, rc_slice(g, S, 0, 5, 6), RC_SHAPE(B, U));
-        if (!cv || !hv) return rc_graph_status(g);
-        for (int k = 0; k < c->nstates; k++) {
-            if (s->next_state[k] == hn) s->next_state[k] = hv;
-            else if (s->next_state[k] == cn) s->next_state[k] = cv;
-        }
-        s->output = hv;
-        return RC_OK;
+/* A parameter made by step or project (node ids from mark on) would be a
+ * new weight at every step or projection chunk, outside c->params: the
+ * same mistake as an rc_param in build, so the same answer. */
+static rc_status check_no_params(rc_rnn *l, rc_graph *g, int mark, const char *where) {
+    for (int id = mark; id < rc_graph_node_count(g); id++) {
+        rc_node *n = rc_graph_node(g, id);
+        if (!rc_node_is_param(n)) continue;
+        char path[256];
+        rc_graph_fail(g, RC_ERR_ARG,
+                      "rnn '%s': cell '%s': parameter '%s' was made in %s; make cell parameters in build "
+                      "with rc_cell_add_param so they are trained, checked and loaded",
+                      l->name, l->cell->name, rc_node_path(n, path, sizeof path), where);
+        return RC_ERR_ARG;
     }
     return RC_OK;
 }
@@ -249,16 +217,23 @@ static rc_node *step_rows(rc_graph *g, rc_node *seq, int64_t t) {
 enum { PROJECT_ROWS = 256 };
 
 /* cell.project of steps [t0, t1) of seq (T, B, I), chunk k of n (as even
- * as the steps allow), as (t1 - t0, B, F). */
-static rc_node *project_chunk(rc_cell *c, rc_graph *g, rc_node *seq, int64_t T, int64_t n, int64_t k, int64_t *t0,
-                              int64_t *t1) {
+ * as the steps allow), as (t1 - t0, B, F). `leaf`: the leaf x that seq is
+ * the transpose of, or NULL; then the rows are declared to be x's steps
+ * (time_rows, ops/shape.c), so the kernel's gradient makes them again from
+ * x instead of keeping seq through backward. */
+static rc_node *project_chunk(rc_rnn *l, rc_graph *g, rc_node *seq, rc_node *leaf, int64_t T, int64_t n, int64_t k,
+                              int64_t *t0, int64_t *t1) {
+    rc_cell *c = l->cell;
     rc_shape s = rc_node_shape(seq);
     *t0 = k * T / n;
     *t1 = (k + 1) * T / n;
     int64_t C = *t1 - *t0;
     rc_scope_push(g, "input_projection");
     rc_node *xs = C == T ? seq : rc_slice(g, seq, 0, *t0, *t1);
-    rc_node *p = c->cls->project(c, g, rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2])));
+    rc_node *rows = leaf ? rc_time_rows(g, xs, leaf, *t0, *t1) : rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2]));
+    int mark = rc_graph_node_count(g);
+    rc_node *p = c->cls->project(c, g, rows);
+    if (p && check_no_params(l, g, mark, "project") != RC_OK) p = NULL;
     p = p ? rc_reshape(g, p, RC_SHAPE(C, s.dim[1], rc_node_shape(p).dim[1])) : NULL;
     rc_scope_pop(g);
     return p;
@@ -302,6 +277,8 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
 
     rc_node *seq = rc_transpose(g, x, (int[]){1, 0, 2});
     if (l->cfg.go_backwards) seq = rc_reverse(g, seq, 0);
+    /* seq is x's steps in order when x is a leaf (no dropout) read forwards */
+    rc_node *leaf = rc_node_is_leaf(x) && !l->cfg.go_backwards ? x : NULL;
     /* The projection runs in chunks of steps, each made just before its
      * first step: a chunk dies when the forward has passed it, and its
      * gradient (the stack of the chunk's per-step deltas) is complete when
@@ -313,7 +290,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
     if (nchunks > T) nchunks = T;
     rc_node *xseq = seq, *proj = NULL;
     int64_t chunk = 0, chunk_t0 = 0, chunk_t1 = T;
-    if (c->cls->project) proj = project_chunk(c, g, xseq, T, nchunks, 0, &chunk_t0, &chunk_t1);
+    if (c->cls->project) proj = project_chunk(l, g, xseq, leaf, T, nchunks, 0, &chunk_t0, &chunk_t1);
     rc_node *mseq = NULL;
     if (mask) {
         mseq = rc_reshape(g, rc_transpose(g, mask, (int[]){1, 0}), RC_SHAPE(T, B, 1));
@@ -334,12 +311,15 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         char tn[24];
         snprintf(tn, sizeof tn, "t%lld", (long long)t);
         rc_scope_push(g, tn);
-        if (proj && t == chunk_t1) proj = project_chunk(c, g, xseq, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
+        if (proj && t == chunk_t1) proj = project_chunk(l, g, xseq, leaf, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
         rc_cell_step s = {.x = proj ? step_rows(g, proj, t - chunk_t0) : step_rows(g, seq, t), .rec_mask = rec_mask};
         memcpy(s.state, state, sizeof state);
+        int mark = rc_graph_node_count(g);
         st = c->cls->step(c, g, &s);
+        if (st == RC_OK) st = check_no_params(l, g, mark, "step");
         if (st == RC_OK) st = check_step(l, g, &s, B);
-        if (st == RC_OK && rc_graph_fusion(g)) st = fuse_lstm_step(g, c, &s);
+        /* the one fusion pass (ops/fuse.c): built-in and user cells alike */
+        if (st == RC_OK) st = rc_cell_step_fuse(g, c, &s);
         rc_node *o = s.output;
         if (st == RC_OK && mask) {
             rc_node *m = step_rows(g, mseq, t);
@@ -373,21 +353,41 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
 /* --- Bidirectional ---------------------------------------------------------- */
 
 struct rc_bidir {
+    rc_layer layer; /* the handle rc_bidir_layer returns; impl = this */
     char name[64];
     rc_rnn *fwd, *bwd;
     rc_merge_mode mode;
 };
 
-rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_merge_mode mode) {
-    if (!forward || !backward || forward == backward) return NULL;
-    if (forward->cfg.go_backwards == backward->cfg.go_backwards ||
-        forward->cfg.return_sequences != backward->cfg.return_sequences ||
-        forward->cfg.return_state != backward->cfg.return_state || forward->cfg.stateful != backward->cfg.stateful ||
-        mode < RC_MERGE_CONCAT || mode > RC_MERGE_NONE)
+rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_merge_mode mode, rc_error *err) {
+    static const char fn[] = "rc_bidir_new";
+    const char *nm = name && *name ? name : "bidirectional";
+    if (!forward || !backward)
+        return refuse(err, RC_ERR_ARG, fn, nm, !forward ? "the forward layer is NULL" : "the backward layer is NULL");
+    if (forward == backward) return refuse(err, RC_ERR_ARG, fn, nm, "the forward and backward layers are the same layer");
+    const rc_rnn_config *f = &forward->cfg, *bw = &backward->cfg;
+    if (f->go_backwards == bw->go_backwards) {
+        rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': %s", nm,
+                     bw->go_backwards ? "the forward layer has go_backwards set too"
+                                      : "the backward layer must have go_backwards set");
         return NULL;
+    }
+    const char *differs = f->return_sequences != bw->return_sequences ? "return_sequences"
+                          : f->return_state != bw->return_state       ? "return_state"
+                          : f->stateful != bw->stateful               ? "stateful"
+                                                                      : NULL;
+    if (differs) {
+        rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': the forward and backward layers differ in %s", nm, differs);
+        return NULL;
+    }
+    if (mode < RC_MERGE_CONCAT || mode > RC_MERGE_NONE) {
+        rc_error_set(err, RC_ERR_ARG, fn, "layer '%s': unknown merge mode %d", nm, (int)mode);
+        return NULL;
+    }
     rc_bidir *b = rc_calloc(1, sizeof *b);
-    if (!b) return NULL;
+    if (!b) return refuse(err, RC_ERR_NOMEM, fn, nm, "out of memory");
     snprintf(b->name, sizeof b->name, "%s", name && *name && !strchr(name, '/') ? name : "bidirectional");
+    rc_layer_init(&b->layer, &rc_bidir_class, b);
     b->fwd = forward;
     b->bwd = backward;
     b->mode = mode;
@@ -462,3 +462,102 @@ rc_status rc_bidir_apply(rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call
     if (st != RC_OK) memset(out, 0, sizeof *out);
     return st;
 }
+
+/* --- the layer classes ----------------------------------------------------- */
+
+rc_layer *rc_rnn_layer(rc_rnn *l) { return l ? &l->layer : NULL; }
+rc_layer *rc_bidir_layer(rc_bidir *b) { return b ? &b->layer : NULL; }
+
+/* Keras class name of an RNN layer: its cell's class without "Cell" for
+ * the built-in cells (SimpleRNN, LSTM, GRU), RNN for any other cell. */
+static const char *rnn_type_of(const rc_layer *ly) {
+    const rc_rnn *l = ly->impl;
+    const char *t = l->cell->cls->type;
+    if (!strcmp(t, "SimpleRNNCell")) return "SimpleRNN";
+    if (!strcmp(t, "LSTMCell")) return "LSTM";
+    if (!strcmp(t, "GRUCell")) return "GRU";
+    return "RNN";
+}
+
+static const char *rnn_layer_name(const rc_layer *ly) { return rc_rnn_name(ly->impl); }
+
+static void rnn_layer_destroy(rc_layer *ly) { rc_rnn_free(ly->impl); }
+
+/* Cell weights, Keras order, appended from out[at]. */
+static int cell_params(const rc_cell *c, rc_node **out, int at, int max) {
+    for (int k = 0; k < c->nparams; k++, at++)
+        if (out && at < max) out[at] = c->params[k];
+    return at;
+}
+
+static int rnn_layer_params(const rc_layer *ly, rc_node **out, int max) {
+    return cell_params(((const rc_rnn *)ly->impl)->cell, out, 0, max);
+}
+
+static rc_rnn_call layer_call(const rc_layer_in *in) {
+    return (rc_rnn_call){.mask = in->mask, .initial_state = in->initial_state, .ninitial = in->ninitial,
+                         .training = in->training, .rng = in->rng};
+}
+
+/* Keras: the output, then the final states with return_state; the mask
+ * flows on with the sequence only. */
+static rc_status rnn_layer_apply(rc_layer *ly, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_rnn *l = ly->impl;
+    rc_rnn_call call = layer_call(in);
+    rc_rnn_out o;
+    rc_status st = rc_rnn_apply(l, g, in->x, &call, &o);
+    if (st != RC_OK) return st;
+    out->out[out->nout++] = o.output;
+    out->mask[0] = l->cfg.return_sequences ? in->mask : NULL;
+    for (int k = 0; l->cfg.return_state && k < o.nstates; k++) out->out[out->nout++] = o.state[k];
+    out->nupdates = o.nupdates;
+    for (int k = 0; k < o.nupdates; k++) out->update[k] = o.update[k];
+    return RC_OK;
+}
+
+const rc_layer_class rc_rnn_class = {
+    .type = "RNN",
+    .type_of = rnn_type_of,
+    .input_dtype = RC_F32,
+    .name = rnn_layer_name,
+    .apply = rnn_layer_apply,
+    .params = rnn_layer_params,
+    .destroy = rnn_layer_destroy,
+};
+
+static const char *bidir_layer_name(const rc_layer *ly) { return rc_bidir_name(ly->impl); }
+
+static void bidir_layer_destroy(rc_layer *ly) { rc_bidir_free(ly->impl); }
+
+/* Forward weights then backward weights (Keras get_weights()). */
+static int bidir_layer_params(const rc_layer *ly, rc_node **out, int max) {
+    const rc_bidir *b = ly->impl;
+    return cell_params(b->bwd->cell, out, cell_params(b->fwd->cell, out, 0, max), max);
+}
+
+/* Keras: the merged output (or both halves with merge_mode None), then the
+ * forward states and the backward states with return_state. */
+static rc_status bidir_layer_apply(rc_layer *ly, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    rc_bidir *b = ly->impl;
+    rc_rnn_call call = layer_call(in);
+    rc_bidir_out o;
+    rc_status st = rc_bidir_apply(b, g, in->x, &call, &o);
+    if (st != RC_OK) return st;
+    bool seq = b->fwd->cfg.return_sequences;
+    if (o.output) out->out[out->nout++] = o.output;
+    else out->out[out->nout++] = o.output_forward, out->out[out->nout++] = o.output_backward;
+    for (int k = 0; k < out->nout; k++) out->mask[k] = seq ? in->mask : NULL;
+    for (int k = 0; b->fwd->cfg.return_state && k < o.nstates; k++) out->out[out->nout++] = o.state[k];
+    out->nupdates = o.nupdates;
+    for (int k = 0; k < o.nupdates; k++) out->update[k] = o.update[k];
+    return RC_OK;
+}
+
+const rc_layer_class rc_bidir_class = {
+    .type = "Bidirectional",
+    .input_dtype = RC_F32,
+    .name = bidir_layer_name,
+    .apply = bidir_layer_apply,
+    .params = bidir_layer_params,
+    .destroy = bidir_layer_destroy,
+};

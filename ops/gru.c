@@ -240,7 +240,7 @@ static void grad_label(const rc_node *n, char *buf, size_t len) {
 const rc_op rc_op_gru_cell_grad = {.name = "gru_cell_grad", .arity = 3, .infer = infer_grad, .forward = grad_fwd,
                                    .reference = grad_ref, .label = grad_label};
 
-rc_node *rc_gru_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *h) {
+rc_node *rc_gru_step_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *h) {
     rc_node *in[3] = {xp, hu, h};
     return rc_node_make(g, &rc_op_gru_cell, in, 3, NULL, "gru_cell");
 }

@@ -18,11 +18,6 @@
 #include "gru_simd.h"
 #include "vecmath.h"
 
-__m512 Sleef_expf16_u10avx512f(__m512);
-__m512 Sleef_tanhf16_u35avx512f(__m512);
-__m256 Sleef_expf8_u10avx2(__m256);
-__m256 Sleef_tanhf8_u35avx2(__m256);
-
 /* The bodies, written once over these names:
  *   V the vector type, W its width, MASK(rem) the lane mask for rem > 0
  *   remaining elements, LD(p) / ST(p, v) masked load / store with `m`,

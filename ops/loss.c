@@ -73,7 +73,7 @@ static void mse_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
 const rc_op rc_op_mse = {.name = "mse", .arity = 2, .infer = mse_infer, .forward = mse_fwd,
                          .reference = mse_ref, .grad = mse_grad};
 
-rc_node *rc_mse(rc_graph *g, rc_node *pred, rc_node *target) {
+rc_node *rc_mean_squared_diff(rc_graph *g, rc_node *pred, rc_node *target) {
     rc_node *in[2] = {pred, target};
     return rc_node_make(g, &rc_op_mse, in, 2, NULL, NULL);
 }

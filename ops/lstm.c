@@ -255,7 +255,7 @@ const rc_op rc_op_lstm_cell_grad = {.name = "lstm_cell_grad", .arity = -1, .infe
                                     .forward = grad_fwd, .reference = grad_ref, .scratch_bytes = grad_scratch,
                                     .label = grad_label};
 
-rc_node *rc_lstm_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *c) {
+rc_node *rc_lstm_step_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *c) {
     rc_node *in[3] = {xp, hu, c};
     return rc_node_make(g, &rc_op_lstm_cell, in, 3, NULL, "lstm_cell");
 }

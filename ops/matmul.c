@@ -105,32 +105,18 @@ static rc_status matmul_ref(const rc_node *n, void *out, void *const *in, void *
     return RC_OK;
 }
 
-/* A as the input projection of an RNN reads it, rows of steps [t0, t1) of
- * a leaf x (B, T, I) in time-major order: reshape(slice(transpose(x,
- * (1, 0, 2)), axis 0, t0, t1)) (layers/rnn.c). For the weight gradient
- * Aᵀ dC the same rows are made again from x, reshape(transpose(slice(x,
- * axis 1, t0, t1))), when backward needs them: otherwise the time-major
- * copy of the whole input, made at the start of the forward pass, would
- * live to the end of backward and sit on a training step's memory peak
- * (LSTM/GRU H 32 b32: 2·T·B·H floats, I = 64 > H). The copy is chunk-sized
- * and costs one pass over x per step. Any other A is returned as it is. */
+/* A as the input projection of an RNN reads it: rows of steps [t0, t1) of
+ * a leaf x (B, T, I) in time-major order, declared so by the layer with a
+ * time_rows node (ops/shape.c, layers/rnn.c). For the weight gradient
+ * Aᵀ dC the same rows are made again from x (rc_time_rows_again) when
+ * backward needs them: otherwise the time-major copy of the input, made in
+ * the forward pass, would live to the end of backward and sit on a
+ * training step's memory peak (LSTM/GRU H 32 b32: 2·T·B·H floats, I = 64 >
+ * H). The copy is chunk-sized and costs one pass over x per chunk. Any
+ * other A is used as it is: only the declaration, never the shape of the
+ * graph that made A, decides. */
 static rc_node *rows_again(rc_graph *g, rc_node *a) {
-    if (a->op != &rc_op_reshape || a->shape.ndim != 2) return a;
-    rc_node *s = a->in[0], *t = s;
-    int64_t t0 = 0, t1 = -1;
-    if (s->op == &rc_op_slice) {
-        if (s->attr.i[0] != 0) return a;
-        t0 = s->attr.i[1], t1 = s->attr.i[2];
-        t = s->in[0];
-    }
-    if (t->op != &rc_op_transpose || t->shape.ndim != 3 || t->attr.i[0] != 1 || t->attr.i[1] != 0 ||
-        t->attr.i[2] != 2)
-        return a;
-    rc_node *x = t->in[0];
-    if (!(x->op->flags & RC_OPF_LEAF) || x->dtype != RC_F32) return a;
-    if (t1 < 0) t1 = x->shape.dim[1];
-    rc_node *xs = t0 == 0 && t1 == x->shape.dim[1] ? x : rc_slice(g, x, 1, t0, t1);
-    rc_node *r = rc_reshape(g, rc_transpose(g, xs, (int[]){1, 0, 2}), a->shape);
+    rc_node *r = rc_time_rows_again(g, a);
     return r ? r : a;
 }
 
@@ -309,7 +295,7 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
     /* stacks: concats newer than every b, whose pieces are all ours */
     for (int id = nn - 1; id > lo; id--) {
         rc_node *st = rc_graph_node(g, id);
-        if (st->op != &rc_op_concat || st->attr.i[0] != 0 || st->dtype != RC_F32 || st->shape.dim[st->shape.ndim - 1] != N)
+        if (!(st->op->flags & RC_OPF_CONCAT) || st->attr.i[0] != 0 || st->dtype != RC_F32 || st->shape.dim[st->shape.ndim - 1] != N)
             continue;
         bool ok = true;
         int64_t rows = 0;
@@ -339,7 +325,7 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
         for (; k < n && rows < GROUP_ROWS; k++) {
             if (grp[k] >= 0) continue;
             const rc_node *pb = peel_reshape(c[k]->in[1]);
-            bool stacked = (pb->op == &rc_op_concat && pb->attr.i[0] == 0 && pb->nin > 1) ||
+            bool stacked = ((pb->op->flags & RC_OPF_CONCAT) && pb->attr.i[0] == 0 && pb->nin > 1) ||
                            c[k]->in[1]->shape.dim[0] >= ALONE_ROWS;
             if (stacked && m > 0) break;
             as[m] = c[k]->in[0];

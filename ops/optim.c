@@ -1,7 +1,7 @@
 /* Training ops: the fused optimizer updates (side effects, one pass over a
  * parameter's memory each), the gradient norm used for clipping, the
  * learning-rate schedule read from the step counter, the step increment
- * and a finiteness guard. The formulas are in include/recur/train.h and
+ * and a finiteness guard. The formulas are in ops/include/recur/optim.h and
  * docs/training.md.
  *
  * Ordering: the planner runs side-effect ops after every other node, in id
@@ -428,8 +428,8 @@ const char *rc_optim_slot_name(const rc_optim_config *cfg, int k) {
 rc_node *rc_optim_update(rc_graph *g, const rc_optim_config *cfg, rc_node *param, rc_node *grad, rc_node *lr,
                          rc_node *step, rc_node *const *slots, rc_node *norm) {
     if (!cfg) return rc_graph_fail(g, RC_ERR_ARG, "rc_optim_update: config is NULL");
-    char err[200];
-    if (rc_optim_validate(cfg, err, sizeof err) != RC_OK) return rc_graph_fail(g, RC_ERR_ARG, "rc_optim_update: %s", err);
+    rc_error err;
+    if (rc_optim_validate(cfg, &err) != RC_OK) return rc_graph_fail(g, RC_ERR_ARG, "rc_optim_update: %s", err.message);
     int nslots = rc_optim_slot_count(cfg);
     bool by_norm = cfg->clipnorm > 0 || cfg->global_clipnorm > 0;
     if (by_norm && !norm)
@@ -484,13 +484,8 @@ rc_optim_config rc_optim_defaults(rc_optim_kind kind) {
 
 static bool in01(double x) { return x >= 0 && x < 1; }
 
-rc_status rc_optim_validate(const rc_optim_config *c, char *err, size_t errlen) {
-    char tmp[8];
-    if (!err) {
-        err = tmp;
-        errlen = sizeof tmp;
-    }
-#define BAD(...) return snprintf(err, errlen, __VA_ARGS__), RC_ERR_ARG
+rc_status rc_optim_validate(const rc_optim_config *c, rc_error *err) {
+#define BAD(...) return rc_error_set(err, RC_ERR_ARG, "rc_optim_validate", __VA_ARGS__)
     if (!c) BAD("optimizer config is NULL");
     if ((unsigned)c->kind > RC_OPT_ADAGRAD) BAD("unknown optimizer kind %d", (int)c->kind);
     const rc_lr_schedule *s = &c->lr;
@@ -522,6 +517,5 @@ rc_status rc_optim_validate(const rc_optim_config *c, char *err, size_t errlen) 
     }
     if (nclip > 1) BAD("set at most one of clipnorm, global_clipnorm and clipvalue (Keras applies only one)");
 #undef BAD
-    if (err != tmp && errlen) err[0] = 0;
     return RC_OK;
 }

@@ -40,7 +40,7 @@ const rc_op rc_op_sgd_update = {.name = "sgd_update", .arity = 2, .flags = RC_OP
                                 .infer = sgd_infer, .forward = sgd_fwd, .reference = sgd_ref,
                                 .label = sgd_label};
 
-rc_node *rc_sgd_update(rc_graph *g, rc_node *param, rc_node *grad, float lr) {
+rc_node *rc_apply_gradient_descent(rc_graph *g, rc_node *param, rc_node *grad, float lr) {
     rc_node *in[2] = {param, grad};
     rc_attr a = {.f = {lr}};
     return rc_node_make(g, &rc_op_sgd_update, in, 2, &a, NULL);

@@ -7,7 +7,9 @@
  *   reverse(x, a)           y[o, k, i] = x[o, len - 1 - k, i]   dx = reverse(dy, a)
  *   reshape(x, S)           same data                           dx = reshape(dy, shape x)
  *   transpose(x, p)         y axis k = x axis p[k]              dx = transpose(dy, p^-1)
+ *   time_rows(s, x, t0, t1) s as rows, declared to be x's steps   dx = reshape(dy, shape s)
  * reshape is always a view; slice is a view when outer == 1. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,7 +240,7 @@ static void concat_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     }
 }
 
-const rc_op rc_op_concat = {.name = "concat", .arity = -1, .infer = concat_infer, .forward = concat_fwd,
+const rc_op rc_op_concat = {.name = "concat", .arity = -1, .flags = RC_OPF_CONCAT, .infer = concat_infer, .forward = concat_fwd,
                             .reference = concat_ref, .grad = concat_grad};
 
 rc_node *rc_concat(rc_graph *g, rc_node *const *xs, int n, int axis) {
@@ -292,6 +294,62 @@ rc_node *rc_reshape(rc_graph *g, rc_node *x, rc_shape shape) {
     rc_attr a = {.i = {0}};
     rc_attr_set_shape(&a, shape);
     return rc_node_make(g, &rc_op_reshape, &x, 1, &a, NULL);
+}
+
+/* --- time_rows: rows declared to be time-major steps of a leaf -------------
+ * time_rows(seq, x; t0, t1) is seq (C, B, F) viewed as (C·B, F) rows, as
+ * reshape would give, plus a declaration the graph's shape alone does not
+ * make: seq holds steps [t0, t1) of the leaf x (B, T, F) in time-major
+ * order, seq[k, b] = x[b, t0 + k] (C = t1 - t0). The RNN layer emits it for
+ * the rows its input projection multiplies (layers/rnn.c); the shape rule
+ * checks the shapes of the claim, the caller vouches for the values.
+ * Input 1 is the declaration only: no kernel reads it (a view of input 0)
+ * and no gradient flows to it (x's gradient flows through seq).
+ * What it is for: a gradient builder that needs these rows long after the
+ * forward pass (matmul's dW = Aᵀ dC) makes them again from x with
+ * rc_time_rows_again, so the time-major copy dies after the forward pass
+ * instead of living through backward. */
+static bool time_rows_infer(rc_graph *g, rc_node *n) {
+    const rc_node *x = n->in[1];
+    rc_shape s = n->in[0]->shape, xs = x->shape;
+    int64_t t0 = n->attr.i[0], t1 = n->attr.i[1];
+    if (!rc_require_dtype(g, n, 0, RC_F32) || !rc_require_dtype(g, n, 1, RC_F32)) return false;
+    if (!(x->op->flags & RC_OPF_LEAF)) return rc_node_fail(g, n, RC_ERR_ARG, "input 1 '%s' is not a leaf", x->name);
+    if (xs.ndim != 3 || t0 < 0 || t1 <= t0 || t1 > xs.dim[1] || !rc_shape_eq(s, RC_SHAPE(t1 - t0, xs.dim[0], xs.dim[2]))) {
+        char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
+        return rc_node_fail(g, n, RC_ERR_SHAPE, "%s is not steps [%lld, %lld) of %s in time-major order",
+                            rc_shape_str(s, a, sizeof a), (long long)t0, (long long)t1, rc_shape_str(xs, b, sizeof b));
+    }
+    n->shape = RC_SHAPE(s.dim[0] * s.dim[1], s.dim[2]);
+    return true;
+}
+
+static void time_rows_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
+    dx[0] = rc_reshape(g, dy, n->in[0]->shape);
+}
+
+static void time_rows_label(const rc_node *n, char *buf, size_t len) {
+    snprintf(buf, len, "time_rows %lld:%lld", (long long)n->attr.i[0], (long long)n->attr.i[1]);
+}
+
+const rc_op rc_op_time_rows = {.name = "time_rows", .arity = 2, .infer = time_rows_infer, .forward = reshape_fwd,
+                               .reference = reshape_ref, .grad = time_rows_grad, .view = reshape_view,
+                               .label = time_rows_label};
+
+rc_node *rc_time_rows(rc_graph *g, rc_node *seq, rc_node *x, int64_t t0, int64_t t1) {
+    rc_node *in[2] = {seq, x};
+    rc_attr a = {.i = {t0, t1}};
+    return rc_node_make(g, &rc_op_time_rows, in, 2, &a, NULL);
+}
+
+/* reshape(transpose(slice(x, axis 1, t0, t1), (1, 0, 2))): one pass over
+ * the chunk of x (two kernels; the slice is skipped for all of x). */
+rc_node *rc_time_rows_again(rc_graph *g, const rc_node *rows) {
+    if (!rows || rows->op != &rc_op_time_rows) return NULL;
+    rc_node *x = rows->in[1];
+    int64_t t0 = rows->attr.i[0], t1 = rows->attr.i[1];
+    rc_node *xs = t0 == 0 && t1 == x->shape.dim[1] ? x : rc_slice(g, x, 1, t0, t1);
+    return rc_reshape(g, rc_transpose(g, xs, (int[]){1, 0, 2}), rows->shape);
 }
 
 /* --- transpose ----------------------------------------------------------- */

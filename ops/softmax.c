@@ -81,7 +81,7 @@ static void log_softmax_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx)
     dx[0] = rc_sub(g, dy, rc_mul(g, rc_exp(g, n), rc_sum(g, dy, -1, true)));
 }
 
-const rc_op rc_op_softmax = {.name = "softmax", .arity = 1, .infer = softmax_infer,
+const rc_op rc_op_softmax = {.name = "softmax", .arity = 1, .flags = RC_OPF_PROBABILITIES, .infer = softmax_infer,
                              .forward = softmax_fwd, .reference = softmax_ref, .grad = softmax_grad};
 const rc_op rc_op_log_softmax = {.name = "log_softmax", .arity = 1, .infer = softmax_infer,
                                  .forward = log_softmax_fwd, .reference = log_softmax_ref,

@@ -1,5 +1,7 @@
-/* The op table: every op recur knows, one entry each. Adding an op means
- * writing its file and adding one line here and one in ops_list.h. */
+/* The op table: every op recur knows, one entry each, made from the
+ * X-macro list ops/ops_list.inc (which also declares each rc_op_<name> in
+ * ops_list.h). Adding an op means writing its file and adding one line to
+ * ops_list.inc; nothing here changes. */
 #include <string.h>
 
 #include "ops_list.h"

@@ -19,22 +19,6 @@
 
 #include "vecmath.h"
 
-/* sleef.h declares its vector variants only when the including file is
- * compiled for that ISA; this file is built for the baseline and enables
- * AVX2/AVX-512 per function, so it declares the variants it calls. */
-__m512 Sleef_expf16_u10avx512f(__m512);
-__m512 Sleef_logf16_u10avx512f(__m512);
-__m512 Sleef_tanhf16_u35avx512f(__m512);
-__m256 Sleef_expf8_u10avx2(__m256);
-__m256 Sleef_logf8_u10avx2(__m256);
-__m256 Sleef_tanhf8_u35avx2(__m256);
-__m512 Sleef_expm1f16_u10avx512f(__m512);
-__m512 Sleef_log1pf16_u10avx512f(__m512);
-__m512 Sleef_erfcf16_u15avx512f(__m512);
-__m256 Sleef_expm1f8_u10avx2(__m256);
-__m256 Sleef_log1pf8_u10avx2(__m256);
-__m256 Sleef_erfcf8_u15avx2(__m256);
-
 enum { ISA_UNKNOWN, ISA_SCALAR, ISA_AVX2, ISA_AVX512 };
 static int isa_cached = ISA_UNKNOWN;
 

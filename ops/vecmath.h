@@ -9,6 +9,42 @@
 
 #include "recur/op.h" /* RC_VECTOR_CLONES */
 
+#include <immintrin.h>
+#include <sleef.h>
+
+/* sleef.h declares its vector variants only when the including file is
+ * compiled for that ISA; ops/ is built for the baseline and enables
+ * AVX2/AVX-512 per function (vecmath.c, gru_simd.c), so it declares the
+ * variants those call (unless
+ * the whole file is built for that ISA, e.g. -march=native, when sleef.h
+ * has declared them already). clang refuses a declaration that passes a
+ * vector argument without the ISA enabled (the ABI differs), so the
+ * declarations carry the ISA as a target attribute, as the functions that
+ * call them do. */
+#if defined(__clang__)
+#define SLEEF_DECL_512 __attribute__((target("avx512f")))
+#define SLEEF_DECL_256 __attribute__((target("avx2,fma")))
+#else
+#define SLEEF_DECL_512
+#define SLEEF_DECL_256
+#endif
+#ifndef __AVX512F__
+SLEEF_DECL_512 __m512 Sleef_expf16_u10avx512f(__m512);
+SLEEF_DECL_512 __m512 Sleef_logf16_u10avx512f(__m512);
+SLEEF_DECL_512 __m512 Sleef_tanhf16_u35avx512f(__m512);
+SLEEF_DECL_512 __m512 Sleef_expm1f16_u10avx512f(__m512);
+SLEEF_DECL_512 __m512 Sleef_log1pf16_u10avx512f(__m512);
+SLEEF_DECL_512 __m512 Sleef_erfcf16_u15avx512f(__m512);
+#endif
+#ifndef __AVX2__
+SLEEF_DECL_256 __m256 Sleef_expf8_u10avx2(__m256);
+SLEEF_DECL_256 __m256 Sleef_logf8_u10avx2(__m256);
+SLEEF_DECL_256 __m256 Sleef_tanhf8_u35avx2(__m256);
+SLEEF_DECL_256 __m256 Sleef_expm1f8_u10avx2(__m256);
+SLEEF_DECL_256 __m256 Sleef_log1pf8_u10avx2(__m256);
+SLEEF_DECL_256 __m256 Sleef_erfcf8_u15avx2(__m256);
+#endif
+
 void rc_vexp(float *y, const float *x, int64_t n);
 void rc_vlog(float *y, const float *x, int64_t n);
 void rc_vtanh(float *y, const float *x, int64_t n);

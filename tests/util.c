@@ -32,10 +32,11 @@ void tu_check_forward(rc_graph *g, rc_node *y, double atol, double rtol) {
     tu_assert_ok(g);
     rc_plan *p = rc_plan_new(g, &y, 1);
     cr_assert(p, "plan: %s", rc_graph_error(g));
-    cr_assert_eq(rc_plan_run(p), RC_OK, "run: %s", rc_plan_error(p));
+    rc_error run_err;
+    cr_assert_eq(rc_plan_run(p, &run_err), RC_OK, "run: %s", run_err.message);
     rc_refeval *r = rc_refeval_new(g, &y, 1);
     cr_assert(r, "refeval: %s", rc_graph_error(g));
-    cr_assert_eq(rc_refeval_run(r), RC_OK);
+    cr_assert_eq(rc_refeval_run(r, NULL), RC_OK);
     int64_t n = rc_node_numel(y);
     if (rc_node_dtype(y) == RC_I32) {
         const int32_t *a = rc_plan_data(p, y), *b = rc_refeval_i32(r, y);
@@ -59,7 +60,10 @@ void tu_check_gradients(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n, 
     tu_assert_ok(g);
     rc_gradcheck_opts o = {.atol = atol, .rtol = rtol};
     rc_gradcheck_result res;
+    int before = rc_graph_node_count(g);
     rc_status s = rc_gradcheck(g, loss, wrt, n, &o, &res);
+    cr_assert_eq(rc_graph_node_count(g), before, "gradcheck left %d nodes behind",
+                 rc_graph_node_count(g) - before);
     cr_assert(s == RC_OK,
               "gradcheck: %s (%s); %lld of %lld failed; worst: wrt[%d] '%s' element %lld analytic %.12g "
               "numeric %.12g (max abs %.3g, max rel %.3g)",
@@ -75,7 +79,8 @@ void tu_eval(rc_graph *g, rc_node *y, float *out) {
     tu_assert_ok(g);
     rc_plan *p = rc_plan_new(g, &y, 1);
     cr_assert(p, "plan: %s", rc_graph_error(g));
-    cr_assert_eq(rc_plan_run(p), RC_OK, "run: %s", rc_plan_error(p));
+    rc_error err;
+    cr_assert_eq(rc_plan_run(p, &err), RC_OK, "run: %s", err.message);
     const float *v = rc_plan_f32(p, y);
     for (int64_t i = 0; i < rc_node_numel(y); i++) out[i] = v[i];
     rc_plan_free(p);
@@ -149,4 +154,27 @@ bool tu_activation_ref(rc_activation a, const double *x, double *y, int n) {
         else return false;
     }
     return true;
+}
+
+char tu_tmpdir[64];
+
+void tu_tmpdir_setup(void) {
+    snprintf(tu_tmpdir, sizeof tu_tmpdir, "/tmp/recur-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(tu_tmpdir));
+}
+
+void tu_tmpdir_teardown(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tu_tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+const char *tu_write_tmp(const char *name, const void *data, size_t n) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tu_tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+    return path;
 }

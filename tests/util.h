@@ -45,4 +45,12 @@ void tu_check_cell_split_over_threads(rc_node *(*fused)(rc_graph *, rc_node *, r
  * row of the table needs its formula here). */
 bool tu_activation_ref(rc_activation a, const double *x, double *y, int n);
 
+/* A fresh directory per test: tu_tmpdir_setup / tu_tmpdir_teardown as a
+ * Criterion .init / .fini; tu_write_tmp writes a file in it and returns its
+ * path (a static buffer, valid until the next call). */
+extern char tu_tmpdir[];
+void tu_tmpdir_setup(void);
+void tu_tmpdir_teardown(void);
+const char *tu_write_tmp(const char *name, const void *data, size_t n);
+
 #endif

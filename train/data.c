@@ -1,23 +1,12 @@
 /* Token corpora, windows and SHA-256 (see recur/data.h). */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "recur/data.h"
 
-static rc_status errf(char *msg, size_t len, rc_status s, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static rc_status errf(char *msg, size_t len, rc_status s, const char *fmt, ...) {
-    if (msg && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
 
 
 
@@ -76,24 +65,24 @@ void rc_sha256_hex(const void *data, size_t n, char out[65]) {
 
 /* --- loaders ------------------------------------------------------------------- */
 
-static rc_status check_fraction(double f, char *msg, size_t len) {
+static rc_status check_fraction(double f, rc_error *err, const char *fn) {
     if (!(f > 0.0 && f <= 1.0))
-        return errf(msg, len, RC_ERR_ARG, "train fraction %g is not in (0, 1]", f);
+        return rc_error_set(err, RC_ERR_ARG, fn, "train fraction %g is not in (0, 1]", f);
     return RC_OK;
 }
 
 /* Append a whole file to *buf (grown with rc_realloc). */
-static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t *cap, char *msg,
-                           size_t msglen) {
+static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t *cap, rc_error *err,
+                           const char *fn) {
     FILE *f = fopen(path, "rb");
-    if (!f) return errf(msg, msglen, RC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (!f) return rc_error_set(err, RC_ERR_IO, fn, "cannot open '%s': %s", path, strerror(errno));
     for (;;) {
         if (*cap - *len < 65536) {
             size_t nc = *cap ? *cap * 2 : 1 << 20;
             uint8_t *nb = rc_realloc(*buf, nc);
             if (!nb) {
                 fclose(f);
-                return errf(msg, msglen, RC_ERR_NOMEM, "out of memory reading '%s'", path);
+                return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory reading '%s'", path);
             }
             *buf = nb, *cap = nc;
         }
@@ -101,17 +90,17 @@ static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t 
         *len += k;
         if (k == 0) break;
     }
-    bool err = ferror(f);
+    int failed = ferror(f) ? errno : 0; /* EISDIR for a directory */
     fclose(f);
-    if (err) return errf(msg, msglen, RC_ERR_IO, "error reading '%s'", path);
+    if (failed) return rc_error_set(err, RC_ERR_IO, fn, "cannot read '%s': %s", path, strerror(failed));
     return RC_OK;
 }
 
 static rc_status from_bytes(rc_corpus *c, const uint8_t *b, size_t n, double frac, const char *what,
-                            char *msg, size_t msglen) {
-    if (n == 0) return errf(msg, msglen, RC_ERR_FORMAT, "%s is empty", what);
+                            rc_error *err, const char *fn) {
+    if (n == 0) return rc_error_set(err, RC_ERR_FORMAT, fn, "%s is empty", what);
     c->tokens = rc_malloc(n * sizeof(int32_t));
-    if (!c->tokens) return errf(msg, msglen, RC_ERR_NOMEM, "out of memory for %zu tokens of %s", n, what);
+    if (!c->tokens) return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory for %zu tokens of %s", n, what);
     for (size_t i = 0; i < n; i++) c->tokens[i] = b[i];
     c->n = (int64_t)n;
     c->n_train = (int64_t)floor(frac * (double)n);
@@ -120,47 +109,50 @@ static rc_status from_bytes(rc_corpus *c, const uint8_t *b, size_t n, double fra
     return RC_OK;
 }
 
-rc_status rc_corpus_load_bytes(rc_corpus *c, const char *path, double frac, char *msg, size_t msglen) {
-    if (!c || !path) return errf(msg, msglen, RC_ERR_ARG, "rc_corpus_load_bytes: NULL argument");
+rc_status rc_corpus_load_bytes(rc_corpus *c, const char *path, double frac, rc_error *err) {
+    static const char fn[] = "rc_corpus_load_bytes";
+    if (!c || !path) return rc_error_set(err, RC_ERR_ARG, fn, "NULL argument");
     memset(c, 0, sizeof *c);
-    rc_status s = check_fraction(frac, msg, msglen);
+    rc_status s = check_fraction(frac, err, fn);
     if (s) return s;
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
     char what[512];
     snprintf(what, sizeof what, "corpus '%s'", path);
-    s = read_file(path, &buf, &len, &cap, msg, msglen);
-    if (s == RC_OK) s = from_bytes(c, buf, len, frac, what, msg, msglen);
+    s = read_file(path, &buf, &len, &cap, err, fn);
+    if (s == RC_OK) s = from_bytes(c, buf, len, frac, what, err, fn);
     rc_free(buf);
     return s;
 }
 
-rc_status rc_corpus_from_bytes(rc_corpus *c, const void *bytes, size_t n, double frac, const char *what, char *msg,
-                               size_t msglen) {
-    if (!c || (!bytes && n)) return errf(msg, msglen, RC_ERR_ARG, "rc_corpus_from_bytes: NULL argument");
+rc_status rc_corpus_from_bytes(rc_corpus *c, const void *bytes, size_t n, double frac, const char *what,
+                               rc_error *err) {
+    static const char fn[] = "rc_corpus_from_bytes";
+    if (!c || (!bytes && n)) return rc_error_set(err, RC_ERR_ARG, fn, "NULL argument");
     memset(c, 0, sizeof *c);
-    rc_status s = check_fraction(frac, msg, msglen);
-    return s ? s : from_bytes(c, bytes, n, frac, what ? what : "the corpus", msg, msglen);
+    rc_status s = check_fraction(frac, err, fn);
+    return s ? s : from_bytes(c, bytes, n, frac, what ? what : "the corpus", err, fn);
 }
 
-rc_status rc_corpus_from_tokens(rc_corpus *c, const int32_t *tokens, int64_t n, int64_t vocab,
-                                double frac, char *msg, size_t msglen) {
-    if (!c || (!tokens && n)) return errf(msg, msglen, RC_ERR_ARG, "rc_corpus_from_tokens: NULL argument");
+/* rc_corpus_from_tokens, reporting as fn (also rc_corpus_load_ints'). */
+static rc_status from_tokens(rc_corpus *c, const int32_t *tokens, int64_t n, int64_t vocab, double frac,
+                             rc_error *err, const char *fn) {
+    if (!c || (!tokens && n)) return rc_error_set(err, RC_ERR_ARG, fn, "NULL argument");
     memset(c, 0, sizeof *c);
-    rc_status s = check_fraction(frac, msg, msglen);
+    rc_status s = check_fraction(frac, err, fn);
     if (s) return s;
-    if (n < 1) return errf(msg, msglen, RC_ERR_ARG, "corpus of %lld tokens: need at least one", (long long)n);
+    if (n < 1) return rc_error_set(err, RC_ERR_ARG, fn, "corpus of %lld tokens: need at least one", (long long)n);
     if (vocab < 0 || vocab > INT32_MAX)
-        return errf(msg, msglen, RC_ERR_ARG, "vocabulary %lld is out of range", (long long)vocab);
+        return rc_error_set(err, RC_ERR_ARG, fn, "vocabulary %lld is out of range", (long long)vocab);
     int64_t maxv = 0;
     for (int64_t i = 0; i < n; i++) {
         if (tokens[i] < 0 || (vocab && tokens[i] >= vocab))
-            return errf(msg, msglen, RC_ERR_ARG, "token %lld is %d, outside [0, %lld)", (long long)i,
+            return rc_error_set(err, RC_ERR_ARG, fn, "token %lld is %d, outside [0, %lld)", (long long)i,
                         tokens[i], (long long)vocab);
         if (tokens[i] > maxv) maxv = tokens[i];
     }
     c->tokens = rc_malloc((size_t)n * sizeof(int32_t));
-    if (!c->tokens) return errf(msg, msglen, RC_ERR_NOMEM, "out of memory for %lld tokens", (long long)n);
+    if (!c->tokens) return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory for %lld tokens", (long long)n);
     memcpy(c->tokens, tokens, (size_t)n * sizeof(int32_t));
     c->n = n;
     c->n_train = (int64_t)floor(frac * (double)n);
@@ -168,15 +160,20 @@ rc_status rc_corpus_from_tokens(rc_corpus *c, const int32_t *tokens, int64_t n, 
     return RC_OK;
 }
 
-rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, double frac, char *msg,
-                              size_t msglen) {
-    if (!c || !path) return errf(msg, msglen, RC_ERR_ARG, "rc_corpus_load_ints: NULL argument");
+rc_status rc_corpus_from_tokens(rc_corpus *c, const int32_t *tokens, int64_t n, int64_t vocab, double frac,
+                                rc_error *err) {
+    return from_tokens(c, tokens, n, vocab, frac, err, "rc_corpus_from_tokens");
+}
+
+rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, double frac, rc_error *err) {
+    static const char fn[] = "rc_corpus_load_ints";
+    if (!c || !path) return rc_error_set(err, RC_ERR_ARG, fn, "NULL argument");
     memset(c, 0, sizeof *c);
-    rc_status s = check_fraction(frac, msg, msglen);
+    rc_status s = check_fraction(frac, err, fn);
     if (s) return s;
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
-    s = read_file(path, &buf, &len, &cap, msg, msglen);
+    s = read_file(path, &buf, &len, &cap, err, fn);
     int32_t *tok = NULL;
     int64_t n = 0, tcap = 0, line = 1;
     size_t i = 0;
@@ -188,7 +185,7 @@ rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, dou
             continue;
         }
         if (ch < '0' || ch > '9') {
-            s = errf(msg, msglen, RC_ERR_FORMAT, "%s:%lld: '%c' is not part of a non-negative integer",
+            s = rc_error_set(err, RC_ERR_FORMAT, fn, "%s:%lld: '%c' is not part of a non-negative integer",
                      path, (long long)line, ch >= 32 && ch < 127 ? ch : '?');
             break;
         }
@@ -198,7 +195,7 @@ rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, dou
             if (v > INT32_MAX) break;
         }
         if (v > INT32_MAX) {
-            s = errf(msg, msglen, RC_ERR_FORMAT, "%s:%lld: integer too large for a token", path,
+            s = rc_error_set(err, RC_ERR_FORMAT, fn, "%s:%lld: integer too large for a token", path,
                      (long long)line);
             break;
         }
@@ -206,7 +203,7 @@ rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, dou
             int64_t nc = tcap ? tcap * 2 : 4096;
             int32_t *nt = rc_realloc(tok, (size_t)nc * sizeof(int32_t));
             if (!nt) {
-                s = errf(msg, msglen, RC_ERR_NOMEM, "out of memory reading '%s'", path);
+                s = rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory reading '%s'", path);
                 break;
             }
             tok = nt, tcap = nc;
@@ -214,8 +211,8 @@ rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, dou
         tok[n++] = (int32_t)v;
     }
     rc_free(buf);
-    if (s == RC_OK && n == 0) s = errf(msg, msglen, RC_ERR_FORMAT, "'%s' holds no integers", path);
-    if (s == RC_OK) s = rc_corpus_from_tokens(c, tok, n, vocab, frac, msg, msglen);
+    if (s == RC_OK && n == 0) s = rc_error_set(err, RC_ERR_FORMAT, fn, "'%s' holds no integers", path);
+    if (s == RC_OK) s = from_tokens(c, tok, n, vocab, frac, err, fn);
     rc_free(tok);
     return s;
 }
@@ -228,9 +225,16 @@ void rc_corpus_free(rc_corpus *c) {
 
 /* --- windows ------------------------------------------------------------------- */
 
-rc_status rc_corpus_windows(const rc_corpus *c, rc_rng *rng, int64_t B, int64_t T, int32_t *x,
-                            int32_t *y, int64_t *starts) {
-    if (!c || !rng || !x || !y || B < 1 || T < 1 || c->n_train < T + 1) return RC_ERR_ARG;
+rc_status rc_corpus_windows(const rc_corpus *c, rc_rng *rng, int64_t B, int64_t T, int32_t *x, int32_t *y,
+                            int64_t *starts, rc_error *err) {
+    static const char fn[] = "rc_corpus_windows";
+    if (!c || !rng || !x || !y) return rc_error_set(err, RC_ERR_ARG, fn, "NULL argument");
+    if (B < 1 || T < 1)
+        return rc_error_set(err, RC_ERR_ARG, fn, "batch %lld and window %lld must be >= 1", (long long)B,
+                            (long long)T);
+    if (c->n_train < T + 1)
+        return rc_error_set(err, RC_ERR_ARG, fn, "the training split has %lld tokens, fewer than a window of %lld + 1",
+                            (long long)c->n_train, (long long)T);
     for (int64_t b = 0; b < B; b++) {
         int64_t s = (int64_t)rc_rng_below(rng, (uint64_t)(c->n_train - T));
         if (starts) starts[b] = s;
@@ -240,8 +244,15 @@ rc_status rc_corpus_windows(const rc_corpus *c, rc_rng *rng, int64_t B, int64_t 
     return RC_OK;
 }
 
-rc_status rc_eval_starts(int64_t len, int64_t T, int64_t count, int64_t *starts) {
-    if (!starts || T < 1 || count < 1 || len < T + 1) return RC_ERR_ARG;
+rc_status rc_eval_starts(int64_t len, int64_t T, int64_t count, int64_t *starts, rc_error *err) {
+    static const char fn[] = "rc_eval_starts";
+    if (!starts) return rc_error_set(err, RC_ERR_ARG, fn, "NULL argument");
+    if (T < 1 || count < 1)
+        return rc_error_set(err, RC_ERR_ARG, fn, "window %lld and count %lld must be >= 1", (long long)T,
+                            (long long)count);
+    if (len < T + 1)
+        return rc_error_set(err, RC_ERR_ARG, fn, "a split of %lld tokens is shorter than a window of %lld + 1",
+                            (long long)len, (long long)T);
     int64_t last = len - (T + 1);
     for (int64_t i = 0; i < count; i++) {
         /* NumPy's linspace: start + i * step, the last point exactly `last`. */

@@ -78,7 +78,7 @@ static bool check_pair(rc_graph *g, rc_node *a, rc_node *b, const char *fn) {
 rc_node *rc_loss_mse(rc_graph *g, rc_node *pred, rc_node *target, const rc_loss_weights *w) {
     if (!check_pair(g, pred, target, "rc_loss_mse")) return NULL;
     /* Without weights the mean of the per-row means is the fused mse. */
-    if (!has_weights(w)) return rc_mse(g, pred, target);
+    if (!has_weights(w)) return rc_mean_squared_diff(g, pred, target);
     return rc_loss_reduce(g, rc_mean(g, rc_square(g, rc_sub(g, pred, target)), -1, false), w);
 }
 

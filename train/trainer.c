@@ -51,7 +51,8 @@ static char *path_of(const rc_node *n) {
     return rc_strdup(rc_node_path(n, buf, sizeof buf));
 }
 
-void rc_trainer_fill_slots(rc_trainer *t) {
+/* Slots to their initial values (Adagrad's initial_accumulator, else 0). */
+static void fill_slots(rc_trainer *t) {
     for (int i = 0; i < t->nparams * t->nslots; i++) {
         float *d = rc_node_data(t->slots[i]);
         float v = t->cfg.kind == RC_OPT_ADAGRAD ? (float)t->cfg.initial_accumulator : 0.0f;
@@ -61,11 +62,11 @@ void rc_trainer_fill_slots(rc_trainer *t) {
 
 rc_trainer *rc_trainer_new(rc_graph *g, const rc_trainer_spec *spec) {
     if (!g || rc_graph_status(g) != RC_OK) return NULL;
-    char err[300];
+    rc_error err;
     if (!spec) return (rc_trainer *)rc_graph_fail(g, RC_ERR_ARG, "rc_trainer_new: spec is NULL");
     if (!spec->loss) return (rc_trainer *)rc_graph_fail(g, RC_ERR_ARG, "rc_trainer_new: loss is NULL");
-    if (rc_optim_validate(&spec->optim, err, sizeof err) != RC_OK)
-        return (rc_trainer *)rc_graph_fail(g, RC_ERR_ARG, "rc_trainer_new: %s", err);
+    if (rc_optim_validate(&spec->optim, &err) != RC_OK)
+        return (rc_trainer *)rc_graph_fail(g, RC_ERR_ARG, "rc_trainer_new: %s", err.message);
     if (spec->nparams < 0 || spec->noutputs < 0 || spec->nstate < 0 || (spec->noutputs && !spec->outputs) ||
         (spec->nstate && !spec->state) || (spec->nparams && !spec->params))
         return (rc_trainer *)rc_graph_fail(g, RC_ERR_ARG, "rc_trainer_new: negative count or NULL array");
@@ -157,7 +158,7 @@ rc_trainer *rc_trainer_new(rc_graph *g, const rc_trainer_spec *spec) {
     t->inc = rc_step_increment(g, t->step);
     rc_scope_pop(g);
     if (rc_graph_status(g) != RC_OK) return build_fail(t);
-    rc_trainer_fill_slots(t);
+    fill_slots(t);
 
     int nout = 0, cap = 3 + t->noutputs + np;
     rc_node **outs = rc_malloc((size_t)cap * sizeof *outs);
@@ -193,32 +194,28 @@ void rc_trainer_free(rc_trainer *t) {
 
 /* --- running -------------------------------------------------------------------- */
 
-rc_status rc_trainer_step(rc_trainer *t, float *loss) {
-    if (!t) return RC_ERR_ARG;
-    t->err[0] = 0;
+rc_status rc_trainer_step(rc_trainer *t, float *loss, rc_error *err) {
+    if (!t) return rc_error_set(err, RC_ERR_ARG, "rc_trainer_step", "trainer is NULL");
     int64_t it = rc_trainer_iterations(t);
-    rc_status st = rc_plan_run(t->plan);
-    if (st != RC_OK) {
-        snprintf(t->err, sizeof t->err, "training step %lld: %s; no parameter was updated", (long long)it,
-                 rc_plan_error(t->plan) ? rc_plan_error(t->plan) : rc_status_str(st));
-        return st;
-    }
+    rc_error run;
+    rc_status st = rc_plan_run(t->plan, &run);
+    if (st != RC_OK)
+        return rc_error_set(err, st, "rc_trainer_step", "training step %lld: %.900s; no parameter was updated",
+                            (long long)it, run.message);
     if (loss) *loss = rc_plan_f32(t->plan, t->checked)[0];
     if (t->norm) t->last_norm = rc_plan_f32(t->plan, t->norm)[0];
     return RC_OK;
-}
-
-const char *rc_trainer_error(const rc_trainer *t) {
-    if (!t) return "trainer is NULL";
-    return t->err[0] ? t->err : NULL;
 }
 
 int64_t rc_trainer_iterations(const rc_trainer *t) {
     return t ? *(const int32_t *)rc_node_data(t->step) : 0;
 }
 
-rc_status rc_trainer_set_iterations(rc_trainer *t, int64_t it) {
-    if (!t || it < 0 || it > INT32_MAX) return RC_ERR_ARG;
+rc_status rc_trainer_set_iterations(rc_trainer *t, int64_t it, rc_error *err) {
+    if (!t) return rc_error_set(err, RC_ERR_ARG, "rc_trainer_set_iterations", "trainer is NULL");
+    if (it < 0 || it > INT32_MAX)
+        return rc_error_set(err, RC_ERR_ARG, "rc_trainer_set_iterations", "iterations %lld is outside [0, 2^31)",
+                            (long long)it);
     *(int32_t *)rc_node_data(t->step) = (int32_t)it;
     return RC_OK;
 }
@@ -244,42 +241,47 @@ rc_node *rc_trainer_param(const rc_trainer *t, int i) {
 
 void rc_trainer_reset_optimizer(rc_trainer *t) {
     if (!t) return;
-    rc_trainer_fill_slots(t);
+    fill_slots(t);
     *(int32_t *)rc_node_data(t->step) = 0;
 }
 
 /* --- fit loop ------------------------------------------------------------------- */
 
-rc_status rc_trainer_fit(rc_trainer *t, const rc_fit_config *cfg, rc_fit_history *hist) {
-    if (!t) return RC_ERR_ARG;
-    t->err[0] = 0;
-    if (!cfg || !cfg->fill_batch || cfg->steps_per_epoch < 1 || cfg->initial_epoch < 0 || cfg->epochs < 0) {
-        snprintf(t->err, sizeof t->err, "rc_trainer_fit: %s",
-                 !cfg ? "config is NULL" : !cfg->fill_batch ? "fill_batch callback is NULL"
-                 : cfg->steps_per_epoch < 1 ? "steps_per_epoch must be >= 1" : "epochs must be >= initial_epoch >= 0");
-        return RC_ERR_ARG;
-    }
+/* A callback's failure as the fit's, at epoch e (batch b, or -1 for the
+ * validation callback): its own message when it gave one. */
+static rc_status callback_failed(rc_error *err, rc_status st, const rc_error *cb, int64_t e, int64_t b) {
+    char at[64];
+    if (b < 0) snprintf(at, sizeof at, "epoch %lld", (long long)e);
+    else snprintf(at, sizeof at, "epoch %lld batch %lld", (long long)e, (long long)b);
+    if (cb->message[0]) return rc_error_set(err, st, "rc_trainer_fit", "%s: %.900s", at, cb->message);
+    return rc_error_set(err, st, "rc_trainer_fit", "%s: the %s callback failed (%s)", at,
+                        b < 0 ? "validation" : "batch", rc_status_str(st));
+}
+
+rc_status rc_trainer_fit(rc_trainer *t, const rc_fit_config *cfg, rc_fit_history *hist, rc_error *err) {
+    if (!t) return rc_error_set(err, RC_ERR_ARG, "rc_trainer_fit", "trainer is NULL");
+    if (!cfg || !cfg->fill_batch || cfg->steps_per_epoch < 1 || cfg->initial_epoch < 0 || cfg->epochs < 0)
+        return rc_error_set(err, RC_ERR_ARG, "rc_trainer_fit", "%s",
+                            !cfg ? "config is NULL" : !cfg->fill_batch ? "fill_batch callback is NULL"
+                            : cfg->steps_per_epoch < 1 ? "steps_per_epoch must be >= 1"
+                                                       : "epochs must be >= initial_epoch >= 0");
     if (hist) hist->n = 0;
     rc_status st = RC_OK;
+    rc_error cb;
     bool stop = false;
     for (int64_t e = cfg->initial_epoch; e < cfg->epochs && !stop; e++) {
         rc_fit_progress p = {.epoch = e, .val_loss = NAN};
         double sum = 0;
         int64_t done = 0;
         for (int64_t b = 0; b < cfg->steps_per_epoch; b++) {
-            if ((st = cfg->fill_batch(cfg->user, e, b)) != RC_OK) {
-                snprintf(t->err, sizeof t->err, "epoch %lld batch %lld: the batch callback failed (%s)", (long long)e,
-                         (long long)b, rc_status_str(st));
-                return st;
-            }
+            rc_error_clear(&cb);
+            if ((st = cfg->fill_batch(cfg->user, e, b, &cb)) != RC_OK)
+                return callback_failed(err, st, &cb, e, b);
             p.lr = rc_trainer_lr(t);
             float loss;
-            if ((st = rc_trainer_step(t, &loss)) != RC_OK) {
-                char msg[sizeof t->err];
-                snprintf(msg, sizeof msg, "%s", t->err);
-                snprintf(t->err, sizeof t->err, "epoch %lld batch %lld: %.900s", (long long)e, (long long)b, msg);
-                return st;
-            }
+            if ((st = rc_trainer_step(t, &loss, &cb)) != RC_OK)
+                return rc_error_set(err, st, "rc_trainer_fit", "epoch %lld batch %lld: %.900s", (long long)e,
+                                    (long long)b, cb.message);
             sum += loss;
             done++;
             p.batch = b;
@@ -291,11 +293,9 @@ rc_status rc_trainer_fit(rc_trainer *t, const rc_fit_config *cfg, rc_fit_history
                 break;
             }
         }
-        if (!stop && cfg->validate && (st = cfg->validate(cfg->user, e, &p.val_loss)) != RC_OK) {
-            snprintf(t->err, sizeof t->err, "epoch %lld: the validation callback failed (%s)", (long long)e,
-                     rc_status_str(st));
-            return st;
-        }
+        rc_error_clear(&cb);
+        if (!stop && cfg->validate && (st = cfg->validate(cfg->user, e, &p.val_loss, &cb)) != RC_OK)
+            return callback_failed(err, st, &cb, e, -1);
         if (hist && hist->n < hist->cap) {
             if (hist->loss) hist->loss[hist->n] = p.epoch_loss;
             if (hist->val_loss) hist->val_loss[hist->n] = p.val_loss;

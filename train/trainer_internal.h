@@ -1,5 +1,5 @@
-/* The trainer's fields, shared by train/trainer.c and train/checkpoint.c
- * (internal). */
+/* The trainer's fields, private to train/ (frontends reach the trainer
+ * through recur/train.h, e.g. rc_trainer_leaves for checkpoints). */
 #ifndef RECUR_TRAINER_INTERNAL_H
 #define RECUR_TRAINER_INTERNAL_H
 
@@ -20,10 +20,6 @@ struct rc_trainer {
     rc_node *loss, *checked, *step, *lr, *norm, *inc;
     rc_plan *plan;
     double last_norm;
-    char err[1024];
 };
-
-/* Slots to their initial values (Adagrad's initial_accumulator, else 0). */
-void rc_trainer_fill_slots(rc_trainer *t);
 
 #endif

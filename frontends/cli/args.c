@@ -1,4 +1,4 @@
-/* Option parsing for the CLI subcommands (see args.h). */
+/* Option parsing and usage errors for the CLI subcommands (see args.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -12,9 +12,9 @@
 int args_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "recur %s: ", cmd);
+    fprintf(stderr, "recur%s%s: ", cmd ? " " : "", cmd ? cmd : "");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\ntry 'recur %s --help'\n", cmd);
+    fprintf(stderr, "\ntry 'recur%s%s --help'\n", cmd ? " " : "", cmd ? cmd : "");
     va_end(ap);
     return EXIT_USAGE;
 }
@@ -29,8 +29,21 @@ int args_fail(const char *cmd, const char *fmt, ...) {
     return 1;
 }
 
-static int set_value(const char *cmd, arg_opt *o, const char *v) {
-    char *end;
+const char *args_expects(const arg_opt *o, char *buf, size_t len) {
+    switch (o->kind) {
+    case ARG_FLAG: snprintf(buf, len, "no value"); break;
+    case ARG_STRING: snprintf(buf, len, "%s", o->what ? o->what : "a value"); break;
+    case ARG_INT:
+        if (o->lo == 1) snprintf(buf, len, "a positive integer up to %.0f", o->hi);
+        else snprintf(buf, len, "a whole number from %.0f to %.0f", o->lo, o->hi);
+        break;
+    case ARG_DOUBLE: snprintf(buf, len, "a number from %g to %g", o->lo, o->hi); break;
+    }
+    return buf;
+}
+
+int args_set_value(const char *cmd, arg_opt *o, const char *v) {
+    char *end, want[128];
     errno = 0;
     if (o->kind == ARG_STRING) {
         *(const char **)o->target = v;
@@ -38,18 +51,14 @@ static int set_value(const char *cmd, arg_opt *o, const char *v) {
     }
     if (o->kind == ARG_INT) {
         long long x = strtoll(v, &end, 10);
-        if (!*v || *end || errno)
-            return args_usage_error(cmd, "bad value '%s' for %s (expected a whole number)", v, o->name);
-        if ((double)x < o->lo || (double)x > o->hi)
-            return args_usage_error(cmd, "%s %s is out of range (expected %.0f to %.0f)", o->name, v, o->lo, o->hi);
+        if (!*v || *end || errno || (double)x < o->lo || (double)x > o->hi)
+            return args_usage_error(cmd, "%s expects %s, got '%s'", o->name, args_expects(o, want, sizeof want), v);
         *(int64_t *)o->target = x;
         return 0;
     }
     double x = strtod(v, &end);
-    if (!*v || *end || errno == ERANGE || !isfinite(x))
-        return args_usage_error(cmd, "bad value '%s' for %s (expected a finite number)", v, o->name);
-    if (x < o->lo || x > o->hi)
-        return args_usage_error(cmd, "%s %s is out of range (expected %g to %g)", o->name, v, o->lo, o->hi);
+    if (!*v || *end || errno == ERANGE || !isfinite(x) || x < o->lo || x > o->hi)
+        return args_usage_error(cmd, "%s expects %s, got '%s'", o->name, args_expects(o, want, sizeof want), v);
     *(double *)o->target = x;
     return 0;
 }
@@ -84,17 +93,18 @@ int args_parse(const char *cmd, const char *usage, int argc, char **argv, arg_op
         for (int k = 0; k < nopts; k++)
             if (strcmp(opts[k].name, name) == 0) o = &opts[k];
         if (!o) return args_usage_error(cmd, "unknown option '%s'", name);
-        if (o->seen) return args_usage_error(cmd, "option %s given twice", name);
+        if (o->seen) return args_usage_error(cmd, "%s is given twice", name);
         o->seen = true;
         if (o->kind == ARG_FLAG) {
-            if (eq) return args_usage_error(cmd, "option %s takes no value", name);
+            if (eq) return args_usage_error(cmd, "%s takes no value, got '%s'", name, a);
             *(bool *)o->target = true;
             continue;
         }
+        char want[128];
         if (eq) v = eq + 1;
         else if (i + 1 < argc) v = argv[++i];
-        else return args_usage_error(cmd, "option %s needs a value", name);
-        int r = set_value(cmd, o, v);
+        else return args_usage_error(cmd, "%s needs a value: %s", name, args_expects(o, want, sizeof want));
+        int r = args_set_value(cmd, o, v);
         if (r) return r;
     }
     return 0;

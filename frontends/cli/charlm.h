@@ -5,10 +5,11 @@
  *                    -> Dense(V) logits (B, T, V)
  *   loss = mean over B*T of sparse softmax cross-entropy (nats per token)
  *
- * One graph holds the weights; every use (a training batch, evaluation
- * windows, one sampling step) is a branch applied to it with the same
- * layers, so the branches share the weights. A branch can take its initial
- * states as inputs and return its final states (sampling).
+ * The model is the library's (rc_lm_model_new, recur/lm.h), an ordinary
+ * Sequential rc_model; its branches, evaluation and sampling are the
+ * library's rc_lm_* functions, which imported models (lm_import.h) go
+ * through too. This file holds what the CLI adds: the checkpoint's
+ * "config" description, the seed and init kind, the corpus by name.
  */
 #ifndef RECUR_CLI_CHARLM_H
 #define RECUR_CLI_CHARLM_H
@@ -27,30 +28,18 @@ typedef struct charlm_config {
     charlm_init init;
 } charlm_config;
 
+/* The built-in model: rc_lm_model_new's model on its own graph, plus what
+ * the checkpoint config says about its start (seed, init). */
 typedef struct charlm {
     charlm_config cfg;
     uint64_t seed;            /* initialisation seed */
     rc_graph *g;
     rc_model *model;          /* owns the layers */
-    rc_embedding *emb;
-    rc_rnn *rnn[CHARLM_MAX_LAYERS];
-    rc_dense *out;
     int nparams;
-    rc_node *params[4 + 3 * CHARLM_MAX_LAYERS];
-    bool built;
+    rc_node **params;         /* after the first branch: rc_model_params */
 } charlm;
 
-/* One application of the model. */
-typedef struct charlm_branch {
-    int64_t B, T;
-    rc_node *x, *y;           /* inputs: ids and next ids (B, T) int32 */
-    rc_node *logits;          /* (B, T, V) */
-    rc_node *xent;            /* (B, T) per-token cross-entropy */
-    rc_node *loss;            /* scalar mean cross-entropy */
-    int nstates;              /* with explicit states: every layer's states */
-    rc_node *state_in[CHARLM_MAX_LAYERS * 2];   /* inputs (B, state size) */
-    rc_node *state_out[CHARLM_MAX_LAYERS * 2];  /* final states */
-} charlm_branch;
+typedef rc_lm_branch charlm_branch;
 
 const char *charlm_cell_name(charlm_cell c);
 bool charlm_cell_parse(const char *s, charlm_cell *out);
@@ -61,22 +50,11 @@ bool charlm_init_parse(const char *s, charlm_init *out);
  * from `seed` by the first branch. false on out of memory. */
 bool charlm_new(charlm *m, const charlm_config *cfg, uint64_t seed);
 void charlm_free(charlm *m);
-/* Apply the model to new (B, T) inputs; explicit_states adds state inputs
- * and outputs. RC_OK or the graph's status (message: rc_graph_error). */
+/* Apply the model to new (B, T) inputs (rc_lm_branch_new); the first
+ * branch builds the weights with Keras' initializers from `seed` and then,
+ * for init=torch, redraws them (rc_lm_init_torch) from the same generator.
+ * RC_OK or the graph's status (message: rc_graph_error). */
 rc_status charlm_branch_new(charlm *m, int64_t B, int64_t T, bool explicit_states, charlm_branch *br);
-
-/* Validation loss by the char-LM protocol: `count` windows of T+1 tokens at
- * rc_eval_starts over the split, each from a zero state, mean cross-entropy
- * over the count*T predicted tokens (nats), accumulated in double. br is a
- * branch with br->T == T and plan a plan with br->xent among its outputs;
- * count need not be a multiple of br->B (the last batch's spare rows repeat
- * a window and are not counted). */
-rc_status charlm_eval_split(charlm *m, const int32_t *split, int64_t len, int64_t count,
-                            charlm_branch *br, rc_plan *plan, double *nats, char *msg, size_t msglen);
-
-/* Sample from probabilities softmax(logits / temperature) over V with one
- * uniform draw from rng; temperature > 0. */
-int charlm_sample(const float *logits, int64_t V, double temperature, rc_rng *rng);
 
 
 /* The model description stored in checkpoints ("config" metadata):
@@ -95,8 +73,17 @@ rc_status charlm_load_corpus(const char *spec, bool ints, rc_corpus *c, char *ms
 
 /* Build the model a checkpoint describes with one branch (B, T) and load
  * its weights. Non-OK with a message (unreadable, malformed or mismatched
- * file); on failure m is freed. */
+ * file); on failure m is freed. Checkpoints written before the model was
+ * an rc_model (weights "lstm/..." rather than "charlm/lstm/...") load too. */
 rc_status charlm_open(const char *path, int64_t B, int64_t T, bool explicit_states, charlm *m,
                       charlm_branch *br, char *msg, size_t msglen);
+
+/* A checkpoint of the built-in model written before its weights carried
+ * the model's scope ("lstm/lstm_cell/kernel", now
+ * "charlm/lstm/lstm_cell/kernel"; m built): a temporary copy under today's
+ * names for rc_trainer_load (malloc'd path; remove and free it), or NULL
+ * when the file needs none or cannot be read (the ordinary load reports
+ * that). */
+char *charlm_legacy_copy(const char *path, const charlm *m, char *msg, size_t msglen);
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef RECUR_CLI_H
 #define RECUR_CLI_H
 
+#include <stdio.h>
+
 #include <recur.h>
 
 /* Exit codes: 0 success, 1 the command ran and failed, 2 bad usage. */
@@ -23,6 +25,19 @@ int cmd_train(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+
+/* The library reports through an rc_error (docs/errors.md); the CLI prints
+ * its message as one line "recur CMD: <message>" and exits 1. */
+static inline int cli_error(const char *cmd, const rc_error *e) {
+    fprintf(stderr, "recur %s: %s\n", cmd, e->message[0] ? e->message : rc_status_str(e->code));
+    return 1;
+}
+/* For the CLI's internals that pass a char buffer (msg, msglen) up to the
+ * command: e's message into it when st failed. Returns st. */
+static inline rc_status cli_msg(rc_status st, const rc_error *e, char *msg, size_t msglen) {
+    if (st != RC_OK && msg && msglen) snprintf(msg, msglen, "%s", e->message[0] ? e->message : rc_status_str(st));
+    return st;
+}
 
 /* Shared by the commands that read Keras / TF.js models (cli_model.c);
  * each prints its own error and returns an exit code (0 ok, 1 failed). */

@@ -1,10 +1,12 @@
 /* recur CLI: loading imported models and reading/writing JSON tensors,
  * shared by predict, summary, gradcheck and dot. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <recur.h>
 #include <recur/model_io.h>
@@ -12,13 +14,8 @@
 #include "cli.h"
 
 int cli_load_model(const char *cmd, const char *path, rc_io_model **out) {
-    char err[1024];
-    rc_status st = rc_io_load(path, out, err, sizeof err);
-    if (st) {
-        fprintf(stderr, "recur %s: %s\n", cmd, err[0] ? err : rc_status_str(st));
-        return 1;
-    }
-    return 0;
+    rc_error err;
+    return rc_io_load(path, out, &err) != RC_OK ? cli_error(cmd, &err) : 0;
 }
 
 /* {"shape": [...], "values": [...], ["dtype"]} into a new tensor of dtype. */
@@ -77,9 +74,25 @@ int cli_read_inputs(const char *cmd, const char *file, const rc_io_model *m, rc_
     json_error_t je;
     char err[512];
     int n = rc_io_ninputs(m);
-    json_t *root = json_load_file(file, 0, &je);
+    /* Opened here, not by json_load_file: it reads a directory as an empty
+     * file and reports a file it cannot open as at "line -1". */
+    FILE *f = fopen(file, "rb");
+    struct stat sb;
+    if (!f) {
+        fprintf(stderr, "recur %s: cannot open %s: %s\n", cmd, file, strerror(errno));
+        return 1;
+    }
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        fprintf(stderr, "recur %s: cannot read %s: %s (not an input file)\n", cmd, file, strerror(EISDIR));
+        return 1;
+    }
+    json_t *root = json_loadf(f, 0, &je);
+    fclose(f);
     if (!root) {
-        fprintf(stderr, "recur %s: %s: %s (line %d)\n", cmd, file, je.text, je.line);
+        if (je.line < 0) fprintf(stderr, "recur %s: cannot read %s: %s\n", cmd, file, je.text);
+        else fprintf(stderr, "recur %s: %s: malformed JSON at line %d, column %d: %s\n", cmd, file, je.line, je.column,
+                     je.text);
         return 1;
     }
     bool list = json_is_array(root);

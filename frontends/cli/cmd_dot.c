@@ -10,6 +10,7 @@
 #include <recur/model_io.h>
 #include <recur/rnn.h>
 
+#include "args.h"
 #include "cli.h"
 
 /* --- recur dot ------------------------------------------------------------------ */
@@ -37,29 +38,6 @@ static const char dot_usage[] =
     "MODEL is a Keras 3 .keras file or a TF.js model.json (also --model MODEL);\n"
     "it is built on an input of batch B and T steps (default 4).\n"
     "exit status: 0 written, 1 failed (e.g. unwritable file), 2 bad usage\n";
-
-/* Usage errors of `recur dot`: the message, then where help is. */
-static int dot_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int dot_usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "recur dot: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\ntry 'recur dot --help'\n");
-    va_end(ap);
-    return EXIT_USAGE;
-}
-
-/* A whole decimal integer in [lo, hi]. */
-static bool parse_int(const char *s, long lo, long hi, long *out) {
-    if (!s || !*s) return false;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
 
 static const struct {
     const char *cli, *layer, *type;
@@ -97,6 +75,8 @@ typedef struct dot_source {
     rc_bidir *bi;
     rc_io_model *io;
     rc_node *x, *y;
+    rc_node *outs[64]; /* every output of the layer or model */
+    int nouts;
     char title[200];
 } dot_source;
 
@@ -114,35 +94,52 @@ static int dot_parse(int argc, char **argv, dot_args *a) {
         if (strcmp(arg, "--return-sequences") == 0) { a->seqs = true; continue; }
         if (strcmp(arg, "--fused") == 0) { a->fused = true; continue; }
         if (arg[0] != '-') {
-            if (a->model) return dot_usage_error("unexpected argument '%s' (a model '%s' is given already)", arg, a->model);
+            if (a->model) return args_usage_error("dot", "unexpected argument '%s' (MODEL '%s' is given already)", arg,
+                                                  a->model);
             a->model = arg;
             continue;
         }
-        static const char *const with_value[] = {"--cell", "--units", "--input", "--steps", "--batch", "--level",
-                                                 "--steps-shown", "--title", "--rankdir", "--grad-of", "-o",
-                                                 "--output", "--model"};
-        bool known = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) known |= strcmp(arg, with_value[k]) == 0;
-        if (!known) return dot_usage_error("unknown option '%s'", arg);
-        if (i + 1 >= argc) return dot_usage_error("option %s needs a value", arg);
+        /* the options that take a value, and what they expect (for messages) */
+        static const struct {
+            const char *name, *what;
+        } with_value[] = {
+            {"--cell", "simple, lstm or gru"},
+            {"--units", "a positive integer up to 4096"},
+            {"--input", "a positive integer up to 4096"},
+            {"--steps", "a positive integer up to 10000"},
+            {"--batch", "a positive integer up to 4096"},
+            {"--level", "op, cell or layer"},
+            {"--steps-shown", "a whole number from 0 to 10000"},
+            {"--title", "a title"},
+            {"--rankdir", "TB, LR, BT or RL"},
+            {"--grad-of", "a parameter path or its tail"},
+            {"-o", "a .dot, .gv, .svg, .png or .pdf file"},
+            {"--output", "a .dot, .gv, .svg, .png or .pdf file"},
+            {"--model", "a model.json or .keras file"},
+        };
+        const char *what = NULL;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+            if (strcmp(arg, with_value[k].name) == 0) what = with_value[k].what;
+        if (!what) return args_usage_error("dot", "unknown option '%s'", arg);
+        if (i + 1 >= argc) return args_usage_error("dot", "%s needs a value: %s", arg, what);
         const char *v = argv[++i];
         if (strcmp(arg, "--cell") == 0) a->cell = v;
         else if (strcmp(arg, "--model") == 0) {
-            if (a->model) return dot_usage_error("a model '%s' is given already", a->model);
+            if (a->model) return args_usage_error("dot", "--model '%s': MODEL '%s' is given already", v, a->model);
             a->model = v;
         }
         else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) a->out = v;
         else if (strcmp(arg, "--title") == 0) a->title = v;
         else if (strcmp(arg, "--rankdir") == 0) {
             if (strcmp(v, "TB") && strcmp(v, "LR") && strcmp(v, "BT") && strcmp(v, "RL"))
-                return dot_usage_error("unknown rankdir '%s' (expected TB, LR, BT or RL)", v);
+                return args_usage_error("dot", "--rankdir expects TB, LR, BT or RL, got '%s'", v);
             a->rankdir = v;
         } else if (strcmp(arg, "--level") == 0) {
             if (!rc_dot_level_parse(v, &a->level))
-                return dot_usage_error("unknown level '%s' (expected op, cell or layer)", v);
+                return args_usage_error("dot", "--level expects op, cell or layer, got '%s'", v);
         } else if (strcmp(arg, "--grad-of") == 0) {
             if (a->ngrad_of == DOT_MAX_GRAD_OF)
-                return dot_usage_error("more than %d --grad-of options", DOT_MAX_GRAD_OF);
+                return args_usage_error("dot", "--grad-of is given more than %d times", DOT_MAX_GRAD_OF);
             a->grad_of[a->ngrad_of++] = v;
             a->grads = true;
         } else {
@@ -152,9 +149,11 @@ static int dot_parse(int argc, char **argv, dot_args *a) {
                         : strcmp(arg, "--batch") == 0 ? &a->batch
                                                       : &a->shown;
             long lo = dst == &a->shown ? 0 : 1, hi = dst == &a->steps || dst == &a->shown ? 10000 : 4096;
-            if (!parse_int(v, lo, hi, dst))
-                return dot_usage_error("bad value '%s' for %s (expected a whole number from %ld to %ld)", v, arg,
-                                       lo, hi);
+            int64_t x;
+            arg_opt o = OPT_INT(arg, &x, lo, hi);
+            int r = args_set_value("dot", &o, v);
+            if (r) return r;
+            *dst = (long)x;
             a->have_units |= dst == &a->units;
             a->have_input |= dst == &a->input;
             a->have_steps |= dst == &a->steps;
@@ -163,21 +162,21 @@ static int dot_parse(int argc, char **argv, dot_args *a) {
     }
     if (a->model) {
         if (a->cell || a->have_units || a->have_input || a->bidir || a->seqs)
-            return dot_usage_error("--cell, --units, --input, --bidirectional and --return-sequences describe a "
+            return args_usage_error("dot", "--cell, --units, --input, --bidirectional and --return-sequences describe a "
                                    "layer to build; they do not go with a model ('%s')",
                                    a->model);
     } else {
-        if (!a->cell) return dot_usage_error("missing --cell (simple, lstm or gru) or a MODEL.json");
+        if (!a->cell) return args_usage_error("dot", "missing --cell (simple, lstm or gru) or a MODEL.json");
         for (int k = 0; k < 3; k++)
             if (strcmp(a->cell, dot_cells[k].cli) == 0) a->ci = k;
-        if (a->ci < 0) return dot_usage_error("unknown cell '%s' (expected simple, lstm or gru)", a->cell);
-        if (!a->have_units) return dot_usage_error("missing --units U");
-        if (!a->have_input) return dot_usage_error("missing --input I");
-        if (!a->have_steps) return dot_usage_error("missing --steps T");
+        if (a->ci < 0) return args_usage_error("dot", "--cell expects simple, lstm or gru, got '%s'", a->cell);
+        if (!a->have_units) return args_usage_error("dot", "missing --units U (a positive integer) for --cell %s", a->cell);
+        if (!a->have_input) return args_usage_error("dot", "missing --input I (a positive integer) for --cell %s", a->cell);
+        if (!a->have_steps) return args_usage_error("dot", "missing --steps T (a positive integer) for --cell %s", a->cell);
     }
-    if (!a->out) return dot_usage_error("missing -o FILE (.dot, .gv, .svg, .png or .pdf)");
+    if (!a->out) return args_usage_error("dot", "missing -o FILE (.dot, .gv, .svg, .png or .pdf)");
     if (!rc_dot_format_of(a->out))
-        return dot_usage_error("unknown output format of '%s' (use .dot, .gv, .svg, .png or .pdf)", a->out);
+        return args_usage_error("dot", "-o expects a .dot, .gv, .svg, .png or .pdf file, got '%s'", a->out);
     return 0;
 }
 
@@ -194,9 +193,9 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
         snprintf(bname, sizeof bname, "backward_%s", dot_cells[ci].layer);
         rc_rnn_config bcfg = rcfg;
         bcfg.go_backwards = true;
-        rc_rnn *f = rc_rnn_new(fname, dot_cells[ci].make(&cfg), &rcfg);
-        rc_rnn *b = rc_rnn_new(bname, dot_cells[ci].make(&cfg), &bcfg);
-        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT) : NULL;
+        rc_rnn *f = rc_rnn_new(fname, dot_cells[ci].make(&cfg), &rcfg, NULL);
+        rc_rnn *b = rc_rnn_new(bname, dot_cells[ci].make(&cfg), &bcfg, NULL);
+        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT, NULL) : NULL;
         if (!s->bi) {
             rc_rnn_free(f);
             rc_rnn_free(b);
@@ -205,7 +204,7 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
             if (rc_bidir_apply(s->bi, g, s->x, NULL, &bo) == RC_OK) s->y = bo.output;
         }
     } else {
-        s->layer = rc_rnn_new(dot_cells[ci].layer, dot_cells[ci].make(&cfg), &rcfg);
+        s->layer = rc_rnn_new(dot_cells[ci].layer, dot_cells[ci].make(&cfg), &rcfg, NULL);
         rc_rnn_out o;
         if (s->layer && rc_rnn_apply(s->layer, g, s->x, NULL, &o) == RC_OK) s->y = o.output;
     }
@@ -217,6 +216,7 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
         fprintf(stderr, "recur dot: out of memory\n");
         return 1;
     }
+    s->outs[s->nouts++] = s->y;
     /* "Bidirectional(LSTM(8)) on x (2, 4, 3)" */
     char xs[RC_SHAPE_STRLEN];
     rc_shape_str(rc_node_shape(s->x), xs, sizeof xs);
@@ -232,14 +232,17 @@ static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
 static int dot_build_model(const dot_args *a, rc_graph *g, dot_source *s) {
     if (cli_load_model("dot", a->model, &s->io)) return 1;
     rc_node *in[16], *outs[64];
-    char err[1024];
+    rc_error err;
     long T = a->have_steps ? a->steps : 4;
-    if (rc_io_build_batch(s->io, g, a->batch, T, in, 16, outs, 64, err, sizeof err) != RC_OK) {
-        fprintf(stderr, "recur dot: %s\n", err);
+    if (rc_io_build_batch(s->io, g, a->batch, T, in, 16, outs, 64, &err) != RC_OK) {
+        cli_error("dot", &err);
         return 1;
     }
     s->x = in[0];
     s->y = outs[0];
+    s->nouts = rc_io_noutputs(s->io);
+    if (s->nouts > 64) s->nouts = 64;
+    memcpy(s->outs, outs, (size_t)s->nouts * sizeof *outs);
     char xs[RC_SHAPE_STRLEN];
     snprintf(s->title, sizeof s->title, "%s on x %s", rc_io_name(s->io),
              rc_shape_str(rc_node_shape(s->x), xs, sizeof xs));
@@ -251,9 +254,13 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
     int np = rc_graph_params(g, NULL, 0), status = 0;
     rc_node **params = rc_calloc((size_t)np + 1, sizeof *params);
     rc_node **gr = rc_calloc((size_t)np + 1, sizeof *gr);
+    /* what is drawn: the outputs, the loss and the gradients, and what they
+     * need; not nodes nothing needs (the gates a fused cell replaced) */
+    rc_node **need = rc_calloc((size_t)(s->nouts + np + 1), sizeof *need);
+    int nneed = 0;
     rc_node *sel_p[DOT_MAX_GRAD_OF * 8], *sel_g[DOT_MAX_GRAD_OF * 8];
     int nsel = 0;
-    if (!params || !gr) {
+    if (!params || !gr || !need) {
         fprintf(stderr, "recur dot: out of memory\n");
         status = 1;
         goto done;
@@ -268,7 +275,11 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
             status = 1;
             goto done;
         }
+        need[nneed++] = loss;
+        for (int p = 0; p < np; p++)
+            if (gr[p]) need[nneed++] = gr[p];
     }
+    for (int k = 0; k < s->nouts; k++) need[nneed++] = s->outs[k];
     for (int k = 0; k < a->ngrad_of; k++) {
         int hits = 0;
         for (int p = 0; p < np; p++) {
@@ -283,12 +294,21 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
             }
         }
         if (!hits) {
-            fprintf(stderr, "recur dot: --grad-of '%s' matches no parameter; the parameters are:\n", a->grad_of[k]);
-            for (int p = 0; p < np; p++) {
-                char path[256];
-                fprintf(stderr, "  %s\n", rc_node_path(params[p], path, sizeof path));
+            /* one line, as every usage error: the choices listed inline */
+            size_t cap = 1;
+            for (int p = 0; p < np; p++) cap += 258;
+            char *list = malloc(cap);
+            if (list) {
+                list[0] = 0;
+                for (int p = 0; p < np; p++) {
+                    char path[256];
+                    if (p) strcat(list, ", ");
+                    strcat(list, rc_node_path(params[p], path, sizeof path));
+                }
             }
-            status = EXIT_USAGE;
+            status = args_usage_error("dot", "--grad-of '%s' matches no parameter (the parameters: %s)", a->grad_of[k],
+                                      list ? list : "out of memory listing them");
+            free(list);
             goto done;
         }
     }
@@ -300,18 +320,22 @@ static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
     o.steps_shown = (int)a->shown;
     o.title = a->title ? a->title : title;
     o.rankdir = a->rankdir;
+    o.outputs = need;
+    o.noutputs = nneed;
     if (nsel) {
         o.grads = sel_g;
         o.grad_params = sel_p;
         o.ngrads = nsel;
     }
-    if (rc_dot_save(g, &o, a->out) != RC_OK) {
-        fprintf(stderr, "recur dot: %s\n", rc_dot_error());
+    rc_error err;
+    if (rc_dot_save(g, &o, a->out, &err) != RC_OK) {
+        cli_error("dot", &err);
         status = 1;
     }
 done:
     rc_free(params);
     rc_free(gr);
+    rc_free(need);
     return status;
 }
 

@@ -28,21 +28,21 @@ int cmd_eval(int argc, char **argv) {
     int64_t windows = 512, seq = 100, batch = 128;
     bool ints = false;
     arg_opt opts[] = {
-        OPT_STR("--corpus", &corpus),
+        OPT_STRW("--corpus", &corpus, "fortunes or a corpus file"),
         OPT_FLAG("--ints", &ints),
         OPT_INT("--windows", &windows, 1, 1000000),
         OPT_INT("--seq", &seq, 1, 100000),
         OPT_INT("--batch", &batch, 1, 4096),
-        OPT_STR("--split", &split),
+        OPT_STRW("--split", &split, "val or train"),
     };
     const char *pos[1];
     int npos;
     int r = args_parse("eval", eval_usage, argc, argv, opts, 6, pos, 1, &npos);
     if (r) return r < 0 ? 0 : r;
-    if (npos < 1) return args_usage_error("eval", "missing the checkpoint file");
+    if (npos < 1) return args_usage_error("eval", "missing CHECKPOINT (a checkpoint file)");
     if (!corpus) return args_usage_error("eval", "missing --corpus (fortunes or a file)");
     bool val = strcmp(split, "val") == 0;
-    if (!val && strcmp(split, "train") != 0) return args_usage_error("eval", "unknown split '%s' (expected val or train)", split);
+    if (!val && strcmp(split, "train") != 0) return args_usage_error("eval", "--split expects val or train, got '%s'", split);
     if (batch > windows) batch = windows;
     char msg[1024];
     rc_corpus c;
@@ -78,8 +78,9 @@ int cmd_eval(int argc, char **argv) {
     const int32_t *data = val ? rc_corpus_val(&c) : c.tokens;
     int64_t len = val ? rc_corpus_val_len(&c) : c.n_train;
     double nats;
-    if (charlm_eval_split(NULL, data, len, windows, pb, p, &nats, msg, sizeof msg) != RC_OK) {
-        args_fail("eval", "%s", msg);
+    rc_error ee = {0};
+    if (rc_lm_eval(pb, p, data, len, windows, &nats, &ee) != RC_OK) {
+        args_fail("eval", "%s", ee.message);
         goto done;
     }
     printf("%s %.4f nats/char %.4f bits/char\n", val ? "val" : "train", nats, nats / M_LN2);

@@ -7,6 +7,7 @@
 #include <recur.h>
 #include <recur/model_io.h>
 
+#include "args.h"
 #include "cli.h"
 
 static const char export_usage[] =
@@ -18,21 +19,21 @@ static const char export_usage[] =
     "exit status: 0 written, 1 failed, 2 bad usage\n";
 
 int cmd_export(int argc, char **argv) {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(export_usage, stdout);
-        return 0;
-    }
-    if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-')
-        return fprintf(stderr, "recur export: needs MODEL and OUTDIR\n%s", export_usage), EXIT_USAGE;
+    const char *pos[2];
+    int npos;
+    int r = args_parse("export", export_usage, argc, argv, NULL, 0, pos, 2, &npos);
+    if (r) return r < 0 ? 0 : r;
+    if (npos < 1) return args_usage_error("export", "missing MODEL (a model.json or .keras file) and OUTDIR");
+    if (npos < 2) return args_usage_error("export", "missing OUTDIR after MODEL '%s'", pos[0]);
     rc_io_model *m = NULL;
-    if (cli_load_model("export", argv[1], &m)) return 1;
-    char err[1024];
+    if (cli_load_model("export", pos[0], &m)) return 1;
+    rc_error err;
     int rc = 0;
-    if (mkdir(argv[2], 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "recur export: cannot create '%s': %s\n", argv[2], strerror(errno));
+    if (mkdir(pos[1], 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "recur export: cannot create '%s': %s\n", pos[1], strerror(errno));
         rc = 1;
-    } else if (rc_io_export_tfjs(m, argv[2], err, sizeof err)) {
-        fprintf(stderr, "recur export: %s\n", err);
+    } else if (rc_io_export_tfjs(m, pos[1], &err)) {
+        cli_error("export", &err);
         rc = 1;
     }
     rc_io_free(m);

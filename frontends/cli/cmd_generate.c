@@ -26,19 +26,6 @@ static const char generate_usage[] =
     "step's logits, so Bidirectional models are refused).\n"
     "exit status: 0 generated, 1 failed (unreadable checkpoint, ...), 2 bad usage\n";
 
-/* Run one token through the 1-step branch; the final states become the next
- * initial states. */
-static rc_status feed(charlm_branch *br, rc_plan *p, int32_t tok, const float **logits) {
-    *(int32_t *)rc_node_data(br->x) = tok;
-    rc_status s = rc_plan_run(p);
-    if (s != RC_OK) return s;
-    for (int k = 0; k < br->nstates; k++)
-        memcpy(rc_node_data(br->state_in[k]), rc_plan_f32(p, br->state_out[k]),
-               (size_t)rc_node_numel(br->state_in[k]) * sizeof(float));
-    *logits = rc_plan_f32(p, br->logits);
-    return RC_OK;
-}
-
 /* An imported model: one branch (1, np + length) rerun for every sample;
  * position t's logits give token t + 1. Tokens not yet sampled are filler,
  * which a causal model's earlier logits cannot see: checked once by
@@ -64,12 +51,13 @@ static int generate_imported(const char *ckpt, const char *cfg, const char *prim
     if (!p) return args_fail("generate", "planning failed: %s", rc_graph_error(im->g));
     int32_t *x = rc_node_data(im->br.x);
     for (int64_t t = 0; t < L; t++) x[t] = t < np ? ptok[t] : 0;
-    rc_status s = rc_plan_run(p);
+    rc_error rerr;
+    rc_status s = rc_plan_run(p, &rerr);
     float *first = s == RC_OK ? malloc((size_t)V * sizeof *first) : NULL;
     if (first) {
         memcpy(first, rc_plan_f32(p, im->br.logits) + (int64_t)(np - 1) * V, (size_t)V * sizeof *first);
         for (int64_t t = np; t < L; t++) x[t] = 1;
-        s = rc_plan_run(p);
+        s = rc_plan_run(p, &rerr);
         const float *again = rc_plan_f32(p, im->br.logits) + (int64_t)(np - 1) * V;
         for (int64_t v = 0; v < V && s == RC_OK && L > np; v++)
             if (fabsf(again[v] - first[v]) > 1e-4f * (1.0f + fabsf(first[v]))) {
@@ -82,15 +70,15 @@ static int generate_imported(const char *ckpt, const char *cfg, const char *prim
     if (echo) echo_prime(prime, ptok, np, bytes);
     for (int64_t i = 0; i < length && s == RC_OK; i++) {
         const float *logits = rc_plan_f32(p, im->br.logits) + (np - 1 + i) * V;
-        int tok = charlm_sample(logits, V, temperature, rng);
+        int tok = rc_lm_sample(logits, V, temperature, rng);
         if (bytes) putchar(tok);
         else printf("%d ", tok);
         x[np + i] = tok;
-        if (i + 1 < length) s = rc_plan_run(p);
+        if (i + 1 < length) s = rc_plan_run(p, &rerr);
     }
     putchar('\n');
     if (s != RC_OK)
-        return args_fail("generate", "running the model failed: %s", rc_plan_error(p) ? rc_plan_error(p) : rc_status_str(s));
+        return args_fail("generate", "running the model failed: %s", rerr.message);
     return 0;
 }
 
@@ -102,13 +90,13 @@ int cmd_generate(int argc, char **argv) {
         OPT_INT("--length", &length, 0, 100000000),
         OPT_DBL("--temperature", &temperature, 1e-3, 100),
         OPT_INT("--seed", &seed, 0, 9007199254740992.0),
-        OPT_STR("--prime", &prime),
+        OPT_STRW("--prime", &prime, "a priming text"),
     };
     const char *pos[1];
     int npos;
     int r = args_parse("generate", generate_usage, argc, argv, opts, 4, pos, 1, &npos);
     if (r) return r < 0 ? 0 : r;
-    if (npos < 1) return args_usage_error("generate", "missing the checkpoint file");
+    if (npos < 1) return args_usage_error("generate", "missing CHECKPOINT (a checkpoint file)");
     charlm m = {0};
     lm_import im = {0};
     charlm_branch br;
@@ -128,9 +116,7 @@ int cmd_generate(int argc, char **argv) {
             return args_fail("generate", "%s", msg);
         }
         vocab = m.cfg.vocab;
-        rc_node *outs[1 + 2 * CHARLM_MAX_LAYERS] = {br.logits};
-        for (int k = 0; k < br.nstates; k++) outs[1 + k] = br.state_out[k];
-        p = rc_plan_new(m.g, outs, 1 + br.nstates);
+        p = rc_lm_step_plan(m.g, &br);
         if (!p) {
             args_fail("generate", "planning failed: %s", rc_graph_error(m.g));
             goto done;
@@ -171,16 +157,17 @@ int cmd_generate(int argc, char **argv) {
     }
     const float *logits = NULL;
     rc_status s = RC_OK;
-    for (int i = 0; i < np && s == RC_OK; i++) s = feed(&br, p, ptok[i], &logits);
+    rc_error rerr = {0};
+    for (int i = 0; i < np && s == RC_OK; i++) s = rc_lm_feed(&br, p, ptok[i], &logits, &rerr);
     for (int64_t i = 0; i < length && s == RC_OK; i++) {
-        int tok = charlm_sample(logits, vocab, temperature, &rng);
+        int tok = rc_lm_sample(logits, vocab, temperature, &rng);
         if (bytes) putchar(tok);
         else printf("%d ", tok);
-        if (i + 1 < length) s = feed(&br, p, tok, &logits);
+        if (i + 1 < length) s = rc_lm_feed(&br, p, tok, &logits, &rerr);
     }
     putchar('\n');
     if (s != RC_OK) {
-        args_fail("generate", "running the model failed: %s", rc_plan_error(p) ? rc_plan_error(p) : rc_status_str(s));
+        args_fail("generate", "running the model failed: %s", rerr.message);
         goto done;
     }
     status = 0;

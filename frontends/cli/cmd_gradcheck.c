@@ -7,6 +7,7 @@
 #include <recur.h>
 #include <recur/model_io.h>
 
+#include "args.h"
 #include "cli.h"
 
 static const char gradcheck_usage[] =
@@ -18,43 +19,29 @@ static const char gradcheck_usage[] =
     "dL/dw for every weight w with central differences, both in double\n"
     "precision (recur's reference kernels). Prints the max absolute and\n"
     "relative error per weight. B defaults to 2; T (for an undeclared time\n"
-    "dimension) to 4; N elements checked per weight to all (0).\n"
+    "dimension) to 4. --max-per-param N checks at most N elements of each\n"
+    "weight, evenly spread (default 0: all).\n"
     "exit status: 0 all within tolerance, 1 a mismatch or failure, 2 bad usage\n";
 
-static bool num(const char *s, long lo, long hi, long *out) {
-    char *end;
-    if (!s) return false;
-    long v = strtol(s, &end, 10);
-    if (*end || !*s || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
 int cmd_gradcheck(int argc, char **argv) {
-    const char *path = NULL;
-    long B = 2, T = 4, seed = 1, maxper = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(gradcheck_usage, stdout);
-            return 0;
-        }
-        bool ok = true;
-        if (!strcmp(a, "--batch")) ok = i + 1 < argc && num(argv[++i], 1, 4096, &B);
-        else if (!strcmp(a, "--time")) ok = i + 1 < argc && num(argv[++i], 1, 100000, &T);
-        else if (!strcmp(a, "--seed")) ok = i + 1 < argc && num(argv[++i], 0, 1L << 30, &seed);
-        else if (!strcmp(a, "--max-per-param")) ok = i + 1 < argc && num(argv[++i], 0, 1L << 30, &maxper);
-        else if (a[0] == '-' && a[1]) ok = false;
-        else if (!path) path = a;
-        else ok = false;
-        if (!ok) return fprintf(stderr, "recur gradcheck: bad argument '%s'\n%s", a, gradcheck_usage), EXIT_USAGE;
-    }
-    if (!path) return fprintf(stderr, "recur gradcheck: needs MODEL\n%s", gradcheck_usage), EXIT_USAGE;
+    const char *pos[1];
+    int64_t B = 2, T = 4, seed = 1, maxper = 0;
+    arg_opt aopts[] = {
+        OPT_INT("--batch", &B, 1, 4096),
+        OPT_INT("--time", &T, 1, 100000),
+        OPT_INT("--seed", &seed, 0, 1L << 30),
+        OPT_INT("--max-per-param", &maxper, 0, 1L << 30),
+    };
+    int npos;
+    int pr = args_parse("gradcheck", gradcheck_usage, argc, argv, aopts, 4, pos, 1, &npos);
+    if (pr) return pr < 0 ? 0 : pr;
+    if (npos < 1) return args_usage_error("gradcheck", "missing MODEL (a model.json or .keras file)");
+    const char *path = pos[0];
     rc_io_model *m = NULL;
     if (cli_load_model("gradcheck", path, &m)) return 1;
     rc_graph *g = rc_graph_new();
     rc_node *in[16], *out[64];
-    char err[1024];
+    rc_error err;
     int rc = 1;
     rc_rng rng;
     rc_rng_seed(&rng, (uint64_t)seed);
@@ -62,8 +49,8 @@ int cmd_gradcheck(int argc, char **argv) {
         fprintf(stderr, "recur gradcheck: out of memory\n");
         goto done;
     }
-    if (rc_io_build_batch(m, g, B, T, in, 16, out, 64, err, sizeof err)) {
-        fprintf(stderr, "recur gradcheck: %s\n", err);
+    if (rc_io_build_batch(m, g, B, T, in, 16, out, 64, &err)) {
+        cli_error("gradcheck", &err);
         goto done;
     }
     for (int i = 0; i < rc_io_ninputs(m); i++) {

@@ -5,6 +5,7 @@
 #include <recur.h>
 #include <recur/model_io.h>
 
+#include "args.h"
 #include "cli.h"
 
 static const char predict_usage[] =
@@ -19,21 +20,12 @@ static const char predict_usage[] =
 
 int cmd_predict(int argc, char **argv) {
     const char *pos[2] = {NULL, NULL}, *out = NULL;
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(predict_usage, stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
-            if (++i >= argc) return fprintf(stderr, "recur predict: -o needs a file\n%s", predict_usage), EXIT_USAGE;
-            out = argv[i];
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return fprintf(stderr, "recur predict: unknown option '%s'\n%s", argv[i], predict_usage), EXIT_USAGE;
-        else if (npos < 2) pos[npos++] = argv[i];
-        else return fprintf(stderr, "recur predict: unexpected argument '%s'\n%s", argv[i], predict_usage), EXIT_USAGE;
-    }
-    if (npos != 2) return fprintf(stderr, "recur predict: needs MODEL and INPUT.json\n%s", predict_usage), EXIT_USAGE;
+    arg_opt opts[] = {OPT_STRW("-o", &out, "an output file"), OPT_STRW("--output", &out, "an output file")};
+    int npos;
+    int r = args_parse("predict", predict_usage, argc, argv, opts, 2, pos, 2, &npos);
+    if (r) return r < 0 ? 0 : r;
+    if (npos < 1) return args_usage_error("predict", "missing MODEL (a model.json or .keras file) and INPUT.json");
+    if (npos < 2) return args_usage_error("predict", "missing INPUT.json after MODEL '%s'", pos[0]);
 
     rc_io_model *m = NULL;
     if (cli_load_model("predict", pos[0], &m)) return 1;
@@ -43,7 +35,7 @@ int cmd_predict(int argc, char **argv) {
     const float *vals[64];
     rc_graph *g = rc_graph_new();
     rc_plan *p = NULL;
-    char err[1024];
+    rc_error err;
     if (!g || ni > RC_MAX_STATES || no > 64) {
         fprintf(stderr, "recur predict: out of memory or too many inputs/outputs\n");
         goto done;
@@ -64,16 +56,17 @@ int cmd_predict(int argc, char **argv) {
                 goto done;
             }
     }
-    if (rc_io_build(m, g, inodes, ni, false, NULL, onodes, 64, NULL, 0, NULL, err, sizeof err)) {
-        fprintf(stderr, "recur predict: %s\n", err);
+    if (rc_io_build(m, g, inodes, ni, false, NULL, onodes, 64, NULL, 0, NULL, &err)) {
+        cli_error("predict", &err);
         goto done;
     }
     if (!(p = rc_plan_new(g, onodes, no))) {
         fprintf(stderr, "recur predict: %s\n", rc_graph_error(g));
         goto done;
     }
-    if (rc_plan_run(p)) {
-        fprintf(stderr, "recur predict: %s: %s\n", pos[1], rc_plan_error(p));
+    rc_error rerr;
+    if (rc_plan_run(p, &rerr)) {
+        fprintf(stderr, "recur predict: %s: %s\n", pos[1], rerr.message);
         goto done;
     }
     for (int i = 0; i < no; i++) vals[i] = rc_plan_f32(p, onodes[i]);

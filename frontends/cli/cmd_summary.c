@@ -6,6 +6,7 @@
 #include <recur.h>
 #include <recur/model_io.h>
 
+#include "args.h"
 #include "cli.h"
 
 static const char summary_usage[] =
@@ -18,33 +19,23 @@ static const char summary_usage[] =
     "exit status: 0 done, 1 failed (unreadable or bad model), 2 bad usage\n";
 
 int cmd_summary(int argc, char **argv) {
-    const char *path = NULL;
-    long T = 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(summary_usage, stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--time")) {
-            char *end;
-            if (++i >= argc || (T = strtol(argv[i], &end, 10)) < 1 || *end || T > 1000000)
-                return fprintf(stderr, "recur summary: --time needs a whole number in 1..1000000\n%s", summary_usage),
-                       EXIT_USAGE;
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return fprintf(stderr, "recur summary: unknown option '%s'\n%s", argv[i], summary_usage), EXIT_USAGE;
-        else if (!path) path = argv[i];
-        else return fprintf(stderr, "recur summary: unexpected argument '%s'\n%s", argv[i], summary_usage), EXIT_USAGE;
-    }
-    if (!path) return fprintf(stderr, "recur summary: needs MODEL\n%s", summary_usage), EXIT_USAGE;
+    const char *pos[1];
+    int64_t T = 1;
+    arg_opt opts[] = {OPT_INT("--time", &T, 1, 1000000)};
+    int npos;
+    int r = args_parse("summary", summary_usage, argc, argv, opts, 1, pos, 1, &npos);
+    if (r) return r < 0 ? 0 : r;
+    if (npos < 1) return args_usage_error("summary", "missing MODEL (a model.json or .keras file)");
+    const char *path = pos[0];
     rc_io_model *m = NULL;
     if (cli_load_model("summary", path, &m)) return 1;
     rc_graph *g = rc_graph_new();
     rc_node *in[16], *out[64];
-    char err[1024];
+    rc_error err;
     int rc = 1;
     if (!g) fprintf(stderr, "recur summary: out of memory\n");
-    else if (rc_io_build_batch(m, g, 1, T, in, 16, out, 64, err, sizeof err))
-        fprintf(stderr, "recur summary: %s\n", err);
+    else if (rc_io_build_batch(m, g, 1, T, in, 16, out, 64, &err))
+        cli_error("summary", &err);
     else {
         rc_model *rm = rc_io_rc_model(m);
         size_t need = rc_model_summary(rm, NULL, 0) + 1;

@@ -90,11 +90,11 @@ static void ctx_free(train_ctx *c) {
 
 /* --export: the imported model with its current (trained) weights as TF.js. */
 static int export_model(train_ctx *c, const char *dir) {
-    char msg[1024];
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return args_fail("train", "cannot create '%s': %s", dir, strerror(errno));
-    if (rc_io_export_tfjs(c->im.io, dir, msg, sizeof msg) != RC_OK)
-        return args_fail("train", "exporting the model failed: %s", msg);
+    rc_error e;
+    if (rc_io_export_tfjs(c->im.io, dir, &e) != RC_OK)
+        return args_fail("train", "exporting the model failed: %s", e.message);
     printf("wrote %s/model.json\n", dir);
     return 0;
 }
@@ -110,30 +110,30 @@ int cmd_train(int argc, char **argv) {
     double lr = 2e-3, clipnorm = 5.0;
     bool resume = false, ints = false;
     arg_opt opts[] = {
-        OPT_STR("--corpus", &corpus),
+        OPT_STRW("--corpus", &corpus, "fortunes or a corpus file"),
         OPT_FLAG("--ints", &ints),
-        OPT_STR("--cell", &cell_s),
+        OPT_STRW("--cell", &cell_s, "lstm, gru or simple"),
         OPT_INT("--units", &units, 1, 4096),
         OPT_INT("--embed", &embed, 1, 4096),
         OPT_INT("--layers", &layers, 1, CHARLM_MAX_LAYERS),
         OPT_INT("--seq", &seq, 1, 10000),
         OPT_INT("--batch", &batch, 1, 4096),
         OPT_INT("--steps", &steps, 1, 100000000),
-        OPT_STR("--optimizer", &opt_s),
+        OPT_STRW("--optimizer", &opt_s, "adam, sgd, rmsprop or adagrad"),
         OPT_DBL("--lr", &lr, 1e-12, 10),
         OPT_DBL("--clipnorm", &clipnorm, 0, 1e9),
-        OPT_STR("--init", &init_s),
+        OPT_STRW("--init", &init_s, "torch or keras"),
         OPT_INT("--seed", &seed, 0, 9007199254740992.0),
-        OPT_STR("--checkpoint", &ckpt),
+        OPT_STRW("--checkpoint", &ckpt, "a checkpoint file (.safetensors)"),
         OPT_FLAG("--resume", &resume),
         OPT_INT("--save-every", &save_every, 1, 100000000),
-        OPT_STR("--log", &log_s),
-        OPT_STR("--plot", &plot_s),
+        OPT_STRW("--log", &log_s, "a log file (.csv)"),
+        OPT_STRW("--plot", &plot_s, "a chart file (.svg)"),
         OPT_INT("--eval-every", &eval_every, 0, 100000000),
         OPT_INT("--print-every", &print_every, 1, 100000000),
         OPT_INT("--threads", &threads, 1, 64),
-        OPT_STR("--model", &model_s),
-        OPT_STR("--export", &export_s),
+        OPT_STRW("--model", &model_s, "a model.json or .keras file"),
+        OPT_STRW("--export", &export_s, "an output directory"),
     };
     enum { O_CELL = 2, O_UNITS, O_EMBED, O_LAYERS, O_INIT = 12 };
     const char *pos[1];
@@ -144,12 +144,12 @@ int cmd_train(int argc, char **argv) {
     if (threads) rc_set_num_threads((int)threads);
     charlm_config cfg = {.vocab = 256, .embed = embed, .units = units, .layers = (int)layers};
     if (!charlm_cell_parse(cell_s, &cfg.cell))
-        return args_usage_error("train", "unknown cell '%s' (expected lstm, gru or simple)", cell_s);
+        return args_usage_error("train", "--cell expects lstm, gru or simple, got '%s'", cell_s);
     if (!charlm_init_parse(init_s, &cfg.init))
-        return args_usage_error("train", "unknown init '%s' (expected torch or keras)", init_s);
+        return args_usage_error("train", "--init expects torch or keras, got '%s'", init_s);
     rc_optim_kind kind;
     if (!rc_optim_from_name(opt_s, &kind))
-        return args_usage_error("train", "unknown optimizer '%s' (expected adam, sgd, rmsprop or adagrad)", opt_s);
+        return args_usage_error("train", "--optimizer expects adam, sgd, rmsprop or adagrad, got '%s'", opt_s);
     if (resume && !ckpt) return args_usage_error("train", "--resume needs --checkpoint FILE");
     if (model_s) {
         const int builtin[] = {O_CELL, O_UNITS, O_EMBED, O_LAYERS, O_INIT};
@@ -272,8 +272,9 @@ int cmd_train(int argc, char **argv) {
         oc.eps_style = RC_EPS_TORCH;
     }
     oc.global_clipnorm = clipnorm;
-    if (rc_optim_validate(&oc, msg, sizeof msg) != RC_OK) {
-        args_fail("train", "%s", msg);
+    rc_error oerr;
+    if (rc_optim_validate(&oc, &oerr) != RC_OK) {
+        args_fail("train", "%s", oerr.message);
         goto done;
     }
     rc_trainer_spec spec = {.loss = c.tb->loss, .params = c.params, .nparams = c.nparams, .optim = oc};
@@ -290,8 +291,13 @@ int cmd_train(int argc, char **argv) {
     rc_rng_seed(&c.rng, (uint64_t)seed ^ 0x5eed5eed5eedull);
     const char *cfgs = c.cfgs;
     if (resume) {
-        if (rc_trainer_load(c.trainer, ckpt, NULL, &c.rng, msg, sizeof msg) != RC_OK) {
-            args_fail("train", "%s", msg);
+        char *legacy = model_s ? NULL : charlm_legacy_copy(ckpt, &c.m, msg, sizeof msg);
+        rc_error le = {0};
+        rc_status ls = rc_trainer_load(c.trainer, legacy ? legacy : ckpt, NULL, &c.rng, &le);
+        if (legacy) remove(legacy);
+        free(legacy);
+        if (ls != RC_OK) {
+            args_fail("train", "%s", le.message);
             goto done;
         }
     }
@@ -334,23 +340,25 @@ int cmd_train(int argc, char **argv) {
     int32_t *x = rc_node_data(c.tb->x), *y = rc_node_data(c.tb->y);
     double t_train = 0.0;
     for (int64_t step = start + 1; step <= steps; step++) {
-        rc_corpus_windows(&c.corpus, &c.rng, batch, seq, x, y, NULL);
+        rc_corpus_windows(&c.corpus, &c.rng, batch, seq, x, y, NULL, NULL);
         double lr_now = rc_trainer_lr(c.trainer);
         float loss;
         double t0 = progress_now();
-        rc_status s = rc_trainer_step(c.trainer, &loss);
+        rc_error serr;
+        rc_status s = rc_trainer_step(c.trainer, &loss, &serr);
         t_train += progress_now() - t0;
         if (s != RC_OK) {
             progress_done(&pr);
-            args_fail("train", "step %lld failed: %s", (long long)step, rc_trainer_error(c.trainer));
+            args_fail("train", "step %lld failed: %s", (long long)step, serr.message);
             goto done;
         }
         double val = NAN;
+        rc_error ee = {0};
         if (eval_every && step % eval_every == 0 && step != steps) {
-            if (charlm_eval_split(NULL, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, c.eb,
-                                  c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
+            if (rc_lm_eval(c.eb, c.eval_plan, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS,
+                           &val, &ee) != RC_OK) {
                 progress_done(&pr);
-                args_fail("train", "evaluation failed: %s", msg);
+                args_fail("train", "evaluation failed: %s", ee.message);
                 goto done;
             }
             progress_note(&pr, "step %lld  val %.4f nats/char %.4f bits/char", (long long)step, val, val / M_LN2);
@@ -363,9 +371,10 @@ int cmd_train(int argc, char **argv) {
         }
         if (ckpt && (step % save_every == 0 || step == steps)) {
             if (logf) fflush(logf);
-            if (rc_trainer_save(c.trainer, ckpt, cfgs, &c.rng, msg, sizeof msg) != RC_OK) {
+            rc_error e;
+            if (rc_trainer_save(c.trainer, ckpt, cfgs, &c.rng, &e) != RC_OK) {
                 progress_done(&pr);
-                args_fail("train", "saving the checkpoint failed: %s", msg);
+                args_fail("train", "saving the checkpoint failed: %s", e.message);
                 goto done;
             }
         }
@@ -374,9 +383,10 @@ int cmd_train(int argc, char **argv) {
     printf("trained %lld steps in %.1f s: %.1f ms/step (forward, backward, clipping, update)\n",
            (long long)(steps - start), t_train, 1e3 * t_train / (double)(steps - start));
     double val;
-    if (charlm_eval_split(NULL, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, c.eb,
-                          c.eval_plan, &val, msg, sizeof msg) != RC_OK) {
-        args_fail("train", "evaluation failed: %s", msg);
+    rc_error fe = {0};
+    if (rc_lm_eval(c.eb, c.eval_plan, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, &val,
+                   &fe) != RC_OK) {
+        args_fail("train", "evaluation failed: %s", fe.message);
         goto done;
     }
     printf("step %lld  val %.4f nats/char %.4f bits/char\n", (long long)steps, val, val / M_LN2);

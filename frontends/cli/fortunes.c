@@ -47,9 +47,9 @@ static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t 
         *len += k;
         if (k == 0) break;
     }
-    bool err = ferror(f);
+    int err = ferror(f) ? errno : 0; /* EISDIR for a directory */
     fclose(f);
-    if (err) return errf(msg, msglen, RC_ERR_IO, "error reading '%s'", path);
+    if (err) return errf(msg, msglen, RC_ERR_IO, "cannot read '%s': %s", path, strerror(err));
     return RC_OK;
 }
 
@@ -80,7 +80,11 @@ rc_status fortunes_load(rc_corpus *c, const char *dir, char *msg, size_t msglen)
                      "sha256 %s (Debian 12 package fortunes 1:1.99.1-7.3)",
                      dir, len, hex, FORTUNES_BYTES, FORTUNES_SHA256);
     }
-    if (s == RC_OK) s = rc_corpus_from_bytes(c, buf, len, 0.9, "the fortunes corpus", msg, msglen);
+    if (s == RC_OK) {
+        rc_error err;
+        s = rc_corpus_from_bytes(c, buf, len, 0.9, "the fortunes corpus", &err);
+        if (s != RC_OK && msg && msglen) snprintf(msg, msglen, "%s", err.message);
+    }
     rc_free(buf);
     return s;
 }

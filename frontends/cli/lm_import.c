@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "lm_import.h"
+#include "recur/op.h"
 
 static const char prefix[] = "imported ";
 
@@ -53,7 +55,8 @@ rc_status lm_import_open(const char *path, int64_t B, int64_t T, int64_t vocab, 
         snprintf(msg, msglen, "cannot open the model '%s'", path);
         return RC_ERR_IO;
     }
-    rc_status s = rc_io_load(abs, &m->io, msg, msglen);
+    rc_error e;
+    rc_status s = cli_msg(rc_io_load(abs, &m->io, &e), &e, msg, msglen);
     if (s != RC_OK) return s;
     m->path = strdup(abs);
     m->g = rc_graph_new();
@@ -90,7 +93,7 @@ rc_status lm_import_open(const char *path, int64_t B, int64_t T, int64_t vocab, 
     /* Build once on (B, T); dropout stays off (one branch serves training and evaluation). */
     rc_node *outs[16] = {0};
     int nout = rc_io_noutputs(m->io);
-    s = rc_io_build_batch(m->io, m->g, B, T, &m->br.x, 1, outs, 16, msg, msglen);
+    s = cli_msg(rc_io_build_batch(m->io, m->g, B, T, &m->br.x, 1, outs, 16, &e), &e, msg, msglen);
     if (s != RC_OK) {
         lm_import_free(m);
         return s;
@@ -113,7 +116,7 @@ rc_status lm_import_open(const char *path, int64_t B, int64_t T, int64_t vocab, 
         lm_import_free(m);
         return RC_ERR_SHAPE;
     }
-    if (strcmp(rc_node_op_name(lg), "softmax") == 0) {
+    if (rc_node_op(lg)->flags & RC_OPF_PROBABILITIES) {
         /* Cross-entropy needs log-probabilities; log(softmax) is not exact in
          * float32 where probabilities underflow, so refuse instead. */
         snprintf(msg, msglen,
@@ -124,12 +127,8 @@ rc_status lm_import_open(const char *path, int64_t B, int64_t T, int64_t vocab, 
         return RC_ERR_SHAPE;
     }
     m->vocab = os.dim[2];
-    m->br.B = B, m->br.T = T;
-    m->br.logits = lg;
-    m->br.y = rc_input(m->g, "next", RC_I32, RC_SHAPE(B, T));
-    /* log_softmax outputs are fine as they are: softmax(log_softmax(z)) = softmax(z). */
-    m->br.xent = rc_sparse_softmax_xent(m->g, lg, m->br.y);
-    m->br.loss = rc_mean(m->g, m->br.xent, RC_ALL_AXES, false);
+    /* The loss as on the built-in model's branches (recur/lm.h). */
+    rc_lm_branch_on(m->g, m->br.x, lg, &m->br);
     rc_model *rm = rc_io_rc_model(m->io);
     int np = rm ? rc_model_params(rm, NULL, 0) : 0;
     m->params = np > 0 ? malloc((size_t)np * sizeof *m->params) : NULL;
@@ -145,7 +144,8 @@ rc_status lm_import_open(const char *path, int64_t B, int64_t T, int64_t vocab, 
 
 char *lm_checkpoint_config(const char *ckpt, char *msg, size_t msglen) {
     rc_safetensors *st = NULL;
-    if (rc_safetensors_read(ckpt, &st, msg, msglen) != RC_OK) return NULL;
+    rc_error e;
+    if (cli_msg(rc_safetensors_read(ckpt, &st, &e), &e, msg, msglen) != RC_OK) return NULL;
     const char *cfg = rc_safetensors_meta(st, "config");
     char *c = cfg ? strdup(cfg) : NULL;
     if (!cfg) snprintf(msg, msglen, "'%s' is not a recur char-LM checkpoint: no \"config\" in its metadata", ckpt);
@@ -162,6 +162,7 @@ rc_status lm_import_open_checkpoint(const char *ckpt, const char *cfg, int64_t B
     long long vocab = 0;
     sscanf(cfg, "imported vocab=%lld", &vocab);
     char why[1024];
+    rc_error e;
     rc_status s = lm_import_open(path, B, T, corpus_vocab, m, why, sizeof why);
     if (s != RC_OK)
         snprintf(msg, msglen, "checkpoint '%s' was trained from the imported model '%s', which cannot be rebuilt: %s",
@@ -171,7 +172,7 @@ rc_status lm_import_open_checkpoint(const char *ckpt, const char *cfg, int64_t B
                  path, (long long)m->vocab, vocab);
         lm_import_free(m);
         s = RC_ERR_SHAPE;
-    } else if ((s = rc_load_params(ckpt, m->params, m->nparams, msg, msglen)) != RC_OK)
+    } else if ((s = cli_msg(rc_load_params(ckpt, m->params, m->nparams, &e), &e, msg, msglen)) != RC_OK)
         lm_import_free(m);
     free(path);
     return s;

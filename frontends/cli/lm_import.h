@@ -24,7 +24,7 @@ typedef struct lm_import {
     char *path;               /* absolute path of the model file */
     rc_io_model *io;
     rc_graph *g;
-    charlm_branch br;         /* x, y, logits, xent, loss (no states) */
+    rc_lm_branch br;          /* x, y, logits, xent, loss (no states) */
     int64_t vocab;            /* V of the logits */
     int nparams;
     rc_node **params;         /* Keras order */

@@ -6,21 +6,21 @@
  * Subcommands live in one table; adding one is a file cmd_<name>.c with
  * its run function declared in cli.h, plus a row here.
  */
-#include <errno.h>
-#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <recur.h>
 
+#include "args.h"
 #include "cli.h"
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const command commands[] = {
-    {"help", "show this help, or one command's summary", cmd_help},
+    {"help", "show this help, or one command's (recur help COMMAND)", cmd_help},
     {"version", "print the version and the BLAS in use", cmd_version},
     {"predict", "run a Keras / TF.js model on a JSON input", cmd_predict},
     {"summary", "a Keras / TF.js model's layers, output shapes and parameter counts", cmd_summary},
@@ -49,26 +49,49 @@ static void usage(FILE *f) {
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
-/* Every usage error ends the same way, so a user always learns where help is. */
-static int usage_error(const char *what, const char *arg) {
-    fprintf(stderr, "recur: %s '%s'\ntry 'recur --help'\n", what, arg);
-    return EXIT_USAGE;
-}
+static const char help_usage[] =
+    "usage: recur help [COMMAND]\n"
+    "\n"
+    "Without COMMAND, lists the commands (as recur --help); with one, prints\n"
+    "that command's help (as recur COMMAND --help).\n";
+
+static const char version_usage[] =
+    "usage: recur version\n"
+    "\n"
+    "Prints recur's version and the BLAS library in use (and whether\n"
+    "OPENBLAS_CORETYPE forces its kernel).\n";
+
+static bool is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
 
 static int cmd_help(int argc, char **argv) {
-    if (argc > 2) return usage_error("help: unexpected argument", argv[2]);
+    /* `recur help --help` asks about help itself: the general help */
+    if (argc == 2 && is_help(argv[1])) argc = 1;
+    if (argc > 2) return args_usage_error("help", "unexpected argument '%s' (help takes one COMMAND)", argv[2]);
     if (argc == 2) {
+        if (argv[1][0] == '-') return args_usage_error("help", "unknown option '%s'", argv[1]);
         const command *c = find_command(argv[1]);
-        if (!c) return usage_error("unknown command", argv[1]);
-        printf("recur %s: %s\n", c->name, c->summary);
-        return 0;
+        if (!c) return args_usage_error("help", "unknown command '%s' (recur help lists them)", argv[1]);
+        if (c->run == cmd_help) {
+            fputs(help_usage, stdout);
+            return 0;
+        }
+        /* every command prints its own help for --help and exits 0 */
+        static char help_flag[] = "--help";
+        char *av[] = {argv[1], help_flag, NULL};
+        return c->run(2, av);
     }
     usage(stdout);
     return 0;
 }
 
 static int cmd_version(int argc, char **argv) {
-    if (argc > 1) return usage_error("version: unexpected argument", argv[1]);
+    if (argc > 1 && is_help(argv[1])) {
+        fputs(version_usage, stdout);
+        return 0;
+    }
+    if (argc > 1)
+        return args_usage_error("version", "%s '%s' (version takes no arguments)",
+                                argv[1][0] == '-' ? "unknown option" : "unexpected argument", argv[1]);
     printf("recur %s\n", RC_VERSION_STRING);
     /* OpenBLAS honours OPENBLAS_CORETYPE over CPU detection; recur leaves the
      * environment alone, so say when the kernel was forced rather than chosen. */
@@ -82,19 +105,16 @@ static int cmd_version(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (argc < 2) return args_usage_error(NULL, "missing a command (recur help lists them)");
     const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+    if (is_help(name))
         name = "help";
     else if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0)
         name = "version";
     else if (name[0] == '-')
-        return usage_error("unknown option", name);
+        return args_usage_error(NULL, "unknown option '%s'", name);
 
     const command *c = find_command(name);
-    if (!c) return usage_error("unknown command", name);
+    if (!c) return args_usage_error(NULL, "unknown command '%s' (recur help lists them)", name);
     return c->run(argc - 1, argv + 1);
 }

@@ -2,6 +2,7 @@
  * with "nice" ticks (1, 2, 5 x 10^k), grid lines, axis labels, the raw
  * training loss as a faint line, its running mean over a window as a solid
  * line, and validation points joined by a dashed line. */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -93,12 +94,14 @@ static void xml_text(FILE *f, const char *s) {
 
 int plot_csv_to_svg(const char *csv, const char *svg, const char *title, char *msg, size_t msglen) {
     FILE *in = fopen(csv, "r");
-    if (!in) return perr(msg, msglen, "cannot open the log '%s'", csv);
+    if (!in) return perr(msg, msglen, "cannot open the log '%s': %s", csv, strerror(errno));
     char line[4096];
     char *f[64];
     int istep = -1, iloss = -1, ival = -1;
     if (!fgets(line, sizeof line, in)) {
+        int e = ferror(in) ? errno : 0; /* EISDIR for a directory */
         fclose(in);
+        if (e) return perr(msg, msglen, "cannot read the log '%s': %s", csv, strerror(e));
         return perr(msg, msglen, "'%s' is empty: expected a CSV header with step and loss columns", csv);
     }
     int nf = split_csv(line, f, 64);

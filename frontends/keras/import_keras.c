@@ -107,28 +107,6 @@ static rc_status read_vars(rc_io_model *m, hid_t file, io_layer *L, const char *
     return RC_OK;
 }
 
-static rc_status read_rnn(rc_io_model *m, hid_t file, io_layer *L, const io_rnn *r, const char *path) {
-    char p[600];
-    if (!r->stacked) {
-        snprintf(p, sizeof p, "%s/cell", path);
-        return read_vars(m, file, L, p, r->cell[0].use_bias ? 3 : 2);
-    }
-    char slots[IO_MAX_CELLS][64];
-    for (int c = 0; c < r->ncells; c++) {
-        const char *cls = r->type[c] == IO_SIMPLE ? "SimpleRNNCell" : r->type[c] == IO_LSTM ? "LSTMCell" : "GRUCell";
-        char base[64];
-        io_snake_case(cls, base, sizeof base);
-        int seen = 0;
-        for (int k = 0; k < c; k++) seen += r->type[k] == r->type[c];
-        if (seen) snprintf(slots[c], sizeof slots[c], "%.40s_%d", base, seen % 1000000);
-        else snprintf(slots[c], sizeof slots[c], "%s", base);
-        snprintf(p, sizeof p, "%s/cell/cells/%s", path, slots[c]);
-        rc_status st = read_vars(m, file, L, p, r->cell[c].use_bias ? 3 : 2);
-        if (st) return st;
-    }
-    return RC_OK;
-}
-
 static rc_status read_weights(rc_io_model *m, hid_t file) {
     /* slots: class names in snake_case, numbered per name in model order */
     char (*slot)[80] = rc_calloc((size_t)m->nlayers, sizeof *slot);
@@ -137,13 +115,13 @@ static rc_status read_weights(rc_io_model *m, hid_t file) {
     rc_status st = RC_OK;
     for (int l = 0; l < m->nlayers && !st; l++) {
         io_layer *L = &m->layers[l];
-        if (m->sequential && L->kind == IO_INPUT) continue;
+        if (m->sequential && io_is_input(L)) continue;
         char base[64];
         io_snake_case(L->cls, base, sizeof base);
         int seen = 0;
         for (int k = 0; k < l; k++) {
             char other[64];
-            if (m->sequential && m->layers[k].kind == IO_INPUT) continue;
+            if (m->sequential && io_is_input(&m->layers[k])) continue;
             io_snake_case(m->layers[k].cls, other, sizeof other);
             seen += !strcmp(other, base);
         }
@@ -155,22 +133,20 @@ static rc_status read_weights(rc_io_model *m, hid_t file) {
             st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: no group '%s' for layer '%s' (%s)", path, L->name, L->cls);
             break;
         }
-        char p[600];
-        switch (L->kind) {
-        case IO_EMBEDDING: st = read_vars(m, file, L, path, 1); break;
-        case IO_DENSE: st = read_vars(m, file, L, path, L->use_bias ? 2 : 1); break;
-        case IO_TIMEDIST:
-            snprintf(p, sizeof p, "%s/layer", path);
-            st = read_vars(m, file, L, p, L->use_bias ? 2 : 1);
-            break;
-        case IO_RNN: st = read_rnn(m, file, L, &L->rnn, path); break;
-        case IO_BIDIR:
-            snprintf(p, sizeof p, "%s/forward_layer", path);
-            st = read_rnn(m, file, L, &L->rnn, p);
-            snprintf(p, sizeof p, "%s/backward_layer", path);
-            if (!st) st = read_rnn(m, file, L, &L->back, p);
-            break;
-        default: /* no variables: the group's vars (if any) must be empty */
+        /* the row's weights, read group by group: a run of weights with
+         * the same h5 group is that group's vars/0.. */
+        io_wspec ws[IO_MAX_W];
+        int nw = io_weight_specs(L, 0, ws);
+        char p[sizeof path + sizeof ws[0].h5 + 8];
+        for (int k = 0; !st && k < nw;) {
+            int run = 1;
+            while (k + run < nw && !strcmp(ws[k + run].h5, ws[k].h5)) run++;
+            if (ws[k].h5[0]) snprintf(p, sizeof p, "%s/%s", path, ws[k].h5);
+            else snprintf(p, sizeof p, "%s", path);
+            st = read_vars(m, file, L, p, run);
+            k += run;
+        }
+        if (nw == 0) { /* no variables: the group's vars (if any) must be empty */
             snprintf(p, sizeof p, "%s/vars", path);
             if (group_size(file, p) > 0)
                 st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: layer '%s' (%s) has no weights but '%s' holds some "

@@ -9,10 +9,14 @@
  * message naming the layer and the key. A known option with a value recur
  * cannot honour (a regularizer, time_major, a float16 dtype) is an error. */
 #include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "../io.h"
 #include "model_io_impl.h"
 #include "recur/ops.h"
 
@@ -316,7 +320,152 @@ static const char *strip_prefix(const char *s, const char *prefix) {
     return strncmp(s, prefix, n) == 0 && s[n] ? s + n : s;
 }
 
-/* One layer object into L (name, class, options). */
+/* --- config readers: one per row of the table --------------------------------------- */
+
+static rc_status read_input(rc_io_model *m, json_t *cfg, io_layer *L) {
+    ctx c = {m, L->name, L->cls};
+    rc_status st;
+    const char *const keys[] = {"sparse", "ragged", "optional", NULL};
+    json_t *sh = json_object_get(cfg, "batch_input_shape");
+    if (!sh) sh = json_object_get(cfg, "batch_shape");
+    const char *dt = json_string_value(json_object_get(cfg, "dtype"));
+    bool sparse, ragged;
+    if ((st = get_shape(&c, sh, "batch_shape", &L->in_ndim, L->in_dims))) return st;
+    if ((st = get_bool(&c, cfg, "sparse", false, &sparse)) || (st = get_bool(&c, cfg, "ragged", false, &ragged)))
+        return st;
+    if (sparse || ragged) return opt_fail(&c, sparse ? "sparse" : "ragged", "true is not supported");
+    if (dt && strcmp(dt, "float32") && strcmp(dt, "int32") && strcmp(dt, "int64"))
+        return opt_fail(&c, "dtype", "must be float32, int32 or int64");
+    L->in_dtype = dt && strcmp(dt, "float32") ? RC_I32 : RC_F32;
+    const char *key;
+    json_t *v;
+    json_object_foreach(cfg, key, v) if (!in_list(keys, key) && !in_list(base_keys, key)) return opt_fail(&c, key, "is not supported");
+    return RC_OK;
+}
+
+static rc_status read_embedding(rc_io_model *m, json_t *cfg, io_layer *L) {
+    ctx c = {m, L->name, L->cls};
+    rc_status st;
+    const char *const keys[] = {"input_dim", "output_dim", "mask_zero", "sparse", NULL};
+    bool sparse;
+    if ((st = check_keys(&c, cfg, keys)) || (st = get_count(&c, cfg, "input_dim", &L->input_dim)) ||
+        (st = get_count(&c, cfg, "output_dim", &L->output_dim)) ||
+        (st = get_bool(&c, cfg, "mask_zero", false, &L->mask_zero)) ||
+        (st = get_bool(&c, cfg, "sparse", false, &sparse)))
+        return st;
+    if (sparse) return opt_fail(&c, "sparse", "true is not supported");
+    return RC_OK;
+}
+
+static rc_status read_masking(rc_io_model *m, json_t *cfg, io_layer *L) {
+    ctx c = {m, L->name, L->cls};
+    rc_status st;
+    const char *const keys[] = {"mask_value", NULL};
+    if ((st = check_keys(&c, cfg, keys)) || (st = get_real(&c, cfg, "mask_value", 0, &L->value))) return st;
+    return RC_OK;
+}
+
+static rc_status read_dropout(rc_io_model *m, json_t *cfg, io_layer *L) {
+    ctx c = {m, L->name, L->cls};
+    rc_status st;
+    const char *const keys[] = {"rate", NULL};
+    if ((st = check_keys(&c, cfg, keys)) || (st = get_real(&c, cfg, "rate", -1, &L->value))) return st;
+    if (!(L->value >= 0 && L->value < 1)) return opt_fail(&c, "rate", "must be a number in [0, 1)");
+    return RC_OK;
+}
+
+static rc_status read_activation(rc_io_model *m, json_t *cfg, io_layer *L) {
+    ctx c = {m, L->name, L->cls};
+    rc_status st;
+    const char *const keys[] = {"activation", NULL};
+    if ((st = check_keys(&c, cfg, keys))) return st;
+    if (!present(cfg, "activation")) return opt_fail(&c, "activation", "is missing");
+    return get_act(&c, cfg, "activation", RC_ACT_LINEAR, &L->act);
+}
+
+static rc_status read_dense(rc_io_model *m, json_t *cfg, io_layer *L) {
+    ctx c = {m, L->name, L->cls};
+    rc_status st;
+    const char *const keys[] = {"units", "activation", "use_bias", NULL};
+    if ((st = check_keys(&c, cfg, keys)) || (st = get_count(&c, cfg, "units", &L->units)) ||
+        (st = get_act(&c, cfg, "activation", RC_ACT_LINEAR, &L->act)) ||
+        (st = get_bool(&c, cfg, "use_bias", true, &L->use_bias)))
+        return st;
+    return RC_OK;
+}
+
+static rc_status parse_layer(rc_io_model *m, json_t *lo, io_layer *L);
+
+static rc_status read_timedist(rc_io_model *m, json_t *cfg, io_layer *L) {
+    ctx c = {m, L->name, L->cls};
+    rc_status st;
+    const char *const keys[] = {"layer", NULL};
+    if ((st = check_keys(&c, cfg, keys))) return st;
+    json_t *inner = json_object_get(cfg, "layer"), *icfg;
+    const char *icls;
+    if (!object_parts(inner, &icls, &icfg)) return opt_fail(&c, "layer", "must be a serialized layer");
+    if (strcmp(icls, "Dense")) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "wraps a %s; only Dense is supported", icls);
+        return opt_fail(&c, "layer", msg);
+    }
+    io_layer tmp = {0};
+    if ((st = parse_layer(m, inner, &tmp))) return st;
+    L->units = tmp.units, L->act = tmp.act, L->use_bias = tmp.use_bias;
+    snprintf(L->inner_name, sizeof L->inner_name, "%s", tmp.name);
+    return RC_OK;
+}
+
+static rc_status read_bidir(rc_io_model *m, json_t *cfg, io_layer *L) {
+    ctx c = {m, L->name, L->cls};
+    rc_status st;
+    io_cell_type t;
+    const char *const keys[] = {"merge_mode", "layer", "backward_layer", NULL};
+    if ((st = check_keys(&c, cfg, keys))) return st;
+    json_t *mm = json_object_get(cfg, "merge_mode");
+    const char *ms = json_string_value(mm);
+    if (mm && json_is_null(mm)) L->merge = RC_MERGE_NONE;
+    else if (!mm || (ms && !strcmp(ms, "concat"))) L->merge = RC_MERGE_CONCAT;
+    else if (ms && !strcmp(ms, "sum")) L->merge = RC_MERGE_SUM;
+    else if (ms && !strcmp(ms, "mul")) L->merge = RC_MERGE_MUL;
+    else if (ms && !strcmp(ms, "ave")) L->merge = RC_MERGE_AVE;
+    else return opt_fail(&c, "merge_mode", "must be concat, sum, mul, ave or null");
+    for (int half = 0; half < 2; half++) {
+        const char *key = half ? "backward_layer" : "layer";
+        json_t *inner = json_object_get(cfg, key), *icfg;
+        const char *icls;
+        if (half && (!inner || json_is_null(inner))) break;
+        if (!object_parts(inner, &icls, &icfg)) return opt_fail(&c, key, "must be a serialized layer");
+        if (!cell_type(icls, &t) && strcmp(icls, "RNN")) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "wraps a %s; only SimpleRNN, LSTM, GRU and RNN are supported", icls);
+            return opt_fail(&c, key, msg);
+        }
+        const char *iname = json_string_value(json_object_get(icfg, "name"));
+        if (!iname || strchr(iname, '/')) return opt_fail(&c, key, "has no valid name");
+        /* Keras 3 stores forward_<inner>; TF.js stores <inner> */
+        char nm[64];
+        snprintf(nm, sizeof nm, "%s%s", half ? "backward_" : "forward_",
+                 strip_prefix(strip_prefix(iname, "forward_"), "backward_"));
+        io_rnn *r = half ? &L->back : &L->rnn;
+        if ((st = parse_rnn(m, icls, icfg, r, nm))) return st;
+        if (half) L->has_back = true;
+    }
+    if (L->rnn.cfg.go_backwards) return opt_fail(&c, "layer", "with go_backwards=true is not supported");
+    if (!L->has_back) {
+        L->back = L->rnn;
+        snprintf(L->back.name, sizeof L->back.name, "backward_%s", L->rnn.name + strlen("forward_"));
+        L->back.cfg.go_backwards = true;
+    } else if (!L->back.cfg.go_backwards || L->back.cfg.return_sequences != L->rnn.cfg.return_sequences ||
+               L->back.cfg.return_state != L->rnn.cfg.return_state)
+        return opt_fail(&c, "backward_layer", "must go backwards and return what the forward layer returns");
+    return RC_OK;
+}
+
+static rc_status read_rnn(rc_io_model *m, json_t *cfg, io_layer *L) { return parse_rnn(m, L->cls, cfg, &L->rnn, L->name); }
+
+/* One layer object into L (name, class, options): its row of the table
+ * reads the config. */
 static rc_status parse_layer(rc_io_model *m, json_t *lo, io_layer *L) {
     const char *cls;
     json_t *cfg;
@@ -327,141 +476,30 @@ static rc_status parse_layer(rc_io_model *m, json_t *lo, io_layer *L) {
         return io_fail(m, RC_ERR_FORMAT, "a %s layer without a valid name", cls);
     snprintf(L->name, sizeof L->name, "%s", name);
     snprintf(L->cls, sizeof L->cls, "%s", cls);
-    ctx c = {m, L->name, cls};
-    rc_status st;
-    io_cell_type t;
-    if (!strcmp(cls, "InputLayer")) {
-        L->kind = IO_INPUT;
-        const char *const keys[] = {"sparse", "ragged", "optional", NULL};
-        json_t *sh = json_object_get(cfg, "batch_input_shape");
-        if (!sh) sh = json_object_get(cfg, "batch_shape");
-        const char *dt = json_string_value(json_object_get(cfg, "dtype"));
-        bool sparse, ragged;
-        if ((st = get_shape(&c, sh, "batch_shape", &L->in_ndim, L->in_dims))) return st;
-        if ((st = get_bool(&c, cfg, "sparse", false, &sparse)) || (st = get_bool(&c, cfg, "ragged", false, &ragged)))
-            return st;
-        if (sparse || ragged) return opt_fail(&c, sparse ? "sparse" : "ragged", "true is not supported");
-        if (dt && strcmp(dt, "float32") && strcmp(dt, "int32") && strcmp(dt, "int64"))
-            return opt_fail(&c, "dtype", "must be float32, int32 or int64");
-        L->in_dtype = dt && strcmp(dt, "float32") ? RC_I32 : RC_F32;
-        const char *key;
-        json_t *v;
-        json_object_foreach(cfg, key, v) if (!in_list(keys, key) && !in_list(base_keys, key)) return opt_fail(&c, key, "is not supported");
-        return RC_OK;
+    if (!(L->kind = io_class_find(cls))) {
+        char list[400] = "";
+        for (int i = 0; i < io_classes_len; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", io_classes[i].cls);
+        return io_fail(m, RC_ERR_FORMAT, "layer '%s': class '%s' is not supported (%s)", L->name, cls, list);
     }
-    if (!strcmp(cls, "Embedding")) {
-        L->kind = IO_EMBEDDING;
-        const char *const keys[] = {"input_dim", "output_dim", "mask_zero", "sparse", NULL};
-        bool sparse;
-        if ((st = check_keys(&c, cfg, keys)) || (st = get_count(&c, cfg, "input_dim", &L->input_dim)) ||
-            (st = get_count(&c, cfg, "output_dim", &L->output_dim)) ||
-            (st = get_bool(&c, cfg, "mask_zero", false, &L->mask_zero)) ||
-            (st = get_bool(&c, cfg, "sparse", false, &sparse)))
-            return st;
-        if (sparse) return opt_fail(&c, "sparse", "true is not supported");
-        return RC_OK;
-    }
-    if (!strcmp(cls, "Masking")) {
-        L->kind = IO_MASKING;
-        const char *const keys[] = {"mask_value", NULL};
-        if ((st = check_keys(&c, cfg, keys)) || (st = get_real(&c, cfg, "mask_value", 0, &L->value))) return st;
-        return RC_OK;
-    }
-    if (!strcmp(cls, "Dropout")) {
-        L->kind = IO_DROPOUT;
-        const char *const keys[] = {"rate", NULL};
-        if ((st = check_keys(&c, cfg, keys)) || (st = get_real(&c, cfg, "rate", -1, &L->value))) return st;
-        if (!(L->value >= 0 && L->value < 1)) return opt_fail(&c, "rate", "must be a number in [0, 1)");
-        return RC_OK;
-    }
-    if (!strcmp(cls, "Activation")) {
-        L->kind = IO_ACTIVATION;
-        const char *const keys[] = {"activation", NULL};
-        if ((st = check_keys(&c, cfg, keys))) return st;
-        if (!present(cfg, "activation")) return opt_fail(&c, "activation", "is missing");
-        return get_act(&c, cfg, "activation", RC_ACT_LINEAR, &L->act);
-    }
-    if (!strcmp(cls, "Dense")) {
-        L->kind = IO_DENSE;
-        const char *const keys[] = {"units", "activation", "use_bias", NULL};
-        if ((st = check_keys(&c, cfg, keys)) || (st = get_count(&c, cfg, "units", &L->units)) ||
-            (st = get_act(&c, cfg, "activation", RC_ACT_LINEAR, &L->act)) ||
-            (st = get_bool(&c, cfg, "use_bias", true, &L->use_bias)))
-            return st;
-        return RC_OK;
-    }
-    if (!strcmp(cls, "TimeDistributed")) {
-        L->kind = IO_TIMEDIST;
-        const char *const keys[] = {"layer", NULL};
-        if ((st = check_keys(&c, cfg, keys))) return st;
-        json_t *inner = json_object_get(cfg, "layer"), *icfg;
-        const char *icls;
-        if (!object_parts(inner, &icls, &icfg)) return opt_fail(&c, "layer", "must be a serialized layer");
-        if (strcmp(icls, "Dense")) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "wraps a %s; only Dense is supported", icls);
-            return opt_fail(&c, "layer", msg);
-        }
-        io_layer tmp = {0};
-        if ((st = parse_layer(m, inner, &tmp))) return st;
-        L->units = tmp.units, L->act = tmp.act, L->use_bias = tmp.use_bias;
-        snprintf(L->inner_name, sizeof L->inner_name, "%s", tmp.name);
-        return RC_OK;
-    }
-    if (!strcmp(cls, "Bidirectional")) {
-        L->kind = IO_BIDIR;
-        const char *const keys[] = {"merge_mode", "layer", "backward_layer", NULL};
-        if ((st = check_keys(&c, cfg, keys))) return st;
-        json_t *mm = json_object_get(cfg, "merge_mode");
-        const char *ms = json_string_value(mm);
-        if (mm && json_is_null(mm)) L->merge = RC_MERGE_NONE;
-        else if (!mm || (ms && !strcmp(ms, "concat"))) L->merge = RC_MERGE_CONCAT;
-        else if (ms && !strcmp(ms, "sum")) L->merge = RC_MERGE_SUM;
-        else if (ms && !strcmp(ms, "mul")) L->merge = RC_MERGE_MUL;
-        else if (ms && !strcmp(ms, "ave")) L->merge = RC_MERGE_AVE;
-        else return opt_fail(&c, "merge_mode", "must be concat, sum, mul, ave or null");
-        for (int half = 0; half < 2; half++) {
-            const char *key = half ? "backward_layer" : "layer";
-            json_t *inner = json_object_get(cfg, key), *icfg;
-            const char *icls;
-            if (half && (!inner || json_is_null(inner))) break;
-            if (!object_parts(inner, &icls, &icfg)) return opt_fail(&c, key, "must be a serialized layer");
-            if (!cell_type(icls, &t) && strcmp(icls, "RNN")) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "wraps a %s; only SimpleRNN, LSTM, GRU and RNN are supported", icls);
-                return opt_fail(&c, key, msg);
-            }
-            const char *iname = json_string_value(json_object_get(icfg, "name"));
-            if (!iname || strchr(iname, '/')) return opt_fail(&c, key, "has no valid name");
-            /* Keras 3 stores forward_<inner>; TF.js stores <inner> */
-            char nm[64];
-            snprintf(nm, sizeof nm, "%s%s", half ? "backward_" : "forward_",
-                     strip_prefix(strip_prefix(iname, "forward_"), "backward_"));
-            io_rnn *r = half ? &L->back : &L->rnn;
-            if ((st = parse_rnn(m, icls, icfg, r, nm))) return st;
-            if (half) L->has_back = true;
-        }
-        if (L->rnn.cfg.go_backwards) return opt_fail(&c, "layer", "with go_backwards=true is not supported");
-        if (!L->has_back) {
-            L->back = L->rnn;
-            snprintf(L->back.name, sizeof L->back.name, "backward_%s", L->rnn.name + strlen("forward_"));
-            L->back.cfg.go_backwards = true;
-        } else if (!L->back.cfg.go_backwards || L->back.cfg.return_sequences != L->rnn.cfg.return_sequences ||
-                   L->back.cfg.return_state != L->rnn.cfg.return_state)
-            return opt_fail(&c, "backward_layer", "must go backwards and return what the forward layer returns");
-        return RC_OK;
-    }
-    if (cell_type(cls, &t) || !strcmp(cls, "RNN")) {
-        L->kind = IO_RNN;
-        return parse_rnn(m, cls, cfg, &L->rnn, L->name);
-    }
-    return io_fail(m, RC_ERR_FORMAT,
-                   "layer '%s': class '%s' is not supported (InputLayer, Embedding, Masking, SimpleRNN, LSTM, GRU, "
-                   "RNN, Bidirectional, Dense, TimeDistributed, Dropout, Activation)",
-                   L->name, cls);
+    return L->kind->read(m, cfg, L);
 }
 
 /* --- topology -------------------------------------------------------------------------- */
+
+bool io_is_input(const io_layer *L) { return L->kind && (L->kind->flags & IO_F_INPUT); }
+
+/* Its input carries int32 ids (Embedding). */
+static bool takes_ids(const io_layer *L) {
+    return L->kind && L->kind->layer && L->kind->layer->input_dtype == RC_I32;
+}
+
+/* The layer reached the model (which frees it). */
+static bool in_model(const rc_model *md, const rc_layer *l) {
+    for (int i = 0; i < rc_model_layer_count(md); i++)
+        if (rc_model_layer(md, i) == l) return true;
+    return false;
+}
 
 static int find_layer(rc_io_model *m, const char *name) {
     for (int i = 0; name && i < m->nlayers; i++)
@@ -532,7 +570,7 @@ static rc_status parse_inbound(rc_io_model *m, io_layer *L, json_t *nodes) {
             }
         } else return io_fail(m, RC_ERR_FORMAT, "%s: malformed node", where);
         if (n->nin == 0) return io_fail(m, RC_ERR_FORMAT, "%s: a call without inputs", where);
-        if (n->nin > 1 && L->kind != IO_RNN && L->kind != IO_BIDIR)
+        if (n->nin > 1 && !(L->kind->flags & IO_F_STATES))
             return io_fail(m, RC_ERR_FORMAT, "layer '%s' (%s): called on %d tensors; it takes one", L->name, L->cls,
                            n->nin);
     }
@@ -582,14 +620,14 @@ rc_status io_parse_topology(rc_io_model *m, json_t *model) {
             io_layer *L = &m->layers[m->nlayers];
             if ((st = parse_layer(m, lo, L))) return st;
             if (find_layer(m, L->name) >= 0) return io_fail(m, RC_ERR_FORMAT, "two layers are named '%s'", L->name);
-            if (m->nlayers == 0 && L->kind != IO_INPUT) {
+            if (m->nlayers == 0 && !io_is_input(L)) {
                 /* Keras 2 / TF.js: the first layer declares the input shape */
                 json_t *c = json_object_get(lo, "config");
                 json_t *sh = json_object_get(c, "batch_input_shape");
                 if (!sh) sh = json_object_get(c, "batch_shape");
                 if (!sh) return io_fail(m, RC_ERR_FORMAT, "layer '%s': the first layer of a Sequential model "
                                         "declares no batch_input_shape", L->name);
-                io_layer in = {.kind = IO_INPUT, .cls = "InputLayer"};
+                io_layer in = {.kind = io_class_find("InputLayer"), .cls = "InputLayer"};
                 snprintf(in.name, sizeof in.name, "%.50s_input", L->name);
                 ctx c2 = {m, L->name, L->cls};
                 if ((st = get_shape(&c2, sh, "batch_input_shape", &in.in_ndim, in.in_dims))) return st;
@@ -598,11 +636,10 @@ rc_status io_parse_topology(rc_io_model *m, json_t *model) {
                 m->nlayers++;
                 L = &m->layers[m->nlayers];
             }
-            if ((L->kind == IO_RNN && L->rnn.cfg.return_state) ||
-                (L->kind == IO_BIDIR && (L->rnn.cfg.return_state || L->merge == RC_MERGE_NONE)))
+            if (L->kind->several && L->kind->several(L))
                 return io_fail(m, RC_ERR_FORMAT, "layer '%s' (%s) returns several tensors; a Sequential model cannot "
                                "chain it (Keras rejects it too)", L->name, L->cls);
-            if (L->kind != IO_INPUT) {
+            if (!io_is_input(L)) {
                 int prev = m->nlayers - 1;
                 if (prev < 0) return io_fail(m, RC_ERR_FORMAT, "layer '%s' has no input", L->name);
                 L->nnodes = 1;
@@ -628,7 +665,7 @@ rc_status io_parse_topology(rc_io_model *m, json_t *model) {
         }
         json_array_foreach(layers, i, lo) {
             io_layer *L = &m->layers[i];
-            if (L->kind == IO_INPUT) continue;
+            if (io_is_input(L)) continue;
             if ((st = parse_inbound(m, L, json_object_get(lo, "inbound_nodes")))) return st;
         }
         if ((st = parse_io_list(m, json_object_get(cfg, "input_layers"), "input_layers", m->inputs, &m->ninputs,
@@ -637,50 +674,107 @@ rc_status io_parse_topology(rc_io_model *m, json_t *model) {
                                 IO_MAX_OUT)))
             return st;
         for (int k = 0; k < m->ninputs; k++)
-            if (m->layers[m->inputs[k].layer].kind != IO_INPUT)
+            if (!io_is_input(&m->layers[m->inputs[k].layer]))
                 return io_fail(m, RC_ERR_FORMAT, "model input '%s' is not an InputLayer", m->layers[m->inputs[k].layer].name);
     } else
         return io_fail(m, RC_ERR_FORMAT, "model class '%s' is not supported (Sequential, Model, Functional)", cls);
-    /* an input that feeds an Embedding carries int32 ids */
+    /* an input that feeds a layer of ids (Embedding) carries int32 ids */
     for (int l = 0; l < m->nlayers; l++)
         for (int n = 0; n < m->layers[l].nnodes; n++) {
             io_ref r = m->layers[l].node[n].in[0];
-            if (m->layers[l].kind == IO_EMBEDDING && m->layers[r.layer].kind == IO_INPUT)
+            if (takes_ids(&m->layers[l]) && io_is_input(&m->layers[r.layer]))
                 m->layers[r.layer].in_dtype = RC_I32;
         }
     for (int l = 0; l < m->nlayers; l++)
-        if (m->layers[l].kind == IO_INPUT) m->layers[l].nnodes = 1;
+        if (io_is_input(&m->layers[l])) m->layers[l].nnodes = 1;
     return RC_OK;
 }
 
-/* --- weights ----------------------------------------------------------------------- */
+/* --- weights: what each row expects ------------------------------------------------- */
 
-static int cell_weight_names(const io_rnn *r, const char **names, int k, int max) {
+static const char *const cell_class_name[] = {"SimpleRNNCell", "LSTMCell", "GRUCell"};
+
+/* An RNN layer's weights: per cell kernel (F, G·U), recurrent_kernel
+ * (U, G·U), bias (G·U), or (2, 3U) for GRU with reset_after; a stacked
+ * cell reads the previous cell's U. Keras 3 keeps them in <h5>/cell/vars
+ * or, stacked, <h5>/cell/cells/<cell slot>/vars (the cell's class in
+ * snake_case, _1, _2 ... for repeats); TF.js names them <tfjs>kernel or,
+ * stacked, <tfjs>RNNCell_<c>/kernel. */
+static int rnn_specs(const io_rnn *r, int64_t F, const char *h5, const char *tfjs, io_wspec *out, int n, int max) {
+    static const char *const names[3] = {"kernel", "recurrent_kernel", "bias"};
     for (int c = 0; c < r->ncells; c++) {
-        const char *w[3] = {"kernel", "recurrent_kernel", "bias"};
-        for (int j = 0; j < (r->cell[c].use_bias ? 3 : 2); j++, k++)
-            if (k < max) names[k] = w[j];
+        int64_t U = r->cell[c].units, G = r->type[c] == IO_SIMPLE ? 1 : r->type[c] == IO_LSTM ? 4 : 3;
+        rc_shape shapes[3] = {RC_SHAPE(F, G * U), RC_SHAPE(U, G * U),
+                              r->type[c] == IO_GRU && r->cell[c].reset_after ? RC_SHAPE(2, G * U) : RC_SHAPE(G * U)};
+        char slot[80] = "", base[64];
+        if (r->stacked) {
+            io_snake_case(cell_class_name[r->type[c]], base, sizeof base);
+            int seen = 0;
+            for (int k = 0; k < c; k++) seen += r->type[k] == r->type[c];
+            if (seen) snprintf(slot, sizeof slot, "/cells/%.40s_%d", base, seen % 1000000);
+            else snprintf(slot, sizeof slot, "/cells/%s", base);
+        }
+        for (int j = 0; j < (r->cell[c].use_bias ? 3 : 2); j++, n++) {
+            if (n >= max) continue;
+            out[n] = (io_wspec){.name = names[j], .shape = shapes[j]};
+            snprintf(out[n].h5, sizeof out[n].h5, "%scell%s", h5, slot);
+            if (r->stacked) snprintf(out[n].tfjs, sizeof out[n].tfjs, "%sRNNCell_%d/%s", tfjs, c, names[j]);
+            else snprintf(out[n].tfjs, sizeof out[n].tfjs, "%s%s", tfjs, names[j]);
+        }
+        F = U;
     }
-    return k;
+    return n;
 }
 
-int io_expected_weights(const io_layer *L, const char **names, int max) {
-    int k = 0;
-    switch (L->kind) {
-    case IO_EMBEDDING:
-        if (max > 0) names[0] = "embeddings";
-        return 1;
-    case IO_DENSE:
-    case IO_TIMEDIST:
-        if (max > 0) names[0] = "kernel";
-        if (L->use_bias && max > 1) names[1] = "bias";
-        return L->use_bias ? 2 : 1;
-    case IO_RNN: return cell_weight_names(&L->rnn, names, 0, max);
-    case IO_BIDIR:
-        k = cell_weight_names(&L->rnn, names, 0, max);
-        return cell_weight_names(&L->back, names, k, max);
-    default: return 0;
+static int rnn_weights(const io_layer *L, int64_t F, io_wspec *out, int max) {
+    return rnn_specs(&L->rnn, F, "", "", out, 0, max);
+}
+
+/* forward_layer/... then backward_layer/... (Keras 3); TF.js names the
+ * halves' variables <bidirectional>/<forward_lstm>/... */
+static int bidir_weights(const io_layer *L, int64_t F, io_wspec *out, int max) {
+    char f[80], b[80];
+    snprintf(f, sizeof f, "%s/", L->rnn.name);
+    snprintf(b, sizeof b, "%s/", L->back.name);
+    int n = rnn_specs(&L->rnn, F, "forward_layer/", f, out, 0, max);
+    return rnn_specs(&L->back, F, "backward_layer/", b, out, n, max);
+}
+
+/* kernel (F, units), bias (units) in the layer's own vars (h5 "" or, for
+ * TimeDistributed, "layer"). */
+static int dense_specs(const io_layer *L, int64_t F, const char *h5, io_wspec *out, int max) {
+    int n = 0;
+    if (n < max) out[n] = (io_wspec){.name = "kernel", .shape = RC_SHAPE(F, L->units)};
+    n++;
+    if (L->use_bias && n < max) out[n] = (io_wspec){.name = "bias", .shape = RC_SHAPE(L->units)};
+    if (L->use_bias) n++;
+    for (int k = 0; k < n && k < max; k++) {
+        snprintf(out[k].h5, sizeof out[k].h5, "%s", h5);
+        snprintf(out[k].tfjs, sizeof out[k].tfjs, "%s", out[k].name);
     }
+    return n;
+}
+
+static int dense_weights(const io_layer *L, int64_t F, io_wspec *out, int max) { return dense_specs(L, F, "", out, max); }
+static int timedist_weights(const io_layer *L, int64_t F, io_wspec *out, int max) {
+    return dense_specs(L, F, "layer", out, max);
+}
+
+static int embedding_weights(const io_layer *L, int64_t F, io_wspec *out, int max) {
+    if (max > 0) out[0] = (io_wspec){.name = "embeddings", .shape = RC_SHAPE(L->input_dim, L->output_dim),
+                                     .tfjs = "embeddings"};
+    return 1;
+}
+
+static int no_weights(const io_layer *L, int64_t F, io_wspec *out, int max) { return 0; }
+
+int io_weight_specs(const io_layer *L, int64_t F, io_wspec *out) { return L->kind->weights(L, F, out, IO_MAX_W); }
+
+int io_expected_weights(const io_layer *L, const char **names, int max) {
+    io_wspec w[IO_MAX_W];
+    int n = io_weight_specs(L, 0, w);
+    for (int k = 0; k < n && k < max && k < IO_MAX_W; k++) names[k] = w[k].name;
+    return n;
 }
 
 /* --- building ------------------------------------------------------------------------ */
@@ -702,50 +796,166 @@ static rc_rnn *make_rnn(const io_rnn *r) {
             return NULL;
         }
     }
-    rc_cell *cell = r->stacked ? rc_stacked_cells_new(cells, r->ncells) : cells[0];
+    rc_cell *cell = r->stacked ? rc_stacked_cells_new(cells, r->ncells, NULL) : cells[0];
     if (!cell) return NULL;
-    return rc_rnn_new(r->name, cell, &r->cfg);
+    return rc_rnn_new(r->name, cell, &r->cfg, NULL);
 }
 
-/* The shapes a layer's weights must have for input features F, in Keras
- * order; n = count. Checked against the file before any parameter is
- * allocated, so a config that declares huge sizes cannot allocate them. */
-static int rnn_shapes(const io_rnn *r, int64_t F, rc_shape *out, int n) {
-    for (int c = 0; c < r->ncells; c++) {
-        int64_t U = r->cell[c].units, G = r->type[c] == IO_SIMPLE ? 1 : r->type[c] == IO_LSTM ? 4 : 3;
-        out[n++] = RC_SHAPE(F, G * U);
-        out[n++] = RC_SHAPE(U, G * U);
-        if (r->cell[c].use_bias) out[n++] = r->type[c] == IO_GRU && r->cell[c].reset_after ? RC_SHAPE(2, G * U)
-                                                                                            : RC_SHAPE(G * U);
-        F = U;
+/* The formats' own layer class (a user layer in the sense of layer.h): an
+ * optional inner layer, then an activation, with the Keras class name of
+ * the row. Activation is one with no inner layer; TimeDistributed(Dense) a
+ * Dense (named after the wrapper, whose weights TF.js and Keras 3 name so,
+ * and which applies its activation itself) that insists on (batch, time,
+ * features). */
+typedef struct io_wrap {
+    rc_layer layer;
+    rc_layer *inner;              /* owned; NULL: the activation alone */
+    char name[64], type[32];
+    bool post;                    /* apply act after inner */
+    rc_activation act;
+    int ndim;                     /* the input rank required (0: any) */
+} io_wrap;
+
+static const char *wrap_type(const rc_layer *l) { return ((const io_wrap *)l->impl)->type; }
+static const char *wrap_name(const rc_layer *l) { return ((const io_wrap *)l->impl)->name; }
+
+static void wrap_destroy(rc_layer *l) {
+    io_wrap *w = l->impl;
+    rc_layer_free(w->inner);
+    rc_free(w);
+}
+
+static int wrap_params(const rc_layer *l, rc_node **out, int max) {
+    return rc_layer_params(((const io_wrap *)l->impl)->inner, out, max);
+}
+
+/* Elementwise after the inner layer: the inner layer's mask flows on. */
+static rc_status wrap_apply(rc_layer *l, rc_graph *g, const rc_layer_in *in, rc_layer_out *out) {
+    io_wrap *w = l->impl;
+    if (w->ndim && in->x && rc_node_shape(in->x).ndim != w->ndim)
+        return rc_graph_fail(g, RC_ERR_SHAPE, "layer '%s' (%s) needs a (batch, time, features) input", w->name,
+                             w->type), RC_ERR_SHAPE;
+    if (w->inner) {
+        rc_status st = rc_layer_apply(w->inner, g, in, out);
+        if (st) return st;
+    } else {
+        out->nout = 1;
+        out->out[0] = in->x;
+        out->mask[0] = in->mask;
     }
-    return n;
+    if (w->post && !(out->out[0] = rc_activate(g, w->act, out->out[0]))) return rc_graph_status(g);
+    return RC_OK;
 }
 
+static const rc_layer_class wrap_class = {
+    .type = "Layer",
+    .type_of = wrap_type,
+    .input_dtype = RC_F32,
+    .name = wrap_name,
+    .apply = wrap_apply,
+    .params = wrap_params,
+    .destroy = wrap_destroy,
+};
+
+/* inner (taken over, also on failure) with L's class name, L's activation
+ * applied after it when post. */
+static rc_layer *wrap(const io_layer *L, rc_layer *inner, bool post, int ndim) {
+    io_wrap *w = rc_calloc(1, sizeof *w);
+    if (!w) {
+        rc_layer_free(inner);
+        return NULL;
+    }
+    rc_layer_init(&w->layer, &wrap_class, w);
+    w->inner = inner;
+    snprintf(w->name, sizeof w->name, "%s", L->name);
+    snprintf(w->type, sizeof w->type, "%s", L->cls);
+    w->post = post;
+    w->act = L->act;
+    w->ndim = ndim;
+    return &w->layer;
+}
+
+/* --- builders: one per row --- */
+
+static rc_layer *build_embedding(const io_layer *L, rc_graph *g) {
+    return rc_embedding_layer(rc_embedding_new(L->name, L->input_dim, L->output_dim, L->mask_zero));
+}
+
+static rc_layer *build_masking(const io_layer *L, rc_graph *g) { return rc_masking_layer_new(L->name, L->value); }
+static rc_layer *build_dropout(const io_layer *L, rc_graph *g) { return rc_dropout_layer_new(L->name, L->value); }
+static rc_layer *build_activation(const io_layer *L, rc_graph *g) { return wrap(L, NULL, true, 0); }
+
+/* Dense(act): rc_dense applies any activation of the table itself. */
+static rc_layer *dense_of(const io_layer *L) {
+    return rc_dense_layer(rc_dense_new(L->name, L->units, L->act, L->use_bias));
+}
+
+static rc_layer *build_dense(const io_layer *L, rc_graph *g) { return dense_of(L); }
+
+static rc_layer *build_timedist(const io_layer *L, rc_graph *g) {
+    rc_layer *d = dense_of(L);
+    return d ? wrap(L, d, false, 3) : NULL;
+}
+
+static rc_layer *build_rnn(const io_layer *L, rc_graph *g) { return rc_rnn_layer(make_rnn(&L->rnn)); }
+
+static rc_layer *build_bidir(const io_layer *L, rc_graph *g) {
+    rc_rnn *f = make_rnn(&L->rnn), *b = make_rnn(&L->back);
+    rc_error e = {0};
+    rc_bidir *bd = f && b ? rc_bidir_new(L->name, f, b, L->merge, &e) : NULL;
+    if (!bd) {
+        rc_rnn_free(f), rc_rnn_free(b);
+        if (f && b) rc_graph_fail(g, e.code ? e.code : RC_ERR_ARG, "layer '%s' (Bidirectional): %s", L->name, e.message);
+    }
+    return rc_bidir_layer(bd);
+}
+
+static bool rnn_several(const io_layer *L) { return L->rnn.cfg.return_state; }
+static bool bidir_several(const io_layer *L) { return L->rnn.cfg.return_state || L->merge == RC_MERGE_NONE; }
+
+/* --- the table ------------------------------------------------------------------------------- */
+
+const io_class io_classes[] = {
+    {"InputLayer", NULL, IO_F_INPUT, read_input, io_write_input, NULL, no_weights, NULL},
+    {"Embedding", &rc_embedding_class, 0, read_embedding, io_write_embedding, build_embedding, embedding_weights, NULL},
+    {"Masking", &rc_masking_class, 0, read_masking, io_write_masking, build_masking, no_weights, NULL},
+    {"SimpleRNN", &rc_rnn_class, IO_F_STATES, read_rnn, io_write_rnn, build_rnn, rnn_weights, rnn_several},
+    {"LSTM", &rc_rnn_class, IO_F_STATES, read_rnn, io_write_rnn, build_rnn, rnn_weights, rnn_several},
+    {"GRU", &rc_rnn_class, IO_F_STATES, read_rnn, io_write_rnn, build_rnn, rnn_weights, rnn_several},
+    {"RNN", &rc_rnn_class, IO_F_STATES, read_rnn, io_write_rnn, build_rnn, rnn_weights, rnn_several},
+    {"Bidirectional", &rc_bidir_class, IO_F_STATES, read_bidir, io_write_bidir, build_bidir, bidir_weights,
+     bidir_several},
+    {"Dense", &rc_dense_class, 0, read_dense, io_write_dense, build_dense, dense_weights, NULL},
+    {"TimeDistributed", &wrap_class, 0, read_timedist, io_write_timedist, build_timedist, timedist_weights, NULL},
+    {"Dropout", &rc_dropout_class, 0, read_dropout, io_write_dropout, build_dropout, no_weights, NULL},
+    {"Activation", &wrap_class, 0, read_activation, io_write_activation, build_activation, no_weights, NULL},
+};
+
+const int io_classes_len = (int)(sizeof io_classes / sizeof io_classes[0]);
+
+const io_class *io_class_find(const char *cls) {
+    for (int i = 0; cls && i < io_classes_len; i++)
+        if (!strcmp(io_classes[i].cls, cls)) return &io_classes[i];
+    return NULL;
+}
+
+/* --- calling -------------------------------------------------------------------------------- */
+
+/* The file's weights must have the shapes the layer needs for input
+ * features F. Checked before any parameter is allocated, so a config that
+ * declares huge sizes cannot allocate them. */
 static rc_status check_shapes(rc_io_model *m, rc_graph *g, const io_layer *L, rc_shape x) {
-    rc_shape want[IO_MAX_W];
-    int64_t F = x.ndim ? x.dim[x.ndim - 1] : 0;
-    int n = 0;
-    switch (L->kind) {
-    case IO_EMBEDDING: want[n++] = RC_SHAPE(L->input_dim, L->output_dim); break;
-    case IO_DENSE:
-    case IO_TIMEDIST:
-        want[n++] = RC_SHAPE(F, L->units);
-        if (L->use_bias) want[n++] = RC_SHAPE(L->units);
-        break;
-    case IO_RNN: n = rnn_shapes(&L->rnn, F, want, 0); break;
-    case IO_BIDIR: n = rnn_shapes(&L->back, F, want, rnn_shapes(&L->rnn, F, want, 0)); break;
-    default: return RC_OK;
-    }
+    io_wspec want[IO_MAX_W];
+    int n = io_weight_specs(L, x.ndim ? x.dim[x.ndim - 1] : 0, want);
     if (n != L->nw)
         return rc_graph_fail(g, RC_ERR_FORMAT, "%s: layer '%s' has %d weights, the file gives %d", m->file, L->name, n,
                              L->nw), RC_ERR_FORMAT;
     for (int k = 0; k < n; k++)
-        if (!rc_shape_eq(want[k], L->w[k].shape)) {
+        if (!rc_shape_eq(want[k].shape, L->w[k].shape)) {
             char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
             return rc_graph_fail(g, RC_ERR_SHAPE, "%s: layer '%s' (%s): weight '%s' has shape %s in the file, the "
                                  "layer needs %s", m->file, L->name, L->cls, L->w[k].name,
-                                 rc_shape_str(L->w[k].shape, b, sizeof b), rc_shape_str(want[k], a, sizeof a)),
+                                 rc_shape_str(L->w[k].shape, b, sizeof b), rc_shape_str(want[k].shape, a, sizeof a)),
                    RC_ERR_SHAPE;
         }
     return RC_OK;
@@ -763,124 +973,40 @@ static void add_updates(upd *u, rc_node *const *v, int n) {
         if (u->v && u->n < u->max) u->v[u->n] = v[k];
 }
 
+/* One call of a layer: built by its row on the first call, then applied
+ * through its class (the model records the call for the summary). */
 static rc_status call_layer(rc_io_model *m, io_layer *L, io_node *n, rc_graph *g, bool training, rc_rng *rng,
                             rc_node *const *in, rc_node *const *inmask, upd *u) {
-    rc_node *x = in[0], *mask = inmask[0], *y = NULL;
-    rc_model *md = m->model;
+    rc_node *x = in[0];
     n->nout = 1;
-    if (L->kind != IO_INPUT && !L->obj) {
+    if (io_is_input(L)) return RC_OK;
+    if (!L->obj) {
         rc_status st = check_shapes(m, g, L, rc_node_shape(x));
         if (st) return st;
-    }
-    switch (L->kind) {
-    case IO_INPUT: return RC_OK;
-    case IO_EMBEDDING: {
-        if (!L->obj && !(L->obj = rc_embedding_new(L->name, L->input_dim, L->output_dim, L->mask_zero)))
-            return RC_ERR_NOMEM;
-        if (rc_node_dtype(x) != RC_I32)
-            return rc_graph_fail(g, RC_ERR_ARG, "layer '%s' (Embedding) needs int32 ids from a model input", L->name),
+        if (takes_ids(L) && rc_node_dtype(x) != RC_I32)
+            return rc_graph_fail(g, RC_ERR_ARG, "layer '%s' (%s) needs int32 ids from a model input", L->name, L->cls),
                    RC_ERR_ARG;
-        y = rc_model_call_embedding(md, L->obj, g, x, rng, &n->mask[0]);
-        break;
+        if (!(L->obj = L->kind->build(L, g)))
+            return rc_graph_status(g) ? rc_graph_status(g)
+                                      : (rc_graph_fail(g, RC_ERR_NOMEM, "layer '%s': out of memory", L->name), RC_ERR_NOMEM);
     }
-    case IO_MASKING:
-        y = rc_masking(g, x, L->value, &n->mask[0]);
-        break;
-    case IO_DROPOUT:
-        y = rc_dropout(g, x, L->value, training, rng);
-        n->mask[0] = mask;
-        break;
-    case IO_ACTIVATION:
-        y = rc_activate(g, L->act, x);
-        n->mask[0] = mask;
-        break;
-    case IO_DENSE:
-    case IO_TIMEDIST: {
-        if (!L->obj && !(L->obj = rc_dense_new(L->name, L->units, L->act, L->use_bias))) return RC_ERR_NOMEM;
-        if (L->kind == IO_TIMEDIST && rc_node_shape(x).ndim != 3)
-            return rc_graph_fail(g, RC_ERR_SHAPE, "layer '%s' (TimeDistributed) needs a (batch, time, features) input",
-                                 L->name), RC_ERR_SHAPE;
-        y = rc_model_call_dense(md, L->obj, g, x, rng);
-        n->mask[0] = mask;
-        break;
-    }
-    case IO_RNN:
-    case IO_BIDIR: {
-        rc_rnn_call call = {.mask = mask, .initial_state = in + 1, .ninitial = n->nin - 1, .training = training,
-                            .rng = rng};
-        const rc_rnn_config *rc = &L->rnn.cfg;
-        rc_node *outs[IO_MAX_OUT];
-        int no = 0;
-        if (L->kind == IO_RNN) {
-            if (!L->obj && !(L->obj = make_rnn(&L->rnn))) return RC_ERR_NOMEM;
-            rc_rnn_out o;
-            rc_status st = rc_model_call_rnn(md, L->obj, g, x, &call, &o);
-            if (st) return st;
-            outs[no++] = o.output;
-            for (int k = 0; rc->return_state && k < o.nstates; k++) outs[no++] = o.state[k];
-            add_updates(u, o.update, o.nupdates);
-        } else {
-            if (!L->obj) {
-                rc_rnn *f = make_rnn(&L->rnn), *b = make_rnn(&L->back);
-                if (!f || !b || !(L->obj = rc_bidir_new(L->name, f, b, L->merge))) {
-                    if (!L->obj) rc_rnn_free(f), rc_rnn_free(b);
-                    return rc_graph_fail(g, RC_ERR_ARG, "layer '%s' (Bidirectional): the halves do not match",
-                                         L->name), RC_ERR_ARG;
-                }
-            }
-            rc_bidir_out o;
-            rc_status st = rc_model_call_bidir(md, L->obj, g, x, &call, &o);
-            if (st) return st;
-            add_updates(u, o.update, o.nupdates);
-            if (o.output) outs[no++] = o.output;
-            else outs[no++] = o.output_forward, outs[no++] = o.output_backward;
-            for (int k = 0; rc->return_state && k < o.nstates; k++) outs[no++] = o.state[k];
-        }
-        n->nout = no;
-        for (int k = 0; k < no; k++) {
-            n->out[k] = outs[k];
-            n->mask[k] = k < (L->merge == RC_MERGE_NONE && L->kind == IO_BIDIR ? 2 : 1) && rc->return_sequences ? mask
-                                                                                                              : NULL;
-        }
-        return RC_OK;
-    }
-    }
-    n->out[0] = y;
-    if (!y) return rc_graph_status(g) ? rc_graph_status(g) : RC_ERR_ARG;
-    /* a summary row for parameter-free layers; for Dense the shape after its
-     * activation, for TimeDistributed its own class name */
-    if (L->kind != IO_EMBEDDING) rc_model_note_call(md, L->name, L->cls, rc_node_shape(y));
+    rc_layer_in li = {.x = x, .mask = inmask[0], .initial_state = in + 1, .ninitial = n->nin - 1,
+                      .training = training, .rng = rng};
+    rc_layer_out o;
+    rc_status st = rc_model_call(m->model, L->obj, g, &li, &o);
+    if (st) return st;
+    n->nout = o.nout;
+    for (int k = 0; k < o.nout; k++) n->out[k] = o.out[k], n->mask[k] = o.mask[k];
+    add_updates(u, o.update, o.nupdates);
     return RC_OK;
-}
-
-/* Parameter nodes of a built layer in Keras order. */
-static int layer_params(io_layer *L, rc_node **out) {
-    int n = 0;
-    rc_cell *cells[2] = {NULL, NULL};
-    if (!L->obj) return 0;
-    switch (L->kind) {
-    case IO_EMBEDDING: out[n++] = rc_embedding_params(L->obj)[0]; return n;
-    case IO_DENSE:
-    case IO_TIMEDIST:
-        for (int k = 0; k < rc_dense_nparams(L->obj); k++) out[n++] = rc_dense_params(L->obj)[k];
-        return n;
-    case IO_RNN: cells[0] = rc_rnn_cell(L->obj); break;
-    case IO_BIDIR:
-        cells[0] = rc_rnn_cell(rc_bidir_forward(L->obj));
-        cells[1] = rc_rnn_cell(rc_bidir_backward(L->obj));
-        break;
-    default: return 0;
-    }
-    for (int c = 0; c < 2 && cells[c]; c++)
-        for (int k = 0; k < cells[c]->nparams && n < IO_MAX_W; k++) out[n++] = cells[c]->params[k];
-    return n;
 }
 
 static rc_status set_weights(rc_io_model *m, rc_graph *g) {
     for (int l = 0; l < m->nlayers; l++) {
         io_layer *L = &m->layers[l];
-        L->nparams = layer_params(L, L->params);
+        L->nparams = 0;
         if (!L->obj) continue;
+        L->nparams = rc_layer_params(L->obj, L->params, IO_MAX_W);
         if (L->nparams != L->nw)
             return rc_graph_fail(g, RC_ERR_FORMAT, "%s: layer '%s' has %d weights, the file gives %d", m->file, L->name,
                                  L->nparams, L->nw), RC_ERR_FORMAT;
@@ -899,9 +1025,9 @@ static rc_status set_weights(rc_io_model *m, rc_graph *g) {
     return RC_OK;
 }
 
-rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int ninputs, bool training, rc_rng *rng,
-                      rc_node **outputs, int max_outputs, rc_node **updates, int max_updates, int *nupdates,
-                      char *err, size_t err_len) {
+static rc_status io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int ninputs, bool training,
+                          rc_rng *rng, rc_node **outputs, int max_outputs, rc_node **updates, int max_updates,
+                          int *nupdates, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (nupdates) *nupdates = 0;
     if (!m || !g || !inputs || !outputs) {
@@ -948,7 +1074,7 @@ rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int n
                 if (done[l * IO_MAX_NODES + k]) continue;
                 io_node *n = &L->node[k];
                 rc_node *in[IO_MAX_IN], *mk[IO_MAX_IN];
-                bool ready = L->kind != IO_INPUT;
+                bool ready = !io_is_input(L);
                 for (int j = 0; ready && j < n->nin; j++) {
                     io_ref r = n->in[j];
                     io_layer *S = &m->layers[r.layer];
@@ -964,7 +1090,7 @@ rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int n
                     } else in[j] = S->node[r.node].out[r.tensor], mk[j] = S->node[r.node].mask[r.tensor];
                 }
                 if (!ready) {
-                    left = L->kind != IO_INPUT || left;
+                    left = !io_is_input(L) || left;
                     continue;
                 }
                 st = call_layer(m, L, n, g, training, rng, in, mk, &u);
@@ -992,8 +1118,8 @@ rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int n
     return st;
 }
 
-rc_status rc_io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t T, rc_node **inputs, int max_inputs,
-                            rc_node **outputs, int max_outputs, char *err, size_t err_len) {
+static rc_status io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t T, rc_node **inputs,
+                                int max_inputs, rc_node **outputs, int max_outputs, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (!m || !g || !inputs || max_inputs < m->ninputs) return RC_ERR_ARG;
     m->err = err, m->err_len = err_len;
@@ -1009,12 +1135,30 @@ rc_status rc_io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t T, r
         inputs[i] = rc_input(g, L->name, L->in_dtype, s);
         if (!inputs[i]) return io_fail(m, rc_graph_status(g), "%s", rc_graph_error(g));
     }
-    return rc_io_build(m, g, inputs, m->ninputs, false, NULL, outputs, max_outputs, NULL, 0, NULL, err, err_len);
+    return io_build(m, g, inputs, m->ninputs, false, NULL, outputs, max_outputs, NULL, 0, NULL, err, err_len);
 }
 
-/* --- public accessors ------------------------------------------------------------------- */
+/* A file that cannot be opened, or is a directory, said so in the system's
+ * words. Checked before the readers: jansson reads a directory as an empty
+ * file ("malformed JSON at line 1") and libzip as a missing one. */
+static rc_status check_readable(const char *path, char *err, size_t err_len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        if (err && err_len) snprintf(err, err_len, "cannot open %s: %s", path, strerror(e));
+        return RC_ERR_IO;
+    }
+    struct stat sb;
+    bool dir = fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode);
+    fclose(f);
+    if (dir) {
+        if (err && err_len) snprintf(err, err_len, "cannot read %s: %s (not a model file)", path, strerror(EISDIR));
+        return RC_ERR_IO;
+    }
+    return RC_OK;
+}
 
-rc_status rc_io_load(const char *path, rc_io_model **out, char *err, size_t err_len) {
+static rc_status io_load(const char *path, rc_io_model **out, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (out) *out = NULL;
     if (!path || !out) {
@@ -1029,7 +1173,8 @@ rc_status rc_io_load(const char *path, rc_io_model **out, char *err, size_t err_
     snprintf(m->file, sizeof m->file, "%s", path);
     m->err = err, m->err_len = err_len;
     size_t n = strlen(path);
-    rc_status st = n > 6 && !strcmp(path + n - 6, ".keras") ? io_load_keras(m, path) : io_load_tfjs(m, path);
+    rc_status st = check_readable(path, err, err_len);
+    if (!st) st = n > 6 && !strcmp(path + n - 6, ".keras") ? io_load_keras(m, path) : io_load_tfjs(m, path);
     if (st) {
         if (err && err_len && !err[0]) io_fail(m, st, "%s", rc_status_str(st));
         rc_io_free(m);
@@ -1040,18 +1185,46 @@ rc_status rc_io_load(const char *path, rc_io_model **out, char *err, size_t err_
     return RC_OK;
 }
 
+/* --- the public entry points ----------------------------------------------------------
+ * The readers, builder and writer report into a char buffer (m->err); the
+ * caller's rc_error is filled here, at the boundary, and left as it was on
+ * success (recur/base.h). */
+
+rc_status rc_io_load(const char *path, rc_io_model **out, rc_error *err) {
+    char msg[sizeof err->message] = "";
+    return io_report(err, io_load(path, out, msg, sizeof msg), "rc_io_load", msg);
+}
+
+rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int ninputs, bool training, rc_rng *rng,
+                      rc_node **outputs, int max_outputs, rc_node **updates, int max_updates, int *nupdates,
+                      rc_error *err) {
+    char msg[sizeof err->message] = "";
+    rc_status st = io_build(m, g, inputs, ninputs, training, rng, outputs, max_outputs, updates, max_updates,
+                            nupdates, msg, sizeof msg);
+    return io_report(err, st, "rc_io_build", msg);
+}
+
+rc_status rc_io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t T, rc_node **inputs, int max_inputs,
+                            rc_node **outputs, int max_outputs, rc_error *err) {
+    char msg[sizeof err->message] = "";
+    rc_status st = io_build_batch(m, g, B, T, inputs, max_inputs, outputs, max_outputs, msg, sizeof msg);
+    return io_report(err, st, "rc_io_build_batch", msg);
+}
+
+rc_status rc_io_export_tfjs(const rc_io_model *m, const char *dir, rc_error *err) {
+    char msg[sizeof err->message] = "";
+    return io_report(err, io_export_tfjs(m, dir, msg, sizeof msg), "rc_io_export_tfjs", msg);
+}
+
+/* --- public accessors ------------------------------------------------------------------- */
+
 void rc_io_free(rc_io_model *m) {
     if (!m) return;
     for (int l = 0; l < m->nlayers; l++) {
         io_layer *L = &m->layers[l];
         for (int k = 0; k < L->nw; k++) rc_free(L->w[k].data);
         /* layers that were created but never reached the model */
-        if (L->obj && !m->model) {
-            if (L->kind == IO_RNN) rc_rnn_free(L->obj);
-            else if (L->kind == IO_BIDIR) rc_bidir_free(L->obj);
-            else if (L->kind == IO_EMBEDDING) rc_embedding_free(L->obj);
-            else if (L->kind == IO_DENSE || L->kind == IO_TIMEDIST) rc_dense_free(L->obj);
-        }
+        if (L->obj && !in_model(m->model, L->obj)) rc_layer_free(L->obj);
     }
     rc_free(m->layers);
     rc_model_free(m->model);
@@ -1084,7 +1257,7 @@ int64_t rc_io_input_vocab(const rc_io_model *m, int i) {
     int64_t v = 0;
     for (int l = 0; l < m->nlayers; l++)
         for (int n = 0; n < m->layers[l].nnodes; n++)
-            if (m->layers[l].kind == IO_EMBEDDING && m->layers[l].node[n].in[0].layer == m->inputs[i].layer &&
+            if (takes_ids(&m->layers[l]) && m->layers[l].node[n].in[0].layer == m->inputs[i].layer &&
                 (v == 0 || m->layers[l].input_dim < v))
                 v = m->layers[l].input_dim;
     return v;

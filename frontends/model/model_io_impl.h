@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 
+#include "recur/layer.h"
 #include "recur/model_io.h"
 
 #define IO_MAX_CELLS 8
@@ -14,9 +15,8 @@
 #define IO_MAX_W (2 * IO_MAX_CELLS * 3 + 2)
 #define IO_MAX_NODES 8    /* calls of one shared layer */
 
-typedef enum io_kind {
-    IO_INPUT, IO_EMBEDDING, IO_MASKING, IO_RNN, IO_BIDIR, IO_DENSE, IO_TIMEDIST, IO_DROPOUT, IO_ACTIVATION,
-} io_kind;
+typedef struct io_layer io_layer;
+typedef struct io_class io_class;
 
 typedef enum io_cell_type { IO_SIMPLE, IO_LSTM, IO_GRU } io_cell_type;
 
@@ -46,8 +46,8 @@ typedef struct io_node {
     rc_node *mask[IO_MAX_OUT];
 } io_node;
 
-typedef struct io_layer {
-    io_kind kind;
+struct io_layer {
+    const io_class *kind;         /* its row of io_classes */
     char name[64];
     char cls[32];                 /* Keras class name as read */
     /* InputLayer */
@@ -70,10 +70,67 @@ typedef struct io_layer {
     int nw;
     io_weight w[IO_MAX_W];
     /* built */
-    void *obj;                    /* rc_rnn / rc_bidir / rc_dense / rc_embedding, owned by the rc_model */
+    rc_layer *obj;                /* made by the row's build; owned by the rc_model once called */
     int nparams;
     rc_node *params[IO_MAX_W];
-} io_layer;
+};
+
+/* One weight a layer expects, in Keras get_weights() order. */
+typedef struct io_wspec {
+    const char *name;             /* last path component: kernel, recurrent_kernel, bias, embeddings */
+    rc_shape shape;               /* for the layer's input features F */
+    char h5[96];                  /* Keras 3: the group holding it under the layer's group ("" = the
+                                     layer's own): its vars/<k> */
+    char tfjs[128];               /* TF.js: its variable name under "<layer>/" */
+} io_wspec;
+
+enum {
+    IO_F_INPUT = 1,               /* a model input (InputLayer): never built or called */
+    IO_F_STATES = 2,              /* a call may pass initial states after x */
+};
+
+/* The formats' layer table: one row per Keras class name, with everything
+ * the readers, the builder and the writer need to know about the kind. The
+ * code around it (topology, weights, building, export) looks rows up and
+ * never switches over kinds. */
+struct io_class {
+    const char *cls;              /* Keras class name in configs */
+    const rc_layer_class *layer;  /* the layers class it builds (NULL: InputLayer); its input_dtype says
+                                     whether the input carries int32 ids */
+    unsigned flags;               /* IO_F_* */
+    /* config reader: the layer's config (Keras 2/TF.js or Keras 3 schema
+     * per m->keras3) into L's options; L->name and L->cls are set */
+    rc_status (*read)(rc_io_model *m, json_t *cfg, io_layer *L);
+    /* config writer: L's Keras 2 / TF.js config; clears *ok (with the
+     * error recorded) for what TF.js cannot express */
+    json_t *(*write)(rc_io_model *m, const io_layer *L, bool *ok);
+    /* builder: L's rc_layer (NULL after recording an error on g, or when
+     * out of memory) */
+    rc_layer *(*build)(const io_layer *L, rc_graph *g);
+    /* the weights it expects for F input features (up to max; returns the
+     * count) */
+    int (*weights)(const io_layer *L, int64_t F, io_wspec *out, int max);
+    /* optional: a call returns more than one tensor (a Sequential model
+     * cannot chain it) */
+    bool (*several)(const io_layer *L);
+};
+
+extern const io_class io_classes[];
+extern const int io_classes_len;
+/* The row of a Keras class name, or NULL. */
+const io_class *io_class_find(const char *cls);
+bool io_is_input(const io_layer *L);
+
+/* The config writers (export_tfjs.c). */
+json_t *io_write_input(rc_io_model *m, const io_layer *L, bool *ok);
+json_t *io_write_embedding(rc_io_model *m, const io_layer *L, bool *ok);
+json_t *io_write_masking(rc_io_model *m, const io_layer *L, bool *ok);
+json_t *io_write_dropout(rc_io_model *m, const io_layer *L, bool *ok);
+json_t *io_write_activation(rc_io_model *m, const io_layer *L, bool *ok);
+json_t *io_write_dense(rc_io_model *m, const io_layer *L, bool *ok);
+json_t *io_write_timedist(rc_io_model *m, const io_layer *L, bool *ok);
+json_t *io_write_rnn(rc_io_model *m, const io_layer *L, bool *ok);
+json_t *io_write_bidir(rc_io_model *m, const io_layer *L, bool *ok);
 
 struct rc_io_model {
     char name[64];
@@ -99,8 +156,10 @@ rc_status io_fail(rc_io_model *m, rc_status st, const char *fmt, ...) __attribut
 rc_status io_parse_topology(rc_io_model *m, json_t *model);
 
 /* The weights a layer expects, in order: names (last path component) and
- * count. */
+ * count (its row's weights). */
 int io_expected_weights(const io_layer *L, const char **names, int max);
+/* Its row's weights for F input features into out[IO_MAX_W]; the count. */
+int io_weight_specs(const io_layer *L, int64_t F, io_wspec *out);
 
 /* snake_case of a Keras class name, as Keras 3 names H5 groups. */
 void io_snake_case(const char *cls, char *out, size_t len);
@@ -108,5 +167,7 @@ void io_snake_case(const char *cls, char *out, size_t len);
 /* Readers of the two formats (model_io.c dispatches). */
 rc_status io_load_tfjs(rc_io_model *m, const char *path);
 rc_status io_load_keras(rc_io_model *m, const char *path);
+/* The writer (export_tfjs.c); rc_io_export_tfjs wraps it. */
+rc_status io_export_tfjs(const rc_io_model *m, const char *dir, char *err, size_t err_len);
 
 #endif

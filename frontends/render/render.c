@@ -3,6 +3,7 @@
  * library writes DOT text but links no drawing library. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,8 +12,7 @@
 #include <graphviz/gvc.h>
 
 #include "recur/render.h"
-
-#define fail rc_dot_fail
+#include "../io.h"
 
 /* --- rendering --------------------------------------------------------------------------- */
 
@@ -45,13 +45,14 @@ static GVC_t *gv_context(void) {
     return gvc;
 }
 
-rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t *len) {
+/* rc_dot_render, reporting as fn (rc_dot_save renders through it). */
+static rc_status render(const char *dot, const char *format, char **out, size_t *len, rc_error *err,
+                        const char *fn) {
     if (out) *out = NULL;
     if (len) *len = 0;
-    rc_dot_fail(RC_OK, "%s", "");
-    if (!dot || !out) return fail(RC_ERR_ARG, "rc_dot_render: %s is NULL", !dot ? "dot text" : "out");
+    if (!dot || !out) return rc_error_set(err, RC_ERR_ARG, fn, "%s is NULL", !dot ? "dot text" : "out");
     if (!format || (strcmp(format, "svg") && strcmp(format, "png") && strcmp(format, "pdf")))
-        return fail(RC_ERR_ARG, "rc_dot_render: unknown format '%s' (expected svg, png or pdf)",
+        return rc_error_set(err, RC_ERR_ARG, fn, "unknown format '%s' (expected svg, png or pdf)",
                     format ? format : "(null)");
     gv_msg[0] = 0;
     agusererrf prev = agseterrf(gv_capture);
@@ -63,26 +64,26 @@ rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t 
     unsigned int n = 0;
     bool laid = false;
     if (!gvc) {
-        st = fail(RC_ERR_NOMEM, "rc_dot_render: Graphviz could not create a context: %s", gv_message());
+        st = rc_error_set(err, RC_ERR_NOMEM, fn, "Graphviz could not create a context: %s", gv_message());
         goto done;
     }
     G = agmemread(dot);
     if (!G) {
-        st = fail(RC_ERR_FORMAT, "rc_dot_render: Graphviz could not read the DOT text: %s", gv_message());
+        st = rc_error_set(err, RC_ERR_FORMAT, fn, "Graphviz could not read the DOT text: %s", gv_message());
         goto done;
     }
     if (gvLayout(gvc, G, "dot") != 0) {
-        st = fail(RC_ERR_FORMAT, "rc_dot_render: Graphviz layout failed: %s", gv_message());
+        st = rc_error_set(err, RC_ERR_FORMAT, fn, "Graphviz layout failed: %s", gv_message());
         goto done;
     }
     laid = true;
     if (gvRenderData(gvc, G, format, &data, &n) != 0 || !data) {
-        st = fail(RC_ERR_FORMAT, "rc_dot_render: Graphviz could not render %s: %s", format, gv_message());
+        st = rc_error_set(err, RC_ERR_FORMAT, fn, "Graphviz could not render %s: %s", format, gv_message());
         goto done;
     }
     *out = rc_malloc((size_t)n + 1);
     if (!*out) {
-        st = fail(RC_ERR_NOMEM, "rc_dot_render: out of memory for %u bytes of %s", n, format);
+        st = rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory for %u bytes of %s", n, format);
         goto done;
     }
     memcpy(*out, data, n);
@@ -99,26 +100,26 @@ done:
 /* Write data to path so that a failure leaves whatever was there before:
  * a temporary file next to it, renamed over it once complete. Paths that
  * are not regular files (/dev/stdout, a pipe) are written directly. */
-static rc_status write_file(const char *path, const char *data, size_t n) {
+static rc_status write_file(const char *path, const char *data, size_t n, rc_error *err, const char *fn) {
     struct stat st;
     bool exists = stat(path, &st) == 0;
     if (exists && !S_ISREG(st.st_mode)) {
         FILE *f = fopen(path, "wb");
-        if (!f) return fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        if (!f) return rc_error_set(err, RC_ERR_IO, fn, "cannot write '%s': %s", path, strerror(errno));
         size_t w = fwrite(data, 1, n, f);
         int e = w != n ? (errno ? errno : EIO) : 0;
         if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
-        return e ? fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
+        return e ? rc_error_set(err, RC_ERR_IO, fn, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
     }
     size_t plen = strlen(path);
     char *tmp = rc_malloc(plen + 16);
-    if (!tmp) return fail(RC_ERR_NOMEM, "rc_dot_save: out of memory");
+    if (!tmp) return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
     snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
         rc_free(tmp);
-        return fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e));
+        return rc_error_set(err, RC_ERR_IO, fn, "cannot write '%s': %s", path, strerror(e));
     }
     /* mkstemp makes the file 0600; give it what a new file would get (or
      * the mode of the file it replaces) */
@@ -136,27 +137,31 @@ static rc_status write_file(const char *path, const char *data, size_t n) {
     if (!e && rename(tmp, path) != 0) e = errno;
     if (e) unlink(tmp);
     rc_free(tmp);
-    return e ? fail(RC_ERR_IO, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
+    return e ? rc_error_set(err, RC_ERR_IO, fn, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
 }
 
-rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path) {
-    rc_dot_fail(RC_OK, "%s", "");
-    if (!path) return fail(RC_ERR_ARG, "rc_dot_save: path is NULL");
+rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t *len, rc_error *err) {
+    return render(dot, format, out, len, err, "rc_dot_render");
+}
+
+rc_status rc_dot_save(const rc_graph *g, const rc_dot_options *o, const char *path, rc_error *err) {
+    static const char fn[] = "rc_dot_save";
+    if (!path) return rc_error_set(err, RC_ERR_ARG, fn, "path is NULL");
     const char *fmt = rc_dot_format_of(path);
     if (!fmt)
-        return fail(RC_ERR_ARG, "rc_dot_save: cannot tell the format of '%s' (use .dot, .gv, .svg, .png or .pdf)",
+        return rc_error_set(err, RC_ERR_ARG, fn, "cannot tell the format of '%s' (use .dot, .gv, .svg, .png or .pdf)",
                     path);
     char *dot = NULL, *data = NULL;
     size_t n = 0;
-    rc_status st = rc_dot_string(g, o, &dot, &n);
-    if (st != RC_OK) return st;
+    rc_status st = rc_dot_string(g, o, &dot, &n, err);
+    if (st != RC_OK) return io_set_where(err, st, fn);
     if (strcmp(fmt, "dot") == 0) {
         data = dot;
     } else {
-        st = rc_dot_render(dot, fmt, &data, &n);
+        st = render(dot, fmt, &data, &n, err, fn);
         rc_free(dot);
     }
-    if (st == RC_OK) st = write_file(path, data, n);
+    if (st == RC_OK) st = write_file(path, data, n, err, fn);
     rc_free(data);
     return st;
 }

@@ -49,24 +49,24 @@ static bool write_all(int fd, const void *buf, size_t n) {
     return true;
 }
 
-rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, int n, const char *const *meta,
-                               int nmeta, char *err, size_t errlen) {
-    if (!path || !*path) return rc_errf(err, errlen, RC_ERR_ARG, "safetensors: path is empty");
+static rc_status safetensors_write(const char *path, const rc_st_tensor *tensors, int n, const char *const *meta,
+                               int nmeta, rc_error *err) {
+    if (!path || !*path) return rc_error_set(err, RC_ERR_ARG, NULL, "safetensors: path is empty");
     if (n < 0 || nmeta < 0 || (n && !tensors) || (nmeta && !meta))
-        return rc_errf(err, errlen, RC_ERR_ARG, "%s: negative count or NULL array", path);
-    if (!little_endian()) return rc_errf(err, errlen, RC_ERR_ARG, "%s: big-endian hosts are not supported", path);
+        return rc_error_set(err, RC_ERR_ARG, NULL, "%s: negative count or NULL array", path);
+    if (!little_endian()) return rc_error_set(err, RC_ERR_ARG, NULL, "%s: big-endian hosts are not supported", path);
     json_t *root = json_object(), *md = nmeta ? json_object() : NULL;
     if (!root || (nmeta && !md)) {
         json_decref(root);
         json_decref(md);
-        return rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        return rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
     }
     rc_status st = RC_OK;
     char *hdr = NULL, *tmp = NULL;
     int fd = -1;
     for (int k = 0; k < nmeta; k++) {
         if (!meta[2 * k] || !meta[2 * k + 1]) {
-            st = rc_errf(err, errlen, RC_ERR_ARG, "%s: metadata pair %d has a NULL key or value", path, k);
+            st = rc_error_set(err, RC_ERR_ARG, NULL, "%s: metadata pair %d has a NULL key or value", path, k);
             goto out;
         }
         json_object_set_new(md, meta[2 * k], json_string(meta[2 * k + 1]));
@@ -78,12 +78,12 @@ rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, in
         const rc_st_tensor *x = &tensors[i];
         if (!x->name || !*x->name || strcmp(x->name, "__metadata__") == 0 || (x->dtype != RC_F32 && x->dtype != RC_I32) ||
             !rc_shape_valid(x->shape) || !x->data) {
-            st = rc_errf(err, errlen, RC_ERR_ARG, "%s: tensor %d ('%s') has an empty or reserved name, unknown dtype, "
+            st = rc_error_set(err, RC_ERR_ARG, NULL, "%s: tensor %d ('%s') has an empty or reserved name, unknown dtype, "
                       "invalid shape or no data", path, i, x->name ? x->name : "(null)");
             goto out;
         }
         if (json_object_get(root, x->name)) {
-            st = rc_errf(err, errlen, RC_ERR_ARG, "%s: tensor name '%s' appears twice", path, x->name);
+            st = rc_error_set(err, RC_ERR_ARG, NULL, "%s: tensor name '%s' appears twice", path, x->name);
             goto out;
         }
         uint64_t bytes = (uint64_t)rc_shape_numel(x->shape) * rc_dtype_size(x->dtype);
@@ -92,14 +92,14 @@ rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, in
         json_t *e = json_pack("{s:s, s:o, s:[I, I]}", "dtype", st_dtype(x->dtype), "shape", shape, "data_offsets",
                               (json_int_t)off, (json_int_t)(off + bytes));
         if (!e || json_object_set_new(root, x->name, e) != 0) {
-            st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+            st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
             goto out;
         }
         off += bytes;
     }
     hdr = json_dumps(root, JSON_COMPACT);
     if (!hdr) {
-        st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
         goto out;
     }
     size_t hlen = strlen(hdr), padded = (hlen + 7) & ~(size_t)7;
@@ -107,13 +107,13 @@ rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, in
     size_t plen = strlen(path);
     tmp = rc_malloc(plen + 16);
     if (!tmp) {
-        st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
         goto out;
     }
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     fd = mkstemp(tmp);
     if (fd < 0) {
-        st = rc_errf(err, errlen, RC_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
+        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
         rc_free(tmp);
         tmp = NULL;
         goto out;
@@ -125,19 +125,19 @@ rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, in
     for (int i = 0; ok && i < n; i++)
         ok = write_all(fd, tensors[i].data, (size_t)rc_shape_numel(tensors[i].shape) * rc_dtype_size(tensors[i].dtype));
     if (!ok || fsync(fd) != 0) {
-        st = rc_errf(err, errlen, RC_ERR_IO, "%s: writing the temporary file failed: %s; the existing file is untouched",
+        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: writing the temporary file failed: %s; the existing file is untouched",
                   path, strerror(errno));
         goto out;
     }
     int cr = close(fd);
     fd = -1;
     if (cr != 0) {
-        st = rc_errf(err, errlen, RC_ERR_IO, "%s: closing the temporary file failed: %s; the existing file is untouched",
+        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: closing the temporary file failed: %s; the existing file is untouched",
                   path, strerror(errno));
         goto out;
     }
     if (rename(tmp, path) != 0) {
-        st = rc_errf(err, errlen, RC_ERR_IO, "%s: renaming the temporary file over it failed: %s", path, strerror(errno));
+        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: renaming the temporary file over it failed: %s", path, strerror(errno));
         goto out;
     }
     rc_free(tmp);
@@ -148,7 +148,7 @@ rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, in
         int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
         if (dfd >= 0) {
             if (fsync(dfd) != 0 && errno != EINVAL)
-                st = rc_errf(err, errlen, RC_ERR_IO, "%s: syncing its directory failed: %s", path, strerror(errno));
+                st = rc_error_set(err, RC_ERR_IO, NULL, "%s: syncing its directory failed: %s", path, strerror(errno));
             close(dfd);
         }
         rc_free(dcopy);
@@ -220,57 +220,57 @@ static bool json_uint(const json_t *v, uint64_t *out) {
 /* Parse one tensor entry of the header into s->t[i]; spans[i] gets its
  * byte range. */
 static rc_status parse_entry(const char *path, const char *name, json_t *e, uint64_t data_len, rc_st_tensor *t,
-                             span *sp, char *err, size_t errlen) {
+                             span *sp, rc_error *err) {
     if (!json_is_object(e))
-        return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': header entry is not a JSON object", path, name);
+        return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s': header entry is not a JSON object", path, name);
     json_t *dt = json_object_get(e, "dtype"), *shape = json_object_get(e, "shape"),
            *offs = json_object_get(e, "data_offsets");
     if (!json_is_string(dt) || !json_is_array(shape) || !json_is_array(offs))
-        return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': needs string \"dtype\", array \"shape\" and array "
+        return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s': needs string \"dtype\", array \"shape\" and array "
                     "\"data_offsets\"", path, name);
     const char *d = json_string_value(dt);
     if (strcmp(d, "F32") == 0) t->dtype = RC_F32;
     else if (strcmp(d, "I32") == 0) t->dtype = RC_I32;
     else
-        return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': dtype %s is not supported (recur reads F32 and I32)",
+        return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s': dtype %s is not supported (recur reads F32 and I32)",
                     path, name, d);
     size_t nd = json_array_size(shape);
     if (nd > RC_MAX_DIMS)
-        return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': rank %zu exceeds %d", path, name, nd, RC_MAX_DIMS);
+        return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s': rank %zu exceeds %d", path, name, nd, RC_MAX_DIMS);
     t->shape.ndim = (int)nd;
     uint64_t numel = 1;
     for (size_t k = 0; k < nd; k++) {
         uint64_t dim;
         if (!json_uint(json_array_get(shape, k), &dim) || dim < 1)
-            return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': shape entry %zu is not an integer >= 1", path, name, k);
+            return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s': shape entry %zu is not an integer >= 1", path, name, k);
         if (dim > (uint64_t)RC_MAX_ELEMS || numel > (uint64_t)RC_MAX_ELEMS / dim)
-            return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': shape has more than 2^40 elements", path, name);
+            return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s': shape has more than 2^40 elements", path, name);
         numel *= dim;
         t->shape.dim[k] = (int64_t)dim;
     }
     uint64_t b, en;
     if (json_array_size(offs) != 2 || !json_uint(json_array_get(offs, 0), &b) || !json_uint(json_array_get(offs, 1), &en) ||
         b > en)
-        return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': data_offsets must be [begin, end] with 0 <= begin <= end",
+        return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s': data_offsets must be [begin, end] with 0 <= begin <= end",
                     path, name);
     if (en > data_len)
-        return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] run past the %llu data bytes "
+        return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s': data_offsets [%llu, %llu] run past the %llu data bytes "
                     "(file truncated?)", path, name, (unsigned long long)b, (unsigned long long)en,
                     (unsigned long long)data_len);
     if (en - b != numel * 4)
-        return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s': %llu bytes in data_offsets but shape and dtype need %llu",
+        return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s': %llu bytes in data_offsets but shape and dtype need %llu",
                     path, name, (unsigned long long)(en - b), (unsigned long long)(numel * 4));
     sp->begin = b;
     sp->end = en;
     return RC_OK;
 }
 
-rc_status rc_safetensors_read(const char *path, rc_safetensors **out, char *err, size_t errlen) {
+static rc_status safetensors_read(const char *path, rc_safetensors **out, rc_error *err) {
     if (out) *out = NULL;
-    if (!path || !out) return rc_errf(err, errlen, RC_ERR_ARG, "safetensors: NULL path or result");
-    if (!little_endian()) return rc_errf(err, errlen, RC_ERR_ARG, "%s: big-endian hosts are not supported", path);
+    if (!path || !out) return rc_error_set(err, RC_ERR_ARG, NULL, "safetensors: NULL path or result");
+    if (!little_endian()) return rc_error_set(err, RC_ERR_ARG, NULL, "%s: big-endian hosts are not supported", path);
     FILE *f = fopen(path, "rb");
-    if (!f) return rc_errf(err, errlen, RC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return rc_error_set(err, RC_ERR_IO, NULL, "%s: cannot open: %s", path, strerror(errno));
     rc_status st = RC_OK;
     char *hdr = NULL;
     json_t *root = NULL;
@@ -278,37 +278,37 @@ rc_status rc_safetensors_read(const char *path, rc_safetensors **out, char *err,
     rc_safetensors *s = NULL;
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = rc_errf(err, errlen, RC_ERR_IO, "%s: not a regular file", path);
+        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: not a regular file", path);
         goto out;
     }
     uint64_t size = (uint64_t)sb.st_size;
     unsigned char len8[8];
     if (size < 8 || fread(len8, 1, 8, f) != 8) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: %llu bytes is shorter than the 8-byte header length", path,
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: %llu bytes is shorter than the 8-byte header length", path,
                   (unsigned long long)size);
         goto out;
     }
     uint64_t hlen = 0;
     for (int b = 0; b < 8; b++) hlen |= (uint64_t)len8[b] << (8 * b);
     if (hlen < 2 || hlen > MAX_HEADER_BYTES || hlen > size - 8) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: header length %llu is %s", path, (unsigned long long)hlen,
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: header length %llu is %s", path, (unsigned long long)hlen,
                   hlen < 2 ? "too small for a JSON object" : hlen > size - 8 ? "beyond the end of the file (truncated?)"
                                                                                : "over the 100 MB limit");
         goto out;
     }
     hdr = rc_malloc((size_t)hlen);
     if (!hdr) {
-        st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory for a %llu-byte header", path, (unsigned long long)hlen);
+        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory for a %llu-byte header", path, (unsigned long long)hlen);
         goto out;
     }
     if (fread(hdr, 1, (size_t)hlen, f) != hlen) {
-        st = rc_errf(err, errlen, RC_ERR_IO, "%s: reading the header failed", path);
+        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: reading the header failed", path);
         goto out;
     }
     json_error_t je;
     root = json_loadb(hdr, (size_t)hlen, JSON_REJECT_DUPLICATES, &je);
     if (!root || !json_is_object(root)) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: header is not a JSON object%s%s", path, root ? "" : ": ",
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: header is not a JSON object%s%s", path, root ? "" : ": ",
                   root ? "" : je.text);
         goto out;
     }
@@ -317,7 +317,7 @@ rc_status rc_safetensors_read(const char *path, rc_safetensors **out, char *err,
     s = rc_calloc(1, sizeof *s);
     spans = rc_calloc(nent + 1, sizeof *spans);
     if (!s || !spans || !(s->t = rc_calloc(nent + 1, sizeof *s->t)) || !(s->names = rc_calloc(nent + 1, sizeof *s->names))) {
-        st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
         goto out;
     }
     const char *key;
@@ -325,35 +325,35 @@ rc_status rc_safetensors_read(const char *path, rc_safetensors **out, char *err,
     json_object_foreach(root, key, val) {
         if (strcmp(key, "__metadata__") == 0) {
             if (!json_is_object(val)) {
-                st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: __metadata__ is not a JSON object", path);
+                st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: __metadata__ is not a JSON object", path);
                 goto out;
             }
             size_t nm = json_object_size(val);
             if (!(s->meta = rc_calloc(2 * nm + 1, sizeof *s->meta))) {
-                st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+                st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
                 goto out;
             }
             const char *mk;
             json_t *mv;
             json_object_foreach(val, mk, mv) {
                 if (!json_is_string(mv)) {
-                    st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a string", path, mk);
+                    st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: __metadata__ value of '%s' is not a string", path, mk);
                     goto out;
                 }
                 s->meta[2 * s->nmeta] = rc_strdup(mk);
                 s->meta[2 * s->nmeta + 1] = rc_strdup(json_string_value(mv));
                 s->nmeta++;
                 if (!s->meta[2 * s->nmeta - 2] || !s->meta[2 * s->nmeta - 1]) {
-                    st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+                    st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
                     goto out;
                 }
             }
             continue;
         }
         int i = s->n;
-        if ((st = parse_entry(path, key, val, data_len, &s->t[i], &spans[i], err, errlen)) != RC_OK) goto out;
+        if ((st = parse_entry(path, key, val, data_len, &s->t[i], &spans[i], err)) != RC_OK) goto out;
         if (!(s->names[i] = rc_strdup(key))) {
-            st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+            st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
             goto out;
         }
         s->t[i].name = s->names[i];
@@ -365,7 +365,7 @@ rc_status rc_safetensors_read(const char *path, rc_safetensors **out, char *err,
     uint64_t at = 0;
     for (int i = 0; i < s->n; i++) {
         if (spans[i].begin != at) {
-            st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s' %s at byte %llu of the data (expected %llu)", path,
+            st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s' %s at byte %llu of the data (expected %llu)", path,
                       s->names[spans[i].idx], spans[i].begin < at ? "overlaps the previous tensor" : "leaves a gap",
                       (unsigned long long)spans[i].begin, (unsigned long long)at);
             goto out;
@@ -373,18 +373,18 @@ rc_status rc_safetensors_read(const char *path, rc_safetensors **out, char *err,
         at = spans[i].end;
     }
     if (at != data_len) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensors cover %llu bytes of data but the file holds %llu (truncated or "
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensors cover %llu bytes of data but the file holds %llu (truncated or "
                   "trailing bytes)", path, (unsigned long long)at, (unsigned long long)data_len);
         goto out;
     }
     if (data_len) {
         if (!(s->data = rc_malloc_aligned((size_t)data_len))) {
-            st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory for %llu bytes of data", path,
+            st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory for %llu bytes of data", path,
                       (unsigned long long)data_len);
             goto out;
         }
         if (fread(s->data, 1, (size_t)data_len, f) != data_len) {
-            st = rc_errf(err, errlen, RC_ERR_IO, "%s: reading the data failed", path);
+            st = rc_error_set(err, RC_ERR_IO, NULL, "%s: reading the data failed", path);
             goto out;
         }
     }
@@ -392,7 +392,7 @@ rc_status rc_safetensors_read(const char *path, rc_safetensors **out, char *err,
     /* File order: by data offset. */
     rc_st_tensor *sorted = rc_malloc((size_t)(s->n + 1) * sizeof *sorted);
     if (!sorted) {
-        st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
         goto out;
     }
     for (int i = 0; i < s->n; i++) sorted[i] = s->t[spans[i].idx];
@@ -422,46 +422,46 @@ static rc_status leaf_tensors(rc_node *const *nodes, int n, rc_st_tensor *t, cha
 
 /* The file's tensor for leaf `n`: present, same dtype and shape. */
 static rc_status match(const char *path, const rc_safetensors *s, const char *name, const rc_node *n,
-                       const rc_st_tensor **out, char *err, size_t errlen) {
+                       const rc_st_tensor **out, rc_error *err) {
     const rc_st_tensor *x = rc_safetensors_find(s, name);
     char a[RC_SHAPE_STRLEN], b[RC_SHAPE_STRLEN];
-    if (!x) return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s' is missing", path, name);
+    if (!x) return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s' is missing", path, name);
     if (x->dtype != rc_node_dtype(n) || !rc_shape_eq(x->shape, rc_node_shape(n)))
-        return rc_errf(err, errlen, RC_ERR_SHAPE, "%s: tensor '%s' is %s %s in the file but %s %s in the model", path, name,
+        return rc_error_set(err, RC_ERR_SHAPE, NULL, "%s: tensor '%s' is %s %s in the file but %s %s in the model", path, name,
                     st_dtype(x->dtype), rc_shape_str(x->shape, a, sizeof a), st_dtype(rc_node_dtype(n)),
                     rc_shape_str(rc_node_shape(n), b, sizeof b));
     *out = x;
     return RC_OK;
 }
 
-rc_status rc_save_params(const char *path, rc_node *const *params, int n, const char *const *meta, int nmeta,
-                         char *err, size_t errlen) {
-    if (n < 1 || !params) return rc_errf(err, errlen, RC_ERR_ARG, "%s: no parameters to save", path ? path : "(null)");
+static rc_status save_params(const char *path, rc_node *const *params, int n, const char *const *meta, int nmeta,
+                         rc_error *err) {
+    if (n < 1 || !params) return rc_error_set(err, RC_ERR_ARG, NULL, "%s: no parameters to save", path ? path : "(null)");
     rc_st_tensor *t = rc_calloc((size_t)n, sizeof *t);
     char (*names)[512] = rc_calloc((size_t)n, sizeof *names);
     rc_status st;
-    if (!t || !names) st = rc_errf(err, errlen, RC_ERR_NOMEM, "out of memory");
+    if (!t || !names) st = rc_error_set(err, RC_ERR_NOMEM, NULL, "out of memory");
     else if (leaf_tensors(params, n, t, names) != RC_OK)
-        st = rc_errf(err, errlen, RC_ERR_ARG, "%s: a parameter is NULL or not a leaf", path ? path : "(null)");
-    else st = rc_safetensors_write(path, t, n, meta, nmeta, err, errlen);
+        st = rc_error_set(err, RC_ERR_ARG, NULL, "%s: a parameter is NULL or not a leaf", path ? path : "(null)");
+    else st = rc_safetensors_write(path, t, n, meta, nmeta, err);
     rc_free(t);
     rc_free(names);
     return st;
 }
 
-rc_status rc_load_params(const char *path, rc_node *const *params, int n, char *err, size_t errlen) {
-    if (n < 1 || !params) return rc_errf(err, errlen, RC_ERR_ARG, "%s: no parameters to load", path ? path : "(null)");
+static rc_status load_params(const char *path, rc_node *const *params, int n, rc_error *err) {
+    if (n < 1 || !params) return rc_error_set(err, RC_ERR_ARG, NULL, "%s: no parameters to load", path ? path : "(null)");
     for (int i = 0; i < n; i++)
         if (!params[i] || !rc_node_value(params[i]))
-            return rc_errf(err, errlen, RC_ERR_ARG, "%s: parameter %d is NULL or not a leaf", path ? path : "(null)", i);
+            return rc_error_set(err, RC_ERR_ARG, NULL, "%s: parameter %d is NULL or not a leaf", path ? path : "(null)", i);
     rc_safetensors *s;
-    rc_status st = rc_safetensors_read(path, &s, err, errlen);
+    rc_status st = rc_safetensors_read(path, &s, err);
     if (st != RC_OK) return st;
     const rc_st_tensor **src = rc_calloc((size_t)n, sizeof *src);
-    if (!src) st = rc_errf(err, errlen, RC_ERR_NOMEM, "out of memory");
+    if (!src) st = rc_error_set(err, RC_ERR_NOMEM, NULL, "out of memory");
     for (int i = 0; st == RC_OK && i < n; i++) {
         char name[512];
-        st = match(path, s, rc_node_path(params[i], name, sizeof name), params[i], &src[i], err, errlen);
+        st = match(path, s, rc_node_path(params[i], name, sizeof name), params[i], &src[i], err);
     }
     for (int i = 0; st == RC_OK && i < n; i++)
         memcpy(rc_node_data(params[i]), src[i]->data, rc_tensor_bytes(rc_node_value(params[i])));
@@ -531,7 +531,7 @@ static const field lr_fields[] = {
 /* Set the fields of obj listed in the table; keys in `skip` (NULL-ended)
  * are the caller's. */
 static rc_status set_fields(json_t *obj, const field *fs, size_t nf, void *base, const char *const *skip,
-                            const char *where, char *err, size_t errlen) {
+                            const char *where, rc_error *err) {
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v) {
@@ -540,43 +540,42 @@ static rc_status set_fields(json_t *obj, const field *fs, size_t nf, void *base,
         if (skipped) continue;
         size_t k = 0;
         while (k < nf && strcmp(fs[k].name, key) != 0) k++;
-        if (k == nf) return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: unknown field \"%s\"", where, key);
+        if (k == nf) return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: unknown field \"%s\"", where, key);
         char *at = (char *)base + fs[k].off;
         if (fs[k].type == 'f' && json_is_number(v)) *(double *)at = json_number_value(v);
         else if (fs[k].type == 'b' && json_is_boolean(v)) *(bool *)at = json_is_true(v);
         else if (fs[k].type == 'i' && json_is_integer(v)) *(int64_t *)at = json_integer_value(v);
         else
-            return rc_errf(err, errlen, RC_ERR_FORMAT, "%s: field \"%s\" must be %s", where, key,
+            return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: field \"%s\" must be %s", where, key,
                         fs[k].type == 'f' ? "a number" : fs[k].type == 'b' ? "true or false" : "an integer");
     }
     return RC_OK;
 }
 
-rc_status rc_optim_from_json(const char *json, rc_optim_config *out, char *err, size_t errlen) {
-    if (!json || !out) return rc_errf(err, errlen, RC_ERR_ARG, "optimizer JSON: NULL argument");
+static rc_status optim_from_json(const char *json, rc_optim_config *out, rc_error *err) {
+    if (!json || !out) return rc_error_set(err, RC_ERR_ARG, NULL, "optimizer JSON: NULL argument");
     json_error_t je;
     json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &je);
     rc_status st = RC_OK;
     rc_optim_kind kind;
     if (!o || !json_is_object(o)) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "optimizer JSON: not a JSON object%s%s", o ? "" : ": ", o ? "" : je.text);
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "optimizer JSON: not a JSON object%s%s", o ? "" : ": ", o ? "" : je.text);
         goto out;
     }
     const char *ks = json_string_value(json_object_get(o, "kind"));
     if (!ks || !rc_optim_from_name(ks, &kind)) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "optimizer JSON: \"kind\" must be one of sgd, adam, rmsprop, adagrad");
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "optimizer JSON: \"kind\" must be one of sgd, adam, rmsprop, adagrad");
         goto out;
     }
     rc_optim_config c = rc_optim_defaults(kind);
     static const char *const own[] = {"kind", "learning_rate", "epsilon_style", NULL};
-    if ((st = set_fields(o, optim_fields, sizeof optim_fields / sizeof optim_fields[0], &c, own, "optimizer JSON",
-                         err, errlen)) != RC_OK)
+    if ((st = set_fields(o, optim_fields, sizeof optim_fields / sizeof optim_fields[0], &c, own, "optimizer JSON", err)) != RC_OK)
         goto out;
     json_t *es = json_object_get(o, "epsilon_style");
     if (es) {
         const char *e = json_string_value(es);
         if (!e || (strcmp(e, "keras") && strcmp(e, "torch"))) {
-            st = rc_errf(err, errlen, RC_ERR_FORMAT, "optimizer JSON: \"epsilon_style\" must be \"keras\" or \"torch\"");
+            st = rc_error_set(err, RC_ERR_FORMAT, NULL, "optimizer JSON: \"epsilon_style\" must be \"keras\" or \"torch\"");
             goto out;
         }
         c.eps_style = strcmp(e, "torch") == 0 ? RC_EPS_TORCH : RC_EPS_KERAS;
@@ -589,17 +588,16 @@ rc_status rc_optim_from_json(const char *json, rc_optim_config *out, char *err, 
         int k = 0;
         while (lk && k < 3 && strcmp(lr_kinds[k], lk) != 0) k++;
         if (!json_is_object(lr) || !lk || k == 3) {
-            st = rc_errf(err, errlen, RC_ERR_FORMAT, "optimizer JSON: \"learning_rate\" must be a number or an object "
+            st = rc_error_set(err, RC_ERR_FORMAT, NULL, "optimizer JSON: \"learning_rate\" must be a number or an object "
                       "with \"kind\" constant, exponential or cosine");
             goto out;
         }
         c.lr.kind = (rc_lr_kind)k;
         static const char *const lr_own[] = {"kind", NULL};
-        if ((st = set_fields(lr, lr_fields, sizeof lr_fields / sizeof lr_fields[0], &c.lr, lr_own, "learning_rate",
-                             err, errlen)) != RC_OK)
+        if ((st = set_fields(lr, lr_fields, sizeof lr_fields / sizeof lr_fields[0], &c.lr, lr_own, "learning_rate", err)) != RC_OK)
             goto out;
     }
-    if (rc_optim_validate(&c, err, errlen) != RC_OK) {
+    if (rc_optim_validate(&c, err) != RC_OK) {
         st = RC_ERR_ARG;
         goto out;
     }
@@ -639,9 +637,9 @@ static bool parse_hex_words(const char *s, uint64_t *w, int n) {
 /* Leaves a checkpoint holds, in file order: params, slots, counter, state. */
 static int ckpt_leaves(const rc_trainer *t, rc_node **out) { return rc_trainer_leaves(t, out, rc_trainer_leaves(t, NULL, 0)); }
 
-rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *model_config, const rc_rng *rng,
-                          char *err, size_t errlen) {
-    if (!t || !path) return rc_errf(err, errlen, RC_ERR_ARG, "rc_trainer_save: NULL trainer or path");
+static rc_status trainer_save(const rc_trainer *t, const char *path, const char *model_config, const rc_rng *rng,
+                          rc_error *err) {
+    if (!t || !path) return rc_error_set(err, RC_ERR_ARG, NULL, "NULL trainer or path");
     int n = rc_trainer_leaves(t, NULL, 0), ndrop = 0;
     for (int i = 0; i < rc_graph_node_count(rc_trainer_graph(t)); i++) ndrop += is_dropout(rc_graph_node(rc_trainer_graph(t), i));
     rc_node **leaves = rc_calloc((size_t)n, sizeof *leaves);
@@ -650,7 +648,7 @@ rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *mod
     char *drop = rc_malloc((size_t)ndrop * 64 + 1), *opt = rc_optim_to_json(rc_trainer_config(t));
     rc_status st;
     if (!leaves || !ts || !names || !drop || !opt) {
-        st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
         goto out;
     }
     ckpt_leaves(t, leaves);
@@ -678,7 +676,7 @@ rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *mod
         meta[2 * nmeta] = "config";
         meta[2 * nmeta++ + 1] = model_config;
     }
-    st = rc_safetensors_write(path, ts, n, meta, nmeta, err, errlen);
+    st = rc_safetensors_write(path, ts, n, meta, nmeta, err);
 out:
     rc_free(leaves);
     rc_free(ts);
@@ -688,12 +686,11 @@ out:
     return st;
 }
 
-rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, rc_rng *rng, char *err,
-                          size_t errlen) {
+static rc_status trainer_load(rc_trainer *t, const char *path, char **model_config, rc_rng *rng, rc_error *err) {
     if (model_config) *model_config = NULL;
-    if (!t || !path) return rc_errf(err, errlen, RC_ERR_ARG, "rc_trainer_load: NULL trainer or path");
+    if (!t || !path) return rc_error_set(err, RC_ERR_ARG, NULL, "NULL trainer or path");
     rc_safetensors *s;
-    rc_status st = rc_safetensors_read(path, &s, err, errlen);
+    rc_status st = rc_safetensors_read(path, &s, err);
     if (st != RC_OK) return st;
     int n = rc_trainer_leaves(t, NULL, 0), ndrop = 0;
     for (int i = 0; i < rc_graph_node_count(rc_trainer_graph(t)); i++) ndrop += is_dropout(rc_graph_node(rc_trainer_graph(t), i));
@@ -703,13 +700,13 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
     uint64_t rw[4];
     char *cfgcopy = NULL;
     if (!leaves || !src || !dw) {
-        st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
         goto out;
     }
     /* Validate everything before changing anything. */
     const char *fmt = rc_safetensors_meta(s, "format"), *ver = rc_safetensors_meta(s, "format_version");
     if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0 || !ver || strcmp(ver, CKPT_VERSION) != 0) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: not a recur checkpoint (metadata format '%s' version '%s', want '%s' "
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: not a recur checkpoint (metadata format '%s' version '%s', want '%s' "
                   "version '%s')", path, fmt ? fmt : "(none)", ver ? ver : "(none)", CKPT_FORMAT, CKPT_VERSION);
         goto out;
     }
@@ -722,14 +719,14 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
     snprintf(kindbuf, sizeof kindbuf, "%s", kind ? kind : "(unreadable)");
     json_decref(oj);
     if (!kind_ok) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: saved with optimizer %s, the trainer uses %s", path, kindbuf,
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: saved with optimizer %s, the trainer uses %s", path, kindbuf,
                   rc_optim_name(rc_trainer_config(t)->kind));
         goto out;
     }
     ckpt_leaves(t, leaves);
     for (int i = 0; i < n; i++) {
         char name[512];
-        if ((st = match(path, s, rc_node_path(leaves[i], name, sizeof name), leaves[i], &src[i], err, errlen)) != RC_OK)
+        if ((st = match(path, s, rc_node_path(leaves[i], name, sizeof name), leaves[i], &src[i], err)) != RC_OK)
             goto out;
     }
     if (rc_safetensors_count(s) != n) {
@@ -738,7 +735,7 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
             bool known = false;
             for (int i = 0; i < n && !known; i++) known = src[i] == rc_safetensors_tensor(s, j);
             if (!known) {
-                st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: tensor '%s' is not part of this model or optimizer", path,
+                st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s' is not part of this model or optimizer", path,
                           rc_safetensors_tensor(s, j)->name);
                 goto out;
             }
@@ -747,22 +744,22 @@ rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, 
     int icount = 0;
     while (icount < n && leaves[icount] != rc_trainer_counter(t)) icount++;
     if (icount == n || *(const int32_t *)src[icount]->data < 0) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: optimizer/iterations is negative", path);
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: optimizer/iterations is negative", path);
         goto out;
     }
     const char *dc = rc_safetensors_meta(s, "dropout_count");
     if (!dc || atoi(dc) != ndrop || !parse_hex_words(rc_safetensors_meta(s, "dropout_states"), dw, 4 * ndrop)) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: dropout generator states are missing or for %s dropout layers (the "
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: dropout generator states are missing or for %s dropout layers (the "
                   "graph has %d)", path, dc ? dc : "an unknown number of", ndrop);
         goto out;
     }
     if (rng && !parse_hex_words(rc_safetensors_meta(s, "rng"), rw, 4)) {
-        st = rc_errf(err, errlen, RC_ERR_FORMAT, "%s: metadata 'rng' is missing or not 64 hex digits", path);
+        st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: metadata 'rng' is missing or not 64 hex digits", path);
         goto out;
     }
     const char *cfg = rc_safetensors_meta(s, "config");
     if (model_config && cfg && !(cfgcopy = rc_strdup(cfg))) {
-        st = rc_errf(err, errlen, RC_ERR_NOMEM, "%s: out of memory", path);
+        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
         goto out;
     }
     /* Commit. */
@@ -781,4 +778,38 @@ out:
     rc_free(dw);
     rc_safetensors_free(s);
     return st;
+}
+
+/* --- the public entry points: the bodies above fill the message, these name
+ * the function the caller called as err->where (recur/base.h). */
+
+rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, int n, const char *const *meta,
+                               int nmeta, rc_error *err) {
+    return io_set_where(err, safetensors_write(path, tensors, n, meta, nmeta, err), "rc_safetensors_write");
+}
+
+rc_status rc_safetensors_read(const char *path, rc_safetensors **out, rc_error *err) {
+    return io_set_where(err, safetensors_read(path, out, err), "rc_safetensors_read");
+}
+
+rc_status rc_save_params(const char *path, rc_node *const *params, int n, const char *const *meta, int nmeta,
+                         rc_error *err) {
+    return io_set_where(err, save_params(path, params, n, meta, nmeta, err), "rc_save_params");
+}
+
+rc_status rc_load_params(const char *path, rc_node *const *params, int n, rc_error *err) {
+    return io_set_where(err, load_params(path, params, n, err), "rc_load_params");
+}
+
+rc_status rc_optim_from_json(const char *json, rc_optim_config *out, rc_error *err) {
+    return io_set_where(err, optim_from_json(json, out, err), "rc_optim_from_json");
+}
+
+rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *model_config, const rc_rng *rng,
+                          rc_error *err) {
+    return io_set_where(err, trainer_save(t, path, model_config, rng, err), "rc_trainer_save");
+}
+
+rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, rc_rng *rng, rc_error *err) {
+    return io_set_where(err, trainer_load(t, path, model_config, rng, err), "rc_trainer_load");
 }

@@ -75,94 +75,73 @@ static json_t *rnn_object(rc_io_model *m, const io_rnn *r, const char *name, boo
     return json_pack("{s:s, s:o}", "class_name", cls, "config", cfg);
 }
 
-static json_t *layer_config(rc_io_model *m, io_layer *L, bool *ok) {
-    bool ok2 = true;
-    json_t *o = NULL;
-    switch (L->kind) {
-    case IO_INPUT: {
-        json_t *shape = json_array();
-        for (int d = 0; d < L->in_ndim; d++)
-            json_array_append_new(shape, d == 0 || L->in_dims[d] < 0 ? json_null() : json_integer(L->in_dims[d]));
-        o = json_pack("{s:o, s:s, s:b, s:s}", "batch_input_shape", shape, "dtype",
-                      L->in_dtype == RC_I32 ? "int32" : "float32", "sparse", 0, "name", L->name);
-        break;
-    }
-    case IO_EMBEDDING:
-        o = json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", L->name, "trainable", 1, "input_dim",
-                      (json_int_t)L->input_dim, "output_dim", (json_int_t)L->output_dim, "mask_zero", L->mask_zero);
-        break;
-    case IO_MASKING:
-        o = json_pack("{s:s, s:b, s:s, s:f}", "name", L->name, "trainable", 1, "dtype", "float32", "mask_value", L->value);
-        break;
-    case IO_DROPOUT:
-        o = json_pack("{s:s, s:b, s:s, s:f}", "name", L->name, "trainable", 1, "dtype", "float32", "rate", L->value);
-        break;
-    case IO_ACTIVATION:
-        o = json_pack("{s:s, s:b, s:s, s:s}", "name", L->name, "trainable", 1, "dtype", "float32", "activation",
-                      act_name(m, L->act, L->name, &ok2));
-        break;
-    case IO_DENSE:
-    case IO_TIMEDIST: {
-        json_t *d = json_pack("{s:s, s:b, s:s, s:I, s:s, s:b}", "name", L->kind == IO_DENSE ? L->name : L->inner_name,
-                              "trainable", 1, "dtype", "float32", "units", (json_int_t)L->units, "activation",
-                              act_name(m, L->act, L->name, &ok2), "use_bias", L->use_bias);
-        if (L->kind == IO_DENSE) o = d;
-        else o = json_pack("{s:s, s:b, s:{s:s, s:o}}", "name", L->name, "trainable", 1, "layer", "class_name", "Dense",
-                           "config", d);
-        break;
-    }
-    case IO_RNN: {
-        json_t *ro = rnn_object(m, &L->rnn, L->name, &ok2);
-        o = json_incref(json_object_get(ro, "config"));
-        json_decref(ro);
-        break;
-    }
-    case IO_BIDIR: {
-        if (L->has_back) {
-            io_rnn a = L->rnn, b = L->back;
-            b.cfg.go_backwards = false;
-            bool same = a.ncells == b.ncells && a.stacked == b.stacked && !memcmp(&a.cfg, &b.cfg, sizeof a.cfg);
-            for (int c = 0; same && c < a.ncells; c++)
-                same = a.type[c] == b.type[c] && !memcmp(&a.cell[c], &b.cell[c], sizeof a.cell[c]);
-            if (!same) {
-                io_fail(m, RC_ERR_ARG, "layer '%s': a backward_layer that differs from the forward one has no TF.js "
-                        "form", L->name);
-                ok2 = false;
-            }
-        }
-        const char *mm[] = {"concat", "sum", "mul", "ave"};
-        o = json_pack("{s:s, s:b, s:o, s:o}", "name", L->name, "trainable", 1, "layer",
-                      rnn_object(m, &L->rnn, L->rnn.name + strlen("forward_"), &ok2), "merge_mode",
-                      L->merge == RC_MERGE_NONE ? json_null() : json_string(mm[L->merge]));
-        break;
-    }
-    }
-    if (!ok2) *ok = false;
+/* --- config writers: one per row of the formats' table (model_io.c) --- */
+
+json_t *io_write_input(rc_io_model *m, const io_layer *L, bool *ok) {
+    json_t *shape = json_array();
+    for (int d = 0; d < L->in_ndim; d++)
+        json_array_append_new(shape, d == 0 || L->in_dims[d] < 0 ? json_null() : json_integer(L->in_dims[d]));
+    return json_pack("{s:o, s:s, s:b, s:s}", "batch_input_shape", shape, "dtype",
+                     L->in_dtype == RC_I32 ? "int32" : "float32", "sparse", 0, "name", L->name);
+}
+
+json_t *io_write_embedding(rc_io_model *m, const io_layer *L, bool *ok) {
+    return json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", L->name, "trainable", 1, "input_dim",
+                     (json_int_t)L->input_dim, "output_dim", (json_int_t)L->output_dim, "mask_zero", L->mask_zero);
+}
+
+json_t *io_write_masking(rc_io_model *m, const io_layer *L, bool *ok) {
+    return json_pack("{s:s, s:b, s:s, s:f}", "name", L->name, "trainable", 1, "dtype", "float32", "mask_value", L->value);
+}
+
+json_t *io_write_dropout(rc_io_model *m, const io_layer *L, bool *ok) {
+    return json_pack("{s:s, s:b, s:s, s:f}", "name", L->name, "trainable", 1, "dtype", "float32", "rate", L->value);
+}
+
+json_t *io_write_activation(rc_io_model *m, const io_layer *L, bool *ok) {
+    return json_pack("{s:s, s:b, s:s, s:s}", "name", L->name, "trainable", 1, "dtype", "float32", "activation",
+                     act_name(m, L->act, L->name, ok));
+}
+
+static json_t *dense_config(rc_io_model *m, const io_layer *L, const char *name, bool *ok) {
+    return json_pack("{s:s, s:b, s:s, s:I, s:s, s:b}", "name", name, "trainable", 1, "dtype", "float32", "units",
+                     (json_int_t)L->units, "activation", act_name(m, L->act, L->name, ok), "use_bias", L->use_bias);
+}
+
+json_t *io_write_dense(rc_io_model *m, const io_layer *L, bool *ok) { return dense_config(m, L, L->name, ok); }
+
+json_t *io_write_timedist(rc_io_model *m, const io_layer *L, bool *ok) {
+    return json_pack("{s:s, s:b, s:{s:s, s:o}}", "name", L->name, "trainable", 1, "layer", "class_name", "Dense",
+                     "config", dense_config(m, L, L->inner_name, ok));
+}
+
+json_t *io_write_rnn(rc_io_model *m, const io_layer *L, bool *ok) {
+    json_t *ro = rnn_object(m, &L->rnn, L->name, ok);
+    json_t *o = json_incref(json_object_get(ro, "config"));
+    json_decref(ro);
     return o;
 }
 
-/* TF.js variable names of a layer's weights, in Keras order. */
-static void weight_names(const io_layer *L, char names[][192]) {
-    const char *exp[IO_MAX_W];
-    int n = io_expected_weights(L, exp, IO_MAX_W), k = 0;
-    if (L->kind == IO_RNN || L->kind == IO_BIDIR) {
-        for (int half = 0; half < (L->kind == IO_BIDIR ? 2 : 1); half++) {
-            const io_rnn *r = half ? &L->back : &L->rnn;
-            for (int c = 0; c < r->ncells; c++)
-                for (int j = 0; j < (r->cell[c].use_bias ? 3 : 2); j++, k++) {
-                    char cell[32] = "";
-                    if (r->stacked) snprintf(cell, sizeof cell, "/RNNCell_%d", c); /* TF.js' own naming */
-                    if (L->kind == IO_BIDIR)
-                        snprintf(names[k], 192, "%s/%s%s/%s", L->name, r->name, cell, exp[k]);
-                    else snprintf(names[k], 192, "%s%s/%s", L->name, cell, exp[k]);
-                }
+json_t *io_write_bidir(rc_io_model *m, const io_layer *L, bool *ok) {
+    if (L->has_back) {
+        io_rnn a = L->rnn, b = L->back;
+        b.cfg.go_backwards = false;
+        bool same = a.ncells == b.ncells && a.stacked == b.stacked && !memcmp(&a.cfg, &b.cfg, sizeof a.cfg);
+        for (int c = 0; same && c < a.ncells; c++)
+            same = a.type[c] == b.type[c] && !memcmp(&a.cell[c], &b.cell[c], sizeof a.cell[c]);
+        if (!same) {
+            io_fail(m, RC_ERR_ARG, "layer '%s': a backward_layer that differs from the forward one has no TF.js "
+                    "form", L->name);
+            *ok = false;
         }
-        return;
     }
-    for (; k < n; k++) snprintf(names[k], 192, "%s/%s", L->name, exp[k]);
+    const char *mm[] = {"concat", "sum", "mul", "ave"};
+    return json_pack("{s:s, s:b, s:o, s:o}", "name", L->name, "trainable", 1, "layer",
+                     rnn_object(m, &L->rnn, L->rnn.name + strlen("forward_"), ok), "merge_mode",
+                     L->merge == RC_MERGE_NONE ? json_null() : json_string(mm[L->merge]));
 }
 
-rc_status rc_io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, size_t err_len) {
+rc_status io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, size_t err_len) {
     if (err && err_len) err[0] = 0;
     if (!cm || !dir) {
         if (err && err_len) snprintf(err, err_len, "rc_io_export_tfjs: NULL argument");
@@ -183,7 +162,7 @@ rc_status rc_io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, s
     for (int l = 0; l < m->nlayers; l++) {
         io_layer *L = &m->layers[l];
         json_t *nodes = json_array();
-        for (int n = 0; L->kind != IO_INPUT && n < L->nnodes; n++) {
+        for (int n = 0; !io_is_input(L) && n < L->nnodes; n++) {
             json_t *node = json_array();
             for (int k = 0; k < L->node[n].nin; k++) {
                 io_ref r = L->node[n].in[k];
@@ -191,9 +170,11 @@ rc_status rc_io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, s
             }
             json_array_append_new(nodes, node);
         }
-        json_array_append_new(layers, json_pack("{s:s, s:s, s:o, s:o}", "name", L->name, "class_name",
-                                                L->kind == IO_INPUT ? "InputLayer" : L->cls, "config",
-                                                layer_config(m, L, &ok), "inbound_nodes", nodes));
+        bool ok2 = true;
+        json_t *cfg = L->kind->write(m, L, &ok2);
+        ok = ok && ok2;
+        json_array_append_new(layers, json_pack("{s:s, s:s, s:o, s:o}", "name", L->name, "class_name", L->kind->cls,
+                                                "config", cfg, "inbound_nodes", nodes));
     }
     json_t *ins = json_array(), *outs = json_array();
     for (int i = 0; i < m->ninputs; i++)
@@ -206,10 +187,8 @@ rc_status rc_io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, s
     if (!ok) st = RC_ERR_ARG;
     for (int l = 0; !st && l < m->nlayers; l++) {
         io_layer *L = &m->layers[l];
-        char names[IO_MAX_W][192];
-        const char *exp[IO_MAX_W];
-        int n = io_expected_weights(L, exp, IO_MAX_W);
-        weight_names(L, names);
+        io_wspec ws[IO_MAX_W];
+        int n = io_weight_specs(L, 0, ws);
         for (int k = 0; !st && k < n; k++) {
             /* built: the parameters' current values; else the imported ones */
             bool built = L->nparams == n && L->params[k];
@@ -221,7 +200,9 @@ rc_status rc_io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, s
             }
             json_t *shape = json_array();
             for (int d = 0; d < s.ndim; d++) json_array_append_new(shape, json_integer(s.dim[d]));
-            json_array_append_new(manifest, json_pack("{s:s, s:o, s:s}", "name", names[k], "shape", shape, "dtype",
+            char name[256];
+            snprintf(name, sizeof name, "%s/%s", L->name, ws[k].tfjs);
+            json_array_append_new(manifest, json_pack("{s:s, s:o, s:s}", "name", name, "shape", shape, "dtype",
                                                       "float32"));
             int64_t numel = rc_shape_numel(s);
             for (int64_t i = 0; i < numel && !st; i++) { /* little-endian float32 */

@@ -174,8 +174,9 @@ rc_status io_load_tfjs(rc_io_model *m, const char *path) {
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        if (je.line < 0 || strstr(je.text, "unable to open"))
-            return io_fail(m, RC_ERR_IO, "cannot read: %s", je.text);
+        /* jansson reports failing to open or read with line -1 and a text
+         * that already names the file and the reason */
+        if (je.line < 0) return io_fail(m, RC_ERR_IO, "%s", je.text);
         return io_fail(m, RC_ERR_FORMAT, "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
     }
     rc_status st = RC_OK;

@@ -27,7 +27,7 @@ Test(plan_place, pieces_computed_in_place_keep_their_values) {
     for (int rep = 0; rep < 2; rep++) {
         for (int i = 0; i < 6; i++) v[i] += (float)rep;
         rc_node_set(x, v);
-        cr_assert_eq(rc_plan_run(p), RC_OK);
+        cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
         const float *yv = rc_plan_f32(p, y), *y2v = rc_plan_f32(p, y2), *lv = rc_plan_f32(p, late);
         for (int i = 0; i < 6; i++) {
             cr_assert_float_eq(yv[i], tanhf(v[i]), 1e-6);
@@ -54,7 +54,7 @@ Test(plan_place, placed_pieces_need_no_buffers_of_their_own) {
     cr_assert_eq(rc_plan_peak_bytes(p), 2 * MIB);
     float *xv = rc_node_data(x);
     for (int64_t i = 0; i < n; i++) xv[i] = (float)(i % 5) - 2.0f;
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     const float *yv = rc_plan_f32(p, y);
     for (int64_t i = 0; i < n; i += 997) {
         cr_assert_float_eq(yv[i], tanhf(xv[i]), 1e-6);
@@ -74,7 +74,7 @@ Test(plan_place, inner_axis_concat_is_copied) {
     cr_assert(p, "%s", rc_graph_error(g));
     float v[4] = {1, -2, 0.5f, 3};
     rc_node_set(x, v);
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     const float *yv = rc_plan_f32(p, y);
     float want[8] = {tanhf(1), tanhf(-2), 2, -4, tanhf(0.5f), tanhf(3), 1, 6};
     for (int i = 0; i < 8; i++) cr_assert_float_eq(yv[i], want[i], 1e-6);

@@ -39,7 +39,7 @@ static void xor_net_init(xor_net *n, uint64_t seed, float lr) {
     rc_node *ps[NP] = {w1, b1, w2, b2};
     memcpy(n->params, ps, sizeof ps);
     cr_assert_eq(rc_gradients(g, n->loss, n->params, NP, n->grads), RC_OK, "%s", rc_graph_error(g));
-    for (int i = 0; i < NP; i++) n->updates[i] = rc_sgd_update(g, n->params[i], n->grads[i], lr);
+    for (int i = 0; i < NP; i++) n->updates[i] = rc_apply_gradient_descent(g, n->params[i], n->grads[i], lr);
     tu_assert_ok(g);
 
     /* Glorot-uniform weights, zero biases. */
@@ -58,7 +58,8 @@ static void xor_net_init(xor_net *n, uint64_t seed, float lr) {
 
 /* One SGD step; returns the loss computed before the update. */
 static float xor_net_step(xor_net *n) {
-    cr_assert_eq(rc_plan_run(n->train), RC_OK, "%s", rc_plan_error(n->train));
+    rc_error err;
+    cr_assert_eq(rc_plan_run(n->train, &err), RC_OK, "%s", err.message);
     return rc_plan_f32(n->train, n->loss)[0];
 }
 
@@ -67,7 +68,7 @@ static float xor_net_eval(xor_net *n, float prob[B]) {
     rc_node *outs[2] = {n->loss, n->prob};
     rc_plan *p = rc_plan_new(n->g, outs, 2);
     cr_assert_not_null(p, "%s", rc_graph_error(n->g));
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     float loss = rc_plan_f32(p, n->loss)[0];
     if (prob) memcpy(prob, rc_plan_f32(p, n->prob), B * sizeof *prob);
     rc_plan_free(p);
@@ -121,7 +122,7 @@ Test(train, one_step_reports_old_loss_and_applies_lr_times_gradient) {
     xor_net_init(&n, 7, lr);
     rc_plan *gp = rc_plan_new(n.g, n.grads, NP);
     cr_assert_not_null(gp, "%s", rc_graph_error(n.g));
-    cr_assert_eq(rc_plan_run(gp), RC_OK);
+    cr_assert_eq(rc_plan_run(gp, NULL), RC_OK);
     float loss_before = xor_net_eval(&n, NULL);
     float expected[NP][H * I];
     for (int i = 0; i < NP; i++) {

@@ -107,7 +107,7 @@ static rc_rnn *make_rnn(gcase *c, json_t *cfg, const char *name, bool backwards)
                 while (k--) rc_cell_free(cs[k]);
                 return NULL;
             }
-        cell = rc_stacked_cells_new(cs, (int)n);
+        cell = rc_stacked_cells_new(cs, (int)n, NULL);
     } else {
         cell = make_cell(c, cfg);
     }
@@ -116,7 +116,7 @@ static rc_rnn *make_rnn(gcase *c, json_t *cfg, const char *name, bool backwards)
                         .return_state = get_bool(cfg, "return_state", false),
                         .go_backwards = backwards || get_bool(cfg, "go_backwards", false),
                         .zero_output_for_mask = get_bool(cfg, "zero_output_for_mask", false)};
-    return rc_rnn_new(name, cell, &rc);
+    return rc_rnn_new(name, cell, &rc, NULL);
 }
 
 /* Compare n floats; on failure describe the worst element. */
@@ -219,7 +219,7 @@ static bool run_case(gcase *c, json_t *root) {
             goto done;
         }
         rc_rnn *f = make_rnn(c, inner, "forward", false), *b = make_rnn(c, inner, "backward", true);
-        if (f && b) bidir = rc_bidir_new("bidirectional", f, b, mode);
+        if (f && b) bidir = rc_bidir_new("bidirectional", f, b, mode, NULL);
         if (!bidir) {
             rc_rnn_free(f);
             rc_rnn_free(b);
@@ -299,8 +299,9 @@ static bool run_case(gcase *c, json_t *root) {
     for (int k = 0; k < nwrt; k++) plan_out[np++] = grads[k];
     plan = rc_plan_new(g, plan_out, np);
     if (!plan) goto graph_err;
-    if (rc_plan_run(plan) != RC_OK) {
-        fail(c, "run failed: %s%s", rc_plan_error(plan), "");
+    rc_error err;
+    if (rc_plan_run(plan, &err) != RC_OK) {
+        fail(c, "run failed: %s%s", err.message, "");
         goto done;
     }
     ok = true;

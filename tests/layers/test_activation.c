@@ -168,7 +168,7 @@ static void kink_guard(rc_graph *g, rc_activation a, const char *what) {
     cr_assert(n > 0, "%s: no %s node", what, a->name);
     rc_refeval *r = rc_refeval_new(g, args, n);
     cr_assert(r);
-    cr_assert_eq(rc_refeval_run(r), RC_OK);
+    cr_assert_eq(rc_refeval_run(r, NULL), RC_OK);
     for (int k = 0; k < n; k++) {
         const double *x = rc_refeval_f64(r, args[k]);
         for (int64_t e = 0; e < rc_node_numel(args[k]); e++)
@@ -228,7 +228,7 @@ Test(activation, gradcheck_through_simple_rnn) {
         rc_cell_config cc = rc_cell_defaults(3);
         cc.activation = a;
         rc_rnn_config cfg = {.return_sequences = true};
-        rc_rnn *l = rc_rnn_new("rnn", rc_simple_rnn_cell_new(&cc), &cfg);
+        rc_rnn *l = rc_rnn_new("rnn", rc_simple_rnn_cell_new(&cc), &cfg, NULL);
         cr_assert(l);
         rc_rnn_call call = {.rng = &r};
         rc_rnn_out out;

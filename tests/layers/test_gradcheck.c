@@ -118,7 +118,7 @@ static rc_cell *make_cell(kind k, int64_t U) {
         cr_assert(w);
         w->inner = mgu_cell_new(U);
         cr_assert(w->inner);
-        return rc_cell_new(&noproj_class, "mgu_noproj", 1, (int64_t[]){U}, U, w);
+        return rc_cell_new(&noproj_class, "mgu_noproj", 1, (int64_t[]){U}, U, w, NULL);
     }
     case NKINDS: break;
     }
@@ -160,7 +160,7 @@ static rc_cell *make_layer_cell(const spec *s) {
     }
     rc_cell *cs[3];
     for (int k = 0; k < s->ncells; k++) cr_assert((cs[k] = make_cell(s->kinds[k], s->units[k])));
-    rc_cell *c = rc_stacked_cells_new(cs, s->ncells);
+    rc_cell *c = rc_stacked_cells_new(cs, s->ncells, NULL);
     cr_assert(c);
     return c;
 }
@@ -169,7 +169,7 @@ static rc_rnn *make_rnn(const spec *s, const char *name, bool back) {
     rc_rnn_config cfg = {.return_sequences = s->seq, .return_state = s->state, .go_backwards = back,
                          .zero_output_for_mask = s->zero_out, .dropout = s->dropout,
                          .recurrent_dropout = s->rdrop};
-    rc_rnn *l = rc_rnn_new(name, make_layer_cell(s), &cfg);
+    rc_rnn *l = rc_rnn_new(name, make_layer_cell(s), &cfg, NULL);
     cr_assert(l);
     return l;
 }
@@ -196,7 +196,7 @@ static void kink_guard(rc_graph *g, const char *what) {
     for (int k = 0; k < nk; k++) in[k] = rc_node_input(args[k], 0);
     rc_refeval *r = rc_refeval_new(g, in, nk);
     cr_assert(r, "refeval: %s", rc_graph_error(g));
-    cr_assert_eq(rc_refeval_run(r), RC_OK);
+    cr_assert_eq(rc_refeval_run(r, NULL), RC_OK);
     for (int k = 0; k < nk; k++) {
         const double *x = rc_refeval_f64(r, in[k]);
         bool relu = !strcmp(rc_node_op_name(args[k]), "relu");
@@ -215,7 +215,9 @@ static void kink_guard(rc_graph *g, const char *what) {
 static void check_grads(rc_graph *g, rc_node *loss, rc_node *const *wrt, int n, const char *what) {
     cr_assert(rc_graph_error(g) == NULL, "%s: graph error: %s", what, rc_graph_error(g));
     rc_gradcheck_result res;
+    int before = rc_graph_node_count(g);
     rc_status st = rc_gradcheck(g, loss, wrt, n, NULL, &res);
+    cr_assert_eq(rc_graph_node_count(g), before, "%s: gradcheck left nodes behind", what);
     char path[256] = "?";
     if (res.worst_node >= 0 && res.worst_node < n) rc_node_path(wrt[res.worst_node], path, sizeof path);
     cr_assert(st == RC_OK,
@@ -246,7 +248,7 @@ static void run_case(const spec *s) {
     rc_bidir *bidir = NULL;
     int nl = 1;
     if (s->bidir) {
-        bidir = rc_bidir_new("bidirectional", make_rnn(s, "forward", false), make_rnn(s, "backward", true), s->mode);
+        bidir = rc_bidir_new("bidirectional", make_rnn(s, "forward", false), make_rnn(s, "backward", true), s->mode, NULL);
         cr_assert(bidir, "%s: rc_bidir_new failed", what);
         halves[0] = rc_bidir_forward(bidir);
         halves[1] = rc_bidir_backward(bidir);
@@ -522,7 +524,7 @@ static void check_inference_equal(const spec *s_drop) {
         int n = 0;
         if (s->bidir) {
             snprintf(name, sizeof name, "bidir_%d", v);
-            bid[v] = rc_bidir_new(name, make_rnn(s, "forward", false), make_rnn(s, "backward", true), s->mode);
+            bid[v] = rc_bidir_new(name, make_rnn(s, "forward", false), make_rnn(s, "backward", true), s->mode, NULL);
             cr_assert(bid[v]);
             rc_bidir_out o;
             cr_assert_eq(rc_bidir_apply(bid[v], g, x, &call, &o), RC_OK, "%s", rc_graph_error(g));

@@ -14,7 +14,7 @@ static void check_orthogonal(int64_t rows, int64_t cols) {
     float *w = malloc((size_t)(rows * cols) * sizeof *w);
     rc_rng r;
     rc_rng_seed(&r, (uint64_t)(rows * 100 + cols));
-    cr_assert_eq(rc_init_orthogonal(w, rows, cols, 1.0f, &r), RC_OK);
+    cr_assert_eq(rc_init_orthogonal(w, rows, cols, 1.0f, &r, NULL), RC_OK);
     bool by_rows = rows <= cols;
     int64_t k = by_rows ? rows : cols, len = by_rows ? cols : rows;
     for (int64_t a = 0; a < k; a++)
@@ -40,7 +40,7 @@ Test(init, orthogonal_gain_scales) {
     float w[16];
     rc_rng r;
     rc_rng_seed(&r, 3);
-    rc_init_orthogonal(w, 4, 4, 2.0f, &r);
+    rc_init_orthogonal(w, 4, 4, 2.0f, &r, NULL);
     double n = 0;
     for (int i = 0; i < 4; i++) n += (double)w[i] * w[i];
     cr_assert_float_eq(n, 4.0, 1e-5);
@@ -68,7 +68,7 @@ Test(init, glorot_uniform_stays_within_its_limit_and_fills_it) {
 Test(init, lstm_bias_has_unit_forget_gate_and_zeros_elsewhere) {
     rc_graph *g = rc_graph_new();
     rc_cell_config cfg = rc_cell_defaults(3);
-    rc_rnn *l = rc_rnn_new("lstm", rc_lstm_cell_new(&cfg), NULL);
+    rc_rnn *l = rc_rnn_new("lstm", rc_lstm_cell_new(&cfg), NULL, NULL);
     rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(2, 4, 5));
     rc_rnn_out o;
     cr_assert_eq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK, "%s", rc_graph_error(g));
@@ -88,8 +88,8 @@ Test(init, same_seed_same_weights) {
     rc_rng r1, r2;
     rc_rng_seed(&r1, 9);
     rc_rng_seed(&r2, 9);
-    rc_init_orthogonal(a, 4, 10, 1.0f, &r1);
-    rc_init_orthogonal(b, 4, 10, 1.0f, &r2);
+    rc_init_orthogonal(a, 4, 10, 1.0f, &r1, NULL);
+    rc_init_orthogonal(b, 4, 10, 1.0f, &r2, NULL);
     for (int i = 0; i < 40; i++) cr_assert_eq(a[i], b[i]);
 }
 

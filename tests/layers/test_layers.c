@@ -243,9 +243,9 @@ Test(embedding, out_of_range_id_fails_the_run) {
     iv[0] = 1, iv[1] = 4, iv[2] = 0;
     rc_plan *p = rc_plan_new(g, &y, 1);
     cr_assert_not_null(p);
-    cr_assert_eq(rc_plan_run(p), RC_ERR_ARG);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_ERR_ARG);
     iv[1] = 3;
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     rc_plan_free(p);
     rc_embedding_free(e);
     rc_graph_free(g);
@@ -270,7 +270,7 @@ Test(embedding, mask_zero_feeds_an_rnn_like_the_unpadded_sequence) {
         rc_node *mask;
         rc_node *x = rc_embedding_apply(e, g, rc_const_i32(g, RC_SHAPE(1, T), (int32_t[]){3, 1, 5, 0, 0}), &r, &mask);
         rc_cell_config cc = rc_cell_defaults(4);
-        rc_rnn *l = rc_rnn_new("simple_rnn", rc_simple_rnn_cell_new(&cc), NULL);
+        rc_rnn *l = rc_rnn_new("simple_rnn", rc_simple_rnn_cell_new(&cc), NULL, NULL);
         rc_rnn_out o;
         rc_rnn_call call = {.mask = mask};
         cr_assert_eq(rc_rnn_apply(l, g, x, &call, &o), RC_OK, "%s", rc_graph_error(g));
@@ -348,7 +348,7 @@ Test(masking, keras_example_masked_linear_simple_rnn) {
     rc_node *xm = rc_masking(g, x, 0.0, &mask);
     rc_cell_config cc = rc_cell_defaults(1);
     cc.activation = RC_ACT_LINEAR;
-    rc_rnn *l = rc_rnn_new("simple_rnn", rc_simple_rnn_cell_new(&cc), &(rc_rnn_config){.return_sequences = true});
+    rc_rnn *l = rc_rnn_new("simple_rnn", rc_simple_rnn_cell_new(&cc), &(rc_rnn_config){.return_sequences = true}, NULL);
     rc_rnn_out o;
     cr_assert_eq(rc_rnn_apply(l, g, xm, &(rc_rnn_call){.mask = mask}, &o), RC_OK, "%s", rc_graph_error(g));
     rc_cell *c = rc_rnn_cell(l);
@@ -383,7 +383,7 @@ Test(masking, gradients) {
         cr_assert_eq(d[i], step == 1 || step == 7 ? 0.0f : 1.0f, "dx[%d]", i);
     }
     rc_cell_config cc = rc_cell_defaults(3);
-    rc_rnn *l = rc_rnn_new("rnn", rc_simple_rnn_cell_new(&cc), &(rc_rnn_config){.return_sequences = true});
+    rc_rnn *l = rc_rnn_new("rnn", rc_simple_rnn_cell_new(&cc), &(rc_rnn_config){.return_sequences = true}, NULL);
     rc_rnn_out o;
     cr_assert_eq(rc_rnn_apply(l, g, y, &(rc_rnn_call){.mask = mask, .rng = &r}, &o), RC_OK, "%s",
                  rc_graph_error(g));
@@ -421,7 +421,7 @@ Test(dropout, inverted_mask_preserves_the_mean) {
     const float keep = (float)(1.0 / (1.0 - rate));
     float first[8];
     for (int run = 0; run < 3; run++) {
-        cr_assert_eq(rc_plan_run(p), RC_OK);
+        cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
         const float *v = rc_plan_f32(p, y);
         double sum = 0;
         int64_t zeros = 0;
@@ -614,7 +614,7 @@ static rc_cell *make_cell(kind k, int64_t U, bool use_bias, bool reset_after) {
 /* Parameters of a layer of kind k after applying it to (2, 3, I). */
 static int64_t rnn_params(kind k, int64_t I, int64_t U, bool use_bias, bool reset_after) {
     rc_graph *g = rc_graph_new();
-    rc_rnn *l = rc_rnn_new("rnn", make_cell(k, U, use_bias, reset_after), NULL);
+    rc_rnn *l = rc_rnn_new("rnn", make_cell(k, U, use_bias, reset_after), NULL, NULL);
     rc_rnn_out o;
     cr_assert_eq(rc_rnn_apply(l, g, rc_input(g, "x", RC_F32, RC_SHAPE(2, 3, I)), NULL, &o), RC_OK);
     int64_t n = rc_cell_param_count(rc_rnn_cell(l));
@@ -631,9 +631,9 @@ static int64_t rnn_params(kind k, int64_t I, int64_t U, bool use_bias, bool rese
 
 static int64_t bidir_params(kind k, int64_t I, int64_t U) {
     rc_graph *g = rc_graph_new();
-    rc_rnn *f = rc_rnn_new("forward_rnn", make_cell(k, U, true, true), NULL);
-    rc_rnn *b = rc_rnn_new("backward_rnn", make_cell(k, U, true, true), &(rc_rnn_config){.go_backwards = true});
-    rc_bidir *bd = rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT);
+    rc_rnn *f = rc_rnn_new("forward_rnn", make_cell(k, U, true, true), NULL, NULL);
+    rc_rnn *b = rc_rnn_new("backward_rnn", make_cell(k, U, true, true), &(rc_rnn_config){.go_backwards = true}, NULL);
+    rc_bidir *bd = rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT, NULL);
     rc_bidir_out o;
     cr_assert_eq(rc_bidir_apply(bd, g, rc_input(g, "x", RC_F32, RC_SHAPE(2, 3, I)), NULL, &o), RC_OK);
     int64_t n = rc_cell_param_count(rc_rnn_cell(f)) + rc_cell_param_count(rc_rnn_cell(b));
@@ -675,7 +675,7 @@ Test(param_counts, dense_embedding_and_stacked_cells) {
     rc_node *mask;
     rc_node *x = rc_embedding_apply(e, g, rc_input(g, "ids", RC_I32, RC_SHAPE(2, 100)), NULL, &mask);
     rc_cell_config cc = rc_cell_defaults(8);
-    rc_rnn *l = rc_rnn_new("lstm", rc_lstm_cell_new(&cc), NULL);
+    rc_rnn *l = rc_rnn_new("lstm", rc_lstm_cell_new(&cc), NULL, NULL);
     rc_rnn_out o;
     cr_assert_eq(rc_rnn_apply(l, g, x, &(rc_rnn_call){.mask = mask}, &o), RC_OK);
     rc_dense *d = rc_dense_new("dense", 1, RC_ACT_SIGMOID, true);
@@ -698,7 +698,7 @@ Test(param_counts, dense_embedding_and_stacked_cells) {
     g = rc_graph_new();
     rc_cell_config c1 = rc_cell_defaults(6), c2 = rc_cell_defaults(4);
     rc_cell *cells[2] = {rc_lstm_cell_new(&c1), rc_gru_cell_new(&c2)};
-    rc_rnn *s = rc_rnn_new("rnn", rc_stacked_cells_new(cells, 2), NULL);
+    rc_rnn *s = rc_rnn_new("rnn", rc_stacked_cells_new(cells, 2, NULL), NULL, NULL);
     cr_assert_eq(rc_rnn_apply(s, g, rc_input(g, "x", RC_F32, RC_SHAPE(2, 3, 5)), NULL, &o), RC_OK);
     cr_assert_eq(rc_cell_param_count(rc_rnn_cell(s)), 4 * 6 * (5 + 6 + 1) + 3 * 4 * (6 + 4 + 2));
     rc_rnn_free(s);

@@ -14,7 +14,7 @@ Test(model, sequential_summary_matches_keras) {
     rc_model *m = rc_model_new("sequential");
     rc_cell_config cc = rc_cell_defaults(8);
     cr_assert_eq(rc_model_add_embedding(m, rc_embedding_new("embedding", 500, 16, false)), RC_OK);
-    cr_assert_eq(rc_model_add_rnn(m, rc_rnn_new("lstm", rc_lstm_cell_new(&cc), NULL)), RC_OK);
+    cr_assert_eq(rc_model_add_rnn(m, rc_rnn_new("lstm", rc_lstm_cell_new(&cc), NULL, NULL)), RC_OK);
     cr_assert_eq(rc_model_add_dense(m, rc_dense_new("dense", 1, RC_ACT_LINEAR, true)), RC_OK);
     rc_node *ids = rc_input(g, "ids", RC_I32, RC_SHAPE(4, 100));
     rc_node *y = rc_model_apply(m, g, ids, false, NULL);
@@ -63,7 +63,7 @@ Test(model, parameter_counts_follow_the_keras_formulas) {
                      : cases[i].kind == 1 ? rc_lstm_cell_new(&cc)
                                           : rc_gru_cell_new(&cc);
         rc_model *m = rc_model_new("m");
-        rc_model_add_rnn(m, rc_rnn_new("rnn", c, NULL));
+        rc_model_add_rnn(m, rc_rnn_new("rnn", c, NULL, NULL));
         rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(2, 3, cases[i].I));
         cr_assert(rc_model_apply(m, g, x, false, NULL), "%s", rc_graph_error(g));
         cr_assert_eq(rc_model_param_count(m), cases[i].want, "case %zu: %lld", i, (long long)rc_model_param_count(m));
@@ -78,8 +78,8 @@ Test(model, bidirectional_counts_twice_and_masks_flow_from_the_embedding) {
     rc_cell_config cc = rc_cell_defaults(6);
     rc_rnn_config seq = {.return_sequences = true}, back = {.return_sequences = true, .go_backwards = true};
     rc_model_add_embedding(m, rc_embedding_new("embedding", 20, 4, true));
-    rc_model_add_bidir(m, rc_bidir_new("bidirectional", rc_rnn_new("forward_lstm", rc_lstm_cell_new(&cc), &seq),
-                                       rc_rnn_new("backward_lstm", rc_lstm_cell_new(&cc), &back), RC_MERGE_CONCAT));
+    rc_model_add_bidir(m, rc_bidir_new("bidirectional", rc_rnn_new("forward_lstm", rc_lstm_cell_new(&cc), &seq, NULL),
+                                       rc_rnn_new("backward_lstm", rc_lstm_cell_new(&cc), &back, NULL), RC_MERGE_CONCAT, NULL));
     rc_model_add_dense(m, rc_dense_new("dense", 3, RC_ACT_LINEAR, true));
     rc_node *ids = rc_input(g, "ids", RC_I32, RC_SHAPE(2, 5));
     rc_node_set_i32(ids, (int32_t[]){3, 4, 5, 0, 0, 1, 2, 0, 0, 0});
@@ -113,9 +113,9 @@ Test(model, functional_calls_share_weights_and_return_states) {
     rc_model *m = rc_model_new("encoder_decoder");
     rc_cell_config cc = rc_cell_defaults(5);
     rc_rnn_config st = {.return_state = true};
-    rc_rnn *enc = rc_rnn_new("encoder", rc_lstm_cell_new(&cc), &st);
+    rc_rnn *enc = rc_rnn_new("encoder", rc_lstm_cell_new(&cc), &st, NULL);
     rc_rnn_config seq = {.return_sequences = true};
-    rc_rnn *dec = rc_rnn_new("decoder", rc_lstm_cell_new(&cc), &seq);
+    rc_rnn *dec = rc_rnn_new("decoder", rc_lstm_cell_new(&cc), &seq, NULL);
     rc_node *a = rc_input(g, "a", RC_F32, RC_SHAPE(2, 7, 3)), *b = rc_input(g, "b", RC_F32, RC_SHAPE(2, 4, 3));
     rc_rnn_out eo, d1, d2;
     cr_assert_eq(rc_model_call_rnn(m, enc, g, a, NULL, &eo), RC_OK, "%s", rc_graph_error(g));
@@ -134,7 +134,7 @@ Test(model, sequential_rejects_layers_with_several_outputs) {
     rc_model *m = rc_model_new("seq");
     rc_cell_config cc = rc_cell_defaults(2);
     rc_rnn_config st = {.return_state = true};
-    rc_model_add_rnn(m, rc_rnn_new("gru", rc_gru_cell_new(&cc), &st));
+    rc_model_add_rnn(m, rc_rnn_new("gru", rc_gru_cell_new(&cc), &st, NULL));
     rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(1, 2, 3));
     cr_assert_null(rc_model_apply(m, g, x, false, NULL));
     cr_assert(strstr(rc_graph_error(g), "layer 'gru' returns states"), "%s", rc_graph_error(g));
@@ -166,8 +166,8 @@ Test(model, a_step_with_wrong_shapes_or_missing_states_is_an_error) {
                            "rnn 'rnn': the step of cell 'bad_cell' (Lazy) set no new state 0"};
     for (int i = 0; i < 2; i++) {
         rc_graph *g = rc_graph_new();
-        rc_cell *c = rc_cell_new(classes[i], "bad_cell", 1, (int64_t[]){i ? 5 : 2}, i ? 5 : 2, NULL);
-        rc_rnn *l = rc_rnn_new("rnn", c, NULL);
+        rc_cell *c = rc_cell_new(classes[i], "bad_cell", 1, (int64_t[]){i ? 5 : 2}, i ? 5 : 2, NULL, NULL);
+        rc_rnn *l = rc_rnn_new("rnn", c, NULL, NULL);
         rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(2, 3, 3));
         rc_rnn_out o;
         cr_assert_neq(rc_rnn_apply(l, g, x, NULL, &o), RC_OK);

@@ -102,7 +102,7 @@ static built simple_rnn(int B, int T, int D, int U, const float *x, rc_activatio
     rc_cell_config cc = rc_cell_defaults(U);
     cc.activation = act;
     m.layer = rc_rnn_new("simple_rnn", rc_simple_rnn_cell_new(&cc),
-                         &(rc_rnn_config){.return_sequences = true, .return_state = true});
+                         &(rc_rnn_config){.return_sequences = true, .return_state = true}, NULL);
     rc_node *xn = rc_const(m.g, RC_SHAPE(B, T, D), x);
     cr_assert_eq(rc_rnn_apply(m.layer, m.g, xn, &(rc_rnn_call){.rng = &r}, &m.out), RC_OK, "%s",
                  rc_graph_error(m.g));

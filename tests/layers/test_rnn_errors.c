@@ -25,7 +25,7 @@ static rc_rnn *lstm_layer(const char *name, int64_t units, const rc_rnn_config *
     rc_cell_config cc = rc_cell_defaults(units);
     rc_cell *c = rc_lstm_cell_new(&cc);
     cr_assert_not_null(c);
-    rc_rnn *l = rc_rnn_new(name, c, cfg);
+    rc_rnn *l = rc_rnn_new(name, c, cfg, NULL);
     cr_assert_not_null(l);
     return l;
 }
@@ -36,7 +36,7 @@ static rc_rnn *cell_layer(const char *kind, const char *name, int64_t units, con
                  : strcmp(kind, "gru") == 0 ? rc_gru_cell_new(&cc)
                                             : rc_simple_rnn_cell_new(&cc);
     cr_assert_not_null(c);
-    rc_rnn *l = rc_rnn_new(name, c, cfg);
+    rc_rnn *l = rc_rnn_new(name, c, cfg, NULL);
     cr_assert_not_null(l);
     return l;
 }
@@ -69,7 +69,7 @@ Test(rnn_errors, units_zero_is_reported_when_applied) {
     const char *names[3] = {"rnn_zero", "lstm_zero", "gru_zero"};
     for (int k = 0; k < 3; k++) {
         cr_assert_not_null(cells[k], "cell constructors accept units 0");
-        rc_rnn *l = rc_rnn_new(names[k], cells[k], NULL);
+        rc_rnn *l = rc_rnn_new(names[k], cells[k], NULL, NULL);
         cr_assert_not_null(l);
         rc_graph *g = rc_graph_new();
         rc_node *x = input(g, "x", RC_SHAPE(B, T, F), 1);
@@ -251,13 +251,13 @@ Test(rnn_errors, stateful_layer_is_used_with_one_graph) {
 Test(rnn_errors, reset_states_before_the_first_apply_or_when_not_stateful) {
     rc_rnn_config cfg = {.stateful = true};
     rc_rnn *l = lstm_layer("lstm_reset", U, &cfg);
-    cr_assert_eq(rc_rnn_reset_states(l, NULL), RC_ERR_STATE);
+    cr_assert_eq(rc_rnn_reset_states(l, NULL, NULL), RC_ERR_STATE);
     rc_rnn_free(l);
     l = lstm_layer("lstm_plain", U, NULL);
     rc_graph *g = rc_graph_new();
     rc_rnn_out out;
     cr_assert_eq(rc_rnn_apply(l, g, input(g, "x", RC_SHAPE(B, T, F), 1), NULL, &out), RC_OK);
-    cr_assert_eq(rc_rnn_reset_states(l, NULL), RC_ERR_STATE);
+    cr_assert_eq(rc_rnn_reset_states(l, NULL, NULL), RC_ERR_STATE);
     cr_assert_eq(out.nupdates, 0);
     rc_rnn_free(l);
     rc_graph_free(g);
@@ -272,7 +272,7 @@ Test(rnn_errors, dropout_rate_outside_0_1_gives_null) {
             rc_rnn_config cfg = {0};
             if (which) cfg.recurrent_dropout = bad[i];
             else cfg.dropout = bad[i];
-            rc_rnn *l = rc_rnn_new("lstm_drop", c, &cfg);
+            rc_rnn *l = rc_rnn_new("lstm_drop", c, &cfg, NULL);
             cr_assert_null(l, "%s = %g accepted", which ? "recurrent_dropout" : "dropout", (double)bad[i]);
             rc_cell_free(c); /* not taken over on failure */
         }
@@ -280,10 +280,10 @@ Test(rnn_errors, dropout_rate_outside_0_1_gives_null) {
     /* the edges that are allowed */
     rc_cell_config cc = rc_cell_defaults(U);
     rc_rnn_config ok = {.dropout = 0.0f, .recurrent_dropout = 0.999f};
-    rc_rnn *l = rc_rnn_new("lstm_drop_ok", rc_lstm_cell_new(&cc), &ok);
+    rc_rnn *l = rc_rnn_new("lstm_drop_ok", rc_lstm_cell_new(&cc), &ok, NULL);
     cr_assert_not_null(l);
     rc_rnn_free(l);
-    cr_assert_null(rc_rnn_new("no_cell", NULL, NULL));
+    cr_assert_null(rc_rnn_new("no_cell", NULL, NULL, NULL));
 }
 
 /* --- errors: weights ------------------------------------------------------------- */
@@ -363,22 +363,22 @@ Test(rnn_errors, bidirectional_with_mismatched_halves_gives_null) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rc_rnn *f = lstm_layer("f", U, &cases[i].f), *b = lstm_layer("b", U, &cases[i].b);
-        cr_assert_null(rc_bidir_new("bi", f, b, RC_MERGE_CONCAT), "accepted: %s", cases[i].why);
+        cr_assert_null(rc_bidir_new("bi", f, b, RC_MERGE_CONCAT, NULL), "accepted: %s", cases[i].why);
         rc_rnn_free(f); /* not taken over on failure */
         rc_rnn_free(b);
     }
     rc_rnn *f = lstm_layer("f", U, &fwd), *b = lstm_layer("b", U, &bwd);
-    cr_assert_null(rc_bidir_new("bi", f, f, RC_MERGE_CONCAT), "the same layer twice");
-    cr_assert_null(rc_bidir_new("bi", f, NULL, RC_MERGE_CONCAT));
-    cr_assert_null(rc_bidir_new("bi", f, b, (rc_merge_mode)99), "unknown merge mode");
-    rc_bidir *bi = rc_bidir_new("bi", f, b, RC_MERGE_SUM);
+    cr_assert_null(rc_bidir_new("bi", f, f, RC_MERGE_CONCAT, NULL), "the same layer twice");
+    cr_assert_null(rc_bidir_new("bi", f, NULL, RC_MERGE_CONCAT, NULL));
+    cr_assert_null(rc_bidir_new("bi", f, b, (rc_merge_mode)99, NULL), "unknown merge mode");
+    rc_bidir *bi = rc_bidir_new("bi", f, b, RC_MERGE_SUM, NULL);
     cr_assert_not_null(bi, "a good pair");
     rc_bidir_free(bi);
 }
 
 Test(rnn_errors, bidirectional_initial_states_of_the_wrong_count) {
     rc_rnn_config fwd = {0}, bwd = {.go_backwards = true};
-    rc_bidir *bi = rc_bidir_new("bi_lstm", lstm_layer("f", U, &fwd), lstm_layer("b", U, &bwd), RC_MERGE_CONCAT);
+    rc_bidir *bi = rc_bidir_new("bi_lstm", lstm_layer("f", U, &fwd), lstm_layer("b", U, &bwd), RC_MERGE_CONCAT, NULL);
     cr_assert_not_null(bi);
     rc_graph *g = rc_graph_new();
     rc_node *x = input(g, "x", RC_SHAPE(B, T, F), 1);
@@ -397,7 +397,7 @@ Test(rnn_errors, bidirectional_initial_states_of_the_wrong_count) {
     rc_graph_free(g);
 
     /* the right count with a wrong shape in the backward half names that layer */
-    bi = rc_bidir_new("bi_lstm2", lstm_layer("fw", U, &fwd), lstm_layer("bw", U, &bwd), RC_MERGE_CONCAT);
+    bi = rc_bidir_new("bi_lstm2", lstm_layer("fw", U, &fwd), lstm_layer("bw", U, &bwd), RC_MERGE_CONCAT, NULL);
     g = rc_graph_new();
     x = input(g, "x", RC_SHAPE(B, T, F), 1);
     rc_node *s4[4] = {input(g, "a", RC_SHAPE(B, U), 2), input(g, "b", RC_SHAPE(B, U), 3),
@@ -437,7 +437,7 @@ static void stateful_init(stateful_net *n) {
 
 static void stateful_run(stateful_net *n, const float *x, float *y) {
     memcpy(rc_node_data(n->x), x, sizeof(float) * B * T2 * F);
-    cr_assert_eq(rc_plan_run(n->p), RC_OK);
+    cr_assert_eq(rc_plan_run(n->p, NULL), RC_OK);
     memcpy(y, rc_plan_f32(n->p, n->out.output), sizeof(float) * B * T2 * U);
 }
 
@@ -515,9 +515,9 @@ Test(rnn_stateful, without_update_nodes_nothing_is_carried) {
     float x1[B * T2 * F], a[B * T2 * U];
     random_fill(x1, B * T2 * F, 11);
     memcpy(rc_node_data(n.x), x1, sizeof x1);
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     memcpy(a, rc_plan_f32(p, n.out.output), sizeof a);
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     assert_close(a, rc_plan_f32(p, n.out.output), B * T2 * U, 0, "second run");
     rc_plan_free(p);
     stateful_free(&n);
@@ -531,7 +531,7 @@ Test(rnn_stateful, reset_to_zeros_and_to_given_values) {
     stateful_run(&n, x1, y1);
     stateful_run(&n, x1, y);
     /* to zeros: the next run repeats the first */
-    cr_assert_eq(rc_rnn_reset_states(n.l, NULL), RC_OK);
+    cr_assert_eq(rc_rnn_reset_states(n.l, NULL, NULL), RC_OK);
     stateful_run(&n, x1, y);
     assert_close(y, y1, B * T2 * U, 0, "after reset to zeros");
     /* to given values: as a plain layer with those initial states */
@@ -539,13 +539,13 @@ Test(rnn_stateful, reset_to_zeros_and_to_given_values) {
     random_fill(h0, B * U, 21);
     random_fill(c0, B * U, 22);
     const float *vals[2] = {h0, c0};
-    cr_assert_eq(rc_rnn_reset_states(n.l, vals), RC_OK);
+    cr_assert_eq(rc_rnn_reset_states(n.l, vals, NULL), RC_OK);
     stateful_run(&n, x1, y);
     plain_run(rc_rnn_cell(n.l), x1, T2, h0, c0, ref);
     assert_close(y, ref, B * T2 * U, 1e-5, "after reset to values");
     /* a NULL entry is refused */
     const float *partial[2] = {h0, NULL};
-    cr_assert_eq(rc_rnn_reset_states(n.l, partial), RC_ERR_ARG);
+    cr_assert_eq(rc_rnn_reset_states(n.l, partial, NULL), RC_ERR_ARG);
     stateful_free(&n);
 }
 
@@ -575,13 +575,13 @@ Test(rnn_stateful, no_gradient_flows_across_calls) {
     random_fill(x1, B * T2 * F, 11);
     random_fill(x2, B * T2 * F, 12);
     memcpy(rc_node_data(x), x1, sizeof x1);
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     /* the carried states, read from their storage */
     float h[B * U], cs[B * U];
     memcpy(h, rc_node_data(rc_node_input(out.update[0], 0)), sizeof h);
     memcpy(cs, rc_node_data(rc_node_input(out.update[1], 0)), sizeof cs);
     memcpy(rc_node_data(x), x2, sizeof x2);
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
 
     /* reference: plain layer from constant (h, c) on x2 */
     rc_rnn_config pc = {.return_sequences = true};
@@ -600,7 +600,7 @@ Test(rnn_stateful, no_gradient_flows_across_calls) {
     rc_node *outs2[4] = {grads2[0], grads2[1], grads2[2], loss2};
     rc_plan *p2 = rc_plan_new(g2, outs2, 4);
     cr_assert_not_null(p2, "%s", rc_graph_error(g2));
-    cr_assert_eq(rc_plan_run(p2), RC_OK);
+    cr_assert_eq(rc_plan_run(p2, NULL), RC_OK);
     cr_assert_float_eq(rc_plan_f32(p, loss)[0], rc_plan_f32(p2, loss2)[0], 1e-4);
     const char *names[3] = {"kernel", "recurrent_kernel", "bias"};
     for (int k = 0; k < 3; k++)
@@ -630,7 +630,7 @@ static int nodes_for(const char *kind, int64_t Tn, bool grad) {
     if (grad) {
         rc_cell *c = rc_rnn_cell(l);
         rc_node *grads[RC_MAX_CELL_PARAMS];
-        rc_node *loss = rc_mse(g, out.output, target);
+        rc_node *loss = rc_mean_squared_diff(g, out.output, target);
         cr_assert_eq(rc_gradients(g, loss, c->params, c->nparams, grads), RC_OK, "%s", rc_graph_error(g));
     }
     int n = rc_graph_node_count(g) - before;
@@ -684,4 +684,86 @@ Test(rnn_size, masked_backwards_lstm_is_linear_too) {
     }
     cr_log_info("masked go_backwards lstm: %d nodes per step", n[1] - n[0]);
     cr_assert_eq(n[2] - n[0], 10 * (n[1] - n[0]));
+}
+
+/* --- parameters made outside rc_cell_add_param ---------------------------------------- */
+
+/* h' = tanh(x W + h) with W from rc_cell_add_param, plus one parameter made
+ * the wrong way where `rogue` says: in build with rc_param, in step, or in
+ * project. */
+typedef enum { ROGUE_NONE, ROGUE_BUILD, ROGUE_STEP, ROGUE_PROJECT } rogue_at;
+
+typedef struct rogue_cell {
+    rogue_at rogue;
+    rc_node *w;
+} rogue_cell;
+
+static rc_status rogue_build(rc_cell *c, rc_graph *g, int64_t in, rc_rng *rng) {
+    rogue_cell *r = c->impl;
+    r->w = rc_cell_add_param(c, g, "kernel", RC_SHAPE(in, c->output_size));
+    if (r->rogue == ROGUE_BUILD) rc_param(g, "extra", RC_SHAPE(c->output_size));
+    return rc_graph_status(g);
+}
+
+static rc_node *rogue_project(rc_cell *c, rc_graph *g, rc_node *x) {
+    rogue_cell *r = c->impl;
+    if (r->rogue == ROGUE_PROJECT) rc_param(g, "p", RC_SHAPE(1));
+    return rc_matmul(g, x, r->w, false, false);
+}
+
+static rc_status rogue_step(rc_cell *c, rc_graph *g, rc_cell_step *s) {
+    rogue_cell *r = c->impl;
+    rc_node *b = r->rogue == ROGUE_STEP ? rc_param(g, "b", RC_SHAPE(c->output_size)) : NULL;
+    rc_node *z = rc_add(g, s->x, s->state[0]);
+    if (b) z = rc_add(g, z, rc_reshape(g, b, RC_SHAPE(1, c->output_size)));
+    s->output = s->next_state[0] = rc_tanh(g, z);
+    return rc_graph_status(g);
+}
+
+static const rc_cell_class rogue_class = {"RogueCell", rogue_build, rogue_project, rogue_step, NULL};
+
+static rc_status apply_rogue(rogue_at where, rc_graph *g) {
+    rogue_cell *r = rc_calloc(1, sizeof *r);
+    cr_assert_not_null(r);
+    r->rogue = where;
+    rc_cell *c = rc_cell_new(&rogue_class, "mycell", 1, (const int64_t[]){U}, U, r, NULL);
+    cr_assert_not_null(c);
+    rc_rnn *l = rc_rnn_new("rnn", c, NULL, NULL);
+    cr_assert_not_null(l);
+    rc_node *x = input(g, "x", RC_SHAPE(B, T, F), 1);
+    rc_rnn_out out;
+    rc_status st = rc_rnn_apply(l, g, x, NULL, &out);
+    if (st != RC_OK) cr_assert_null(out.output);
+    rc_rnn_free(l);
+    return st;
+}
+
+Test(rnn_errors, a_cell_made_right_builds) {
+    rc_graph *g = rc_graph_new();
+    cr_assert_eq(apply_rogue(ROGUE_NONE, g), RC_OK, "%s", rc_graph_error(g));
+    rc_graph_free(g);
+}
+
+Test(rnn_errors, a_cell_parameter_made_with_rc_param_in_build_is_named) {
+    rc_graph *g = rc_graph_new();
+    rc_status st = apply_rogue(ROGUE_BUILD, g);
+    EXPECT_ERROR(g, st, RC_ERR_ARG, "cell 'mycell'", "parameter 'rnn/mycell/extra' was made with rc_param",
+                 "rc_cell_add_param");
+    rc_graph_free(g);
+}
+
+Test(rnn_errors, a_parameter_made_in_step_is_named) {
+    rc_graph *g = rc_graph_new();
+    rc_status st = apply_rogue(ROGUE_STEP, g);
+    EXPECT_ERROR(g, st, RC_ERR_ARG, "rnn 'rnn'", "cell 'mycell'", "parameter 'rnn/t0/b' was made in step",
+                 "rc_cell_add_param");
+    rc_graph_free(g);
+}
+
+Test(rnn_errors, a_parameter_made_in_project_is_named) {
+    rc_graph *g = rc_graph_new();
+    rc_status st = apply_rogue(ROGUE_PROJECT, g);
+    EXPECT_ERROR(g, st, RC_ERR_ARG, "rnn 'rnn'", "cell 'mycell'",
+                 "parameter 'rnn/input_projection/p' was made in project", "rc_cell_add_param");
+    rc_graph_free(g);
 }

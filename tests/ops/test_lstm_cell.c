@@ -23,7 +23,7 @@ Test(lstm_cell, fast_kernel_matches_the_double_reference) {
         rc_node *xp = tu_param(g, "xp", RC_SHAPE(B, 4 * H), &r, -3, 3);
         rc_node *hu = tu_param(g, "hu", RC_SHAPE(B, 4 * H), &r, -3, 3);
         rc_node *c = tu_param(g, "c", RC_SHAPE(B, H), &r, -2, 2);
-        rc_node *S = rc_lstm_cell_fused(g, xp, hu, c);
+        rc_node *S = rc_lstm_step_fused(g, xp, hu, c);
         tu_assert_ok(g);
         tu_check_forward(g, S, 1e-6, 1e-5);
         /* the gradient kernel too: dS random, every plane */
@@ -37,7 +37,7 @@ Test(lstm_cell, fast_kernel_matches_the_double_reference) {
 
 /* Rows split over threads: the same bits as on one thread (tests/util.c). */
 Test(lstm_cell, rows_split_over_threads_give_the_same_bits) {
-    tu_check_cell_split_over_threads(rc_lstm_cell_fused, 4, 6);
+    tu_check_cell_split_over_threads(rc_lstm_step_fused, 4, 6);
 }
 
 Test(lstm_cell, gradients_through_every_plane_match_finite_differences) {
@@ -48,7 +48,7 @@ Test(lstm_cell, gradients_through_every_plane_match_finite_differences) {
     rc_node *xp = tu_param(g, "xp", RC_SHAPE(B, 4 * H), &r, -2, 2);
     rc_node *hu = tu_param(g, "hu", RC_SHAPE(B, 4 * H), &r, -2, 2);
     rc_node *c = tu_param(g, "c", RC_SHAPE(B, H), &r, -2, 2);
-    rc_node *S = rc_lstm_cell_fused(g, xp, hu, c);
+    rc_node *S = rc_lstm_step_fused(g, xp, hu, c);
     rc_node *loss = tu_weighted_sum(g, S, &r);
     rc_node *wrt[3] = {xp, hu, c};
     tu_check_gradients(g, loss, wrt, 3, 0, 0);
@@ -66,9 +66,9 @@ Test(lstm_cell, gradients_of_c_and_h_alone_as_the_built_in_cell_uses_them) {
     rc_node *U = tu_param(g, "U", RC_SHAPE(H, 4 * H), &r, -1, 1);
     rc_node *h0 = tu_param(g, "h0", RC_SHAPE(B, H), &r, -1, 1);
     rc_node *c0 = tu_param(g, "c0", RC_SHAPE(B, H), &r, -1, 1);
-    rc_node *S1 = rc_lstm_cell_fused(g, x1, rc_matmul(g, h0, U, false, false), c0);
+    rc_node *S1 = rc_lstm_step_fused(g, x1, rc_matmul(g, h0, U, false, false), c0);
     rc_node *h1 = plane(g, S1, 5, B, H), *c1 = plane(g, S1, 4, B, H);
-    rc_node *S2 = rc_lstm_cell_fused(g, x2, rc_matmul(g, h1, U, false, false), c1);
+    rc_node *S2 = rc_lstm_step_fused(g, x2, rc_matmul(g, h1, U, false, false), c1);
     rc_node *loss = rc_add(g, tu_weighted_sum(g, plane(g, S2, 5, B, H), &r),
                            tu_weighted_sum(g, plane(g, S2, 4, B, H), &r));
     rc_node *wrt[5] = {x1, x2, U, h0, c0};
@@ -83,8 +83,8 @@ Test(lstm_cell, gradients_of_c_and_h_alone_as_the_built_in_cell_uses_them) {
         rc_node *v = rc_graph_node(g, id);
         if (strcmp(rc_node_op_name(v), "lstm_cell_grad") == 0) rc_node_ninputs(v) == 4 ? compact++ : full++;
     }
-    /* dz and dc of both steps, for each of the two rc_gradients calls */
-    cr_assert_eq(compact, 8, "4-input form: %d nodes", compact);
+    /* dz and dc of both steps (the gradcheck above removed its own) */
+    cr_assert_eq(compact, 4, "4-input form: %d nodes", compact);
     cr_assert_eq(full, 0, "3-input form: %d nodes", full);
     rc_graph_free(g);
 }
@@ -97,7 +97,7 @@ Test(lstm_cell, equals_the_cell_written_from_plain_ops) {
     rc_node *xp = tu_param(g, "xp", RC_SHAPE(B, 4 * H), &r, -3, 3);
     rc_node *hu = tu_param(g, "hu", RC_SHAPE(B, 4 * H), &r, -3, 3);
     rc_node *c = tu_param(g, "c", RC_SHAPE(B, H), &r, -2, 2);
-    rc_node *S = rc_lstm_cell_fused(g, xp, hu, c);
+    rc_node *S = rc_lstm_step_fused(g, xp, hu, c);
     rc_node *z = rc_add(g, xp, hu);
     rc_node *i = rc_sigmoid(g, rc_slice(g, z, 1, 0, H)), *f = rc_sigmoid(g, rc_slice(g, z, 1, H, 2 * H));
     rc_node *gg = rc_tanh(g, rc_slice(g, z, 1, 2 * H, 3 * H)), *o = rc_sigmoid(g, rc_slice(g, z, 1, 3 * H, 4 * H));
@@ -122,14 +122,14 @@ Test(lstm_cell, shape_errors_name_the_op_and_the_shape) {
     rc_node *xp = rc_input(g, "xp", RC_F32, RC_SHAPE(2, 12));
     rc_node *bad = rc_input(g, "bad", RC_F32, RC_SHAPE(2, 10));
     rc_node *c = rc_input(g, "c", RC_F32, RC_SHAPE(2, 3));
-    cr_assert_null(rc_lstm_cell_fused(g, xp, bad, c));
+    cr_assert_null(rc_lstm_step_fused(g, xp, bad, c));
     cr_assert(strstr(rc_graph_error(g), "lstm_cell") && strstr(rc_graph_error(g), "(2, 10)"), "%s",
               rc_graph_error(g));
     rc_graph_free(g);
     g = rc_graph_new();
     rc_node *x2 = rc_input(g, "x", RC_F32, RC_SHAPE(2, 12));
     rc_node *c2 = rc_input(g, "c", RC_F32, RC_SHAPE(2, 4));
-    cr_assert_null(rc_lstm_cell_fused(g, x2, x2, c2));
+    cr_assert_null(rc_lstm_step_fused(g, x2, x2, c2));
     cr_assert(strstr(rc_graph_error(g), "cell state"), "%s", rc_graph_error(g));
     rc_graph_free(g);
 }

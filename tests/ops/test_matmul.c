@@ -540,7 +540,7 @@ Test(matmul_acc, input_read_later_is_not_overwritten) {
     rc_node *outs[2] = {y, rc_add(g, acc, acc)};
     rc_plan *pl = rc_plan_new(g, outs, 2);
     cr_assert(pl, "%s", rc_graph_error(g));
-    cr_assert_eq(rc_plan_run(pl), RC_OK);
+    cr_assert_eq(rc_plan_run(pl, NULL), RC_OK);
     const float *vy = rc_plan_f32(pl, outs[0]), *v2 = rc_plan_f32(pl, outs[1]);
     float wy[4] = {45, 52, 81, 94}, w2[4] = {38, 44, 86, 100};
     for (int i = 0; i < 4; i++) {

@@ -9,15 +9,15 @@ Test(dropout_mask, first_run_matches_the_reference_then_redraws) {
     rc_graph *g = rc_graph_new();
     rc_node *m = rc_dropout_mask(g, RC_SHAPE(64, 64), 0.25, 42);
     rc_refeval *r = rc_refeval_new(g, &m, 1);
-    cr_assert_eq(rc_refeval_run(r), RC_OK);
+    cr_assert_eq(rc_refeval_run(r, NULL), RC_OK);
     rc_plan *p = rc_plan_new(g, &m, 1);
-    rc_plan_run(p);
+    rc_plan_run(p, NULL);
     float first[64 * 64];
     memcpy(first, rc_plan_f32(p, m), sizeof first);
     /* the same xoshiro draws; 1/0.75 rounded to float */
     for (int i = 0; i < 64 * 64; i++) cr_assert_float_eq(first[i], rc_refeval_f64(r, m)[i], 1e-7);
     rc_refeval_free(r);
-    rc_plan_run(p);
+    rc_plan_run(p, NULL);
     int same = 0;
     for (int i = 0; i < 64 * 64; i++) same += first[i] == rc_plan_f32(p, m)[i];
     /* two independent masks agree on p^2 + q^2 = 62.5% of entries; 100% means no redraw */
@@ -31,7 +31,7 @@ Test(dropout_mask, keeps_the_mean_and_drops_at_the_rate) {
     const int n = 1 << 16;
     rc_node *m = rc_dropout_mask(g, RC_SHAPE(n), 0.3, 7);
     rc_plan *p = rc_plan_new(g, &m, 1);
-    rc_plan_run(p);
+    rc_plan_run(p, NULL);
     const float *v = rc_plan_f32(p, m);
     double sum = 0;
     int zeros = 0;
@@ -63,10 +63,10 @@ Test(assign, copies_into_the_target_after_every_reader) {
     rc_node *outs[2] = {sum, rc_assign(g, s, next)};
     rc_plan *p = rc_plan_new(g, outs, 2);
     cr_assert(p, "%s", rc_graph_error(g));
-    rc_plan_run(p);
+    rc_plan_run(p, NULL);
     cr_assert_eq(rc_plan_f32(p, sum)[0], 6.0f, "readers see the value before the assignment");
     cr_assert_eq(((float *)rc_node_data(s))[2], 6.0f);
-    rc_plan_run(p);
+    rc_plan_run(p, NULL);
     cr_assert_eq(rc_plan_f32(p, sum)[0], 12.0f);
     cr_assert_eq(((float *)rc_node_data(s))[2], 12.0f);
     rc_plan_free(p);

@@ -69,7 +69,7 @@ Test(slice, contiguous_slice_of_a_leaf_is_a_view_and_runs_no_kernel) {
     rc_plan *p = rc_plan_new(g, &s1, 1);
     cr_assert(p, "%s", rc_graph_error(g));
     cr_assert_eq(rc_plan_steps(p), 0);
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     const float *v = rc_plan_f32(p, s1);
     cr_assert_eq((const void *)v, (const float *)rc_node_data(x) + 16, "aliases x at offset 12 + 4");
     for (int i = 0; i < 8; i++) cr_assert_eq(v[i], (float)(16 + i));
@@ -393,7 +393,7 @@ Test(shape_ops, move_int32_data_exactly) {
     for (int k = 0; k < 5; k++) {
         cr_assert_eq(rc_node_dtype(ys[k]), RC_I32);
         rc_plan *p = rc_plan_new(g, &ys[k], 1);
-        cr_assert_eq(rc_plan_run(p), RC_OK);
+        cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
         const int32_t *out = rc_plan_data(p, ys[k]);
         for (int64_t i = 0; i < rc_node_numel(ys[k]); i++)
             cr_assert_eq(out[i], want[k][i], "%s element %lld", rc_node_op_name(ys[k]), (long long)i);

@@ -43,3 +43,22 @@ Test(table, every_op_with_float_inputs_is_differentiable) {
         if (!exempt) cr_assert(op->grad, "%s has no gradient builder", op->name);
     }
 }
+
+/* Behaviour that depends on what an op computes is declared by a flag on
+ * its table entry, never recognised by its name: exactly these ops carry
+ * the flags the planner, the gradient sums, checkpoints and the language-
+ * model import test. */
+Test(table, behaviour_flags_sit_on_exactly_their_ops) {
+    struct { unsigned flag; const char *op; } want[] = {
+        {RC_OPF_CONCAT, "concat"}, {RC_OPF_RNG_STATE, "dropout_mask"}, {RC_OPF_PROBABILITIES, "softmax"}};
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        int n = 0;
+        for (int i = 0; i < rc_op_table_len; i++)
+            if (rc_op_table[i]->flags & want[k].flag) {
+                n++;
+                cr_assert_eq(rc_op_table[i], rc_op_find(want[k].op), "%s carries flag %#x", rc_op_table[i]->name,
+                             want[k].flag);
+            }
+        cr_assert_eq(n, 1, "flag %#x on %d ops", want[k].flag, n);
+    }
+}

@@ -251,7 +251,7 @@ Test(activations, exact_values_and_derivatives_at_chosen_points) {
         rc_node *outs[2] = {y, dx};
         rc_refeval *r = rc_refeval_new(g, outs, 2);
         cr_assert(r);
-        cr_assert_eq(rc_refeval_run(r), RC_OK);
+        cr_assert_eq(rc_refeval_run(r, NULL), RC_OK);
         for (int i = 0; i < NP; i++) {
             char what[64];
             double want = cases[c].f(pts[i]), dwant = cases[c].df(pts[i]);

@@ -7,26 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <recur.h>
+#include "util.h"
 
-static char tmpdir[] = "/tmp/recur-test-corpus-XXXXXX";
-
-static void setup(void) { cr_assert_not_null(mkdtemp(tmpdir)); }
-static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static const char *write_tmp(const char *name, const void *data, size_t n) {
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(data, 1, n, f), n);
-    fclose(f);
-    return path;
-}
+#define tmpdir tu_tmpdir
+#define setup tu_tmpdir_setup
+#define teardown tu_tmpdir_teardown
+#define write_tmp tu_write_tmp
 
 Test(sha256, known_vectors_and_padding_boundaries) {
     static const struct { size_t n; const char *hex; } v[] = {
@@ -62,8 +48,8 @@ Test(corpus, bytes_file_split_and_high_bytes, .init = setup, .fini = teardown) {
     for (int i = 0; i < 100; i++) b[i] = (unsigned char)(i * 37 + 200);
     const char *p = write_tmp("c.bin", b, 100);
     rc_corpus c;
-    char msg[512] = "";
-    cr_assert_eq(rc_corpus_load_bytes(&c, p, 0.9, msg, sizeof msg), RC_OK, "%s", msg);
+    rc_error err;
+    cr_assert_eq(rc_corpus_load_bytes(&c, p, 0.9, &err), RC_OK, "%s", err.message);
     cr_expect_eq(c.n, 100);
     cr_expect_eq(c.n_train, 90); /* floor(0.9 * 100) */
     cr_expect_eq(rc_corpus_val_len(&c), 10);
@@ -74,46 +60,46 @@ Test(corpus, bytes_file_split_and_high_bytes, .init = setup, .fini = teardown) {
     cr_expect_str_eq(c.sha256, hex);
     rc_corpus_free(&c);
     /* floor, not round: 0.9 * 15 = 13.5 -> 13 */
-    cr_assert_eq(rc_corpus_load_bytes(&c, write_tmp("d.bin", b, 15), 0.9, msg, sizeof msg), RC_OK);
+    cr_assert_eq(rc_corpus_load_bytes(&c, write_tmp("d.bin", b, 15), 0.9, &err), RC_OK);
     cr_expect_eq(c.n_train, 13);
     rc_corpus_free(&c);
 }
 
 Test(corpus, bytes_errors, .init = setup, .fini = teardown) {
     rc_corpus c;
-    char msg[512] = "";
+    rc_error err;
     char missing[300];
     snprintf(missing, sizeof missing, "%s/nope.txt", tmpdir);
-    cr_expect_eq(rc_corpus_load_bytes(&c, missing, 0.9, msg, sizeof msg), RC_ERR_IO);
-    cr_expect(strstr(msg, "nope.txt") != NULL, "%s", msg);
-    cr_expect_eq(rc_corpus_load_bytes(&c, write_tmp("e", "", 0), 0.9, msg, sizeof msg), RC_ERR_FORMAT);
-    cr_expect(strstr(msg, "empty") != NULL, "%s", msg);
-    cr_expect_eq(rc_corpus_load_bytes(&c, write_tmp("f", "abc", 3), 0.0, msg, sizeof msg), RC_ERR_ARG);
-    cr_expect_eq(rc_corpus_load_bytes(&c, write_tmp("f", "abc", 3), 1.5, msg, sizeof msg), RC_ERR_ARG);
+    cr_expect_eq(rc_corpus_load_bytes(&c, missing, 0.9, &err), RC_ERR_IO);
+    cr_expect(strstr(err.message, "nope.txt") != NULL, "%s", err.message);
+    cr_expect_eq(rc_corpus_load_bytes(&c, write_tmp("e", "", 0), 0.9, &err), RC_ERR_FORMAT);
+    cr_expect(strstr(err.message, "empty") != NULL, "%s", err.message);
+    cr_expect_eq(rc_corpus_load_bytes(&c, write_tmp("f", "abc", 3), 0.0, &err), RC_ERR_ARG);
+    cr_expect_eq(rc_corpus_load_bytes(&c, write_tmp("f", "abc", 3), 1.5, &err), RC_ERR_ARG);
 }
 
 Test(corpus, integer_sequences, .init = setup, .fini = teardown) {
     const char *txt = "3 1 4\n1 5 9\r\n  2\t6\n";
     rc_corpus c;
-    char msg[512] = "";
-    cr_assert_eq(rc_corpus_load_ints(&c, write_tmp("i.txt", txt, strlen(txt)), 0, 0.5, msg, sizeof msg), RC_OK, "%s",
-                 msg);
+    rc_error err;
+    cr_assert_eq(rc_corpus_load_ints(&c, write_tmp("i.txt", txt, strlen(txt)), 0, 0.5, &err), RC_OK, "%s",
+                 err.message);
     static const int32_t want[] = {3, 1, 4, 1, 5, 9, 2, 6};
     cr_assert_eq(c.n, 8);
     for (int i = 0; i < 8; i++) cr_expect_eq(c.tokens[i], want[i]);
     cr_expect_eq(c.vocab, 10);
     cr_expect_eq(c.n_train, 4);
     rc_corpus_free(&c);
-    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("i.txt", txt, strlen(txt)), 9, 0.5, msg, sizeof msg), RC_ERR_ARG);
-    cr_expect(strstr(msg, "outside [0, 9)") != NULL, "%s", msg);
+    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("i.txt", txt, strlen(txt)), 9, 0.5, &err), RC_ERR_ARG);
+    cr_expect(strstr(err.message, "outside [0, 9)") != NULL, "%s", err.message);
     const char *bad = "1 2\n3 -4\n";
-    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("b.txt", bad, strlen(bad)), 0, 0.5, msg, sizeof msg),
+    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("b.txt", bad, strlen(bad)), 0, 0.5, &err),
                  RC_ERR_FORMAT);
-    cr_expect(strstr(msg, "b.txt:2") != NULL, "%s", msg);
+    cr_expect(strstr(err.message, "b.txt:2") != NULL, "%s", err.message);
     const char *big = "99999999999\n";
-    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("g.txt", big, strlen(big)), 0, 0.5, msg, sizeof msg),
+    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("g.txt", big, strlen(big)), 0, 0.5, &err),
                  RC_ERR_FORMAT);
-    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("n.txt", " \n", 2), 0, 0.5, msg, sizeof msg), RC_ERR_FORMAT);
+    cr_expect_eq(rc_corpus_load_ints(&c, write_tmp("n.txt", " \n", 2), 0, 0.5, &err), RC_ERR_FORMAT);
 }
 
 Test(corpus, windows_are_reproducible_and_in_the_training_split) {
@@ -121,8 +107,8 @@ Test(corpus, windows_are_reproducible_and_in_the_training_split) {
     int32_t tok[N];
     for (int i = 0; i < N; i++) tok[i] = i % 251;
     rc_corpus c;
-    char msg[256];
-    cr_assert_eq(rc_corpus_from_tokens(&c, tok, N, 256, 0.9, msg, sizeof msg), RC_OK);
+    rc_error err;
+    cr_assert_eq(rc_corpus_from_tokens(&c, tok, N, 256, 0.9, &err), RC_OK);
     int32_t x1[B * T], y1[B * T], x2[B * T], y2[B * T];
     int64_t s1[B], s2[B];
     rc_rng r1, r2;
@@ -131,8 +117,8 @@ Test(corpus, windows_are_reproducible_and_in_the_training_split) {
     bool differ_next = false;
     int64_t lo = N, hi = -1;
     for (int rep = 0; rep < 50; rep++) {
-        cr_assert_eq(rc_corpus_windows(&c, &r1, B, T, x1, y1, s1), RC_OK);
-        cr_assert_eq(rc_corpus_windows(&c, &r2, B, T, x2, y2, s2), RC_OK);
+        cr_assert_eq(rc_corpus_windows(&c, &r1, B, T, x1, y1, s1, NULL), RC_OK);
+        cr_assert_eq(rc_corpus_windows(&c, &r2, B, T, x2, y2, s2, NULL), RC_OK);
         cr_assert_eq(memcmp(x1, x2, sizeof x1), 0);
         cr_assert_eq(memcmp(y1, y2, sizeof y1), 0);
         for (int b = 0; b < B; b++) {
@@ -149,15 +135,15 @@ Test(corpus, windows_are_reproducible_and_in_the_training_split) {
     /* 800 draws over 890 starts reach both ends' neighbourhoods. */
     cr_expect(lo < 20 && hi > 860, "starts span [%lld, %lld]", (long long)lo, (long long)hi);
     rc_rng_seed(&r2, 8);
-    rc_corpus_windows(&c, &r2, B, T, x2, y2, s2);
+    rc_corpus_windows(&c, &r2, B, T, x2, y2, s2, NULL);
     rc_rng_seed(&r1, 7);
-    rc_corpus_windows(&c, &r1, B, T, x1, y1, s1);
+    rc_corpus_windows(&c, &r1, B, T, x1, y1, s1, NULL);
     cr_expect_neq(memcmp(s1, s2, sizeof s1), 0, "another seed gives other windows");
     /* A training split of T tokens cannot hold a window of T + 1. */
     rc_corpus small;
-    cr_assert_eq(rc_corpus_from_tokens(&small, tok, 20, 256, 0.5, msg, sizeof msg), RC_OK);
-    cr_expect_eq(rc_corpus_windows(&small, &r1, 1, 10, x1, y1, NULL), RC_ERR_ARG);
-    cr_expect_eq(rc_corpus_windows(&small, &r1, 1, 9, x1, y1, s1), RC_OK);
+    cr_assert_eq(rc_corpus_from_tokens(&small, tok, 20, 256, 0.5, &err), RC_OK);
+    cr_expect_eq(rc_corpus_windows(&small, &r1, 1, 10, x1, y1, NULL, NULL), RC_ERR_ARG);
+    cr_expect_eq(rc_corpus_windows(&small, &r1, 1, 9, x1, y1, s1, NULL), RC_OK);
     cr_expect_eq(s1[0], 0);
     rc_corpus_free(&small);
     rc_corpus_free(&c);
@@ -165,18 +151,18 @@ Test(corpus, windows_are_reproducible_and_in_the_training_split) {
 
 Test(corpus, eval_starts_match_numpy) {
     int64_t s[21];
-    cr_assert_eq(rc_eval_starts(1000, 100, 5, s), RC_OK);
+    cr_assert_eq(rc_eval_starts(1000, 100, 5, s, NULL), RC_OK);
     static const int64_t w5[] = {0, 225, 450, 674, 899};
     for (int i = 0; i < 5; i++) cr_expect_eq(s[i], w5[i], "[%d] %lld", i, (long long)s[i]);
-    cr_assert_eq(rc_eval_starts(1000, 10, 7, s), RC_OK);
+    cr_assert_eq(rc_eval_starts(1000, 10, 7, s, NULL), RC_OK);
     static const int64_t w7[] = {0, 165, 330, 494, 659, 824, 989};
     for (int i = 0; i < 7; i++) cr_expect_eq(s[i], w7[i], "[%d] %lld", i, (long long)s[i]);
     /* Halves round to even, as NumPy. */
-    cr_assert_eq(rc_eval_starts(11 + 10, 10, 21, s), RC_OK);
+    cr_assert_eq(rc_eval_starts(11 + 10, 10, 21, s, NULL), RC_OK);
     static const int64_t w21[] = {0, 0, 1, 2, 2, 2, 3, 4, 4, 4, 5, 6, 6, 6, 7, 8, 8, 8, 9, 10, 10};
     for (int i = 0; i < 21; i++) cr_expect_eq(s[i], w21[i], "[%d] %lld", i, (long long)s[i]);
-    cr_assert_eq(rc_eval_starts(50, 49, 3, s), RC_OK);
+    cr_assert_eq(rc_eval_starts(50, 49, 3, s, NULL), RC_OK);
     cr_expect(s[0] == 0 && s[1] == 0 && s[2] == 0);
-    cr_expect_eq(rc_eval_starts(49, 49, 3, s), RC_ERR_ARG);
-    cr_expect_eq(rc_eval_starts(500, 10, 0, s), RC_ERR_ARG);
+    cr_expect_eq(rc_eval_starts(49, 49, 3, s, NULL), RC_ERR_ARG);
+    cr_expect_eq(rc_eval_starts(500, 10, 0, s, NULL), RC_ERR_ARG);
 }

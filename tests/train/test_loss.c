@@ -157,7 +157,7 @@ Test(loss, all_masked_gives_zero_loss_and_zero_gradient) {
     rc_node *outs[2] = {loss, grad};
     rc_plan *p = rc_plan_new(g, outs, 2);
     cr_assert_not_null(p, "%s", rc_graph_error(g));
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     cr_assert_eq(rc_plan_f32(p, loss)[0], 0.0f);
     for (int i = 0; i < B * T * C; i++) cr_assert_eq(rc_plan_f32(p, grad)[i], 0.0f, "grad[%d]", i);
     rc_plan_free(p);

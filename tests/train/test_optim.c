@@ -19,6 +19,9 @@
 
 #include "util.h"
 
+/* The message of the last failed trainer call, for assertion messages. */
+static rc_error step_err;
+
 enum { NA = 3, NB = 4, NSTEPS = 6 };
 static const float a0[NA] = {0.8f, -1.5f, 0.3f};
 static const float b0[NB] = {1.2f, -0.7f, 0.5f, -2.0f};
@@ -155,7 +158,7 @@ static double check_against_reference(const rc_optim_config *cfg, const char *wh
     double moved = 0;
     for (int s = 0; s < NSTEPS; s++) {
         double before = r.p[0];
-        cr_assert_eq(rc_trainer_step(f.t, NULL), RC_OK, "%s: %s", what, rc_trainer_error(f.t));
+        cr_assert_eq(rc_trainer_step(f.t, NULL, &step_err), RC_OK, "%s: %s", what, step_err.message);
         ref_step(&r, cfg, s);
         moved += fabs(r.p[0] - before);
         double e = max_err(&f, &r);
@@ -231,8 +234,8 @@ Test(optim, adam_first_step_epsilon_placement_keras_vs_torch) {
     fixture_init(&k, &c);
     c.eps_style = RC_EPS_TORCH;
     fixture_init(&t, &c);
-    cr_assert_eq(rc_trainer_step(k.t, NULL), RC_OK);
-    cr_assert_eq(rc_trainer_step(t.t, NULL), RC_OK);
+    cr_assert_eq(rc_trainer_step(k.t, NULL, NULL), RC_OK);
+    cr_assert_eq(rc_trainer_step(t.t, NULL, NULL), RC_OK);
     double pk = ((float *)rc_node_data(k.a))[0], pt = ((float *)rc_node_data(t.a))[0];
     double want_t = a0[0] - lr * g0 / (fabs(g0) + eps);
     double want_k = a0[0] - lr * g0 / (fabs(g0) + eps / sqrt(1 - b2));
@@ -252,7 +255,7 @@ Test(optim, clipnorm_scales_each_gradient_by_its_own_norm) {
     c.clipnorm = 2.0; /* clips b only */
     fixture f;
     fixture_init(&f, &c);
-    cr_assert_eq(rc_trainer_step(f.t, NULL), RC_OK, "%s", rc_trainer_error(f.t));
+    cr_assert_eq(rc_trainer_step(f.t, NULL, &step_err), RC_OK, "%s", step_err.message);
     const float *a = rc_node_data(f.a), *b = rc_node_data(f.b);
     double nb = 0;
     for (int i = 0; i < NB; i++) nb += (double)b0[i] * b0[i];
@@ -279,7 +282,7 @@ Test(optim, global_clipnorm_uses_the_norm_of_all_unupdated_gradients) {
     for (int i = 0; i < NA; i++) g[i] = a0[i] + cvals[i];
     for (int i = 0; i < NB; i++) g[NA + i] = b0[i];
     double n = norm_of(g, NA + NB), sc = 1.0 / n;
-    cr_assert_eq(rc_trainer_step(f.t, NULL), RC_OK, "%s", rc_trainer_error(f.t));
+    cr_assert_eq(rc_trainer_step(f.t, NULL, &step_err), RC_OK, "%s", step_err.message);
     cr_assert_float_eq(rc_trainer_grad_norm(f.t), n, 1e-5, "reported norm %g, want %g", rc_trainer_grad_norm(f.t), n);
     const float *a = rc_node_data(f.a), *b = rc_node_data(f.b);
     for (int i = 0; i < NA; i++) cr_assert_float_eq(a[i], a0[i] - g[i] * sc, 1e-6, "a[%d]", i);
@@ -298,7 +301,7 @@ Test(optim, clipvalue_clips_each_element) {
     c.clipvalue = 0.6;
     fixture f;
     fixture_init(&f, &c);
-    cr_assert_eq(rc_trainer_step(f.t, NULL), RC_OK);
+    cr_assert_eq(rc_trainer_step(f.t, NULL, NULL), RC_OK);
     const float *b = rc_node_data(f.b);
     for (int i = 0; i < NB; i++) {
         double gi = fmin(fmax(b0[i], -0.6), 0.6);
@@ -312,28 +315,28 @@ Test(optim, clipvalue_clips_each_element) {
 }
 
 Test(optim, invalid_configs_are_rejected_with_the_field_named) {
-    char err[200];
+    rc_error err;
     rc_optim_config c = rc_optim_defaults(RC_OPT_ADAM);
     c.clipnorm = 1;
     c.global_clipnorm = 1;
-    cr_assert_eq(rc_optim_validate(&c, err, sizeof err), RC_ERR_ARG);
-    cr_assert(strstr(err, "at most one"), "%s", err);
+    cr_assert_eq(rc_optim_validate(&c, &err), RC_ERR_ARG);
+    cr_assert(strstr(err.message, "at most one"), "%s", err.message);
     c = rc_optim_defaults(RC_OPT_ADAM);
     c.beta2 = 1.0;
-    cr_assert_eq(rc_optim_validate(&c, err, sizeof err), RC_ERR_ARG);
-    cr_assert(strstr(err, "beta2"), "%s", err);
+    cr_assert_eq(rc_optim_validate(&c, &err), RC_ERR_ARG);
+    cr_assert(strstr(err.message, "beta2"), "%s", err.message);
     c = rc_optim_defaults(RC_OPT_SGD);
     c.lr.initial = NAN;
-    cr_assert_eq(rc_optim_validate(&c, err, sizeof err), RC_ERR_ARG);
-    cr_assert(strstr(err, "learning rate"), "%s", err);
+    cr_assert_eq(rc_optim_validate(&c, &err), RC_ERR_ARG);
+    cr_assert(strstr(err.message, "learning rate"), "%s", err.message);
     c = rc_optim_defaults(RC_OPT_SGD);
     c.lr.kind = RC_LR_EXPONENTIAL;
-    cr_assert_eq(rc_optim_validate(&c, err, sizeof err), RC_ERR_ARG);
-    cr_assert(strstr(err, "decay_steps"), "%s", err);
+    cr_assert_eq(rc_optim_validate(&c, &err), RC_ERR_ARG);
+    cr_assert(strstr(err.message, "decay_steps"), "%s", err.message);
     c = rc_optim_defaults(RC_OPT_SGD);
     c.clipvalue = -1;
-    cr_assert_eq(rc_optim_validate(&c, err, sizeof err), RC_ERR_ARG);
-    cr_assert(strstr(err, "clipvalue"), "%s", err);
+    cr_assert_eq(rc_optim_validate(&c, &err), RC_ERR_ARG);
+    cr_assert(strstr(err.message, "clipvalue"), "%s", err.message);
     /* and the trainer records it on the graph */
     rc_graph *g = rc_graph_new();
     rc_node *p = rc_param(g, "p", RC_SHAPE(2));
@@ -346,7 +349,7 @@ Test(optim, invalid_configs_are_rejected_with_the_field_named) {
         cr_assert(rc_optim_from_name(rc_optim_name((rc_optim_kind)k), &kind));
         cr_assert_eq((int)kind, k);
         rc_optim_config d = rc_optim_defaults((rc_optim_kind)k);
-        cr_assert_eq(rc_optim_validate(&d, NULL, 0), RC_OK, "defaults of %s", rc_optim_name(kind));
+        cr_assert_eq(rc_optim_validate(&d, NULL), RC_OK, "defaults of %s", rc_optim_name(kind));
     }
     cr_assert_not(rc_optim_from_name("adamw", NULL));
 }
@@ -393,15 +396,15 @@ Test(schedule, plan_uses_the_scheduled_rate_at_each_step) {
     for (int s = 0; s < 5; s++) {
         cr_assert_float_eq(rc_trainer_lr(f.t), rc_lr_at(&c.lr, s), 1e-15);
         float before = ((float *)rc_node_data(f.b))[0];
-        cr_assert_eq(rc_trainer_step(f.t, NULL), RC_OK);
+        cr_assert_eq(rc_trainer_step(f.t, NULL, NULL), RC_OK);
         float after = ((float *)rc_node_data(f.b))[0];
         double want = before - (double)(float)rc_lr_at(&c.lr, s) * before;
         cr_assert_float_eq(after, want, 1e-6, "step %d: %.9g, want %.9g", s, after, want);
     }
     cr_assert_eq(rc_trainer_iterations(f.t), 5);
-    cr_assert_eq(rc_trainer_set_iterations(f.t, 0), RC_OK);
+    cr_assert_eq(rc_trainer_set_iterations(f.t, 0, NULL), RC_OK);
     cr_assert_float_eq(rc_trainer_lr(f.t), 0.2, 1e-15);
-    cr_assert_eq(rc_trainer_set_iterations(f.t, -1), RC_ERR_ARG);
+    cr_assert_eq(rc_trainer_set_iterations(f.t, -1, NULL), RC_ERR_ARG);
     fixture_free(&f);
     c.lr = (rc_lr_schedule){.kind = RC_LR_COSINE, .initial = 0.3, .decay_steps = 4, .alpha = 0.2};
     c.momentum = 0.9;
@@ -422,17 +425,17 @@ Test(optim, nonfinite_loss_or_norm_changes_nothing) {
         if (variant) c.global_clipnorm = 1.0;
         fixture f;
         fixture_init(&f, &c);
-        cr_assert_eq(rc_trainer_step(f.t, NULL), RC_OK);
+        cr_assert_eq(rc_trainer_step(f.t, NULL, NULL), RC_OK);
         float *b = rc_node_data(f.b);
         b[1] = INFINITY;
         float a_before[NA], b_before[NB];
         memcpy(a_before, rc_node_data(f.a), sizeof a_before);
         memcpy(b_before, b, sizeof b_before);
         float loss = 123;
-        rc_status st = rc_trainer_step(f.t, &loss);
+        rc_status st = rc_trainer_step(f.t, &loss, &step_err);
         cr_assert_eq(st, RC_ERR_NUMERIC, "variant %d: status %d", variant, st);
-        cr_assert(strstr(rc_trainer_error(f.t), variant ? "global_norm" : "check_finite"), "%s", rc_trainer_error(f.t));
-        cr_assert(strstr(rc_trainer_error(f.t), "no parameter was updated"), "%s", rc_trainer_error(f.t));
+        cr_assert(strstr(step_err.message, variant ? "global_norm" : "check_finite"), "%s", step_err.message);
+        cr_assert(strstr(step_err.message, "no parameter was updated"), "%s", step_err.message);
         cr_assert_eq(memcmp(a_before, rc_node_data(f.a), sizeof a_before), 0);
         cr_assert_eq(memcmp(b_before, b, sizeof b_before), 0);
         cr_assert_eq(rc_trainer_iterations(f.t), 1);
@@ -460,9 +463,9 @@ Test(optim, float_kernels_match_reference_kernels) {
         cr_assert_not_null(upd);
         rc_refeval *r = rc_refeval_new(f.g, &upd, 1);
         cr_assert_not_null(r, "%s", rc_graph_error(f.g));
-        cr_assert_eq(rc_refeval_run(r), RC_OK);
+        cr_assert_eq(rc_refeval_run(r, NULL), RC_OK);
         const double *pref = rc_refeval_leaf(r, rc_node_input(upd, 0));
-        cr_assert_eq(rc_trainer_step(f.t, NULL), RC_OK);
+        cr_assert_eq(rc_trainer_step(f.t, NULL, NULL), RC_OK);
         const float *p = rc_node_data(rc_node_input(upd, 0));
         for (int64_t i = 0; i < rc_node_numel(rc_node_input(upd, 0)); i++)
             cr_assert_float_eq(p[i], pref[i], 1e-6, "%s[%lld]: %g vs %g", rc_optim_name(cs[k].kind), (long long)i, p[i],
@@ -485,8 +488,8 @@ Test(optim, json_round_trip_and_errors) {
     char *j = rc_optim_to_json(&c);
     cr_assert_not_null(j);
     rc_optim_config d;
-    char err[256];
-    cr_assert_eq(rc_optim_from_json(j, &d, err, sizeof err), RC_OK, "%s: %s", j, err);
+    rc_error err;
+    cr_assert_eq(rc_optim_from_json(j, &d, &err), RC_OK, "%s: %s", j, err.message);
     rc_free(j);
     /* field by field: the struct has padding */
     cr_assert(d.kind == c.kind && d.momentum == c.momentum && d.nesterov == c.nesterov && d.beta1 == c.beta1 &&
@@ -499,8 +502,8 @@ Test(optim, json_round_trip_and_errors) {
               d.lr.warmup_steps == c.lr.warmup_steps && d.lr.warmup_target == c.lr.warmup_target,
               "round trip changed the schedule");
 
-    cr_assert_eq(rc_optim_from_json("{\"kind\": \"adam\", \"learning_rate\": 0.01}", &d, err, sizeof err), RC_OK, "%s",
-                 err);
+    cr_assert_eq(rc_optim_from_json("{\"kind\": \"adam\", \"learning_rate\": 0.01}", &d, &err), RC_OK, "%s",
+                 err.message);
     cr_assert_eq(d.kind, RC_OPT_ADAM);
     cr_assert_eq(d.lr.initial, 0.01);
     cr_assert_eq(d.beta2, 0.999, "absent fields take the Keras defaults");
@@ -517,7 +520,7 @@ Test(optim, json_round_trip_and_errors) {
         {"{\"kind\": \"adam\", \"beta1\": 1.5}", "beta1"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        cr_assert_neq(rc_optim_from_json(bad[k].json, &d, err, sizeof err), RC_OK, "%s parsed", bad[k].json);
-        cr_assert(strstr(err, bad[k].needle), "%s: error '%s' lacks '%s'", bad[k].json, err, bad[k].needle);
+        cr_assert_neq(rc_optim_from_json(bad[k].json, &d, &err), RC_OK, "%s parsed", bad[k].json);
+        cr_assert(strstr(err.message, bad[k].needle), "%s: error '%s' lacks '%s'", bad[k].json, err.message, bad[k].needle);
     }
 }

@@ -8,6 +8,9 @@
 
 #include "util.h"
 
+/* The message of the last failed trainer call, for assertion messages. */
+static rc_error step_err;
+
 enum { XB = 4, XI = 2, XH = 8 };
 static const float xor_x[XB * XI] = {0, 0, 0, 1, 1, 0, 1, 1};
 static const float xor_y[XB] = {0, 1, 1, 0};
@@ -52,7 +55,7 @@ Test(trainer, xor_with_adam_reaches_low_loss) {
     xor_init(&n, &c, 42);
     float first = 0, loss = 0;
     for (int s = 0; s < 400; s++) {
-        cr_assert_eq(rc_trainer_step(n.t, &loss), RC_OK, "%s", rc_trainer_error(n.t));
+        cr_assert_eq(rc_trainer_step(n.t, &loss, &step_err), RC_OK, "%s", step_err.message);
         if (s == 0) first = loss;
     }
     cr_assert_gt(first, 0.5f, "initial loss %g", first);
@@ -71,9 +74,9 @@ Test(trainer, steps_allocate_nothing) {
     c.lr = (rc_lr_schedule){.kind = RC_LR_COSINE, .initial = 0.01, .decay_steps = 50};
     xor_net n;
     xor_init(&n, &c, 1);
-    cr_assert_eq(rc_trainer_step(n.t, NULL), RC_OK);
+    cr_assert_eq(rc_trainer_step(n.t, NULL, NULL), RC_OK);
     uint64_t before = rc_alloc_count();
-    for (int s = 0; s < 50; s++) rc_trainer_step(n.t, NULL);
+    for (int s = 0; s < 50; s++) rc_trainer_step(n.t, NULL, NULL);
     cr_assert_eq(rc_alloc_count(), before, "%llu allocations in 50 steps",
                  (unsigned long long)(rc_alloc_count() - before));
     xor_free(&n);
@@ -84,7 +87,7 @@ Test(trainer, reset_optimizer_restarts_slots_and_counter) {
     xor_net a, b;
     xor_init(&a, &c, 5);
     xor_init(&b, &c, 5);
-    for (int s = 0; s < 3; s++) rc_trainer_step(a.t, NULL);
+    for (int s = 0; s < 3; s++) rc_trainer_step(a.t, NULL, NULL);
     rc_trainer_reset_optimizer(a.t);
     cr_assert_eq(rc_trainer_iterations(a.t), 0);
     /* same params in b, fresh optimizer: the next step must match exactly */
@@ -92,8 +95,8 @@ Test(trainer, reset_optimizer_restarts_slots_and_counter) {
         memcpy(rc_node_data(rc_trainer_param(b.t, i)), rc_node_data(rc_trainer_param(a.t, i)),
                rc_tensor_bytes(rc_node_value(rc_trainer_param(a.t, i))));
     float la, lb;
-    rc_trainer_step(a.t, &la);
-    rc_trainer_step(b.t, &lb);
+    rc_trainer_step(a.t, &la, NULL);
+    rc_trainer_step(b.t, &lb, NULL);
     cr_assert_eq(la, lb);
     for (int i = 0; i < rc_trainer_param_count(a.t); i++)
         cr_assert_eq(memcmp(rc_node_data(rc_trainer_param(b.t, i)), rc_node_data(rc_trainer_param(a.t, i)),
@@ -130,16 +133,19 @@ typedef struct fit_ctx {
     int fills, validations, epochs_seen;
     int64_t stop_at; /* on_step returns false at this iteration count */
     int64_t fail_at_epoch;
+    bool fail_with_message; /* fill says why, or returns the status alone */
     double last_lr;
 } fit_ctx;
 
-static rc_status fill(void *u, int64_t epoch, int64_t batch) {
+static rc_status fill(void *u, int64_t epoch, int64_t batch, rc_error *err) {
     fit_ctx *c = u;
     c->fills++;
-    return epoch == c->fail_at_epoch ? RC_ERR_IO : RC_OK;
+    if (epoch != c->fail_at_epoch) return RC_OK;
+    if (c->fail_with_message) return rc_error_set(err, RC_ERR_IO, "fill", "cannot read 'batches.bin'");
+    return RC_ERR_IO;
 }
 
-static rc_status validate(void *u, int64_t epoch, double *val) {
+static rc_status validate(void *u, int64_t epoch, double *val, rc_error *err) {
     fit_ctx *c = u;
     c->validations++;
     *val = 0.25 * (double)epoch;
@@ -169,7 +175,7 @@ Test(fit, runs_epochs_records_history_and_calls_back) {
                         .on_step = on_step, .on_epoch = on_epoch};
     double loss[8], val[8];
     rc_fit_history h = {.loss = loss, .val_loss = val, .cap = 8};
-    cr_assert_eq(rc_trainer_fit(n.t, &fc, &h), RC_OK, "%s", rc_trainer_error(n.t));
+    cr_assert_eq(rc_trainer_fit(n.t, &fc, &h, &step_err), RC_OK, "%s", step_err.message);
     cr_assert_eq(h.n, 5);
     cr_assert_eq(ctx.fills, 50);
     cr_assert_eq(ctx.validations, 5);
@@ -186,7 +192,7 @@ Test(fit, runs_epochs_records_history_and_calls_back) {
     ctx = (fit_ctx){.n = &n, .stop_at = 63, .fail_at_epoch = -1};
     fc.initial_epoch = 5;
     fc.epochs = 7;
-    cr_assert_eq(rc_trainer_fit(n.t, &fc, &h), RC_OK);
+    cr_assert_eq(rc_trainer_fit(n.t, &fc, &h, &step_err), RC_OK);
     cr_assert_eq(rc_trainer_iterations(n.t), 63);
     cr_assert_eq(h.n, 2, "one full epoch and the partial one");
     cr_assert_eq(ctx.validations, 1, "no validation after an early stop");
@@ -194,10 +200,18 @@ Test(fit, runs_epochs_records_history_and_calls_back) {
     /* a failing batch callback stops the fit with its status */
     ctx = (fit_ctx){.n = &n, .stop_at = -1, .fail_at_epoch = 0};
     fc.initial_epoch = 0;
-    cr_assert_eq(rc_trainer_fit(n.t, &fc, NULL), RC_ERR_IO);
-    cr_assert(strstr(rc_trainer_error(n.t), "batch callback"), "%s", rc_trainer_error(n.t));
+    cr_assert_eq(rc_trainer_fit(n.t, &fc, NULL, &step_err), RC_ERR_IO);
+    cr_assert(strstr(step_err.message, "epoch 0 batch 0: the batch callback failed"), "%s", step_err.message);
+    cr_assert_str_eq(step_err.where, "rc_trainer_fit");
+    /* ... with the callback's own message when it gives one */
+    ctx = (fit_ctx){.n = &n, .stop_at = -1, .fail_at_epoch = 0, .fail_with_message = true};
+    cr_assert_eq(rc_trainer_fit(n.t, &fc, NULL, &step_err), RC_ERR_IO);
+    cr_assert_str_eq(step_err.message, "epoch 0 batch 0: cannot read 'batches.bin'");
+    cr_assert_eq(rc_trainer_fit(n.t, &fc, NULL, NULL), RC_ERR_IO);
     fc.fill_batch = NULL;
-    cr_assert_eq(rc_trainer_fit(n.t, &fc, NULL), RC_ERR_ARG);
+    cr_assert_eq(rc_trainer_fit(n.t, &fc, NULL, &step_err), RC_ERR_ARG);
+    cr_assert(strstr(step_err.message, "fill_batch"), "%s", step_err.message);
+    cr_assert_eq(rc_trainer_fit(n.t, &fc, NULL, NULL), RC_ERR_ARG);
     xor_free(&n);
 }
 
@@ -220,7 +234,7 @@ static void tbptt_init(tbptt *m, bool stateful) {
     rc_graph *g = m->g = rc_graph_new();
     rc_cell_config cc = rc_cell_defaults(TU);
     rc_rnn_config rcfg = {.return_sequences = true, .return_state = true, .stateful = stateful};
-    m->rnn = rc_rnn_new("rnn", rc_simple_rnn_cell_new(&cc), &rcfg);
+    m->rnn = rc_rnn_new("rnn", rc_simple_rnn_cell_new(&cc), &rcfg, NULL);
     m->x = rc_input(g, "x", RC_F32, RC_SHAPE(TB, TW, TI));
     m->y = rc_input(g, "y", RC_F32, RC_SHAPE(TB, TW, TU));
     rc_rng r;
@@ -284,8 +298,8 @@ Test(tbptt, stateful_windows_carry_states_not_gradients) {
         rc_node_set(p.h0, h);
         cr_assert_eq(memcmp(rc_node_data(store), h, sizeof h), 0, "window %d starts from the carried state", w);
         float ls, lp;
-        cr_assert_eq(rc_trainer_step(s.t, &ls), RC_OK, "%s", rc_trainer_error(s.t));
-        cr_assert_eq(rc_trainer_step(p.t, &lp), RC_OK, "%s", rc_trainer_error(p.t));
+        cr_assert_eq(rc_trainer_step(s.t, &ls, &step_err), RC_OK, "%s", step_err.message);
+        cr_assert_eq(rc_trainer_step(p.t, &lp, &step_err), RC_OK, "%s", step_err.message);
         cr_assert_float_eq(ls, lp, 1e-6f, "window %d loss %g vs %g", w, ls, lp);
         memcpy(h, rc_trainer_value(p.t, p.final), sizeof h);
         for (int k = 0; k < TB * TU; k++)
@@ -302,7 +316,7 @@ Test(tbptt, stateful_windows_carry_states_not_gradients) {
     for (int k = 0; k < TB * TU; k++) nz += fabsf(h[k]);
     cr_assert_gt(nz, 0.1f);
     /* resetting the states starts the next window from zeros */
-    cr_assert_eq(rc_rnn_reset_states(s.rnn, NULL), RC_OK);
+    cr_assert_eq(rc_rnn_reset_states(s.rnn, NULL, NULL), RC_OK);
     for (int k = 0; k < TB * TU; k++) cr_assert_eq(((float *)rc_node_data(store))[k], 0.0f);
     tbptt_free(&s);
     tbptt_free(&p);
@@ -324,7 +338,7 @@ static float stream_loss(bool carry, int steps) {
     rc_rng_seed(&r, 11);
     rc_cell_config cc = rc_cell_defaults(LU);
     rc_rnn_config rcfg = {.return_sequences = true, .stateful = true};
-    rc_rnn *rnn = rc_rnn_new("lstm", rc_lstm_cell_new(&cc), &rcfg);
+    rc_rnn *rnn = rc_rnn_new("lstm", rc_lstm_cell_new(&cc), &rcfg, NULL);
     rc_embedding *emb = rc_embedding_new("embed", LV, 4, false);
     rc_dense *out = rc_dense_new("logits", LV, RC_ACT_LINEAR, true);
     rc_node *ids = rc_input(g, "ids", RC_I32, RC_SHAPE(1, LW)), *tgt = rc_input(g, "targets", RC_I32, RC_SHAPE(1, LW));
@@ -347,9 +361,9 @@ static float stream_loss(bool carry, int steps) {
             x[k] = seq[(s * LW + k) % 4];
             y[k] = seq[(s * LW + k + 1) % 4];
         }
-        if (!carry) rc_rnn_reset_states(rnn, NULL);
+        if (!carry) rc_rnn_reset_states(rnn, NULL, NULL);
         float l;
-        cr_assert_eq(rc_trainer_step(t, &l), RC_OK, "%s", rc_trainer_error(t));
+        cr_assert_eq(rc_trainer_step(t, &l, &step_err), RC_OK, "%s", step_err.message);
         if (s >= steps - 50) tail += l / 50.0;
     }
     rc_trainer_free(t);

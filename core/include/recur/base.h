@@ -23,9 +23,9 @@ extern "C" {
 #define RC_VERSION_PATCH 0
 #define RC_VERSION_STRING "0.1.0"
 
-/* Status codes returned by loaders, runners and other fallible calls.
- * Graph builders do not return a status: they record the first error on the
- * graph (rc_graph_error) and return NULL. */
+/* Status codes returned by loaders, runners and other fallible calls (with
+ * the details in an rc_error, below). Graph builders record the first error
+ * on the graph (rc_graph_error) instead and return NULL. */
 typedef enum rc_status {
     RC_OK = 0,
     RC_ERR_ARG,      /* bad argument: NULL, out of range, wrong dtype */
@@ -39,6 +39,37 @@ typedef enum rc_status {
 
 /* Short English name of a status ("shape error", ...). Static string. */
 const char *rc_status_str(rc_status s);
+
+/* --- errors ----------------------------------------------------------------
+ * recur has one error model (docs/errors.md):
+ *   - graph builders (ops, layers' apply functions, losses, rc_gradients,
+ *     rc_plan_new, rc_trainer_new) record the first error on the graph
+ *     (rc_graph_error) and return NULL or a status, so a whole model is
+ *     built and checked once;
+ *   - everything else that can fail (loaders, savers, rc_plan_run, the
+ *     trainer's step and fit, DOT and rendering, constructors that can
+ *     refuse their arguments) returns an rc_status and, on failure, fills
+ *     the rc_error the caller passes as its last argument.
+ *
+ * The struct is owned by the caller (usually on the stack); the library
+ * never allocates one or keeps a pointer to it. Passing NULL is always
+ * allowed: the status alone is returned. A call that succeeds leaves the
+ * struct as it was, so test the returned status, not err->code. */
+typedef struct rc_error {
+    rc_status code;     /* RC_OK until a call fails */
+    char where[128];    /* the API function that failed, e.g. "rc_io_load" */
+    char message[1024]; /* one line naming the file/tensor/layer and the
+                           problem, without the function name; "" if none */
+} rc_error;
+
+/* Fill e (may be NULL) with code, where and a printf-formatted message
+ * (fmt NULL = rc_status_str(code)); returns code, for tail calls
+ * (`return rc_error_set(err, RC_ERR_IO, "rc_io_load", "cannot open '%s'", p);`).
+ * Messages longer than the buffer are cut. */
+rc_status rc_error_set(rc_error *e, rc_status code, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Reset e (may be NULL) to RC_OK with empty strings. */
+void rc_error_clear(rc_error *e);
 
 typedef enum rc_dtype {
     RC_F32 = 0, /* float; computed in double by the reference evaluator */

@@ -17,8 +17,9 @@
  * ids are creation order, never pointers); gradient nodes are prefixed
  * "grad:". Labels are escaped, so any node name gives valid DOT.
  *
- * Errors: every call returns an rc_status; the message of the last failed
- * call of this thread is rc_dot_error(). Nothing here prints.
+ * Errors: every call that can fail returns an rc_status and fills the
+ * caller's rc_error (may be NULL; docs/errors.md). Nothing here prints.
+ * (rc_dot_error, the thread-local message of earlier versions, is gone.)
  */
 #ifndef RECUR_DOT_H
 #define RECUR_DOT_H
@@ -64,13 +65,14 @@ typedef struct rc_dot_options {
 rc_dot_options rc_dot_defaults(void);
 
 /* Write the DOT text of g (options NULL = defaults) to f. RC_ERR_ARG on
- * bad options (message from rc_dot_error), RC_ERR_IO when writing fails,
- * RC_ERR_NOMEM. A graph holding a build error is drawn as it stands. */
-rc_status rc_dot_write(const rc_graph *g, const rc_dot_options *o, FILE *f);
+ * bad options (naming the option), RC_ERR_IO when writing fails,
+ * RC_ERR_NOMEM; the message in err. A graph holding a build error is
+ * drawn as it stands. */
+rc_status rc_dot_write(const rc_graph *g, const rc_dot_options *o, FILE *f, rc_error *err);
 
 /* The same text in a new NUL-terminated buffer (free with rc_free); *len
  * (may be NULL) gets its length. On error *out is NULL. */
-rc_status rc_dot_string(const rc_graph *g, const rc_dot_options *o, char **out, size_t *len);
+rc_status rc_dot_string(const rc_graph *g, const rc_dot_options *o, char **out, size_t *len, rc_error *err);
 
 /* "dot", "svg", "png" or "pdf" from a path's extension (case-insensitive;
  * .gv counts as dot), or NULL. */
@@ -84,12 +86,6 @@ const char *rc_dot_level_name(rc_dot_level level);
  * "lstm/t3/forget_gate/forget_gate#57" or "grad:lstm/t3/...#120".
  * Returns buf. */
 char *rc_dot_node_id(const rc_node *n, char *buf, size_t len);
-
-/* Message of the last failed rc_dot_* call in this thread ("" if none). */
-const char *rc_dot_error(void);
-/* Record the message rc_dot_error() returns (printf format) and return s:
- * for the renderer in librecur-io. */
-rc_status rc_dot_fail(rc_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,8 @@
  * message naming the node, op and shapes) and returns NULL. A builder given
  * a NULL input on a graph that already has an error returns NULL quietly, so
  * a whole model can be built and checked once with rc_graph_error(). Builders
- * never print, exit or abort.
+ * never print, exit or abort. Calls that are not builders report through an
+ * rc_error instead (recur/base.h, docs/errors.md).
  */
 #ifndef RECUR_GRAPH_H
 #define RECUR_GRAPH_H
@@ -35,6 +36,10 @@ void rc_graph_free(rc_graph *g);
  * graph and valid until rc_graph_clear_error or rc_graph_free. */
 const char *rc_graph_error(const rc_graph *g);
 rc_status rc_graph_status(const rc_graph *g);
+/* The graph's error, if any, into e (may be NULL) as `where` failing: for
+ * callers that build and then report through an rc_error. Returns the
+ * graph's status; e is untouched when it is RC_OK. */
+rc_status rc_error_from_graph(rc_error *e, const rc_graph *g, const char *where);
 void rc_graph_clear_error(rc_graph *g);
 /* Record an error (printf format) unless one is already recorded. Used by
  * builders, layers and user cells; returns NULL for convenient tail calls. */

@@ -3,8 +3,11 @@
  * Every op is a const rc_op with a name, an arity, a shape rule, a fast
  * float32 kernel, a plain double-precision reference kernel (the test oracle
  * and the engine of rc_gradcheck), a gradient builder that only emits ops,
- * and an optional DOT label. Adding an op touches its own file and the table
- * in ops/table.c; nothing else switches over op kinds.
+ * and an optional DOT label. Adding an op touches its own file (the rc_op
+ * definition and its builder) and one line of ops/ops_list.inc, from which
+ * ops/table.c makes the table; nothing else switches over op kinds, and
+ * behaviour that depends on an op is declared by its flags (RC_OPF_*), not
+ * by its name.
  *
  * This header is for op authors. Users building graphs need only ops.h.
  */
@@ -17,7 +20,7 @@
 extern "C" {
 #endif
 
-/* Attributes of a node: a dozen integers and four reals whose meaning each op
+/* Attributes of a node: twelve integers and four reals whose meaning each op
  * defines (slice axis/begin/end, transpose flags, scale factor...). */
 typedef struct rc_attr {
     int64_t i[12];
@@ -33,9 +36,19 @@ enum {
     RC_OPF_IN_PLACE = 1u << 3,    /* the forward kernel is correct when out is
                                      in[0]'s buffer (same size): the planner
                                      gives it that buffer when in[0] dies there */
-    RC_OPF_RNG_STATE = 1u << 4,   /* the node keeps a xoshiro256** generator
-                                     state in attr.i[8..11], advanced by runs
-                                     (dropout masks): checkpoints carry it */
+    RC_OPF_CONCAT = 1u << 4,      /* the output is the inputs laid end to end
+                                     along axis attr.i[0] (normalised), in
+                                     input order; its kernel skips an input
+                                     already in its block, so the planner may
+                                     compute inputs in place into it (core/plan.c)
+                                     and gradient sums may read the pieces as
+                                     one stack (ops/matmul.c) */
+    RC_OPF_RNG_STATE = 1u << 5,   /* the node keeps random generator state in
+                                     attr.i[8..11] that each run advances: a
+                                     checkpoint must carry it for a resumed run
+                                     to draw what the uninterrupted one would */
+    RC_OPF_PROBABILITIES = 1u << 6, /* the output is a probability distribution
+                                     along its last axis (softmax), not logits */
 };
 
 /* Kernels. `in[k]` points at input k's data, `out` at the output's.
@@ -90,6 +103,8 @@ struct rc_node {
     rc_dtype dtype;
     rc_shape shape;
     char *name;         /* own name; never NULL */
+    bool named;         /* name given (rc_node_make, rc_node_rename), not
+                           the op's name by default */
     char *scope;        /* scope path at creation; never NULL, "" at top */
     bool is_grad;       /* appended by rc_gradients */
     bool is_param;
@@ -139,6 +154,10 @@ bool rc_axis_norm(int64_t *axis, int ndim);
 #else
 #define RC_VECTOR_CLONES
 #endif
+/* For a time_rows node (rc_time_rows, recur/ops.h): the same rows made
+ * again from its leaf (a new time-major copy of the steps, made where the
+ * caller uses it). NULL for any other node. */
+rc_node *rc_time_rows_again(rc_graph *g, const rc_node *rows);
 
 /* Index of the op in the table, and the table itself (ops/table.c). */
 extern const rc_op *const rc_op_table[];

@@ -28,9 +28,10 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n);
 void rc_plan_free(rc_plan *p);
 
 /* Run the schedule once. Returns RC_OK, or RC_ERR_ARG when a gather met an
- * out-of-range id (message in rc_plan_error). Allocates nothing. */
-rc_status rc_plan_run(rc_plan *p);
-const char *rc_plan_error(const rc_plan *p);
+ * out-of-range id, RC_ERR_NUMERIC when a finiteness check failed, with the
+ * message (naming the op and node) in err (may be NULL). Allocates
+ * nothing. (rc_plan_error is gone: the message is in err.) */
+rc_status rc_plan_run(rc_plan *p, rc_error *err);
 
 /* Value of an output node after a run: data owned by the plan, valid until
  * the next run or rc_plan_free. NULL for a node that is not an output. */
@@ -41,6 +42,9 @@ const void *rc_plan_data(const rc_plan *p, const rc_node *out);
 size_t rc_plan_peak_bytes(const rc_plan *p);
 /* Number of kernels a run executes (views and leaves are not kernels). */
 int rc_plan_steps(const rc_plan *p);
+/* The node whose kernel is step k of a run (0 <= k < rc_plan_steps), NULL
+ * out of range: e.g. to count the kernels of one op (rc_node_op). */
+const rc_node *rc_plan_step_node(const rc_plan *p, int k);
 
 #ifdef __cplusplus
 }

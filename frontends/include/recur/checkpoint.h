@@ -1,5 +1,10 @@
 /* recur — checkpoints and parameter files in safetensors, and the
  * optimizer configuration as JSON (librecur-io).
+ *
+ * Errors: every function that can fail returns an rc_status and fills the
+ * caller's rc_error (may be NULL; docs/errors.md): err->where names the
+ * function called, err->message the file, the tensor and the problem.
+ * Nothing here prints.
  */
 #ifndef RECUR_CHECKPOINT_H
 #define RECUR_CHECKPOINT_H
@@ -17,8 +22,8 @@ extern "C" {
 char *rc_optim_to_json(const rc_optim_config *cfg);
 /* Parse such JSON: "kind" is required, absent fields take that kind's
  * rc_optim_defaults, unknown fields and wrong types are errors; the result
- * is validated. RC_ERR_FORMAT / RC_ERR_ARG with the message in err. */
-rc_status rc_optim_from_json(const char *json, rc_optim_config *out, char *err, size_t errlen);
+ * is validated. RC_ERR_FORMAT / RC_ERR_ARG, with the message in err. */
+rc_status rc_optim_from_json(const char *json, rc_optim_config *out, rc_error *err);
 
 /* --- checkpoints (safetensors) --------------------------------------------
  * File layout (https://huggingface.co/docs/safetensors): 8-byte
@@ -40,7 +45,7 @@ rc_status rc_optim_from_json(const char *json, rc_optim_config *out, char *err, 
  * failure the temporary file is removed and an existing file at `path` is
  * left untouched. */
 rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *model_config,
-                          const rc_rng *rng, char *err, size_t errlen);
+                          const rc_rng *rng, rc_error *err);
 /* Restores everything saved by rc_trainer_save into a trainer built the
  * same way (same parameter paths and shapes, same optimizer kind). Every
  * tensor must be present with the right dtype and shape and no tensor may
@@ -49,7 +54,7 @@ rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *mod
  * absent); *model_config (may be NULL) receives a copy of the "config"
  * string, or NULL if absent (free with rc_free). */
 rc_status rc_trainer_load(rc_trainer *t, const char *path, char **model_config, rc_rng *rng,
-                          char *err, size_t errlen);
+                          rc_error *err);
 
 /* Lower level: a safetensors file in memory. */
 typedef struct rc_safetensors rc_safetensors;
@@ -64,14 +69,14 @@ typedef struct rc_st_tensor {
 /* Write n tensors and nmeta metadata pairs (meta[2k] key, meta[2k+1]
  * value) atomically as above. Names must be unique and non-empty. */
 rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, int n,
-                               const char *const *meta, int nmeta, char *err, size_t errlen);
+                               const char *const *meta, int nmeta, rc_error *err);
 /* Read and validate a whole file: header length within the file and at
  * most 100 MB, valid JSON object, known dtypes (F32, I32), shapes of rank
  * <= 4 with element counts that do not overflow, data_offsets in bounds,
  * matching the shape's byte size, not overlapping and covering the data
  * section exactly, metadata values strings. Errors name the file, the
  * tensor and the problem. Free with rc_safetensors_free. */
-rc_status rc_safetensors_read(const char *path, rc_safetensors **out, char *err, size_t errlen);
+rc_status rc_safetensors_read(const char *path, rc_safetensors **out, rc_error *err);
 void rc_safetensors_free(rc_safetensors *st);
 int rc_safetensors_count(const rc_safetensors *st);
 /* Tensor i (in file order of data offsets); data owned by st. */
@@ -85,10 +90,10 @@ const char *rc_safetensors_meta(const rc_safetensors *st, const char *key);
  * safetensors file into params[0..n): for inference (recur generate).
  * Extra tensors in the file are ignored; a missing parameter or a
  * dtype/shape mismatch is an error and leaves every parameter unchanged. */
-rc_status rc_load_params(const char *path, rc_node *const *params, int n, char *err, size_t errlen);
+rc_status rc_load_params(const char *path, rc_node *const *params, int n, rc_error *err);
 /* Save parameters (by node path) plus metadata pairs, atomically. */
 rc_status rc_save_params(const char *path, rc_node *const *params, int n, const char *const *meta,
-                         int nmeta, char *err, size_t errlen);
+                         int nmeta, rc_error *err);
 
 
 #ifdef __cplusplus

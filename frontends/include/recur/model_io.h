@@ -18,9 +18,10 @@
  * TF.js layers-model (model.json + group1-shard1of1.bin) with the current
  * parameter values (so a model trained here loads in TF.js).
  *
- * Errors: every function returns an rc_status; the message (naming the file
- * and the problem) is written to err (err_len bytes, may be NULL/0), and
- * for rc_io_build also recorded on the graph. Nothing prints.
+ * Errors: every function that can fail returns an rc_status and fills the
+ * caller's rc_error (may be NULL; docs/errors.md) with the function's name
+ * and a message naming the file and the problem; rc_io_build also records
+ * it on the graph. Nothing prints.
  *
  * Ownership: rc_io_load allocates *out, freed by rc_io_free, which also
  * frees the rc_model built from it. Nodes belong to the graph.
@@ -39,7 +40,7 @@ typedef struct rc_io_model rc_io_model;
 /* Load a model. The format is chosen by the file: a path ending in
  * ".keras" is a Keras 3 archive, anything else a TF.js model.json (its
  * shards are read from the same directory). */
-rc_status rc_io_load(const char *path, rc_io_model **out, char *err, size_t err_len);
+rc_status rc_io_load(const char *path, rc_io_model **out, rc_error *err);
 void rc_io_free(rc_io_model *m);
 
 const char *rc_io_name(const rc_io_model *m);
@@ -69,7 +70,7 @@ int64_t rc_io_input_vocab(const rc_io_model *m, int i);
  * *nupdates; both may be NULL/0). A model is built once. */
 rc_status rc_io_build(rc_io_model *m, rc_graph *g, rc_node *const *inputs, int ninputs, bool training,
                       rc_rng *rng, rc_node **outputs, int max_outputs, rc_node **updates, int max_updates,
-                      int *nupdates, char *err, size_t err_len);
+                      int *nupdates, rc_error *err);
 
 /* The layers as an rc_model (summary, parameters in Keras order): NULL
  * before rc_io_build; owned by m. */
@@ -79,13 +80,13 @@ rc_model *rc_io_rc_model(rc_io_model *m);
  * dimension becomes T, other None dimensions are an error) and build.
  * inputs receives the nodes (rc_io_ninputs of them). */
 rc_status rc_io_build_batch(rc_io_model *m, rc_graph *g, int64_t B, int64_t T, rc_node **inputs, int max_inputs,
-                            rc_node **outputs, int max_outputs, char *err, size_t err_len);
+                            rc_node **outputs, int max_outputs, rc_error *err);
 
 /* Write dir/model.json and dir/group1-shard1of1.bin (dir must exist) in the
  * form TF.js model.save() writes: a functional ("Model") topology in the
  * Keras 2 schema, one weight group. Weights are the built parameters'
  * current values, or the imported ones before rc_io_build. */
-rc_status rc_io_export_tfjs(const rc_io_model *m, const char *dir, char *err, size_t err_len);
+rc_status rc_io_export_tfjs(const rc_io_model *m, const char *dir, rc_error *err);
 
 #ifdef __cplusplus
 }

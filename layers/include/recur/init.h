@@ -15,8 +15,10 @@ extern "C" {
 void rc_init_glorot_uniform(float *w, int64_t rows, int64_t cols, rc_rng *r);
 /* The whole (rows, cols) matrix with orthonormal rows (rows <= cols) or
  * columns (rows > cols), times gain: QR of a standard normal matrix with
- * the signs of diag(R) folded into Q. RC_ERR_NOMEM on allocation failure. */
-rc_status rc_init_orthogonal(float *w, int64_t rows, int64_t cols, float gain, rc_rng *r);
+ * the signs of diag(R) folded into Q. RC_ERR_ARG for NULL pointers or an
+ * empty or oversized matrix, RC_ERR_NOMEM on allocation failure; the
+ * reason in err (may be NULL). */
+rc_status rc_init_orthogonal(float *w, int64_t rows, int64_t cols, float gain, rc_rng *r, rc_error *err);
 void rc_init_uniform(float *w, int64_t n, float lo, float hi, rc_rng *r);
 void rc_init_normal(float *w, int64_t n, float mean, float stddev, rc_rng *r);
 void rc_init_constant(float *w, int64_t n, float value);

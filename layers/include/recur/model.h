@@ -10,12 +10,16 @@
  * choosing and records it, so layers can be shared, branched and merged
  * with ordinary ops; the summary then lists the calls in order.
  *
+ * Every layer is an rc_layer (recur/layer.h): the model applies, lists and
+ * counts layers through their class, whatever the kind.
+ *
  * Ownership: the model owns every layer added or called through it and
  * frees them in rc_model_free. Errors are recorded on the graph.
  */
 #ifndef RECUR_MODEL_H
 #define RECUR_MODEL_H
 
+#include "recur/layer.h"
 #include "recur/layers.h"
 #include "recur/rnn.h"
 
@@ -30,7 +34,9 @@ void rc_model_free(rc_model *m);
 const char *rc_model_name(const rc_model *m);
 
 /* Sequential building: the model takes ownership of the layer (also on
- * failure). RC_ERR_ARG for a NULL layer, RC_ERR_NOMEM. */
+ * failure). RC_ERR_ARG for a NULL layer, RC_ERR_NOMEM. rc_model_add takes
+ * any layer (recur/layer.h); the others are conveniences over it. */
+rc_status rc_model_add(rc_model *m, rc_layer *l);
 rc_status rc_model_add_rnn(rc_model *m, rc_rnn *l);
 rc_status rc_model_add_bidir(rc_model *m, rc_bidir *b);
 rc_status rc_model_add_dense(rc_model *m, rc_dense *d);
@@ -44,7 +50,10 @@ rc_status rc_model_add_dropout(rc_model *m, const char *name, double rate);
 rc_node *rc_model_apply(rc_model *m, rc_graph *g, rc_node *x, bool training, rc_rng *rng);
 
 /* Functional calls: apply a layer (the model takes ownership on the first
- * call; calling it again shares its weights) and record the call. */
+ * call; calling it again shares its weights) and record the call.
+ * rc_model_call takes any layer through its class (out as rc_layer_apply);
+ * the typed ones return the kinds' own results. */
+rc_status rc_model_call(rc_model *m, rc_layer *l, rc_graph *g, const rc_layer_in *in, rc_layer_out *out);
 rc_status rc_model_call_rnn(rc_model *m, rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *call,
                             rc_rnn_out *out);
 rc_status rc_model_call_bidir(rc_model *m, rc_bidir *b, rc_graph *g, rc_node *x, const rc_rnn_call *call,
@@ -69,6 +78,8 @@ typedef struct rc_layer_info {
 } rc_layer_info;
 
 int rc_model_layer_count(const rc_model *m);
+/* The i-th layer (call order), owned by the model; NULL out of range. */
+rc_layer *rc_model_layer(const rc_model *m, int i);
 bool rc_model_layer_info(const rc_model *m, int i, rc_layer_info *info);
 /* Every weight of the model in layer order, Keras get_weights() order
  * within a layer (up to max written; returns the total). */

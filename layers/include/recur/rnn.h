@@ -75,15 +75,22 @@ struct rc_cell {
 /* Allocate a cell of a class with its sizes (used by cell constructors and
  * user cells). Sizes are checked when the cell is first applied (so the
  * error can name the layer); NULL only for a NULL class, nstates outside
- * 1..RC_MAX_STATES, or out of memory. */
+ * 1..RC_MAX_STATES, or out of memory, with the reason in err (may be
+ * NULL). On failure impl stays the caller's. */
 rc_cell *rc_cell_new(const rc_cell_class *cls, const char *name, int nstates,
-                     const int64_t *state_size, int64_t output_size, void *impl);
+                     const int64_t *state_size, int64_t output_size, void *impl, rc_error *err);
 void rc_cell_free(rc_cell *c);
 /* Build (once) in g for input_size: pushes the cell's name as a scope. */
 rc_status rc_cell_build(rc_cell *c, rc_graph *g, int64_t input_size, rc_rng *rng);
 /* Append a parameter to a cell being built (for build callbacks). */
 rc_node *rc_cell_add_param(rc_cell *c, rc_graph *g, const char *name, rc_shape shape);
 int64_t rc_cell_param_count(const rc_cell *c); /* number of scalars */
+/* A step of c as built by its class, through the step-level fusion pass
+ * (rc_fuse_step, recur/fuse.h): gate math the pass recognises (the LSTM,
+ * the reset_after GRU) becomes views of a fused cell op in s->output and
+ * s->next_state. The RNN layer calls it after every step and
+ * StackedRNNCells after each cell's; a cell's own step never needs to. */
+rc_status rc_cell_step_fuse(rc_graph *g, const rc_cell *c, rc_cell_step *s);
 /* Copy values into parameter k (Keras weight order) after the cell is
  * built. RC_ERR_STATE before the first apply, RC_ERR_ARG for k out of
  * range, RC_ERR_SHAPE when `shape` is not the parameter's shape; the
@@ -111,8 +118,10 @@ rc_cell *rc_lstm_cell_new(const rc_cell_config *cfg);
 rc_cell *rc_gru_cell_new(const rc_cell_config *cfg);
 /* A stack of cells (takes ownership of them): cell k reads cell k-1's
  * output; states in natural order (Keras 3), flattened; parameters
- * scoped cell_0/..., cell_1/.... */
-rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n);
+ * scoped cell_0/..., cell_1/.... NULL, with the reason in err (may be
+ * NULL), for no cells, a NULL cell, more than RC_MAX_STATES states in all
+ * or out of memory; the cells then stay the caller's. */
+rc_cell *rc_stacked_cells_new(rc_cell *const *cells, int n, rc_error *err);
 
 /* --- the RNN layer ----------------------------------------------------------- */
 
@@ -130,8 +139,9 @@ typedef struct rc_rnn rc_rnn;
 
 /* A layer named `name` (scope of its nodes) over `cell`, which it owns.
  * NULL when cell is NULL, a dropout rate is outside [0, 1), or out of
- * memory. */
-rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg);
+ * memory, with the reason (naming the layer) in err (may be NULL); the
+ * cell then stays the caller's. */
+rc_rnn *rc_rnn_new(const char *name, rc_cell *cell, const rc_rnn_config *cfg, rc_error *err);
 void rc_rnn_free(rc_rnn *l);
 rc_cell *rc_rnn_cell(rc_rnn *l);
 const char *rc_rnn_name(const rc_rnn *l);
@@ -163,9 +173,10 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
                        rc_rnn_out *out);
 
 /* Stateful layers: set the stored states to zeros (values NULL) or to
- * nstates arrays of (B, state_size[k]) floats. RC_ERR_STATE before the
- * first apply. */
-rc_status rc_rnn_reset_states(rc_rnn *l, const float *const *values);
+ * nstates arrays of (B, state_size[k]) floats. RC_ERR_STATE for a layer
+ * that is not stateful or before the first apply, RC_ERR_ARG for a NULL
+ * array (nothing changes then); the reason in err (may be NULL). */
+rc_status rc_rnn_reset_states(rc_rnn *l, const float *const *values, rc_error *err);
 
 /* --- Bidirectional --------------------------------------------------------- */
 
@@ -176,10 +187,13 @@ typedef enum rc_merge_mode {
 typedef struct rc_bidir rc_bidir;
 
 /* Wraps forward and backward layers (takes ownership). The backward layer
- * must have go_backwards set and the same return_sequences/return_state as
- * the forward one. Masked steps output 0 in both halves when returning
- * sequences (as Keras). */
-rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_merge_mode mode);
+ * must have go_backwards set (the forward one not) and the same
+ * return_sequences, return_state and stateful as the forward one. Masked
+ * steps output 0 in both halves when returning sequences (as Keras). NULL
+ * when a layer is NULL, they do not fit together, the mode is unknown or
+ * memory runs out, with the reason in err (may be NULL); the layers then
+ * stay the caller's. */
+rc_bidir *rc_bidir_new(const char *name, rc_rnn *forward, rc_rnn *backward, rc_merge_mode mode, rc_error *err);
 void rc_bidir_free(rc_bidir *b);
 
 typedef struct rc_bidir_out {

@@ -100,6 +100,12 @@ rc_node *rc_pad_axis(rc_graph *g, rc_node *x, int axis, int64_t begin, int64_t s
 rc_node *rc_concat(rc_graph *g, rc_node *const *xs, int n, int axis);
 /* Same data, new shape with the same number of elements (always a view). */
 rc_node *rc_reshape(rc_graph *g, rc_node *x, rc_shape shape);
+/* seq (C, B, F) as (C·B, F) rows (a view, like rc_reshape), declared to be
+ * steps [t0, t1) of the leaf x (B, T, F) in time-major order:
+ * seq[k, b] = x[b, t0 + k]. Gradient builders that need the rows late make
+ * them again from x (rc_time_rows_again, recur/op.h) instead of keeping seq
+ * alive. The caller vouches for the values; shapes are checked. */
+rc_node *rc_time_rows(rc_graph *g, rc_node *seq, rc_node *x, int64_t t0, int64_t t1);
 /* perm[k] = input axis that becomes output axis k; perm has x.ndim entries. */
 rc_node *rc_transpose(rc_graph *g, rc_node *x, const int *perm);
 /* Reverse the order of elements along axis (the time axis for go_backwards). */
@@ -130,8 +136,10 @@ rc_node *rc_scatter_add(rc_graph *g, rc_node *x, rc_node *ids, int64_t vocab);
 rc_node *rc_one_hot(rc_graph *g, rc_node *ids, int64_t depth);
 
 /* --- losses ------------------------------------------------------------ */
-/* mean((pred - target)^2) over all elements: scalar. */
-rc_node *rc_mse(rc_graph *g, rc_node *pred, rc_node *target);
+/* mean((pred - target)^2) over all elements: scalar. The raw op (formerly
+ * rc_mse); the Keras-style loss with masks and sample weights is
+ * rc_loss_mse (recur/train.h). */
+rc_node *rc_mean_squared_diff(rc_graph *g, rc_node *pred, rc_node *target);
 /* Per-row cross-entropy of softmax(logits) against a dense distribution:
  * -sum_c labels[..., c] * log_softmax(logits)[..., c]. Shape = logits shape
  * without its last axis. */
@@ -143,9 +151,12 @@ rc_node *rc_sparse_softmax_xent(rc_graph *g, rc_node *logits, rc_node *ids);
 rc_node *rc_sigmoid_bce(rc_graph *g, rc_node *logits, rc_node *targets);
 
 /* --- parameter update -------------------------------------------------- */
-/* param -= lr * grad, run as the last step of a plan (side effect). The
- * returned node is only for passing to rc_plan_new as an output. */
-rc_node *rc_sgd_update(rc_graph *g, rc_node *param, rc_node *grad, float lr);
+/* param -= lr * grad with a constant lr, run as the last step of a plan
+ * (side effect): plain gradient descent, the raw op (formerly
+ * rc_sgd_update). Optimizers with slots, schedules and clipping are
+ * rc_optim_update (recur/optim.h). The returned node is only for passing
+ * to rc_plan_new as an output. */
+rc_node *rc_apply_gradient_descent(rc_graph *g, rc_node *param, rc_node *grad, float lr);
 
 /* Copy value into the storage of a leaf (input or parameter) of the same
  * shape, as the last step of a plan (side effect): stateful RNN layers use
@@ -167,16 +178,18 @@ rc_node *rc_dropout_mask(rc_graph *g, rc_shape shape, double rate, uint64_t seed
  * S (6, B, H) = the planes [i, f, g, o, c', h'] with c' = f c + i g and
  * h' = o tanh(c'); take plane k as rc_reshape(rc_slice(g, S, 0, k, k + 1),
  * (B, H)) (a view). Differentiable (one fused gradient kernel); its
- * gradient is not differentiable again. */
-rc_node *rc_lstm_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *c);
+ * gradient is not differentiable again. (Formerly rc_lstm_cell_fused: an op
+ * for one step, not a cell object like rc_lstm_cell_new.) */
+rc_node *rc_lstm_step_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *c);
 /* One GRU step's gate math in one kernel (Keras reset_after = true, gate
  * order [z | r | h], sigmoid gates, tanh candidate): xp = x W + b_in and
  * hu = h U + b_rec, both (B, 3H); h (B, H) is the previous state. Returns
  * S (5, B, H) = the planes [z, r, hh, hu_h, h'] with
  * hh = tanh(xp_h + r hu_h) and h' = z h + (1 - z) hh; take h' as
  * rc_reshape(rc_slice(g, S, 0, 4, 5), (B, H)) (a view). Differentiable
- * (fused gradient kernels); its gradient is not differentiable again. */
-rc_node *rc_gru_cell_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *h);
+ * (fused gradient kernels); its gradient is not differentiable again.
+ * (Formerly rc_gru_cell_fused.) */
+rc_node *rc_gru_step_fused(rc_graph *g, rc_node *xp, rc_node *hu, rc_node *h);
 
 #ifdef __cplusplus
 }

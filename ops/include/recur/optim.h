@@ -4,7 +4,7 @@
  * into its plan; they are usable directly.
  *
  * Errors: builders record them on the graph (rc_graph_error) and return
- * NULL; rc_optim_validate returns a status with a message.
+ * NULL; rc_optim_validate returns a status and fills an rc_error.
  */
 #ifndef RECUR_OPTIM_H
 #define RECUR_OPTIM_H
@@ -101,8 +101,9 @@ rc_optim_config rc_optim_defaults(rc_optim_kind kind);
 const char *rc_optim_name(rc_optim_kind kind);
 /* Inverse of rc_optim_name; false for an unknown name. */
 bool rc_optim_from_name(const char *name, rc_optim_kind *kind);
-/* RC_OK, or RC_ERR_ARG with a message naming the bad field in err. */
-rc_status rc_optim_validate(const rc_optim_config *cfg, char *err, size_t errlen);
+/* RC_OK, or RC_ERR_ARG with a message naming the bad field in err (may be
+ * NULL). */
+rc_status rc_optim_validate(const rc_optim_config *cfg, rc_error *err);
 
 /* --- training ops (what rc_trainer builds; usable directly) ----------------- */
 /* F32 scalar: rc_lr_at(s, step) with step an I32 scalar leaf. */

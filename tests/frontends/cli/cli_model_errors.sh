@@ -31,10 +31,10 @@ expect 1 "is not an int32 token id" "$recur" predict "$m/model.json" "$tmp/frac.
 expect 1 "within 2^40 elements" "$recur" predict "$m/model.json" "$tmp/huge.json"
 expect 1 "the model has 1 input, the file gives 2" "$recur" predict "$m/model.json" "$tmp/two.json"
 expect 1 "input 'input' must be float32 with 3 dimensions" "$recur" predict "$models/gru_lstm_dense/model.json" "$m/input.json"
-expect 1 "$tmp/none.keras: not a readable .keras (zip) archive" "$recur" summary "$tmp/none.keras"
+expect 1 "cannot open $tmp/none.keras: No such file or directory" "$recur" summary "$tmp/none.keras"
 expect 1 "$tmp/short.json: no 'modelTopology' object" "$recur" gradcheck "$tmp/short.json"
 expect 1 "cannot write" "$recur" predict "$m/model.json" "$m/input.json" -o "$tmp/no/such/dir/out.json"
-expect 2 "needs MODEL and INPUT.json" "$recur" predict "$m/model.json"
+expect 2 "missing INPUT.json after MODEL" "$recur" predict "$m/model.json"
 expect 2 "unknown option '--bogus'" "$recur" summary --bogus
-expect 2 "needs MODEL and OUTDIR" "$recur" export "$m/model.json"
+expect 2 "missing OUTDIR after MODEL" "$recur" export "$m/model.json"
 exit $fail

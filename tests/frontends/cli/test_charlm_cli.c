@@ -29,17 +29,17 @@ static const char tiny[] = "--corpus tiny.txt --units 16 --embed 8 --seq 20 --ba
 Test(cli, train_bad_arguments, .init = setup, .fini = cli_remove_dir) {
     EXPECT_RUN(2, "missing --corpus", "train");
     EXPECT_RUN(2, "unknown option '--bogus'", "train --corpus tiny.txt --bogus");
-    EXPECT_RUN(2, "bad value 'abc' for --units", "train --corpus tiny.txt --units abc");
-    EXPECT_RUN(2, "bad value '12x' for --steps", "train --corpus tiny.txt --steps 12x");
-    EXPECT_RUN(2, "--units 0 is out of range", "train --corpus tiny.txt --units 0");
-    EXPECT_RUN(2, "--layers 99 is out of range", "train --corpus tiny.txt --layers 99");
-    EXPECT_RUN(2, "bad value 'nan' for --lr", "train --corpus tiny.txt --lr nan");
-    EXPECT_RUN(2, "--lr -1 is out of range", "train --corpus tiny.txt --lr -1");
-    EXPECT_RUN(2, "--threads 0 is out of range", "train --corpus tiny.txt --threads 0");
-    EXPECT_RUN(2, "unknown cell 'rnn'", "train --corpus tiny.txt --cell rnn");
-    EXPECT_RUN(2, "unknown optimizer 'adamw'", "train --corpus tiny.txt --optimizer adamw");
-    EXPECT_RUN(2, "option --seed needs a value", "train --corpus tiny.txt --seed");
-    EXPECT_RUN(2, "option --units given twice", "train --corpus tiny.txt --units 4 --units 5");
+    EXPECT_RUN(2, "--units expects a positive integer up to 4096, got 'abc'", "train --corpus tiny.txt --units abc");
+    EXPECT_RUN(2, "--steps expects a positive integer up to 100000000, got '12x'", "train --corpus tiny.txt --steps 12x");
+    EXPECT_RUN(2, "--units expects a positive integer up to 4096, got '0'", "train --corpus tiny.txt --units 0");
+    EXPECT_RUN(2, "--layers expects a positive integer up to 8, got '99'", "train --corpus tiny.txt --layers 99");
+    EXPECT_RUN(2, "--lr expects a number from 1e-12 to 10, got 'nan'", "train --corpus tiny.txt --lr nan");
+    EXPECT_RUN(2, "--lr expects a number from 1e-12 to 10, got '-1'", "train --corpus tiny.txt --lr -1");
+    EXPECT_RUN(2, "--threads expects a positive integer up to 64, got '0'", "train --corpus tiny.txt --threads 0");
+    EXPECT_RUN(2, "--cell expects lstm, gru or simple, got 'rnn'", "train --corpus tiny.txt --cell rnn");
+    EXPECT_RUN(2, "--optimizer expects adam, sgd, rmsprop or adagrad, got 'adamw'", "train --corpus tiny.txt --optimizer adamw");
+    EXPECT_RUN(2, "--seed needs a value: a whole number", "train --corpus tiny.txt --seed");
+    EXPECT_RUN(2, "--units is given twice", "train --corpus tiny.txt --units 4 --units 5");
     EXPECT_RUN(2, "unexpected argument 'extra'", "train --corpus tiny.txt extra");
     EXPECT_RUN(2, "--resume needs --checkpoint", "train --corpus tiny.txt --resume");
     EXPECT_RUN(1, "cannot open 'missing.txt'", "train --corpus missing.txt");
@@ -51,19 +51,19 @@ Test(cli, train_bad_arguments, .init = setup, .fini = cli_remove_dir) {
 }
 
 Test(cli, generate_eval_plot_bad_arguments, .init = setup, .fini = cli_remove_dir) {
-    EXPECT_RUN(2, "missing the checkpoint", "generate");
-    EXPECT_RUN(2, "bad value 'hot' for --temperature", "generate x.safetensors --temperature hot");
-    EXPECT_RUN(2, "--temperature 0 is out of range", "generate x.safetensors --temperature 0");
-    EXPECT_RUN(2, "--length -5 is out of range", "generate x.safetensors --length -5");
+    EXPECT_RUN(2, "missing CHECKPOINT", "generate");
+    EXPECT_RUN(2, "--temperature expects a number from 0.001 to 100, got 'hot'", "generate x.safetensors --temperature hot");
+    EXPECT_RUN(2, "--temperature expects a number from 0.001 to 100, got '0'", "generate x.safetensors --temperature 0");
+    EXPECT_RUN(2, "--length expects a whole number from 0 to 100000000, got '-5'", "generate x.safetensors --length -5");
     EXPECT_RUN(1, "x.safetensors", "generate x.safetensors");
     /* Not a safetensors file at all. */
     EXPECT_RUN(1, "tiny.txt", "generate tiny.txt");
     EXPECT_RUN(2, "missing --corpus", "eval x.safetensors");
-    EXPECT_RUN(2, "unknown split 'test'", "eval x.safetensors --corpus tiny.txt --split test");
+    EXPECT_RUN(2, "--split expects val or train, got 'test'", "eval x.safetensors --corpus tiny.txt --split test");
     EXPECT_RUN(1, "x.safetensors", "eval x.safetensors --corpus tiny.txt");
     EXPECT_RUN(2, "missing -o", "plot log.csv");
-    EXPECT_RUN(2, "missing the log file", "plot -o c.svg");
-    EXPECT_RUN(1, "cannot open the log 'log.csv'", "plot log.csv -o c.svg");
+    EXPECT_RUN(2, "missing LOG.csv", "plot -o c.svg");
+    EXPECT_RUN(1, "cannot open the log 'log.csv': No such file or directory", "plot log.csv -o c.svg");
     EXPECT_RUN(1, "needs a 'step' column", "plot tiny.txt -o c.svg");
     char p[256];
     snprintf(p, sizeof p, "%s/bad.csv", dir);

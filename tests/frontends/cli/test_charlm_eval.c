@@ -1,4 +1,4 @@
-/* The evaluation protocol of `recur eval` (charlm_eval_split) on a tiny
+/* The evaluation protocol of `recur eval` (rc_lm_eval on the CLI's model) on a tiny
  * corpus: windows at round(linspace(0, len - T - 1, N)), each from a zero
  * state, mean cross-entropy over the N*T predictions — checked against a
  * window-by-window computation, across batch sizes that do and do not
@@ -19,8 +19,7 @@ static void setup(void) {
     rc_rng r;
     rc_rng_seed(&r, 11);
     for (int i = 0; i < N; i++) tok[i] = (int32_t)(i % 3 ? rc_rng_below(&r, 40) : 32);
-    char msg[256];
-    cr_assert_eq(rc_corpus_from_tokens(&corpus, tok, N, 256, 0.5, msg, sizeof msg), RC_OK);
+    cr_assert_eq(rc_corpus_from_tokens(&corpus, tok, N, 256, 0.5, NULL), RC_OK);
     charlm_config cfg = {.cell = CHARLM_LSTM, .vocab = 256, .embed = 4, .units = 8, .layers = 2,
                          .init = CHARLM_INIT_TORCH};
     cr_assert(charlm_new(&m, &cfg, 3));
@@ -37,10 +36,9 @@ static double eval_with_batch(int64_t B) {
     rc_plan *p = rc_plan_new(m.g, &br.xent, 1);
     cr_assert_not_null(p);
     double nats = NAN;
-    char msg[256];
-    cr_assert_eq(charlm_eval_split(&m, rc_corpus_val(&corpus), rc_corpus_val_len(&corpus), WINDOWS, &br, p, &nats,
-                                   msg, sizeof msg),
-                 RC_OK, "%s", msg);
+    rc_error e = {0};
+    cr_assert_eq(rc_lm_eval(&br, p, rc_corpus_val(&corpus), rc_corpus_val_len(&corpus), WINDOWS, &nats, &e),
+                 RC_OK, "%s", e.message);
     rc_plan_free(p);
     return nats;
 }
@@ -51,12 +49,12 @@ Test(charlm_eval, batching_matches_window_by_window, .init = setup, .fini = tear
      * unrolled evaluation starts each window from a zero state. */
     charlm_branch one;
     cr_assert_eq(charlm_branch_new(&m, 1, 1, true, &one), RC_OK, "%s", rc_graph_error(m.g));
-    rc_node *outs[1 + 2 * CHARLM_MAX_LAYERS] = {one.xent};
+    rc_node *outs[1 + RC_LM_MAX_STATES] = {one.xent};
     for (int k = 0; k < one.nstates; k++) outs[1 + k] = one.state_out[k];
     rc_plan *p = rc_plan_new(m.g, outs, 1 + one.nstates);
     cr_assert_not_null(p);
     int64_t starts[WINDOWS];
-    cr_assert_eq(rc_eval_starts(rc_corpus_val_len(&corpus), T, WINDOWS, starts), RC_OK);
+    cr_assert_eq(rc_eval_starts(rc_corpus_val_len(&corpus), T, WINDOWS, starts, NULL), RC_OK);
     const int32_t *val = rc_corpus_val(&corpus);
     double total = 0;
     for (int w = 0; w < WINDOWS; w++) {
@@ -65,7 +63,7 @@ Test(charlm_eval, batching_matches_window_by_window, .init = setup, .fini = tear
         for (int t = 0; t < T; t++) {
             *(int32_t *)rc_node_data(one.x) = val[starts[w] + t];
             *(int32_t *)rc_node_data(one.y) = val[starts[w] + t + 1];
-            cr_assert_eq(rc_plan_run(p), RC_OK);
+            cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
             total += rc_plan_f32(p, one.xent)[0];
             for (int k = 0; k < one.nstates; k++)
                 memcpy(rc_node_data(one.state_in[k]), rc_plan_f32(p, one.state_out[k]),
@@ -91,15 +89,14 @@ Test(charlm_eval, zero_model_scores_ln_vocab, .init = setup, .fini = teardown) {
         memset(rc_node_data(m.params[i]), 0, (size_t)rc_node_numel(m.params[i]) * sizeof(float));
     rc_plan *p = rc_plan_new(m.g, &br.xent, 1);
     double nats;
-    char msg[256];
-    cr_assert_eq(charlm_eval_split(&m, rc_corpus_val(&corpus), rc_corpus_val_len(&corpus), WINDOWS, &br, p, &nats,
-                                   msg, sizeof msg),
+    rc_error e = {0};
+    cr_assert_eq(rc_lm_eval(&br, p, rc_corpus_val(&corpus), rc_corpus_val_len(&corpus), WINDOWS, &nats, &e),
                  RC_OK);
     cr_expect(fabs(nats - log(256.0)) < 1e-5, "%.8f vs ln 256 = %.8f", nats, log(256.0));
     /* A split shorter than one window is an error with a message. */
-    cr_expect_eq(charlm_eval_split(&m, rc_corpus_val(&corpus), T, WINDOWS, &br, p, &nats, msg, sizeof msg),
+    cr_expect_eq(rc_lm_eval(&br, p, rc_corpus_val(&corpus), T, WINDOWS, &nats, &e),
                  RC_ERR_ARG);
-    cr_expect(strstr(msg, "too short") != NULL, "%s", msg);
+    cr_expect(strstr(e.message, "too short") != NULL, "%s", e.message);
     rc_plan_free(p);
 }
 

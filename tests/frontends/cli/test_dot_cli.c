@@ -180,16 +180,16 @@ Test(dot_cli, bad_input_gives_a_message_and_an_exit_status) {
     cr_assert_eq(mkdir(isdir, 0755), 0);
     snprintf(nodir, sizeof nodir, "%s/no/such/dir/g.svg", tmpdir);
     const bad_case cases[] = {
-        {{"--level", "gate"}, 2, "unknown level 'gate' (expected op, cell or layer)"},
-        {{"--cell", "mgu"}, 2, "unknown cell 'mgu' (expected simple, lstm or gru)"},
-        {{"-o", "g.jpeg"}, 2, "unknown output format of 'g.jpeg'"},
-        {{"-o", "noextension"}, 2, "unknown output format of 'noextension'"},
-        {{"--steps", "0"}, 2, "bad value '0' for --steps"},
-        {{"--steps", "-4"}, 2, "bad value '-4' for --steps"},
-        {{"--steps", "3x"}, 2, "bad value '3x' for --steps"},
-        {{"--units", "0"}, 2, "bad value '0' for --units"},
-        {{"--steps-shown", "-1"}, 2, "bad value '-1' for --steps-shown"},
-        {{"--rankdir", "up"}, 2, "unknown rankdir 'up'"},
+        {{"--level", "gate"}, 2, "--level expects op, cell or layer, got 'gate'"},
+        {{"--cell", "mgu"}, 2, "--cell expects simple, lstm or gru, got 'mgu'"},
+        {{"-o", "g.jpeg"}, 2, "-o expects a .dot, .gv, .svg, .png or .pdf file, got 'g.jpeg'"},
+        {{"-o", "noextension"}, 2, "-o expects a .dot, .gv, .svg, .png or .pdf file, got 'noextension'"},
+        {{"--steps", "0"}, 2, "--steps expects a positive integer up to 10000, got '0'"},
+        {{"--steps", "-4"}, 2, "--steps expects a positive integer up to 10000, got '-4'"},
+        {{"--steps", "3x"}, 2, "--steps expects a positive integer up to 10000, got '3x'"},
+        {{"--units", "0"}, 2, "--units expects a positive integer up to 4096, got '0'"},
+        {{"--steps-shown", "-1"}, 2, "--steps-shown expects a whole number from 0 to 10000, got '-1'"},
+        {{"--rankdir", "up"}, 2, "--rankdir expects TB, LR, BT or RL, got 'up'"},
         {{"--frobnicate"}, 2, "unknown option '--frobnicate'"},
         {{"--grad-of", "nosuch"}, 2, "--grad-of 'nosuch' matches no parameter"},
         {{"-o", nodir}, 1, "cannot write '"},
@@ -222,7 +222,7 @@ Test(dot_cli, bad_input_gives_a_message_and_an_exit_status) {
     cr_assert_eq(run(RECUR_DOT("--cell", "gru", "--units", "2", "--input", "2", "--steps", "2"), msg, sizeof msg), 2);
     cr_assert(strstr(msg, "missing -o FILE"), "%s", msg);
     cr_assert_eq(run(RECUR_DOT("--cell", "gru", "--units"), msg, sizeof msg), 2);
-    cr_assert(strstr(msg, "option --units needs a value"), "%s", msg);
+    cr_assert(strstr(msg, "--units needs a value"), "%s", msg);
 }
 
 /* Imported models draw like built layers (both file forms, any level);

@@ -69,12 +69,12 @@ static const char *tfjs_fixture(const char *name, void (*mutate)(json_t *root), 
 
 static void expect_error(const char *path, rc_status want, const char *needle) {
     rc_io_model *m = (rc_io_model *)1;
-    char err[1024];
-    rc_status st = rc_io_load(path, &m, err, sizeof err);
-    cr_assert_eq(st, want, "status %s, expected %s: %s", rc_status_str(st), rc_status_str(want), err);
+    rc_error err;
+    rc_status st = rc_io_load(path, &m, &err);
+    cr_assert_eq(st, want, "status %s, expected %s: %s", rc_status_str(st), rc_status_str(want), err.message);
     cr_assert_null(m);
-    cr_assert(strstr(err, path), "the message names the file: %s", err);
-    cr_assert(strstr(err, needle), "the message says '%s': %s", needle, err);
+    cr_assert(strstr(err.message, path), "the message names the file: %s", err.message);
+    cr_assert(strstr(err.message, needle), "the message says '%s': %s", needle, err.message);
 }
 
 static json_t *weights_of(json_t *root) {
@@ -103,7 +103,15 @@ Test(model_io, malformed_json) {
 Test(model_io, missing_file) {
     char path[256];
     snprintf(path, sizeof path, "%s/nothere.json", tmp);
-    expect_error(path, RC_ERR_IO, "cannot read");
+    expect_error(path, RC_ERR_IO, "cannot open");
+    expect_error(path, RC_ERR_IO, "No such file or directory");
+    snprintf(path, sizeof path, "%s/nothere.keras", tmp);
+    expect_error(path, RC_ERR_IO, "No such file or directory");
+}
+
+/* A directory is said to be one, not read as an empty (malformed) file. */
+Test(model_io, directory) {
+    expect_error(tmp, RC_ERR_IO, "Is a directory");
 }
 
 static void drop_last_weight(json_t *root) {
@@ -272,8 +280,8 @@ Test(model_io, keras_weights_disagree_with_config) {
 
 static rc_io_model *load_ok(const char *path) {
     rc_io_model *m = NULL;
-    char err[1024];
-    cr_assert_eq(rc_io_load(path, &m, err, sizeof err), RC_OK, "%s", err);
+    rc_error err;
+    cr_assert_eq(rc_io_load(path, &m, &err), RC_OK, "%s", err.message);
     return m;
 }
 
@@ -284,10 +292,10 @@ Test(model_io, weight_shape_checked_when_built) {
     rc_io_model *m = load_ok(tfjs_fixture("bidir_lstm_dense", transpose_dense_kernel, -1));
     rc_graph *g = rc_graph_new();
     rc_node *in[4], *out[4];
-    char err[1024];
-    cr_assert_eq(rc_io_build_batch(m, g, 2, 0, in, 4, out, 4, err, sizeof err), RC_ERR_SHAPE);
-    cr_assert(strstr(err, "layer 'dense' (Dense): weight 'dense/kernel' has shape (4, 3) in the file, the layer "
-                          "needs (6, 2)"), "%s", err);
+    rc_error err;
+    cr_assert_eq(rc_io_build_batch(m, g, 2, 0, in, 4, out, 4, &err), RC_ERR_SHAPE);
+    cr_assert(strstr(err.message, "layer 'dense' (Dense): weight 'dense/kernel' has shape (4, 3) in the file, the layer "
+                          "needs (6, 2)"), "%s", err.message);
     rc_io_free(m);
     rc_graph_free(g);
 }
@@ -310,8 +318,8 @@ Test(model_io, param_counts_follow_keras) {
             rc_io_model *m = load_ok(path);
             rc_graph *g = rc_graph_new();
             rc_node *in[4], *out[4];
-            char err[1024];
-            cr_assert_eq(rc_io_build_batch(m, g, 1, 1, in, 4, out, 4, err, sizeof err), RC_OK, "%s", err);
+            rc_error err;
+            cr_assert_eq(rc_io_build_batch(m, g, 1, 1, in, 4, out, 4, &err), RC_OK, "%s", err.message);
             rc_model *rm = rc_io_rc_model(m);
             cr_assert_eq(rc_model_param_count(rm), want[k].total, "%s", path);
             for (int l = 0; l < rc_model_layer_count(rm); l++) {
@@ -334,8 +342,8 @@ static void predict(const char *path, float *out, int64_t *n) {
     rc_io_model *m = load_ok(path);
     rc_graph *g = rc_graph_new();
     rc_node *in[4], *y[4];
-    char err[1024];
-    cr_assert_eq(rc_io_build_batch(m, g, 3, 0, in, 4, y, 4, err, sizeof err), RC_OK, "%s", err);
+    rc_error err;
+    cr_assert_eq(rc_io_build_batch(m, g, 3, 0, in, 4, y, 4, &err), RC_OK, "%s", err.message);
     rc_rng r;
     rc_rng_seed(&r, 5);
     if (rc_node_dtype(in[0]) == RC_I32)
@@ -344,7 +352,7 @@ static void predict(const char *path, float *out, int64_t *n) {
     else rc_rng_fill_uniform(&r, rc_node_data(in[0]), rc_node_numel(in[0]), -1, 1);
     rc_plan *p = rc_plan_new(g, y, 1);
     cr_assert(p);
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     *n = rc_node_numel(y[0]);
     memcpy(out, rc_plan_f32(p, y[0]), (size_t)*n * sizeof(float));
     rc_plan_free(p);
@@ -358,8 +366,8 @@ Test(model_io, export_reimports_identically) {
         char path[512], exported[256];
         snprintf(path, sizeof path, "%s/%s/model.keras", GOLDEN_MODELS, names[k]);
         rc_io_model *m = load_ok(path);
-        char err[1024];
-        cr_assert_eq(rc_io_export_tfjs(m, tmp, err, sizeof err), RC_OK, "%s", err);
+        rc_error err;
+        cr_assert_eq(rc_io_export_tfjs(m, tmp, &err), RC_OK, "%s", err.message);
         rc_io_free(m);
         snprintf(exported, sizeof exported, "%s/model.json", tmp);
         float a[256], b[256];
@@ -377,9 +385,9 @@ Test(model_io, build_rejects_wrong_input) {
     rc_io_model *m = load_ok(path);
     rc_graph *g = rc_graph_new();
     rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(2, 5, 4)), *y[2];
-    char err[1024];
-    cr_assert_eq(rc_io_build(m, g, &x, 1, false, NULL, y, 2, NULL, 0, NULL, err, sizeof err), RC_ERR_SHAPE);
-    cr_assert(strstr(err, "input 'input'"), "%s", err);
+    rc_error err;
+    cr_assert_eq(rc_io_build(m, g, &x, 1, false, NULL, y, 2, NULL, 0, NULL, &err), RC_ERR_SHAPE);
+    cr_assert(strstr(err.message, "input 'input'"), "%s", err.message);
     rc_io_free(m);
     rc_graph_free(g);
 }
@@ -398,15 +406,15 @@ Test(model_io, stateful_layers_expose_their_updates) {
     rc_graph *g = rc_graph_new();
     rc_node *x = rc_input(g, "input", RC_F32, RC_SHAPE(3, 5, 3)), *y, *upd[4];
     int nupd = -1;
-    char err[1024];
-    cr_assert_eq(rc_io_build(m, g, &x, 1, false, NULL, &y, 1, upd, 4, &nupd, err, sizeof err), RC_OK, "%s", err);
+    rc_error err;
+    cr_assert_eq(rc_io_build(m, g, &x, 1, false, NULL, &y, 1, upd, 4, &nupd, &err), RC_OK, "%s", err.message);
     cr_assert_eq(nupd, 1, "the stateful GRU stores its one state");
     rc_rng r;
     rc_rng_seed(&r, 5);
     rc_rng_fill_uniform(&r, rc_node_data(x), rc_node_numel(x), -1, 1);
     rc_plan *p = rc_plan_new(g, &y, 1);
     cr_assert(p);
-    cr_assert_eq(rc_plan_run(p), RC_OK);
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
     nb = rc_node_numel(y);
     memcpy(b, rc_plan_f32(p, y), (size_t)nb * sizeof(float));
     cr_assert_eq(na, nb);
@@ -434,10 +442,10 @@ Test(model_io, huge_declared_sizes_fail_before_allocating) {
     rc_io_model *m = load_ok(tfjs_fixture("bidir_lstm_dense", big_dense, -1));
     rc_graph *g = rc_graph_new();
     rc_node *in[4], *out[4];
-    char err[1024];
-    cr_assert_eq(rc_io_build_batch(m, g, 2, 0, in, 4, out, 4, err, sizeof err), RC_ERR_SHAPE);
-    cr_assert(strstr(err, "weight 'dense/kernel' has shape (6, 2) in the file, the layer needs (6, 68719476736)"),
-              "%s", err);
+    rc_error err;
+    cr_assert_eq(rc_io_build_batch(m, g, 2, 0, in, 4, out, 4, &err), RC_ERR_SHAPE);
+    cr_assert(strstr(err.message, "weight 'dense/kernel' has shape (6, 2) in the file, the layer needs (6, 68719476736)"),
+              "%s", err.message);
     rc_io_free(m);
     rc_graph_free(g);
 }
@@ -560,16 +568,16 @@ static void activation_through_formats(const char *cls) {
                 } else if (a != RC_ACT_TANH)
                     cr_assert(memcmp(got, ref, (size_t)n * sizeof(float)), "%s: predicts as tanh", what);
                 rc_io_model *m = load_ok(path);
-                char err[1024];
-                rc_status st = rc_io_export_tfjs(m, out_dir, err, sizeof err);
+                rc_error err;
+                rc_status st = rc_io_export_tfjs(m, out_dir, &err);
                 rc_io_free(m);
                 const char *written = rc_activation_keras_name(a, RC_ACT_KERAS2);
                 if (!written) {
                     cr_assert_eq(st, RC_ERR_ARG, "%s: exported", what);
-                    cr_assert(strstr(err, "has no TF.js"), "%s: %s", what, err);
+                    cr_assert(strstr(err.message, "has no TF.js"), "%s: %s", what, err.message);
                     continue;
                 }
-                cr_assert_eq(st, RC_OK, "%s: %s", what, err);
+                cr_assert_eq(st, RC_OK, "%s: %s", what, err.message);
                 char *w = exported_activation(out_dir);
                 cr_assert_str_eq(w, written, "%s", what);
                 free(w);

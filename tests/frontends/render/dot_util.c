@@ -3,6 +3,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+rc_error dot_err;
+
 static rc_cell *make_cell(du_cell cell) {
     rc_cell_config cfg = rc_cell_defaults(4);
     return cell == DU_SIMPLE ? rc_simple_rnn_cell_new(&cfg) : cell == DU_LSTM ? rc_lstm_cell_new(&cfg)
@@ -17,16 +19,16 @@ du_net du_build(du_cell cell, int T, bool bidir, bool gradients) {
     if (bidir) {
         rc_rnn_config bc = rc;
         bc.go_backwards = true;
-        rc_rnn *f = rc_rnn_new("forward", make_cell(cell), &rc);
-        rc_rnn *b = rc_rnn_new("backward", make_cell(cell), &bc);
+        rc_rnn *f = rc_rnn_new("forward", make_cell(cell), &rc, NULL);
+        rc_rnn *b = rc_rnn_new("backward", make_cell(cell), &bc, NULL);
         cr_assert(f && b);
-        n.bi = rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT);
+        n.bi = rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT, NULL);
         cr_assert(n.bi);
         rc_bidir_out o;
         cr_assert_eq(rc_bidir_apply(n.bi, n.g, n.x, NULL, &o), RC_OK, "%s", rc_graph_error(n.g));
         n.y = o.output;
     } else {
-        n.layer = rc_rnn_new("rnn", make_cell(cell), &rc);
+        n.layer = rc_rnn_new("rnn", make_cell(cell), &rc, NULL);
         cr_assert(n.layer);
         rc_rnn_out o;
         cr_assert_eq(rc_rnn_apply(n.layer, n.g, n.x, NULL, &o), RC_OK, "%s", rc_graph_error(n.g));
@@ -52,8 +54,8 @@ void du_free(du_net *n) {
 
 char *du_dot(const rc_graph *g, const rc_dot_options *o, size_t *len) {
     char *s = NULL;
-    rc_status st = rc_dot_string(g, o, &s, len);
-    cr_assert_eq(st, RC_OK, "rc_dot_string: %s", rc_dot_error());
+    rc_status st = rc_dot_string(g, o, &s, len, &dot_err);
+    cr_assert_eq(st, RC_OK, "rc_dot_string: %s", dot_err.message);
     cr_assert(s);
     return s;
 }

@@ -8,6 +8,9 @@
 #include <recur/dot.h>
 #include <recur/rnn.h>
 
+/* The error of the DOT tests' last failed rc_dot_* call (for assertions). */
+extern rc_error dot_err;
+
 typedef enum { DU_SIMPLE, DU_LSTM, DU_GRU } du_cell;
 
 /* One recurrent layer (or a Bidirectional one) on x (2, T, 3) with 4 units,

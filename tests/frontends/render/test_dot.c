@@ -187,8 +187,8 @@ Test(dot, layer_level_draws_one_box_per_layer_of_a_model) {
     rc_model *m = rc_model_new("model");
     rc_cell_config cc = rc_cell_defaults(4);
     cr_assert_eq(rc_model_add_rnn(m, rc_rnn_new("lstm", rc_lstm_cell_new(&cc),
-                                                &(rc_rnn_config){.return_sequences = true})), RC_OK);
-    cr_assert_eq(rc_model_add_rnn(m, rc_rnn_new("gru", rc_gru_cell_new(&cc), &(rc_rnn_config){0})), RC_OK);
+                                                &(rc_rnn_config){.return_sequences = true}, NULL)), RC_OK);
+    cr_assert_eq(rc_model_add_rnn(m, rc_rnn_new("gru", rc_gru_cell_new(&cc), &(rc_rnn_config){0}, NULL)), RC_OK);
     cr_assert_eq(rc_model_add_dense(m, rc_dense_new("dense", 2, RC_ACT_LINEAR, true)), RC_OK);
     rc_node *y = rc_model_apply(m, g, x, false, NULL);
     cr_assert(y, "%s", rc_graph_error(g));
@@ -505,7 +505,7 @@ Test(dot, empty_graph_is_valid_dot) {
         cr_assert_eq(agnnodes(G), 0);
         agclose(G);
         char *svg;
-        cr_assert_eq(rc_dot_render(s, "svg", &svg, NULL), RC_OK, "%s", rc_dot_error());
+        cr_assert_eq(rc_dot_render(s, "svg", &svg, NULL, &dot_err), RC_OK, "%s", dot_err.message);
         rc_free(svg);
         rc_free(s);
     }
@@ -560,8 +560,8 @@ Test(dot, odd_names_give_valid_dot) {
         }
         agclose(G);
         char *svg;
-        cr_assert_eq(rc_dot_render(s, "svg", &svg, NULL), RC_OK, "%s level: %s", rc_dot_level_name(o.level),
-                     rc_dot_error());
+        cr_assert_eq(rc_dot_render(s, "svg", &svg, NULL, &dot_err), RC_OK, "%s level: %s", rc_dot_level_name(o.level),
+                     dot_err.message);
         cr_assert(strstr(svg, "say &quot;hi&quot;") || strstr(svg, "say \"hi\""), "the label text is in the SVG");
         rc_free(svg);
         rc_free(s);
@@ -603,28 +603,28 @@ Test(dot, bad_options_are_errors_with_messages) {
     char *s = (char *)1;
     rc_dot_options o = rc_dot_defaults();
     o.level = (rc_dot_level)7;
-    cr_assert_eq(rc_dot_string(n.g, &o, &s, NULL), RC_ERR_ARG);
+    cr_assert_eq(rc_dot_string(n.g, &o, &s, NULL, &dot_err), RC_ERR_ARG);
     cr_assert_null(s);
-    cr_assert(strstr(rc_dot_error(), "unknown level 7"), "%s", rc_dot_error());
+    cr_assert(strstr(dot_err.message, "unknown level 7"), "%s", dot_err.message);
     o = rc_dot_defaults();
     o.steps_shown = -1;
-    cr_assert_eq(rc_dot_string(n.g, &o, &s, NULL), RC_ERR_ARG);
-    cr_assert(strstr(rc_dot_error(), "steps_shown is -1"), "%s", rc_dot_error());
+    cr_assert_eq(rc_dot_string(n.g, &o, &s, NULL, &dot_err), RC_ERR_ARG);
+    cr_assert(strstr(dot_err.message, "steps_shown is -1"), "%s", dot_err.message);
     o = rc_dot_defaults();
     o.rankdir = "XY";
-    cr_assert_eq(rc_dot_string(n.g, &o, &s, NULL), RC_ERR_ARG);
-    cr_assert(strstr(rc_dot_error(), "rankdir 'XY'"), "%s", rc_dot_error());
+    cr_assert_eq(rc_dot_string(n.g, &o, &s, NULL, &dot_err), RC_ERR_ARG);
+    cr_assert(strstr(dot_err.message, "rankdir 'XY'"), "%s", dot_err.message);
     o = rc_dot_defaults();
     o.outputs = &stranger;
     o.noutputs = 1;
-    cr_assert_eq(rc_dot_string(n.g, &o, &s, NULL), RC_ERR_ARG);
-    cr_assert(strstr(rc_dot_error(), "another graph"), "%s", rc_dot_error());
-    cr_assert_eq(rc_dot_string(NULL, NULL, &s, NULL), RC_ERR_ARG);
-    cr_assert(strstr(rc_dot_error(), "graph is NULL"), "%s", rc_dot_error());
-    cr_assert_eq(rc_dot_save(n.g, NULL, "graph.jpeg"), RC_ERR_ARG);
-    cr_assert(strstr(rc_dot_error(), "graph.jpeg"), "%s", rc_dot_error());
-    cr_assert_eq(rc_dot_save(n.g, NULL, "/nonexistent-dir/g.dot"), RC_ERR_IO);
-    cr_assert(strstr(rc_dot_error(), "cannot write '/nonexistent-dir/g.dot'"), "%s", rc_dot_error());
+    cr_assert_eq(rc_dot_string(n.g, &o, &s, NULL, &dot_err), RC_ERR_ARG);
+    cr_assert(strstr(dot_err.message, "another graph"), "%s", dot_err.message);
+    cr_assert_eq(rc_dot_string(NULL, NULL, &s, NULL, &dot_err), RC_ERR_ARG);
+    cr_assert(strstr(dot_err.message, "graph is NULL"), "%s", dot_err.message);
+    cr_assert_eq(rc_dot_save(n.g, NULL, "graph.jpeg", &dot_err), RC_ERR_ARG);
+    cr_assert(strstr(dot_err.message, "graph.jpeg"), "%s", dot_err.message);
+    cr_assert_eq(rc_dot_save(n.g, NULL, "/nonexistent-dir/g.dot", &dot_err), RC_ERR_IO);
+    cr_assert(strstr(dot_err.message, "cannot write '/nonexistent-dir/g.dot'"), "%s", dot_err.message);
     rc_graph_free(other);
     du_free(&n);
 }
@@ -675,17 +675,17 @@ Test(dot, renders_svg_png_and_pdf_in_process) {
     for (int i = 0; i < 3; i++) {
         char *out;
         size_t len;
-        cr_assert_eq(rc_dot_render(s, f[i].fmt, &out, &len), RC_OK, "%s: %s", f[i].fmt, rc_dot_error());
+        cr_assert_eq(rc_dot_render(s, f[i].fmt, &out, &len, &dot_err), RC_OK, "%s: %s", f[i].fmt, dot_err.message);
         cr_assert(len > 100 && memcmp(out, f[i].magic, strlen(f[i].magic)) == 0, "%s", f[i].fmt);
         rc_free(out);
     }
     char *out = (char *)1;
-    cr_assert_eq(rc_dot_render(s, "jpg", &out, NULL), RC_ERR_ARG);
+    cr_assert_eq(rc_dot_render(s, "jpg", &out, NULL, &dot_err), RC_ERR_ARG);
     cr_assert_null(out);
-    cr_assert(strstr(rc_dot_error(), "unknown format 'jpg'"), "%s", rc_dot_error());
-    cr_assert_eq(rc_dot_render("digraph { a -> }", "svg", &out, NULL), RC_ERR_FORMAT);
-    cr_assert(strstr(rc_dot_error(), "could not read the DOT text") && strstr(rc_dot_error(), "syntax error"),
-              "%s", rc_dot_error());
+    cr_assert(strstr(dot_err.message, "unknown format 'jpg'"), "%s", dot_err.message);
+    cr_assert_eq(rc_dot_render("digraph { a -> }", "svg", &out, NULL, &dot_err), RC_ERR_FORMAT);
+    cr_assert(strstr(dot_err.message, "could not read the DOT text") && strstr(dot_err.message, "syntax error"),
+              "%s", dot_err.message);
     rc_free(s);
     du_free(&n);
 }
@@ -704,20 +704,20 @@ Test(dot, the_library_never_prints) {
     du_net n = du_build(DU_LSTM, 3, true, true);
     char *s = NULL, *out = NULL;
     rc_status st[8];
-    st[0] = rc_dot_string(n.g, NULL, &s, NULL);
-    st[1] = rc_dot_render(s, "svg", &out, NULL);
+    st[0] = rc_dot_string(n.g, NULL, &s, NULL, &dot_err);
+    st[1] = rc_dot_render(s, "svg", &out, NULL, &dot_err);
     rc_free(out);
-    st[2] = rc_dot_render(s, "png", &out, NULL);
+    st[2] = rc_dot_render(s, "png", &out, NULL, &dot_err);
     rc_free(out);
-    st[3] = rc_dot_render("digraph { a -> ; }", "svg", &out, NULL);
+    st[3] = rc_dot_render("digraph { a -> ; }", "svg", &out, NULL, &dot_err);
     st[4] = rc_dot_render("digraph { a [shape=nosuchshape, color=nosuchcolor]; a -> b [arrowhead=bogus]; }",
-                          "svg", &out, NULL);
+                          "svg", &out, NULL, &dot_err);
     rc_free(out);
-    st[5] = rc_dot_save(n.g, NULL, "/nonexistent-dir/g.svg");
+    st[5] = rc_dot_save(n.g, NULL, "/nonexistent-dir/g.svg", &dot_err);
     rc_dot_options o = rc_dot_defaults();
     o.steps_shown = -3;
-    st[6] = rc_dot_save(n.g, &o, "never.svg");
-    st[7] = rc_dot_render("graph { a -- b }", "pdf", &out, NULL);
+    st[6] = rc_dot_save(n.g, &o, "never.svg", &dot_err);
+    st[7] = rc_dot_render("graph { a -- b }", "pdf", &out, NULL, &dot_err);
     rc_free(out);
     rc_free(s);
     du_free(&n);
@@ -756,7 +756,7 @@ Test(dot, save_replaces_whole_files_and_keeps_them_on_failure) {
     fclose(f);
     chmod(path, 0640);
     du_net n = du_build(DU_SIMPLE, 2, false, false);
-    cr_assert_eq(rc_dot_save(n.g, NULL, path), RC_OK, "%s", rc_dot_error());
+    cr_assert_eq(rc_dot_save(n.g, NULL, path, &dot_err), RC_OK, "%s", dot_err.message);
     char *want = du_dot(n.g, NULL, NULL);
     f = fopen(path, "r");
     char got[65536];
@@ -770,13 +770,13 @@ Test(dot, save_replaces_whole_files_and_keeps_them_on_failure) {
     /* a failed save (bad options) leaves the file as it was */
     rc_dot_options o = rc_dot_defaults();
     o.level = (rc_dot_level)-1;
-    cr_assert_eq(rc_dot_save(n.g, &o, path), RC_ERR_ARG);
+    cr_assert_eq(rc_dot_save(n.g, &o, path, &dot_err), RC_ERR_ARG);
     f = fopen(path, "r");
     k = fread(got, 1, sizeof got - 1, f);
     got[k] = 0;
     fclose(f);
     cr_assert_str_eq(got, want);
-    cr_assert_eq(rc_dot_save(n.g, NULL, svg), RC_OK, "%s", rc_dot_error());
+    cr_assert_eq(rc_dot_save(n.g, NULL, svg, &dot_err), RC_OK, "%s", dot_err.message);
     /* the directory holds exactly the two files */
     char cmd[256];
     snprintf(cmd, sizeof cmd, "ls -A %s | wc -l", dir);

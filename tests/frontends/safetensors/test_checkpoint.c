@@ -13,6 +13,9 @@
 
 #include "util.h"
 
+/* The message of the last failed trainer call, for assertion messages. */
+static rc_error step_err;
+
 static char dir[64];
 
 static void make_dir(void) {
@@ -80,12 +83,12 @@ static void write_raw(const char *p, const char *header, size_t nbytes) {
 
 static void expect_error(const char *p, rc_status want, const char *needle) {
     rc_safetensors *s = (rc_safetensors *)1;
-    char err[512] = "";
-    rc_status st = rc_safetensors_read(p, &s, err, sizeof err);
-    cr_assert_eq(st, want, "status %d (%s), want %d for '%s'", st, err, want, needle);
+    rc_error err;
+    rc_status st = rc_safetensors_read(p, &s, &err);
+    cr_assert_eq(st, want, "status %d (%s), want %d for '%s'", st, err.message, want, needle);
     cr_assert_null(s);
-    cr_assert(strstr(err, needle), "error '%s' does not mention '%s'", err, needle);
-    cr_assert(strstr(err, p), "error '%s' does not name the file", err);
+    cr_assert(strstr(err.message, needle), "error '%s' does not mention '%s'", err.message, needle);
+    cr_assert(strstr(err.message, p), "error '%s' does not name the file", err.message);
 }
 
 Test(checkpoint, safetensors_round_trip) {
@@ -95,9 +98,9 @@ Test(checkpoint, safetensors_round_trip) {
     rc_st_tensor ts[3] = {{"layer/kernel", RC_F32, RC_SHAPE(2, 3), a}, {"ids", RC_I32, RC_SHAPE(3), b},
                           {"scalar", RC_F32, RC_SCALAR, &c}};
     const char *meta[4] = {"format", "pt", "note", "quotes \" and \\ survive"};
-    char err[256];
+    rc_error err;
     const char *p = path_in("rt.safetensors");
-    cr_assert_eq(rc_safetensors_write(p, ts, 3, meta, 2, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_write(p, ts, 3, meta, 2, &err), RC_OK, "%s", err.message);
     long n;
     unsigned char *raw = slurp(p, &n);
     uint64_t hlen = 0;
@@ -106,7 +109,7 @@ Test(checkpoint, safetensors_round_trip) {
     cr_assert_eq((uint64_t)n, 8 + hlen + sizeof a + sizeof b + sizeof c);
     free(raw);
     rc_safetensors *s;
-    cr_assert_eq(rc_safetensors_read(p, &s, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_read(p, &s, &err), RC_OK, "%s", err.message);
     cr_assert_eq(rc_safetensors_count(s), 3);
     for (int i = 0; i < 3; i++) {
         const rc_st_tensor *x = rc_safetensors_find(s, ts[i].name);
@@ -122,17 +125,17 @@ Test(checkpoint, safetensors_round_trip) {
     rc_safetensors_free(s);
     /* duplicate names are refused before anything is written */
     ts[1].name = "scalar";
-    cr_assert_eq(rc_safetensors_write(path_in("dup.safetensors"), ts, 3, NULL, 0, err, sizeof err), RC_ERR_ARG);
-    cr_assert(strstr(err, "twice"), "%s", err);
+    cr_assert_eq(rc_safetensors_write(path_in("dup.safetensors"), ts, 3, NULL, 0, &err), RC_ERR_ARG);
+    cr_assert(strstr(err.message, "twice"), "%s", err.message);
     cr_assert_eq(file_size(path_in("dup.safetensors")), -1);
 }
 
 Test(checkpoint, corrupt_files_are_rejected_with_the_problem_named) {
     float a[6] = {1, 2, 3, 4, 5, 6};
     rc_st_tensor ts[2] = {{"w", RC_F32, RC_SHAPE(2, 2), a}, {"b", RC_F32, RC_SHAPE(2), a + 4}};
-    char err[256];
+    rc_error err;
     const char *good = path_in("good.safetensors"), *bad = path_in("bad.safetensors");
-    cr_assert_eq(rc_safetensors_write(good, ts, 2, NULL, 0, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_write(good, ts, 2, NULL, 0, &err), RC_OK, "%s", err.message);
     long n;
     unsigned char *raw = slurp(good, &n);
 
@@ -236,7 +239,7 @@ static void net_steps(net *n, int k) {
             x[2 * b + 1] = (float)v + 0.1f * (rc_rng_uniform(&n->data) - 0.5f);
             y[b] = (float)(u ^ v);
         }
-        cr_assert_eq(rc_trainer_step(n->t, NULL), RC_OK, "%s", rc_trainer_error(n->t));
+        cr_assert_eq(rc_trainer_step(n->t, NULL, &step_err), RC_OK, "%s", step_err.message);
     }
 }
 
@@ -261,14 +264,14 @@ Test(checkpoint, resume_is_bitwise_identical_to_straight_training) {
 
     net_init(&first, 7);
     net_steps(&first, N / 2);
-    char err[512];
+    rc_error err;
     const char *p = path_in("run.ckpt");
-    cr_assert_eq(rc_trainer_save(first.t, p, "{\"units\": 8}", &first.data, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_trainer_save(first.t, p, "{\"units\": 8}", &first.data, &err), RC_OK, "%s", err.message);
     net_free(&first);
 
     net_init(&second, 12345); /* different init, data and dropout seeds: all overwritten by the load */
     char *cfg = NULL;
-    cr_assert_eq(rc_trainer_load(second.t, p, &cfg, &second.data, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_trainer_load(second.t, p, &cfg, &second.data, &err), RC_OK, "%s", err.message);
     cr_assert_str_eq(cfg, "{\"units\": 8}");
     rc_free(cfg);
     cr_assert_eq(rc_trainer_iterations(second.t), N / 2);
@@ -278,9 +281,9 @@ Test(checkpoint, resume_is_bitwise_identical_to_straight_training) {
     /* the parameters alone load into a fresh model for inference */
     net infer;
     net_init(&infer, 555);
-    cr_assert_eq(rc_load_params(p, infer.params, 4, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_load_params(p, infer.params, 4, &err), RC_OK, "%s", err.message);
     rc_safetensors *s;
-    cr_assert_eq(rc_safetensors_read(p, &s, err, sizeof err), RC_OK);
+    cr_assert_eq(rc_safetensors_read(p, &s, &err), RC_OK);
     const rc_st_tensor *k = rc_safetensors_find(s, "hidden/kernel");
     cr_assert_not_null(k);
     cr_assert_eq(memcmp(rc_node_data(infer.params[0]), k->data, I * H * sizeof(float)), 0);
@@ -300,11 +303,11 @@ Test(checkpoint, load_validates_against_the_trainer_and_changes_nothing_on_error
     net_init(&a, 1);
     net_steps(&a, 3);
     net_init(&b, 2);
-    char err[512];
+    rc_error err;
     const char *p = path_in("a.ckpt"), *q = path_in("q.ckpt");
-    cr_assert_eq(rc_trainer_save(a.t, p, NULL, NULL, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_trainer_save(a.t, p, NULL, NULL, &err), RC_OK, "%s", err.message);
     rc_safetensors *s;
-    cr_assert_eq(rc_safetensors_read(p, &s, err, sizeof err), RC_OK);
+    cr_assert_eq(rc_safetensors_read(p, &s, &err), RC_OK);
     int n = rc_safetensors_count(s);
     rc_st_tensor ts[64];
     const char *meta[16];
@@ -321,47 +324,47 @@ Test(checkpoint, load_validates_against_the_trainer_and_changes_nothing_on_error
     int64_t it_before = rc_trainer_iterations(b.t);
 #define EXPECT_LOAD_FAIL(needle)                                                                                      \
     do {                                                                                                              \
-        cr_assert_neq(rc_trainer_load(b.t, q, NULL, NULL, err, sizeof err), RC_OK, "loaded %s", needle);             \
-        cr_assert(strstr(err, needle), "error '%s' does not mention '%s'", err, needle);                             \
+        cr_assert_neq(rc_trainer_load(b.t, q, NULL, NULL, &err), RC_OK, "loaded %s", needle);             \
+        cr_assert(strstr(err.message, needle), "error '%s' does not mention '%s'", err.message, needle);                             \
         for (int i = 0; i < 4; i++)                                                                                   \
             cr_assert_eq(memcmp(before[i], rc_node_data(b.params[i]), rc_tensor_bytes(rc_node_value(b.params[i]))), 0); \
         cr_assert_eq(rc_trainer_iterations(b.t), it_before);                                                          \
     } while (0)
 
     /* a missing tensor */
-    cr_assert_eq(rc_safetensors_write(q, ts + 1, n - 1, meta, nmeta, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_write(q, ts + 1, n - 1, meta, nmeta, &err), RC_OK, "%s", err.message);
     EXPECT_LOAD_FAIL("is missing");
     /* an extra tensor */
     float extra = 1;
     ts[n] = (rc_st_tensor){"stray", RC_F32, RC_SCALAR, &extra};
-    cr_assert_eq(rc_safetensors_write(q, ts, n + 1, meta, nmeta, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_write(q, ts, n + 1, meta, nmeta, &err), RC_OK, "%s", err.message);
     EXPECT_LOAD_FAIL("'stray' is not part of this model");
     /* a wrong shape */
     rc_st_tensor keep = ts[0];
     ts[0].shape = RC_SHAPE(rc_shape_numel(keep.shape));
-    cr_assert_eq(rc_safetensors_write(q, ts, n, meta, nmeta, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_write(q, ts, n, meta, nmeta, &err), RC_OK, "%s", err.message);
     EXPECT_LOAD_FAIL("in the file but");
     /* a wrong dtype */
     ts[0] = keep;
     ts[0].dtype = RC_I32;
-    cr_assert_eq(rc_safetensors_write(q, ts, n, meta, nmeta, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_write(q, ts, n, meta, nmeta, &err), RC_OK, "%s", err.message);
     EXPECT_LOAD_FAIL("I32");
     ts[0] = keep;
     /* another optimizer */
     meta[5] = "{\"kind\": \"sgd\"}";
-    cr_assert_eq(rc_safetensors_write(q, ts, n, meta, nmeta, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_write(q, ts, n, meta, nmeta, &err), RC_OK, "%s", err.message);
     EXPECT_LOAD_FAIL("optimizer sgd");
     meta[5] = rc_safetensors_meta(s, "optimizer");
     /* not a checkpoint */
-    cr_assert_eq(rc_safetensors_write(q, ts, n, NULL, 0, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_write(q, ts, n, NULL, 0, &err), RC_OK, "%s", err.message);
     EXPECT_LOAD_FAIL("not a recur checkpoint");
     /* asked for an rng the file does not hold */
-    cr_assert_eq(rc_safetensors_write(q, ts, n, meta, nmeta, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_safetensors_write(q, ts, n, meta, nmeta, &err), RC_OK, "%s", err.message);
     rc_rng r;
-    cr_assert_eq(rc_trainer_load(b.t, q, NULL, &r, err, sizeof err), RC_ERR_FORMAT);
-    cr_assert(strstr(err, "rng"), "%s", err);
+    cr_assert_eq(rc_trainer_load(b.t, q, NULL, &r, &err), RC_ERR_FORMAT);
+    cr_assert(strstr(err.message, "rng"), "%s", err.message);
     /* the same file without the rng request loads */
-    cr_assert_eq(rc_trainer_load(b.t, q, NULL, NULL, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_trainer_load(b.t, q, NULL, NULL, &err), RC_OK, "%s", err.message);
     cr_assert_eq(rc_trainer_iterations(b.t), 3);
     rc_safetensors_free(s);
     net_free(&a);
@@ -383,9 +386,9 @@ static bool no_temp_files(void) {
 Test(checkpoint, failed_write_leaves_the_old_file_intact) {
     net a;
     net_init(&a, 1);
-    char err[512];
+    rc_error err;
     const char *p = path_in("keep.ckpt");
-    cr_assert_eq(rc_trainer_save(a.t, p, NULL, NULL, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_trainer_save(a.t, p, NULL, NULL, &err), RC_OK, "%s", err.message);
     long n0;
     unsigned char *old = slurp(p, &n0);
     net_steps(&a, 2);
@@ -395,10 +398,10 @@ Test(checkpoint, failed_write_leaves_the_old_file_intact) {
     getrlimit(RLIMIT_FSIZE, &saved);
     small.rlim_max = saved.rlim_max;
     cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
-    rc_status st = rc_trainer_save(a.t, p, "{}", NULL, err, sizeof err);
+    rc_status st = rc_trainer_save(a.t, p, "{}", NULL, &err);
     setrlimit(RLIMIT_FSIZE, &saved);
-    cr_assert_eq(st, RC_ERR_IO, "status %d: %s", st, err);
-    cr_assert(strstr(err, p) && strstr(err, "untouched"), "%s", err);
+    cr_assert_eq(st, RC_ERR_IO, "status %d: %s", st, err.message);
+    cr_assert(strstr(err.message, p) && strstr(err.message, "untouched"), "%s", err.message);
     long n1;
     unsigned char *now = slurp(p, &n1);
     cr_assert_eq(n0, n1);
@@ -409,11 +412,11 @@ Test(checkpoint, failed_write_leaves_the_old_file_intact) {
     /* an unwritable destination: a missing directory */
     char missing[300];
     snprintf(missing, sizeof missing, "%s/no/such/dir/x.ckpt", dir);
-    cr_assert_eq(rc_trainer_save(a.t, missing, NULL, NULL, err, sizeof err), RC_ERR_IO);
-    cr_assert(strstr(err, "temporary file"), "%s", err);
+    cr_assert_eq(rc_trainer_save(a.t, missing, NULL, NULL, &err), RC_ERR_IO);
+    cr_assert(strstr(err.message, "temporary file"), "%s", err.message);
 
     /* and a good save still replaces the file */
-    cr_assert_eq(rc_trainer_save(a.t, p, NULL, NULL, err, sizeof err), RC_OK, "%s", err);
+    cr_assert_eq(rc_trainer_save(a.t, p, NULL, NULL, &err), RC_OK, "%s", err.message);
     now = slurp(p, &n1);
     cr_assert(n0 != n1 || memcmp(old, now, (size_t)n0) != 0, "the new checkpoint should differ");
     free(now);

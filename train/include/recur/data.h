@@ -13,9 +13,9 @@
  *   - rc_corpus_load_ints: a text file of whitespace-separated non-negative
  *     integers (any line layout), vocabulary max + 1 unless given.
  *
- * Errors: loaders return RC_OK or a status, and write a message naming the
- * file and the problem into msg (msglen bytes, may be NULL/0). They never
- * print. Ownership: the corpus owns its tokens; free with rc_corpus_free.
+ * Errors: every function that can fail returns RC_OK or a status and fills
+ * the caller's rc_error (may be NULL) with a message naming the file and
+ * the problem (docs/errors.md). Nothing here prints. Ownership: the corpus owns its tokens; free with rc_corpus_free.
  */
 #ifndef RECUR_DATA_H
 #define RECUR_DATA_H
@@ -37,18 +37,17 @@ typedef struct rc_corpus {
 
 
 /* train_fraction in (0, 1]; n_train = floor(train_fraction * n). */
-rc_status rc_corpus_load_bytes(rc_corpus *c, const char *path, double train_fraction, char *msg,
-                               size_t msglen);
+rc_status rc_corpus_load_bytes(rc_corpus *c, const char *path, double train_fraction, rc_error *err);
 /* n bytes from memory, one token per byte (vocabulary 256); `what` names
  * the data in messages (NULL = "the corpus"). */
 rc_status rc_corpus_from_bytes(rc_corpus *c, const void *bytes, size_t n, double train_fraction, const char *what,
-                               char *msg, size_t msglen);
+                               rc_error *err);
 /* vocab 0 = max token + 1; otherwise every token must be < vocab. */
 rc_status rc_corpus_load_ints(rc_corpus *c, const char *path, int64_t vocab, double train_fraction,
-                              char *msg, size_t msglen);
+                              rc_error *err);
 /* Tokens copied from memory (tests, in-memory data). */
 rc_status rc_corpus_from_tokens(rc_corpus *c, const int32_t *tokens, int64_t n, int64_t vocab,
-                                double train_fraction, char *msg, size_t msglen);
+                                double train_fraction, rc_error *err);
 void rc_corpus_free(rc_corpus *c);
 
 static inline int64_t rc_corpus_val_len(const rc_corpus *c) { return c->n - c->n_train; }
@@ -60,13 +59,13 @@ static inline const int32_t *rc_corpus_val(const rc_corpus *c) { return c->token
  * row-major). starts (may be NULL) receives the B starts. RC_ERR_ARG when
  * the training split is shorter than T + 1 tokens. */
 rc_status rc_corpus_windows(const rc_corpus *c, rc_rng *rng, int64_t B, int64_t T, int32_t *x,
-                            int32_t *y, int64_t *starts);
+                            int32_t *y, int64_t *starts, rc_error *err);
 
 /* The evaluation windows of the char-LM protocol: count starts
  * round(linspace(0, len - (T + 1), count)) over a split of len tokens
  * (round half to even, as NumPy). RC_ERR_ARG when len < T + 1 or
  * count < 1; count 1 gives the start 0. */
-rc_status rc_eval_starts(int64_t len, int64_t T, int64_t count, int64_t *starts);
+rc_status rc_eval_starts(int64_t len, int64_t T, int64_t count, int64_t *starts, rc_error *err);
 
 /* SHA-256 of n bytes as 64 lowercase hex digits and a NUL. */
 void rc_sha256_hex(const void *data, size_t n, char out[65]);

@@ -13,10 +13,10 @@
  * graph state (an int32 leaf incremented by the plan, and a schedule op
  * reading it), so nothing is rebuilt between steps.
  *
- * Errors: builders record them on the graph (rc_graph_error) and return
- * NULL; runners and file functions return rc_status with the message in
- * rc_trainer_error / the caller's err buffer. Nothing here prints, exits or
- * aborts.
+ * Errors: builders (the losses, rc_trainer_new) record them on the graph
+ * (rc_graph_error) and return NULL; rc_trainer_step and rc_trainer_fit
+ * return an rc_status and fill the caller's rc_error (docs/errors.md).
+ * Nothing here prints, exits or aborts.
  */
 #ifndef RECUR_TRAIN_H
 #define RECUR_TRAIN_H
@@ -105,15 +105,15 @@ void rc_trainer_free(rc_trainer *t);
 /* One training step (one plan run). *loss (may be NULL) receives the loss
  * at the parameters before the update. Allocates nothing. On a non-OK
  * status (bad ids in the batch, non-finite loss or gradient norm) no
- * parameter, slot or counter has changed; the message is in
- * rc_trainer_error. */
-rc_status rc_trainer_step(rc_trainer *t, float *loss);
-const char *rc_trainer_error(const rc_trainer *t);
+ * parameter, slot or counter has changed, and err (may be NULL) says why.
+ * (rc_trainer_error is gone: the message is in err.) */
+rc_status rc_trainer_step(rc_trainer *t, float *loss, rc_error *err);
 
 /* Updates applied so far (Keras optimizer.iterations). */
 int64_t rc_trainer_iterations(const rc_trainer *t);
-/* Set the step counter (e.g. to restart a schedule); RC_ERR_ARG if < 0. */
-rc_status rc_trainer_set_iterations(rc_trainer *t, int64_t it);
+/* Set the step counter (e.g. to restart a schedule); RC_ERR_ARG, with the
+ * reason in err (may be NULL), if < 0 or beyond the int32 counter. */
+rc_status rc_trainer_set_iterations(rc_trainer *t, int64_t it, rc_error *err);
 /* Learning rate the next step will use (rc_lr_at at the current count). */
 double rc_trainer_lr(const rc_trainer *t);
 /* Global gradient norm (before clipping) of the last step, when
@@ -145,10 +145,12 @@ typedef struct rc_fit_config {
     int64_t steps_per_epoch;  /* >= 1 */
     void *user;
     /* Required: write the inputs of batch `batch` of `epoch` into the
-     * graph's input leaves. A non-OK return stops the fit with it. */
-    rc_status (*fill_batch)(void *user, int64_t epoch, int64_t batch);
-    /* Optional: called after each epoch; set *val_loss. */
-    rc_status (*validate)(void *user, int64_t epoch, double *val_loss);
+     * graph's input leaves. A non-OK return stops the fit with it; a
+     * message the callback puts in err (cleared before the call; fill it
+     * with rc_error_set) becomes the fit's message. */
+    rc_status (*fill_batch)(void *user, int64_t epoch, int64_t batch, rc_error *err);
+    /* Optional: called after each epoch; set *val_loss. Errors as above. */
+    rc_status (*validate)(void *user, int64_t epoch, double *val_loss, rc_error *err);
     /* Optional: after every step / epoch; return false to stop early
      * (rc_trainer_fit then returns RC_OK). */
     bool (*on_step)(void *user, const rc_fit_progress *p);
@@ -165,8 +167,8 @@ typedef struct rc_fit_history {
 } rc_fit_history;
 
 /* Runs the loop; errors from callbacks or steps are returned with the
- * message in rc_trainer_error. hist may be NULL. */
-rc_status rc_trainer_fit(rc_trainer *t, const rc_fit_config *cfg, rc_fit_history *hist);
+ * epoch and batch and the message in err (may be NULL). hist may be NULL. */
+rc_status rc_trainer_fit(rc_trainer *t, const rc_fit_config *cfg, rc_fit_history *hist, rc_error *err);
 
 /* --- what a checkpoint holds -----------------------------------------------
  * The leaves a checkpoint of t holds, in file order: the trained
