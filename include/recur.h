@@ -17,6 +17,7 @@
 #include "recur/gemm.h"
 #include "recur/threads.h"
 #include "recur/init.h"
+#include "recur/activation.h"
 #include "recur/rnn.h"
 #include "recur/layers.h"
 #include "recur/layer.h"

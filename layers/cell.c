@@ -1,4 +1,5 @@
-/* The cell interface's shared parts, activations, and the built-in cells.
+/* The cell interface's shared parts and the built-in cells (activations:
+ * activation.c).
  *
  * Row-vector convention as in Keras: x_t (B, I), h (B, U); kernels multiply
  * on the right and hold the gates side by side along their columns.
@@ -21,48 +22,6 @@
 #include "recur/init.h"
 #include "recur/ops.h"
 #include "recur/rnn.h"
-
-/* --- activations ---------------------------------------------------------- */
-
-static const struct {
-    const char *name;
-    rc_activation a;
-} act_names[] = {
-    {"tanh", RC_ACT_TANH},       {"sigmoid", RC_ACT_SIGMOID},
-    {"relu", RC_ACT_RELU},       {"linear", RC_ACT_LINEAR},
-    {"hard_sigmoid", RC_ACT_HARD_SIGMOID}, {"hard_sigmoid_k2", RC_ACT_HARD_SIGMOID_K2},
-};
-
-bool rc_activation_parse(const char *name, rc_activation *out) {
-    if (!name || !*name) {
-        *out = RC_ACT_LINEAR;
-        return true;
-    }
-    for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++)
-        if (strcmp(name, act_names[i].name) == 0) {
-            *out = act_names[i].a;
-            return true;
-        }
-    return false;
-}
-
-const char *rc_activation_name(rc_activation a) {
-    for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++)
-        if (act_names[i].a == a) return act_names[i].name;
-    return "unknown";
-}
-
-rc_node *rc_activate(rc_graph *g, rc_activation a, rc_node *x) {
-    switch (a) {
-    case RC_ACT_TANH: return rc_tanh(g, x);
-    case RC_ACT_SIGMOID: return rc_sigmoid(g, x);
-    case RC_ACT_RELU: return rc_relu(g, x);
-    case RC_ACT_LINEAR: return x;
-    case RC_ACT_HARD_SIGMOID: return rc_hard_sigmoid(g, x, 1.0f / 6.0f, 0.5f);
-    case RC_ACT_HARD_SIGMOID_K2: return rc_hard_sigmoid(g, x, 0.2f, 0.5f);
-    }
-    return rc_graph_fail(g, RC_ERR_ARG, "unknown activation %d", (int)a);
-}
 
 /* --- the cell base ---------------------------------------------------------- */
 

@@ -123,6 +123,39 @@ void tu_check_cell_split_over_threads(rc_node *(*fused)(rc_graph *, rc_node *, r
     rc_graph_free(g);
 }
 
+bool tu_activation_ref(rc_activation a, const double *x, double *y, int n) {
+    const char *name = rc_activation_name(a);
+    if (!strcmp(name, "softmax") || !strcmp(name, "log_softmax")) {
+        double m = -INFINITY, s = 0;
+        for (int i = 0; i < n; i++) m = fmax(m, x[i]);
+        for (int i = 0; i < n; i++) s += exp(x[i] - m);
+        for (int i = 0; i < n; i++) y[i] = name[0] == 's' ? exp(x[i] - m) / s : x[i] - m - log(s);
+        return true;
+    }
+    /* SELU constants and sqrt(2/pi): keras/src/activations/activations.py */
+    const double selu_a = 1.6732632423543772848170429916717, selu_s = 1.0507009873554804934193349852946;
+    const double c = sqrt(2.0 / M_PI);
+    for (int i = 0; i < n; i++) {
+        double v = x[i];
+        if (!strcmp(name, "tanh")) y[i] = tanh(v);
+        else if (!strcmp(name, "sigmoid")) y[i] = 1.0 / (1.0 + exp(-v));
+        else if (!strcmp(name, "relu")) y[i] = v > 0 ? v : 0.0;
+        else if (!strcmp(name, "linear")) y[i] = v;
+        else if (!strcmp(name, "hard_sigmoid")) y[i] = fmin(fmax(v / 6.0 + 0.5, 0.0), 1.0);
+        else if (!strcmp(name, "hard_sigmoid_k2")) y[i] = fmin(fmax(0.2 * v + 0.5, 0.0), 1.0);
+        else if (!strcmp(name, "exponential")) y[i] = exp(v);
+        else if (!strcmp(name, "elu")) y[i] = v > 0 ? v : exp(v) - 1.0;
+        else if (!strcmp(name, "selu")) y[i] = selu_s * (v > 0 ? v : selu_a * (exp(v) - 1.0));
+        else if (!strcmp(name, "softplus")) y[i] = log(1.0 + exp(v));
+        else if (!strcmp(name, "softsign")) y[i] = v / (1.0 + fabs(v));
+        else if (!strcmp(name, "silu")) y[i] = v / (1.0 + exp(-v));
+        else if (!strcmp(name, "gelu")) y[i] = 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+        else if (!strcmp(name, "gelu_tanh")) y[i] = 0.5 * v * (1.0 + tanh(c * (v + 0.044715 * v * v * v)));
+        else return false;
+    }
+    return true;
+}
+
 char tu_tmpdir[64];
 
 void tu_tmpdir_setup(void) {

@@ -37,6 +37,14 @@ void tu_check_same_on_1_and_2_threads(rc_graph *g, rc_node *y);
 void tu_check_cell_split_over_threads(rc_node *(*fused)(rc_graph *, rc_node *, rc_node *, rc_node *), int gates,
                                       int planes);
 
+/* The test oracle of the activation table: activation a (any row of
+ * recur/activation.h; NULL = linear) applied in double to the n values of
+ * one last-axis row x, into y (softmax / log_softmax normalise over the
+ * row, the rest are elementwise). Written from the Keras 3 formulas
+ * independently of the ops; false for a row it does not know yet (a new
+ * row of the table needs its formula here). */
+bool tu_activation_ref(rc_activation a, const double *x, double *y, int n);
+
 /* A fresh directory per test: tu_tmpdir_setup / tu_tmpdir_teardown as a
  * Criterion .init / .fini; tu_write_tmp writes a file in it and returns its
  * path (a static buffer, valid until the next call). */

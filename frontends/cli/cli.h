@@ -17,6 +17,7 @@ typedef struct command {
 } command;
 
 int cmd_dot(int argc, char **argv);
+int cmd_view(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);

@@ -27,6 +27,7 @@ static const command commands[] = {
     {"gradcheck", "check a Keras / TF.js model's gradients in double precision", cmd_gradcheck},
     {"export", "write a Keras / TF.js model as a TF.js layers-model", cmd_export},
     {"dot", "draw a recurrent layer's graph (unrolled, gradients) as DOT, SVG, PNG or PDF", cmd_dot},
+    {"view", "write an HTML page to explore a model's graph (levels, gradients, values)", cmd_view},
     {"train", "train a character-level language model on a corpus (progress, CSV log, SVG curve)", cmd_train},
     {"generate", "sample text from a trained char-LM checkpoint", cmd_generate},
     {"eval", "validation loss of a char-LM checkpoint in nats and bits per character", cmd_eval},

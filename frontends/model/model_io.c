@@ -93,33 +93,28 @@ static rc_status get_real(ctx *c, json_t *cfg, const char *key, double dflt, dou
     return RC_OK;
 }
 
-/* Activation by name. "hard_sigmoid" is clip(0.2x+0.5) in Keras 2 / TF.js
- * and clip(x/6+0.5) in Keras 3. softmax/exponential only where allowed. */
-static rc_status get_act(ctx *c, json_t *cfg, const char *key, rc_activation dflt, bool cell_only,
-                         io_activation *out) {
+/* Activation by the file format's spelling (recur/activation.h's table:
+ * "hard_sigmoid" is a different row in a Keras 3 file than in a TF.js /
+ * Keras 2 one). A missing or null key is dflt. */
+static rc_status get_act(ctx *c, json_t *cfg, const char *key, rc_activation dflt, rc_activation *out) {
     json_t *v = json_object_get(cfg, key);
-    out->kind = IO_ACT_CELL;
-    out->cell = dflt;
+    *out = dflt;
     if (!v || json_is_null(v)) return RC_OK;
     const char *s = json_string_value(v);
     if (!s) return opt_fail(c, key, "must be an activation name");
-    if (!strcmp(s, "hard_sigmoid") || !strcmp(s, "hardSigmoid"))
-        out->cell = c->m->keras3 ? RC_ACT_HARD_SIGMOID : RC_ACT_HARD_SIGMOID_K2;
-    else if (!strcmp(s, "tanh")) out->cell = RC_ACT_TANH;
-    else if (!strcmp(s, "sigmoid")) out->cell = RC_ACT_SIGMOID;
-    else if (!strcmp(s, "relu")) out->cell = RC_ACT_RELU;
-    else if (!strcmp(s, "linear")) out->cell = RC_ACT_LINEAR;
-    else if (!cell_only && !strcmp(s, "softmax")) out->kind = IO_ACT_SOFTMAX;
-    else if (!cell_only && !strcmp(s, "exponential")) out->kind = IO_ACT_EXP;
-    else if (!cell_only && (!strcmp(s, "log_softmax") || !strcmp(s, "logSoftmax"))) out->kind = IO_ACT_LOG_SOFTMAX;
-    else if (!cell_only && (!strcmp(s, "silu") || !strcmp(s, "swish"))) out->kind = IO_ACT_SILU;
-    else {
-        char msg[160];
-        snprintf(msg, sizeof msg, "'%s' is not supported (tanh, sigmoid, relu, linear, hard_sigmoid%s)", s,
-                 cell_only ? "" : ", softmax, log_softmax, exponential, silu/swish");
-        return opt_fail(c, key, msg);
+    rc_act_format f = c->m->keras3 ? RC_ACT_KERAS3 : RC_ACT_KERAS2;
+    if ((*out = rc_activation_from_keras(f, s))) return RC_OK;
+    /* the message lists what this format can name, from the table */
+    char msg[512];
+    size_t n = (size_t)snprintf(msg, sizeof msg, "'%s' is not supported (", s);
+    for (int i = 0, first = 1; i < rc_activation_count() && n < sizeof msg; i++) {
+        const char *name = rc_activation_keras_name(rc_activation_at(i), f);
+        if (!name) continue;
+        n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s", first ? "" : ", ", name);
+        first = 0;
     }
-    return RC_OK;
+    if (n < sizeof msg) snprintf(msg + n, sizeof msg - n, ")");
+    return opt_fail(c, key, msg);
 }
 
 /* float32 only: a string or a DTypePolicy object. */
@@ -205,14 +200,11 @@ static rc_status parse_cell(ctx *c, json_t *cfg, io_cell_type type, rc_cell_conf
     rc_status st;
     *cc = rc_cell_defaults(1);
     if ((st = get_count(c, cfg, "units", &cc->units))) return st;
-    io_activation a;
-    if ((st = get_act(c, cfg, "activation", RC_ACT_TANH, true, &a))) return st;
-    cc->activation = a.cell;
+    if ((st = get_act(c, cfg, "activation", RC_ACT_TANH, &cc->activation))) return st;
     if (type != IO_SIMPLE) {
         /* TF.js's default recurrent activation is hard_sigmoid; Keras' sigmoid */
         rc_activation dflt = c->m->keras3 ? RC_ACT_SIGMOID : RC_ACT_HARD_SIGMOID_K2;
-        if ((st = get_act(c, cfg, "recurrent_activation", dflt, true, &a))) return st;
-        cc->recurrent_activation = a.cell;
+        if ((st = get_act(c, cfg, "recurrent_activation", dflt, &cc->recurrent_activation))) return st;
     } else if (present(cfg, "recurrent_activation"))
         return opt_fail(c, "recurrent_activation", "does not apply to SimpleRNN");
     if ((st = get_bool(c, cfg, "use_bias", true, &cc->use_bias))) return st;
@@ -388,7 +380,7 @@ static rc_status read_activation(rc_io_model *m, json_t *cfg, io_layer *L) {
     const char *const keys[] = {"activation", NULL};
     if ((st = check_keys(&c, cfg, keys))) return st;
     if (!present(cfg, "activation")) return opt_fail(&c, "activation", "is missing");
-    return get_act(&c, cfg, "activation", RC_ACT_LINEAR, false, &L->act);
+    return get_act(&c, cfg, "activation", RC_ACT_LINEAR, &L->act);
 }
 
 static rc_status read_dense(rc_io_model *m, json_t *cfg, io_layer *L) {
@@ -396,7 +388,7 @@ static rc_status read_dense(rc_io_model *m, json_t *cfg, io_layer *L) {
     rc_status st;
     const char *const keys[] = {"units", "activation", "use_bias", NULL};
     if ((st = check_keys(&c, cfg, keys)) || (st = get_count(&c, cfg, "units", &L->units)) ||
-        (st = get_act(&c, cfg, "activation", RC_ACT_LINEAR, false, &L->act)) ||
+        (st = get_act(&c, cfg, "activation", RC_ACT_LINEAR, &L->act)) ||
         (st = get_bool(&c, cfg, "use_bias", true, &L->use_bias)))
         return st;
     return RC_OK;
@@ -787,16 +779,6 @@ int io_expected_weights(const io_layer *L, const char **names, int max) {
 
 /* --- building ------------------------------------------------------------------------ */
 
-static rc_node *activate(rc_graph *g, io_activation a, rc_node *x) {
-    switch (a.kind) {
-    case IO_ACT_SOFTMAX: return rc_softmax(g, x);
-    case IO_ACT_LOG_SOFTMAX: return rc_log_softmax(g, x);
-    case IO_ACT_EXP: return rc_exp(g, x);
-    case IO_ACT_SILU: return rc_mul(g, x, rc_sigmoid(g, x)); /* x * sigmoid(x) */
-    default: return rc_activate(g, a.cell, x);
-    }
-}
-
 static rc_cell *make_cell(io_cell_type t, const rc_cell_config *cc) {
     switch (t) {
     case IO_SIMPLE: return rc_simple_rnn_cell_new(cc);
@@ -820,17 +802,17 @@ static rc_rnn *make_rnn(const io_rnn *r) {
 }
 
 /* The formats' own layer class (a user layer in the sense of layer.h): an
- * optional inner layer, then an activation the layers' rc_activation
- * cannot express (softmax, ...), with the Keras class name of the row.
- * Activation is one with no inner layer; Dense with softmax a Dense inside;
- * TimeDistributed(Dense) a Dense (named after the wrapper, whose weights
- * TF.js and Keras 3 name so) that insists on (batch, time, features). */
+ * optional inner layer, then an activation, with the Keras class name of
+ * the row. Activation is one with no inner layer; TimeDistributed(Dense) a
+ * Dense (named after the wrapper, whose weights TF.js and Keras 3 name so,
+ * and which applies its activation itself) that insists on (batch, time,
+ * features). */
 typedef struct io_wrap {
     rc_layer layer;
     rc_layer *inner;              /* owned; NULL: the activation alone */
     char name[64], type[32];
     bool post;                    /* apply act after inner */
-    io_activation act;
+    rc_activation act;
     int ndim;                     /* the input rank required (0: any) */
 } io_wrap;
 
@@ -861,7 +843,7 @@ static rc_status wrap_apply(rc_layer *l, rc_graph *g, const rc_layer_in *in, rc_
         out->out[0] = in->x;
         out->mask[0] = in->mask;
     }
-    if (w->post && !(out->out[0] = activate(g, w->act, out->out[0]))) return rc_graph_status(g);
+    if (w->post && !(out->out[0] = rc_activate(g, w->act, out->out[0]))) return rc_graph_status(g);
     return RC_OK;
 }
 
@@ -903,23 +885,16 @@ static rc_layer *build_masking(const io_layer *L, rc_graph *g) { return rc_maski
 static rc_layer *build_dropout(const io_layer *L, rc_graph *g) { return rc_dropout_layer_new(L->name, L->value); }
 static rc_layer *build_activation(const io_layer *L, rc_graph *g) { return wrap(L, NULL, true, 0); }
 
-/* Dense(act): rc_dense with the activation when it is a cell's, else a
- * linear rc_dense wrapped with it. */
-static rc_layer *dense_of(const io_layer *L, bool *post) {
-    *post = L->act.kind != IO_ACT_CELL;
-    return rc_dense_layer(rc_dense_new(L->name, L->units, *post ? RC_ACT_LINEAR : L->act.cell, L->use_bias));
+/* Dense(act): rc_dense applies any activation of the table itself. */
+static rc_layer *dense_of(const io_layer *L) {
+    return rc_dense_layer(rc_dense_new(L->name, L->units, L->act, L->use_bias));
 }
 
-static rc_layer *build_dense(const io_layer *L, rc_graph *g) {
-    bool post;
-    rc_layer *d = dense_of(L, &post);
-    return d && post ? wrap(L, d, true, 0) : d;
-}
+static rc_layer *build_dense(const io_layer *L, rc_graph *g) { return dense_of(L); }
 
 static rc_layer *build_timedist(const io_layer *L, rc_graph *g) {
-    bool post;
-    rc_layer *d = dense_of(L, &post);
-    return d ? wrap(L, d, post, 3) : NULL;
+    rc_layer *d = dense_of(L);
+    return d ? wrap(L, d, false, 3) : NULL;
 }
 
 static rc_layer *build_rnn(const io_layer *L, rc_graph *g) { return rc_rnn_layer(make_rnn(&L->rnn)); }

@@ -18,15 +18,6 @@
 typedef struct io_layer io_layer;
 typedef struct io_class io_class;
 
-/* Activations of Dense/Activation layers: the cell ones plus softmax,
- * log_softmax, exponential and silu/swish (which cells cannot use). */
-typedef enum io_act { IO_ACT_CELL, IO_ACT_SOFTMAX, IO_ACT_LOG_SOFTMAX, IO_ACT_EXP, IO_ACT_SILU } io_act;
-
-typedef struct io_activation {
-    io_act kind;
-    rc_activation cell;   /* kind == IO_ACT_CELL */
-} io_activation;
-
 typedef enum io_cell_type { IO_SIMPLE, IO_LSTM, IO_GRU } io_cell_type;
 
 typedef struct io_rnn {
@@ -67,7 +58,7 @@ struct io_layer {
     int64_t units, input_dim, output_dim;
     bool use_bias, mask_zero;
     double value;                 /* Masking mask_value, Dropout rate */
-    io_activation act;
+    rc_activation act;            /* Dense, TimeDistributed, Activation (recur/activation.h) */
     io_rnn rnn, back;             /* RNN; Bidirectional forward / backward */
     bool has_back;                /* a backward_layer was given */
     rc_merge_mode merge;
@@ -145,7 +136,7 @@ struct rc_io_model {
     char name[64];
     char file[1024];              /* for messages */
     const char *format;           /* "tfjs" | "keras3" */
-    bool keras3;                  /* activation names: hard_sigmoid differs */
+    bool keras3;                  /* Keras 3 schema and activation spellings (else Keras 2 / TF.js) */
     bool sequential;
     int nlayers;
     io_layer *layers;

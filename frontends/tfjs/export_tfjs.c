@@ -12,30 +12,22 @@
 
 #include "../model/model_io_impl.h"
 
-static const char *act_name(rc_io_model *m, const io_activation *a, const char *layer, bool *ok) {
-    if (a->kind == IO_ACT_SOFTMAX) return "softmax";
-    if (a->kind == IO_ACT_EXP) return "exponential";
-    if (a->kind == IO_ACT_LOG_SOFTMAX) return "log_softmax";
-    if (a->kind == IO_ACT_SILU) return "swish";
-    switch (a->cell) {
-    case RC_ACT_TANH: return "tanh";
-    case RC_ACT_SIGMOID: return "sigmoid";
-    case RC_ACT_RELU: return "relu";
-    case RC_ACT_LINEAR: return "linear";
-    case RC_ACT_HARD_SIGMOID_K2: return "hard_sigmoid";
-    case RC_ACT_HARD_SIGMOID: break;
-    }
-    io_fail(m, RC_ERR_ARG, "layer '%s': Keras 3's hard_sigmoid (x/6 + 1/2) has no TF.js equivalent", layer);
+/* An activation's Keras 2 / TF.js spelling (recur/activation.h's table);
+ * an error when the format has none (Keras 3's hard_sigmoid, x/6 + 1/2). */
+static const char *act_name(rc_io_model *m, rc_activation a, const char *layer, bool *ok) {
+    const char *s = rc_activation_keras_name(a, RC_ACT_KERAS2);
+    if (s) return s;
+    io_fail(m, RC_ERR_ARG, "layer '%s': activation '%s' has no TF.js / Keras 2 equivalent", layer,
+            rc_activation_name(a));
     *ok = false;
     return "linear";
 }
 
 static json_t *cell_config(rc_io_model *m, const rc_cell_config *c, io_cell_type t, const char *name, bool *ok) {
-    io_activation a = {IO_ACT_CELL, c->activation}, ra = {IO_ACT_CELL, c->recurrent_activation};
     json_t *o = json_pack("{s:s, s:b, s:I, s:s, s:b, s:f, s:f}", "name", name, "trainable", 1, "units",
-                          (json_int_t)c->units, "activation", act_name(m, &a, name, ok), "use_bias", c->use_bias,
+                          (json_int_t)c->units, "activation", act_name(m, c->activation, name, ok), "use_bias", c->use_bias,
                           "dropout", 0.0, "recurrent_dropout", 0.0);
-    if (t != IO_SIMPLE) json_object_set_new(o, "recurrent_activation", json_string(act_name(m, &ra, name, ok)));
+    if (t != IO_SIMPLE) json_object_set_new(o, "recurrent_activation", json_string(act_name(m, c->recurrent_activation, name, ok)));
     if (t == IO_LSTM) json_object_set_new(o, "unit_forget_bias", json_boolean(c->unit_forget_bias));
     if (t == IO_GRU) json_object_set_new(o, "reset_after", json_boolean(c->reset_after));
     if (t == IO_GRU && c->reset_after) {
@@ -108,12 +100,12 @@ json_t *io_write_dropout(rc_io_model *m, const io_layer *L, bool *ok) {
 
 json_t *io_write_activation(rc_io_model *m, const io_layer *L, bool *ok) {
     return json_pack("{s:s, s:b, s:s, s:s}", "name", L->name, "trainable", 1, "dtype", "float32", "activation",
-                     act_name(m, &L->act, L->name, ok));
+                     act_name(m, L->act, L->name, ok));
 }
 
 static json_t *dense_config(rc_io_model *m, const io_layer *L, const char *name, bool *ok) {
     return json_pack("{s:s, s:b, s:s, s:I, s:s, s:b}", "name", name, "trainable", 1, "dtype", "float32", "units",
-                     (json_int_t)L->units, "activation", act_name(m, &L->act, L->name, ok), "use_bias", L->use_bias);
+                     (json_int_t)L->units, "activation", act_name(m, L->act, L->name, ok), "use_bias", L->use_bias);
 }
 
 json_t *io_write_dense(rc_io_model *m, const io_layer *L, bool *ok) { return dense_config(m, L, L->name, ok); }

@@ -71,7 +71,7 @@ static bool parse_act(gcase *c, json_t *o, const char *k, rc_activation dflt, rc
         *out = dflt;
         return true;
     }
-    if (!rc_activation_parse(json_string_value(v), out)) return fail(c, "unknown activation '%s' for %s", json_string_value(v), k);
+    if (!(*out = rc_activation_find(json_string_value(v)))) return fail(c, "unknown activation '%s' for %s", json_string_value(v), k);
     return true;
 }
 

@@ -14,14 +14,12 @@ static const rc_activation all_acts[NACTS] = {RC_ACT_TANH,   RC_ACT_SIGMOID,    
                                               RC_ACT_LINEAR, RC_ACT_HARD_SIGMOID, RC_ACT_HARD_SIGMOID_K2};
 
 static double act_d(rc_activation a, double x) {
-    switch (a) {
-    case RC_ACT_TANH: return tanh(x);
-    case RC_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
-    case RC_ACT_RELU: return x > 0 ? x : 0.0;
-    case RC_ACT_LINEAR: return x;
-    case RC_ACT_HARD_SIGMOID: return fmin(fmax(x / 6.0 + 0.5, 0.0), 1.0);
-    case RC_ACT_HARD_SIGMOID_K2: return fmin(fmax(0.2 * x + 0.5, 0.0), 1.0);
-    }
+    if (a == RC_ACT_TANH) return tanh(x);
+    if (a == RC_ACT_SIGMOID) return 1.0 / (1.0 + exp(-x));
+    if (a == RC_ACT_RELU) return x > 0 ? x : 0.0;
+    if (a == RC_ACT_LINEAR) return x;
+    if (a == RC_ACT_HARD_SIGMOID) return fmin(fmax(x / 6.0 + 0.5, 0.0), 1.0);
+    if (a == RC_ACT_HARD_SIGMOID_K2) return fmin(fmax(0.2 * x + 0.5, 0.0), 1.0);
     return NAN;
 }
 

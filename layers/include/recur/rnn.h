@@ -16,6 +16,7 @@
 #ifndef RECUR_RNN_H
 #define RECUR_RNN_H
 
+#include "recur/activation.h"
 #include "recur/graph.h"
 #include "recur/rng.h"
 
@@ -25,24 +26,6 @@ extern "C" {
 
 #define RC_MAX_STATES 16
 #define RC_MAX_CELL_PARAMS 48
-
-/* --- activations ---------------------------------------------------------- */
-
-typedef enum rc_activation {
-    RC_ACT_TANH,
-    RC_ACT_SIGMOID,
-    RC_ACT_RELU,
-    RC_ACT_LINEAR,
-    RC_ACT_HARD_SIGMOID,    /* Keras 3: clip(x/6 + 0.5, 0, 1) */
-    RC_ACT_HARD_SIGMOID_K2, /* Keras 2 / TF.js: clip(0.2x + 0.5, 0, 1) */
-} rc_activation;
-
-/* Apply an activation (linear returns x itself). */
-rc_node *rc_activate(rc_graph *g, rc_activation a, rc_node *x);
-/* Parse a name: "tanh", "sigmoid", "relu", "linear" (or NULL/"" = linear),
- * "hard_sigmoid" (Keras 3), "hard_sigmoid_k2"; false if unknown. */
-bool rc_activation_parse(const char *name, rc_activation *out);
-const char *rc_activation_name(rc_activation a);
 
 /* --- cells ---------------------------------------------------------------- */
 
@@ -117,8 +100,8 @@ rc_status rc_cell_set_weight(rc_cell *c, int k, rc_shape shape, const float *val
 
 typedef struct rc_cell_config {
     int64_t units;
-    rc_activation activation;           /* default tanh */
-    rc_activation recurrent_activation; /* default sigmoid (LSTM, GRU) */
+    rc_activation activation;           /* default tanh; any row of activation.h (NULL: linear) */
+    rc_activation recurrent_activation; /* default sigmoid (LSTM, GRU); likewise */
     bool use_bias;                      /* default true */
     bool unit_forget_bias;              /* LSTM, default true */
     bool reset_after;                   /* GRU, default true (Keras 3) */

@@ -68,6 +68,17 @@ static const usage_case cases[] = {
     {"dot", "dot --cell lstm --units 2 --input 2 --steps 2 -o g.dot --grad-of nosuch",
      "--grad-of 'nosuch' matches no parameter"},
     {"dot", "dot m.json n.json -o g.dot", "unexpected argument 'n.json'"},
+    {"view", "view", "missing MODEL"},
+    {"view", "view m.keras", "missing -o PAGE.html"},
+    {"view", "view m.keras -o g.svg", "-o expects an .html file, got 'g.svg'"},
+    {"view", "view m.keras n.keras -o g.html", "unexpected argument 'n.keras'"},
+    {"view", "view --cell mgu -o g.html", "--cell expects simple, lstm or gru, got 'mgu'"},
+    {"view", "view --cell lstm --steps 0 -o g.html", "--steps expects a positive integer up to 10000, got '0'"},
+    {"view", "view --cell lstm --steps-shown -1 -o g.html", "--steps-shown expects a whole number from 0 to 10000"},
+    {"view", "view --cell lstm --rankdir XY -o g.html", "--rankdir expects TB, LR, BT or RL, got 'XY'"},
+    {"view", "view m.keras --units 3 -o g.html", "do not go with a model"},
+    {"view", "view --cell lstm -o", "-o needs a value"},
+    {"view", "view --bogus", "unknown option '--bogus'"},
     {"train", "train", "missing --corpus"},
     {"train", "train --corpus c.txt --steps abc", "--steps expects a positive integer up to 100000000, got 'abc'"},
     {"train", "train --corpus c.txt --lr x", "--lr expects a number from 1e-12 to 10, got 'x'"},
@@ -126,7 +137,7 @@ Test(cli_usage, every_bad_usage_is_one_line_then_where_help_is, .init = setup, .
 }
 
 static const char *const commands[] = {"help", "version", "predict", "summary", "gradcheck", "export",
-                                       "dot", "train", "generate", "eval", "plot"};
+                                       "dot", "view", "train", "generate", "eval", "plot"};
 
 Test(cli_usage, help_goes_to_stdout_with_status_0, .init = setup, .fini = cli_remove_dir) {
     char general[65536];
@@ -185,6 +196,8 @@ Test(cli_usage, a_missing_or_directory_file_is_named, .init = setup, .fini = cli
     expect_failure("export", "adir out", "adir", isdir);
     expect_failure("dot", "adir -o g.dot", "adir", isdir);
     expect_failure("dot", "none.json -o g.dot", "none.json", no);
+    expect_failure("view", "adir -o g.html", "adir", isdir);
+    expect_failure("view", "none.keras -o g.html", "none.keras", no);
     expect_failure("train", "--corpus adir", "adir", isdir);
     expect_failure("train", "--corpus none.txt", "none.txt", no);
     expect_failure("plot", "adir -o c.svg", "adir", isdir);

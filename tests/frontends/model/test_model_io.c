@@ -1,17 +1,23 @@
 /* Keras / TF.js import and export: bad files give clear errors naming the
  * file and the problem; parameter counts follow the Keras formulas; an
- * export re-imports to the same predictions. Fixtures are made by mutating
+ * export re-imports to the same predictions; every activation of the table
+ * imports through both formats by its spellings, predicts its formula and
+ * exports to TF.js by its Keras 2 spelling. Fixtures are made by mutating
  * copies of the golden models (tests/golden/models) in a temporary dir. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
 
 #include <recur.h>
 #include <recur/model_io.h>
+
+#include "util.h"
 
 #ifndef GOLDEN_MODELS
 #error "GOLDEN_MODELS must name tests/golden/models"
@@ -196,14 +202,14 @@ static void unknown_option(json_t *root) {
 }
 static void bad_activation(json_t *root) {
     json_t *cfg = json_object_get(json_array_get(layers_of(root), 1), "config");
-    json_object_set_new(cfg, "activation", json_string("gelu"));
+    json_object_set_new(cfg, "activation", json_string("mish"));
 }
 Test(model_io, unsupported_options_name_layer_and_option) {
     expect_error(tfjs_fixture("bidir_lstm_dense", regularizer, -1), RC_ERR_FORMAT,
                  "layer 'dense' (Dense): option 'kernel_regularizer' is not supported");
     expect_error(tfjs_fixture("bidir_lstm_dense", unknown_option, -1), RC_ERR_FORMAT,
                  "layer 'dense' (Dense): option 'flux_capacitor' is not supported");
-    expect_error(tfjs_fixture("bidir_lstm_dense", bad_activation, -1), RC_ERR_FORMAT, "'gelu' is not supported");
+    expect_error(tfjs_fixture("bidir_lstm_dense", bad_activation, -1), RC_ERR_FORMAT, "'mish' is not supported");
 }
 
 /* --- .keras archives ------------------------------------------------------------- */
@@ -467,3 +473,125 @@ Test(model_io, converter_model_config_form) {
         cr_assert(memcmp(a, b, (size_t)na * sizeof(float)) == 0, "%s", names[k]);
     }
 }
+
+/* --- activations through both formats ----------------------------------------------- */
+
+/* gru_lstm_dense (GRU -> LSTM -> Dense(2, linear)) with the activation of
+ * its layer of class `act_class` spelled `act_spelling`. */
+static const char *act_class, *act_spelling;
+
+static void set_activation(json_t *layers) {
+    size_t i;
+    json_t *l;
+    bool found = false;
+    json_array_foreach(layers, i, l) {
+        if (strcmp(json_string_value(json_object_get(l, "class_name")), act_class)) continue;
+        json_object_set_new(json_object_get(l, "config"), "activation", json_string(act_spelling));
+        found = true;
+    }
+    cr_assert(found, "no %s layer", act_class);
+}
+static void tfjs_activation(json_t *root) { set_activation(layers_of(root)); }
+
+static const char *keras_activation_fixture(void) {
+    char src[512];
+    snprintf(src, sizeof src, "%s/gru_lstm_dense/config.json", GOLDEN_MODELS);
+    json_error_t e;
+    json_t *root = json_load_file(src, 0, &e);
+    cr_assert(root, "%s", e.text);
+    set_activation(json_object_get(json_object_get(root, "config"), "layers"));
+    char *cfg = json_dumps(root, 0);
+    json_decref(root);
+    const char *path = keras_fixture("gru_lstm_dense", NULL, cfg);
+    free(cfg);
+    return path;
+}
+
+/* The activation the exported model.json gives the layer of class act_class. */
+static char *exported_activation(const char *dir) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/model.json", dir);
+    json_error_t e;
+    json_t *root = json_load_file(path, 0, &e);
+    cr_assert(root, "%s", e.text);
+    json_t *layers = layers_of(root);
+    size_t i;
+    json_t *l;
+    char *out = NULL;
+    json_array_foreach(layers, i, l) {
+        if (strcmp(json_string_value(json_object_get(l, "class_name")), act_class)) continue;
+        out = strdup(json_string_value(json_object_get(json_object_get(l, "config"), "activation")));
+    }
+    json_decref(root);
+    cr_assert(out);
+    return out;
+}
+
+/* For every row and format with a spelling (all of the row's spellings):
+ * the model imports and predicts; on the Dense its formula applied (in
+ * double) to the linear model's outputs, on the LSTM something other than
+ * tanh's unless it is tanh; the TF.js export writes the Keras 2 spelling
+ * and re-imports to the same bits, or is an error naming the activation
+ * when TF.js cannot express it. */
+static void activation_through_formats(const char *cls) {
+    char base[512], out_dir[128];
+    snprintf(base, sizeof base, "%s/gru_lstm_dense/model.json", GOLDEN_MODELS);
+    snprintf(out_dir, sizeof out_dir, "%s/exported", tmp);
+    cr_assert(mkdir(out_dir, 0700) == 0);
+    float ref[64], got[64], again[64];
+    int64_t nref, n, n2;
+    predict(base, ref, &nref); /* Dense linear, LSTM tanh */
+    act_class = cls;
+    const rc_act_format formats[2] = {RC_ACT_KERAS3, RC_ACT_KERAS2};
+    int checked = 0;
+    for (int i = 0; i < rc_activation_count(); i++) {
+        rc_activation a = rc_activation_at(i);
+        for (int f = 0; f < 2; f++) {
+            const char *const *sp = formats[f] == RC_ACT_KERAS3 ? a->keras3 : a->keras2;
+            for (int k = 0; k < RC_ACT_SPELLINGS && sp[k]; k++) {
+                act_spelling = sp[k];
+                const char *path = formats[f] == RC_ACT_KERAS3 ? keras_activation_fixture()
+                                                               : tfjs_fixture("gru_lstm_dense", tfjs_activation, -1);
+                char what[160];
+                snprintf(what, sizeof what, "%s activation '%s' (%s) in a %s file", cls, sp[k], a->name,
+                         f ? "TF.js" : "Keras 3");
+                predict(path, got, &n);
+                cr_assert_eq(n, nref, "%s", what);
+                if (!strcmp(cls, "Dense")) {
+                    for (int64_t r = 0; r < n; r += 2) { /* rows of the Dense's 2 units */
+                        double x[2] = {ref[r], ref[r + 1]}, want[2];
+                        cr_assert(tu_activation_ref(a, x, want, 2), "%s: no formula", what);
+                        for (int u = 0; u < 2; u++)
+                            cr_assert(fabs(got[r + u] - want[u]) <= 1e-6 + 1e-5 * fabs(want[u]),
+                                      "%s: %.9g -> %.9g, want %.9g", what, x[u], (double)got[r + u], want[u]);
+                    }
+                } else if (a != RC_ACT_TANH)
+                    cr_assert(memcmp(got, ref, (size_t)n * sizeof(float)), "%s: predicts as tanh", what);
+                rc_io_model *m = load_ok(path);
+                rc_error err;
+                rc_status st = rc_io_export_tfjs(m, out_dir, &err);
+                rc_io_free(m);
+                const char *written = rc_activation_keras_name(a, RC_ACT_KERAS2);
+                if (!written) {
+                    cr_assert_eq(st, RC_ERR_ARG, "%s: exported", what);
+                    cr_assert(strstr(err.message, "has no TF.js"), "%s: %s", what, err.message);
+                    continue;
+                }
+                cr_assert_eq(st, RC_OK, "%s: %s", what, err.message);
+                char *w = exported_activation(out_dir);
+                cr_assert_str_eq(w, written, "%s", what);
+                free(w);
+                char exported[256];
+                snprintf(exported, sizeof exported, "%s/model.json", out_dir);
+                predict(exported, again, &n2);
+                cr_assert(n2 == n && memcmp(got, again, (size_t)n * sizeof(float)) == 0,
+                          "%s: the TF.js export predicts differently", what);
+                checked++;
+            }
+        }
+    }
+    cr_assert(checked >= 2 * rc_activation_count() - 4);
+}
+
+Test(model_io, every_activation_on_dense_through_both_formats) { activation_through_formats("Dense"); }
+Test(model_io, every_activation_in_a_cell_through_both_formats) { activation_through_formats("LSTM"); }
