@@ -2,24 +2,9 @@
 #ifndef RECUR_FRONTENDS_IO_H
 #define RECUR_FRONTENDS_IO_H
 
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "recur/base.h"
-
-/* Write a message into the caller's (err, len) buffer (either may be
- * NULL/0) and return s. */
-static inline rc_status rc_errf(char *err, size_t len, rc_status s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static inline rc_status rc_errf(char *err, size_t len, rc_status s, const char *fmt, ...) {
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
 
 /* The boundary between an internal message buffer and the caller's
  * rc_error: on failure err gets st, where and msg (the status' name when
@@ -36,5 +21,23 @@ static inline rc_status io_set_where(rc_error *err, rc_status st, const char *wh
     if (err && st != RC_OK) snprintf(err->where, sizeof err->where, "%s", where);
     return st;
 }
+
+/* One piece of a file being written. */
+typedef struct io_part {
+    const void *data;
+    size_t len;
+} io_part;
+
+/* Write the parts, in order, to path so that a crash or error at any point
+ * leaves either the old file or the complete new one: a temporary file
+ * "<path>.tmp.XXXXXX" (X in [A-Za-z0-9]) in the same directory, locked
+ * (flock) while it is written, fsync'd, renamed over path, then the
+ * directory fsync'd. Before writing, temporary files of path that an earlier,
+ * killed writer left (same pattern, ours, not locked by a live writer) are
+ * removed. An existing file keeps its mode; a new one gets 0666 less the
+ * umask. A path that exists but is not a regular file (/dev/stdout, a FIFO)
+ * is written directly. Errors name path and go to err with `where` = fn
+ * (which may be NULL for io_set_where to fill later). */
+rc_status io_write_atomic(const char *path, const io_part *parts, int nparts, rc_error *err, const char *fn);
 
 #endif

@@ -243,47 +243,12 @@ done:
     return st;
 }
 
-/* Write data to path so that a failure leaves whatever was there before:
- * a temporary file next to it, renamed over it once complete. Paths that
- * are not regular files (/dev/stdout, a pipe) are written directly. */
+/* Write data to path so that a failure leaves whatever was there before
+ * (io_write_atomic: temporary file, fsync, rename; devices and pipes are
+ * written directly). */
 rc_status render_write_file(const char *path, const char *data, size_t n, rc_error *err, const char *fn) {
-    struct stat st;
-    bool exists = stat(path, &st) == 0;
-    if (exists && !S_ISREG(st.st_mode)) {
-        FILE *f = fopen(path, "wb");
-        if (!f) return rc_error_set(err, RC_ERR_IO, fn, "cannot write '%s': %s", path, strerror(errno));
-        size_t w = fwrite(data, 1, n, f);
-        int e = w != n ? (errno ? errno : EIO) : 0;
-        if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
-        return e ? rc_error_set(err, RC_ERR_IO, fn, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
-    }
-    size_t plen = strlen(path);
-    char *tmp = rc_malloc(plen + 16);
-    if (!tmp) return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
-    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        rc_free(tmp);
-        return rc_error_set(err, RC_ERR_IO, fn, "cannot write '%s': %s", path, strerror(e));
-    }
-    /* mkstemp makes the file 0600; give it what a new file would get (or
-     * the mode of the file it replaces) */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, exists ? (st.st_mode & 07777) : (0666 & ~mask));
-    int e = 0;
-    for (size_t off = 0; off < n && !e;) {
-        ssize_t w = write(fd, data + off, n - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) e = w < 0 ? errno : EIO;
-        else off += (size_t)w;
-    }
-    if (close(fd) != 0 && !e) e = errno;
-    if (!e && rename(tmp, path) != 0) e = errno;
-    if (e) unlink(tmp);
-    rc_free(tmp);
-    return e ? rc_error_set(err, RC_ERR_IO, fn, "cannot write '%s': %s", path, strerror(e)) : RC_OK;
+    io_part part = {data, n};
+    return io_write_atomic(path, &part, 1, err, fn);
 }
 
 rc_status rc_dot_render(const char *dot, const char *format, char **out, size_t *len, rc_error *err) {

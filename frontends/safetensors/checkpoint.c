@@ -2,10 +2,12 @@
  *
  * Format: u64 little-endian header length N, N bytes of JSON, data. The
  * header is padded with spaces to a multiple of 8 bytes so the data section
- * starts aligned (as the reference implementation does). Writes go to a
- * temporary file in the target's directory which is fsync'd and renamed
- * over the target, then the directory is fsync'd: a crash or error at any
- * point leaves either the old file or the new one, never a mix. Reads check
+ * starts aligned (as the reference implementation does). Writes go through
+ * io_write_atomic (../io.h): a locked temporary file in the target's
+ * directory, fsync'd and renamed over the target, then the directory
+ * fsync'd, so a crash or error at any point leaves either the old file or
+ * the new one, never a mix; stale temporary files of a killed save are
+ * removed by the next save; an existing file keeps its mode. Reads check
  * every field before anything is used (see rc_safetensors_read in
  * recur/checkpoint.h). */
 #include <errno.h>
@@ -35,20 +37,6 @@ static const char *st_dtype(rc_dtype d) { return d == RC_I32 ? "I32" : "F32"; }
 
 /* --- writing ------------------------------------------------------------------------ */
 
-static bool write_all(int fd, const void *buf, size_t n) {
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 static rc_status safetensors_write(const char *path, const rc_st_tensor *tensors, int n, const char *const *meta,
                                int nmeta, rc_error *err) {
     if (!path || !*path) return rc_error_set(err, RC_ERR_ARG, NULL, "safetensors: path is empty");
@@ -62,8 +50,8 @@ static rc_status safetensors_write(const char *path, const rc_st_tensor *tensors
         return rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
     }
     rc_status st = RC_OK;
-    char *hdr = NULL, *tmp = NULL;
-    int fd = -1;
+    char *hdr = NULL;
+    io_part *parts = NULL;
     for (int k = 0; k < nmeta; k++) {
         if (!meta[2 * k] || !meta[2 * k + 1]) {
             st = rc_error_set(err, RC_ERR_ARG, NULL, "%s: metadata pair %d has a NULL key or value", path, k);
@@ -104,61 +92,23 @@ static rc_status safetensors_write(const char *path, const rc_st_tensor *tensors
     }
     size_t hlen = strlen(hdr), padded = (hlen + 7) & ~(size_t)7;
 
-    size_t plen = strlen(path);
-    tmp = rc_malloc(plen + 16);
-    if (!tmp) {
-        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
-        goto out;
-    }
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
-        rc_free(tmp);
-        tmp = NULL;
-        goto out;
-    }
     unsigned char len8[8];
     for (int b = 0; b < 8; b++) len8[b] = (unsigned char)((uint64_t)padded >> (8 * b));
     static const char spaces[8] = "        ";
-    bool ok = write_all(fd, len8, 8) && write_all(fd, hdr, hlen) && write_all(fd, spaces, padded - hlen);
-    for (int i = 0; ok && i < n; i++)
-        ok = write_all(fd, tensors[i].data, (size_t)rc_shape_numel(tensors[i].shape) * rc_dtype_size(tensors[i].dtype));
-    if (!ok || fsync(fd) != 0) {
-        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: writing the temporary file failed: %s; the existing file is untouched",
-                  path, strerror(errno));
+    parts = rc_malloc((size_t)(n + 3) * sizeof *parts);
+    if (!parts) {
+        st = rc_error_set(err, RC_ERR_NOMEM, NULL, "%s: out of memory", path);
         goto out;
     }
-    int cr = close(fd);
-    fd = -1;
-    if (cr != 0) {
-        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: closing the temporary file failed: %s; the existing file is untouched",
-                  path, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        st = rc_error_set(err, RC_ERR_IO, NULL, "%s: renaming the temporary file over it failed: %s", path, strerror(errno));
-        goto out;
-    }
-    rc_free(tmp);
-    tmp = NULL;
-    /* Make the rename itself durable. */
-    char *dcopy = rc_strdup(path);
-    if (dcopy) {
-        int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            if (fsync(dfd) != 0 && errno != EINVAL)
-                st = rc_error_set(err, RC_ERR_IO, NULL, "%s: syncing its directory failed: %s", path, strerror(errno));
-            close(dfd);
-        }
-        rc_free(dcopy);
-    }
+    parts[0] = (io_part){len8, 8};
+    parts[1] = (io_part){hdr, hlen};
+    parts[2] = (io_part){spaces, padded - hlen};
+    for (int i = 0; i < n; i++)
+        parts[3 + i] = (io_part){tensors[i].data,
+                                 (size_t)rc_shape_numel(tensors[i].shape) * rc_dtype_size(tensors[i].dtype)};
+    st = io_write_atomic(path, parts, n + 3, err, NULL);
 out:
-    if (fd >= 0) close(fd);
-    if (tmp) {
-        unlink(tmp);
-        rc_free(tmp);
-    }
+    rc_free(parts);
     free(hdr);
     json_decref(md);
     json_decref(root);

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -421,5 +424,63 @@ Test(checkpoint, failed_write_leaves_the_old_file_intact) {
     cr_assert(n0 != n1 || memcmp(old, now, (size_t)n0) != 0, "the new checkpoint should differ");
     free(now);
     free(old);
+    net_free(&a);
+}
+
+/* Overwriting keeps the checkpoint's mode; a new checkpoint follows the
+ * umask (0666 & ~umask), not mkstemp's 0600. */
+Test(checkpoint, overwrite_keeps_the_mode_and_new_files_follow_the_umask) {
+    net a;
+    net_init(&a, 1);
+    rc_error err;
+    mode_t saved = umask(022);
+    const char *p = path_in("mode.ckpt");
+    cr_assert_eq(rc_trainer_save(a.t, p, NULL, NULL, &err), RC_OK, "%s", err.message);
+    struct stat sb;
+    cr_assert_eq(stat(p, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0644, "new file mode %o", sb.st_mode & 07777);
+    cr_assert_eq(chmod(p, 0640), 0);
+    net_steps(&a, 1);
+    cr_assert_eq(rc_trainer_save(a.t, p, NULL, NULL, &err), RC_OK, "%s", err.message);
+    cr_assert_eq(stat(p, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0640, "overwritten file mode %o", sb.st_mode & 07777);
+    umask(077);
+    const char *q = path_in("mode2.ckpt");
+    cr_assert_eq(rc_trainer_save(a.t, q, NULL, NULL, &err), RC_OK, "%s", err.message);
+    cr_assert_eq(stat(q, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0600, "new file under umask 077: %o", sb.st_mode & 07777);
+    umask(saved);
+    net_free(&a);
+}
+
+/* A save removes the temporary files a killed save of the same checkpoint
+ * left, and nothing else: not other checkpoints' temporaries, not names that
+ * merely look alike, not a temporary a live writer holds locked. */
+Test(checkpoint, a_save_removes_stale_temporaries_of_that_checkpoint_only) {
+    net a;
+    net_init(&a, 1);
+    rc_error err;
+    const char *stale[] = {"c.ckpt.tmp.AbC123", "c.ckpt.tmp.zzzzzz"};
+    const char *kept[] = {"c.ckpt.tmp.AbC12", "c.ckpt.tmp.AbC1234", "c.ckpt.tmp.Ab-123", "d.ckpt.tmp.AbC123",
+                          "c.ckpt.tmpx", "xc.ckpt.tmp.AbC123", "c.ckpt.bak"};
+    for (size_t i = 0; i < sizeof stale / sizeof *stale; i++) spit(path_in(stale[i]), "junk", 4);
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) spit(path_in(kept[i]), "keep", 4);
+    char live[300];
+    snprintf(live, sizeof live, "%s", path_in("c.ckpt.tmp.L1veW1"));
+    spit(live, "live", 4);
+    int lfd = open(live, O_RDONLY);
+    cr_assert(lfd >= 0);
+    cr_assert_eq(flock(lfd, LOCK_EX), 0);
+
+    cr_assert_eq(rc_trainer_save(a.t, path_in("c.ckpt"), NULL, NULL, &err), RC_OK, "%s", err.message);
+    for (size_t i = 0; i < sizeof stale / sizeof *stale; i++)
+        cr_expect_neq(access(path_in(stale[i]), F_OK), 0, "%s should have been removed", stale[i]);
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+        cr_expect_eq(access(path_in(kept[i]), F_OK), 0, "%s should have been kept", kept[i]);
+    cr_expect_eq(access(live, F_OK), 0, "a temporary locked by a live writer was removed");
+    close(lfd);
+    /* once its writer is gone, the next save removes it */
+    cr_assert_eq(rc_trainer_save(a.t, path_in("c.ckpt"), NULL, NULL, &err), RC_OK, "%s", err.message);
+    cr_expect_neq(access(live, F_OK), 0, "an unlocked stale temporary survived");
     net_free(&a);
 }
