@@ -121,6 +121,10 @@ rc_status charlm_load_corpus(const char *spec, bool ints, rc_corpus *c, char *ms
 static rc_status load_legacy(const char *path, charlm *m) {
     rc_safetensors *st = NULL;
     if (rc_safetensors_read(path, &st, NULL) != RC_OK) return RC_ERR_IO;
+    if (rc_safetensors_check_finite(st, path, NULL) != RC_OK) {
+        rc_safetensors_free(st);
+        return RC_ERR_FORMAT;
+    }
     size_t skip = strlen(rc_model_name(m->model)) + 1;
     const rc_st_tensor **src = calloc((size_t)m->nparams, sizeof *src);
     rc_status s = src ? RC_OK : RC_ERR_NOMEM;

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <libgen.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -358,6 +358,22 @@ out:
     return st;
 }
 
+static rc_status check_finite(const rc_safetensors *s, const char *path, rc_error *err) {
+    if (!s) return rc_error_set(err, RC_ERR_ARG, NULL, "NULL safetensors");
+    for (int i = 0; i < s->n; i++) {
+        const rc_st_tensor *t = &s->t[i];
+        if (t->dtype != RC_F32) continue;
+        const float *x = t->data;
+        int64_t n = rc_shape_numel(t->shape);
+        for (int64_t k = 0; k < n; k++)
+            if (!isfinite(x[k]))
+                return rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: tensor '%s' holds %s at element %lld (a diverged "
+                                    "or damaged checkpoint)", path ? path : "(safetensors)", t->name,
+                                    isnan(x[k]) ? "NaN" : x[k] > 0 ? "+Inf" : "-Inf", (long long)k);
+    }
+    return RC_OK;
+}
+
 /* --- parameters only ---------------------------------------------------------------- */
 
 static rc_status leaf_tensors(rc_node *const *nodes, int n, rc_st_tensor *t, char (*names)[512]) {
@@ -409,6 +425,7 @@ static rc_status load_params(const char *path, rc_node *const *params, int n, rc
     if (st != RC_OK) return st;
     const rc_st_tensor **src = rc_calloc((size_t)n, sizeof *src);
     if (!src) st = rc_error_set(err, RC_ERR_NOMEM, NULL, "out of memory");
+    else st = check_finite(s, path, err);
     for (int i = 0; st == RC_OK && i < n; i++) {
         char name[512];
         st = match(path, s, rc_node_path(params[i], name, sizeof name), params[i], &src[i], err);
@@ -654,6 +671,7 @@ static rc_status trainer_load(rc_trainer *t, const char *path, char **model_conf
         goto out;
     }
     /* Validate everything before changing anything. */
+    if ((st = check_finite(s, path, err)) != RC_OK) goto out;
     const char *fmt = rc_safetensors_meta(s, "format"), *ver = rc_safetensors_meta(s, "format_version");
     if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0 || !ver || strcmp(ver, CKPT_VERSION) != 0) {
         st = rc_error_set(err, RC_ERR_FORMAT, NULL, "%s: not a recur checkpoint (metadata format '%s' version '%s', want '%s' "
@@ -740,6 +758,10 @@ rc_status rc_safetensors_write(const char *path, const rc_st_tensor *tensors, in
 
 rc_status rc_safetensors_read(const char *path, rc_safetensors **out, rc_error *err) {
     return io_set_where(err, safetensors_read(path, out, err), "rc_safetensors_read");
+}
+
+rc_status rc_safetensors_check_finite(const rc_safetensors *st, const char *path, rc_error *err) {
+    return io_set_where(err, check_finite(st, path, err), "rc_safetensors_check_finite");
 }
 
 rc_status rc_save_params(const char *path, rc_node *const *params, int n, const char *const *meta, int nmeta,

@@ -48,8 +48,9 @@ rc_status rc_trainer_save(const rc_trainer *t, const char *path, const char *mod
                           const rc_rng *rng, rc_error *err);
 /* Restores everything saved by rc_trainer_save into a trainer built the
  * same way (same parameter paths and shapes, same optimizer kind). Every
- * tensor must be present with the right dtype and shape and no tensor may
- * be left over; on any error nothing in the trainer is changed. rng (may be
+ * tensor must be present with the right dtype and shape, finite
+ * (rc_safetensors_check_finite), and no tensor may be left over; on any
+ * error nothing in the trainer is changed. rng (may be
  * NULL) receives the saved RNG state (RC_ERR_FORMAT if asked for and
  * absent); *model_config (may be NULL) receives a copy of the "config"
  * string, or NULL if absent (free with rc_free). */
@@ -85,11 +86,19 @@ const rc_st_tensor *rc_safetensors_tensor(const rc_safetensors *st, int i);
 const rc_st_tensor *rc_safetensors_find(const rc_safetensors *st, const char *name);
 /* Metadata value or NULL; owned by st. */
 const char *rc_safetensors_meta(const rc_safetensors *st, const char *key);
+/* RC_OK when every F32 tensor of st holds finite values only; else
+ * RC_ERR_FORMAT naming the first offending tensor and element ("path:
+ * tensor 'lstm/kernel' holds NaN at element 3"). path is only for the
+ * message. rc_load_params and rc_trainer_load apply it to everything they
+ * load: a model trained into NaN (or a tampered file) is refused instead of
+ * evaluating to "nan" or sampling garbage. */
+rc_status rc_safetensors_check_finite(const rc_safetensors *st, const char *path, rc_error *err);
 
 /* Load only the parameters (by node path) from a checkpoint or any
  * safetensors file into params[0..n): for inference (recur generate).
- * Extra tensors in the file are ignored; a missing parameter or a
- * dtype/shape mismatch is an error and leaves every parameter unchanged. */
+ * Extra tensors in the file are ignored; a missing parameter, a
+ * dtype/shape mismatch or a non-finite value (rc_safetensors_check_finite)
+ * is an error and leaves every parameter unchanged. */
 rc_status rc_load_params(const char *path, rc_node *const *params, int n, rc_error *err);
 /* Save parameters (by node path) plus metadata pairs, atomically. */
 rc_status rc_save_params(const char *path, rc_node *const *params, int n, const char *const *meta,

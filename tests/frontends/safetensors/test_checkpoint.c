@@ -337,6 +337,36 @@ Test(checkpoint, load_validates_against_the_trainer_and_changes_nothing_on_error
     /* a missing tensor */
     cr_assert_eq(rc_safetensors_write(q, ts + 1, n - 1, meta, nmeta, &err), RC_OK, "%s", err.message);
     EXPECT_LOAD_FAIL("is missing");
+    /* a non-finite value (NaN, then -Inf) in a parameter or an optimizer
+     * slot: refused naming the tensor and the element, by rc_trainer_load,
+     * rc_load_params and rc_safetensors_check_finite */
+    for (int which = 0; which < n; which++) {
+        if (ts[which].dtype != RC_F32) continue;
+        int64_t numel = rc_shape_numel(ts[which].shape), k = numel - 1;
+        float *bad = malloc((size_t)numel * sizeof *bad);
+        memcpy(bad, ts[which].data, (size_t)numel * sizeof *bad);
+        bad[k] = which % 2 ? -INFINITY : NAN;
+        rc_st_tensor keep = ts[which];
+        ts[which].data = bad;
+        cr_assert_eq(rc_safetensors_write(q, ts, n, meta, nmeta, &err), RC_OK, "%s", err.message);
+        ts[which] = keep;
+        char needle[600];
+        snprintf(needle, sizeof needle, "tensor '%s' holds %s at element %lld", ts[which].name,
+                 which % 2 ? "-Inf" : "NaN", (long long)k);
+        EXPECT_LOAD_FAIL(needle);
+        cr_assert_str_eq(err.where, "rc_trainer_load");
+        if (strncmp(ts[which].name, "optimizer/", 10) != 0) {
+            cr_assert_eq(rc_load_params(q, b.params, 4, &err), RC_ERR_FORMAT);
+            cr_assert(strstr(err.message, needle), "%s", err.message);
+        }
+        rc_safetensors *bs;
+        cr_assert_eq(rc_safetensors_read(q, &bs, &err), RC_OK, "%s", err.message);
+        cr_assert_eq(rc_safetensors_check_finite(bs, q, &err), RC_ERR_FORMAT);
+        cr_assert(strstr(err.message, needle), "%s", err.message);
+        rc_safetensors_free(bs);
+        free(bad);
+    }
+    cr_assert_eq(rc_safetensors_check_finite(s, p, &err), RC_OK);
     /* an extra tensor */
     float extra = 1;
     ts[n] = (rc_st_tensor){"stray", RC_F32, RC_SCALAR, &extra};
