@@ -202,3 +202,69 @@ out:
     rc_free(base);
     return st;
 }
+
+/* --- paths ---------------------------------------------------------------------------- */
+
+char *io_path_join(const char *dir, const char *name) {
+    size_t a = strlen(dir), b = strlen(name);
+    bool sep = a && dir[a - 1] != '/';
+    char *p = rc_malloc(a + sep + b + 1);
+    if (!p) return NULL;
+    memcpy(p, dir, a);
+    if (sep) p[a] = '/';
+    memcpy(p + a + sep, name, b + 1);
+    return p;
+}
+
+char *io_dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return rc_strdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = rc_malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, path, n);
+    d[n] = 0;
+    return d;
+}
+
+/* The fallback of io_open_beneath for kernels without openat2 (before
+ * Linux 5.6) or where it is filtered (seccomp): the same promise, checked by
+ * hand. No absolute path, no ".." component; the file is opened, and the
+ * real path of what was opened must lie under the real path of the
+ * directory (so a symlink anywhere on the way that leaves it is refused). */
+static int open_beneath_fallback(int dirfd, const char *rel) {
+    if (rel[0] == '/') return errno = EXDEV, -1;
+    for (const char *c = rel; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n == 2 && c[0] == '.' && c[1] == '.') return errno = EXDEV, -1;
+        c += n;
+        while (*c == '/') c++;
+    }
+    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return -1;
+    char self[64], dself[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    snprintf(dself, sizeof dself, "/proc/self/fd/%d", dirfd);
+    char *real = realpath(self, NULL), *dreal = realpath(dself, NULL);
+    size_t dl = dreal ? strlen(dreal) : 0;
+    bool inside = real && dreal &&
+                  (strcmp(dreal, "/") == 0 || (strncmp(real, dreal, dl) == 0 && real[dl] == '/'));
+    free(real);
+    free(dreal);
+    if (!inside) {
+        close(fd);
+        return errno = EXDEV, -1;
+    }
+    return fd;
+}
+
+int io_open_beneath(int dirfd, const char *rel) {
+#if defined(IO_HAVE_OPENAT2) && defined(SYS_openat2)
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return (int)fd;
+    /* ENOSYS: an older kernel; EPERM: a seccomp filter refusing the call */
+#endif
+    return open_beneath_fallback(dirfd, rel);
+}

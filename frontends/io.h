@@ -40,4 +40,18 @@ typedef struct io_part {
  * (which may be NULL for io_set_where to fill later). */
 rc_status io_write_atomic(const char *path, const io_part *parts, int nparts, rc_error *err, const char *fn);
 
+/* dir + "/" + name (no "/" added when dir is "" or ends in one), new
+ * memory (rc_free); NULL when out of memory. */
+char *io_path_join(const char *dir, const char *name);
+/* The directory part of path ("." when it has none, "/" for "/x"), new
+ * memory (rc_free); NULL when out of memory. No length limit. */
+char *io_dir_of(const char *path);
+/* Open rel for reading relative to the directory dirfd, only if it lies
+ * beneath it: openat2 with RESOLVE_BENEATH (absolute paths, ".." leaving
+ * it and symlinks leaving it fail with EXDEV), or where the kernel lacks
+ * openat2, the equivalent check by hand (no absolute path, no ".."
+ * component, the opened file's real path under the directory's). Returns
+ * the fd or -1 with errno set (EXDEV: outside the directory). */
+int io_open_beneath(int dirfd, const char *rel);
+
 #endif

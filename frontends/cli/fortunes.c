@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fortunes.h"
@@ -61,9 +62,15 @@ rc_status fortunes_load(rc_corpus *c, const char *dir, char *msg, size_t msglen)
     size_t len = 0, cap = 0;
     rc_status s = RC_OK;
     for (int i = 0; i < FORTUNES_NFILES && s == RC_OK; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, fortunes_files[i]);
+        size_t plen = strlen(dir) + strlen(fortunes_files[i]) + 2;
+        char *path = malloc(plen);
+        if (!path) {
+            s = errf(msg, msglen, RC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        snprintf(path, plen, "%s/%s", dir, fortunes_files[i]);
         s = read_file(path, &buf, &len, &cap, msg, msglen);
+        free(path);
     }
     if (s == RC_ERR_IO) {
         size_t k = msg ? strlen(msg) : 0;

@@ -22,7 +22,7 @@
 
 rc_status io_fail(rc_io_model *m, rc_status st, const char *fmt, ...) {
     if (m->err && m->err_len && !m->err[0]) {
-        int k = snprintf(m->err, m->err_len, "%s: ", m->file);
+        int k = snprintf(m->err, m->err_len, "%s: ", m->file ? m->file : "(model)");
         va_list ap;
         va_start(ap, fmt);
         if (k >= 0 && (size_t)k < m->err_len) vsnprintf(m->err + k, m->err_len - (size_t)k, fmt, ap);
@@ -1170,8 +1170,12 @@ static rc_status io_load(const char *path, rc_io_model **out, char *err, size_t 
         if (err && err_len) snprintf(err, err_len, "%s: out of memory", path);
         return RC_ERR_NOMEM;
     }
-    snprintf(m->file, sizeof m->file, "%s", path);
     m->err = err, m->err_len = err_len;
+    if (!(m->file = rc_strdup(path))) {
+        if (err && err_len) snprintf(err, err_len, "%s: out of memory", path);
+        rc_free(m);
+        return RC_ERR_NOMEM;
+    }
     size_t n = strlen(path);
     rc_status st = check_readable(path, err, err_len);
     if (!st) st = n > 6 && !strcmp(path + n - 6, ".keras") ? io_load_keras(m, path) : io_load_tfjs(m, path);
@@ -1228,6 +1232,7 @@ void rc_io_free(rc_io_model *m) {
     }
     rc_free(m->layers);
     rc_model_free(m->model);
+    rc_free(m->file);
     rc_free(m);
 }
 

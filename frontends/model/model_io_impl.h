@@ -134,7 +134,7 @@ json_t *io_write_bidir(rc_io_model *m, const io_layer *L, bool *ok);
 
 struct rc_io_model {
     char name[64];
-    char file[1024];              /* for messages */
+    char *file;                   /* the path, for messages (owned) */
     const char *format;           /* "tfjs" | "keras3" */
     bool keras3;                  /* Keras 3 schema and activation spellings (else Keras 2 / TF.js) */
     bool sequential;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../io.h"
 #include "../model/model_io_impl.h"
 
 /* An activation's Keras 2 / TF.js spelling (recur/activation.h's table);
@@ -148,14 +149,17 @@ rc_status io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, size
         return RC_ERR_ARG;
     }
     rc_io_model *m = (rc_io_model *)cm; /* only the error buffer is written */
-    char *save_err = m->err, file_save[1024];
+    char *save_err = m->err, *file_save = m->file;
     size_t save_len = m->err_len;
-    snprintf(file_save, sizeof file_save, "%s", m->file);
+    char *jpath = io_path_join(dir, "model.json"), *bpath = io_path_join(dir, "group1-shard1of1.bin");
+    if (!jpath || !bpath) {
+        rc_free(jpath);
+        rc_free(bpath);
+        if (err && err_len) snprintf(err, err_len, "%s: out of memory", dir);
+        return RC_ERR_NOMEM;
+    }
     m->err = err, m->err_len = err_len;
-    char jpath[1024], bpath[1024];
-    snprintf(jpath, sizeof jpath, "%s/model.json", dir);
-    snprintf(bpath, sizeof bpath, "%s/group1-shard1of1.bin", dir);
-    snprintf(m->file, sizeof m->file, "%s", jpath);
+    m->file = jpath;
     bool ok = true;
     rc_status st = RC_OK;
     json_t *layers = json_array(), *manifest = json_array();
@@ -224,7 +228,9 @@ rc_status io_export_tfjs(const rc_io_model *cm, const char *dir, char *err, size
     if (!st && json_dump_file(root, jpath, JSON_COMPACT) != 0)
         st = io_fail(m, RC_ERR_IO, "cannot write '%s'", jpath);
     json_decref(root);
-    snprintf(m->file, sizeof m->file, "%s", file_save);
+    m->file = file_save;
     m->err = save_err, m->err_len = save_len;
+    rc_free(jpath);
+    rc_free(bpath);
     return st;
 }

@@ -9,21 +9,15 @@
  * "lstm/lstm_cell/kernel"); within a layer the order is Keras'
  * get_weights() order, checked against the last name component. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "../io.h"
 #include "../model/model_io_impl.h"
-
-/* Directory part of path ("" or ending in '/'). */
-static void dir_of(const char *path, char *out, size_t len) {
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) + 1 : 0;
-    if (n >= len) n = 0;
-    memcpy(out, path, n);
-    out[n] = 0;
-}
 
 /* Manifest shape -> rc_shape with the element-count limit. */
 static rc_status weight_shape(rc_io_model *m, json_t *shape, const char *wname, rc_shape *s) {
@@ -45,7 +39,16 @@ static rc_status weight_shape(rc_io_model *m, json_t *shape, const char *wname, 
     return RC_OK;
 }
 
-static rc_status read_group(rc_io_model *m, const char *dir, json_t *group, int gi) {
+/* A shard that could not be opened: outside the model directory, or the
+ * system's reason. */
+static rc_status shard_fail(rc_io_model *m, const char *dir, const char *ps, int e) {
+    if (e == EXDEV || e == ELOOP)
+        return io_fail(m, RC_ERR_FORMAT, "shard '%s' lies outside the model directory %s (an absolute path, '..' or a "
+                       "symlink leaving it); refused", ps, dir);
+    return io_fail(m, RC_ERR_IO, "shard '%s' in %s: %s", ps, dir, strerror(e));
+}
+
+static rc_status read_group(rc_io_model *m, int dirfd, const char *dir, json_t *group, int gi) {
     json_t *paths = json_object_get(group, "paths"), *weights = json_object_get(group, "weights");
     if (!json_is_array(paths) || !json_is_array(weights))
         return io_fail(m, RC_ERR_FORMAT, "weightsManifest[%d]: needs 'paths' and 'weights' lists", gi);
@@ -68,32 +71,41 @@ static rc_status read_group(rc_io_model *m, const char *dir, json_t *group, int 
         total += rc_shape_numel(s) * 4;
         if (total > RC_MAX_ELEMS * 4) return io_fail(m, RC_ERR_FORMAT, "weightsManifest[%d]: more than 2^40 floats", gi);
     }
-    /* the shards: their sizes must add up to exactly the weights' bytes */
+    /* the shards: their sizes must add up to exactly the weights' bytes.
+     * Each is opened beneath the model's directory (io_open_beneath): a
+     * path that is absolute, climbs out with "..", or goes through a
+     * symlink leaving the directory is refused, never followed. */
     int64_t have = 0;
     json_t *p;
-    char full[1024];
     json_array_foreach(paths, i, p) {
         const char *ps = json_string_value(p);
-        if (!ps || !*ps || ps[0] == '/' || strstr(ps, ".."))
-            return io_fail(m, RC_ERR_FORMAT, "weightsManifest[%d]: shard path %zu is not a plain relative path", gi, i);
-        snprintf(full, sizeof full, "%s%s", dir, ps);
+        if (!ps || !*ps) return io_fail(m, RC_ERR_FORMAT, "weightsManifest[%d]: shard path %zu is empty or not a string",
+                                       gi, i);
+        int fd = io_open_beneath(dirfd, ps);
+        if (fd < 0) return shard_fail(m, dir, ps, errno);
         struct stat sb;
-        if (stat(full, &sb) != 0) return io_fail(m, RC_ERR_IO, "shard '%s': %s", full, strerror(errno));
+        bool reg = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+        close(fd);
+        if (!reg) return io_fail(m, RC_ERR_FORMAT, "shard '%s' in %s is not a regular file", ps, dir);
         have += (int64_t)sb.st_size;
+        if (have > total) break; /* already too much: no need to add up the rest */
     }
     if (have != total)
-        return io_fail(m, RC_ERR_FORMAT, "weightsManifest[%d]: the shards hold %lld bytes but the manifest's shapes "
-                       "need %lld (%s)", gi, (long long)have, (long long)total,
+        return io_fail(m, RC_ERR_FORMAT, "weightsManifest[%d]: the shards hold %s%lld bytes but the manifest's shapes "
+                       "need %lld (%s)", gi, have > total ? "more than " : "", (long long)have, (long long)total,
                        have < total ? "truncated shard or missing data" : "extra data or wrong shapes");
     uint8_t *buf = rc_malloc(total ? (size_t)total : 1);
     if (!buf) return io_fail(m, RC_ERR_NOMEM, "out of memory reading %lld bytes of weights", (long long)total);
     int64_t at = 0;
     json_array_foreach(paths, i, p) {
-        snprintf(full, sizeof full, "%s%s", dir, json_string_value(p));
-        FILE *f = fopen(full, "rb");
+        const char *ps = json_string_value(p);
+        int fd = io_open_beneath(dirfd, ps);
+        FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
         if (!f) {
+            int e = errno;
+            if (fd >= 0) close(fd);
             rc_free(buf);
-            return io_fail(m, RC_ERR_IO, "shard '%s': %s", full, strerror(errno));
+            return shard_fail(m, dir, ps, e);
         }
         size_t room = (size_t)(total - at), got = fread(buf + at, 1, room, f);
         bool more = fgetc(f) != EOF;
@@ -101,7 +113,7 @@ static rc_status read_group(rc_io_model *m, const char *dir, json_t *group, int 
         at += (int64_t)got;
         if (more || (i + 1 == json_array_size(paths) && at != total)) {
             rc_free(buf);
-            return io_fail(m, RC_ERR_IO, "shard '%s' changed size while being read", full);
+            return io_fail(m, RC_ERR_IO, "shard '%s' in %s changed size while being read", ps, dir);
         }
     }
     /* hand each weight to its layer */
@@ -192,11 +204,17 @@ rc_status io_load_tfjs(rc_io_model *m, const char *path) {
         st = io_parse_topology(m, mc ? mc : topo);
     }
     if (!st) {
-        char dir[512];
-        dir_of(path, dir, sizeof dir);
+        /* shards are found beneath the model's own directory, whatever
+         * the length of its path */
+        char *dir = io_dir_of(path);
+        int dirfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (!dir) st = io_fail(m, RC_ERR_NOMEM, "out of memory");
+        else if (dirfd < 0) st = io_fail(m, RC_ERR_IO, "cannot open the model's directory %s: %s", dir, strerror(errno));
         size_t i;
         json_t *g;
-        json_array_foreach(manifest, i, g) if (!st) st = read_group(m, dir, g, (int)i);
+        json_array_foreach(manifest, i, g) if (!st) st = read_group(m, dirfd, dir, g, (int)i);
+        if (dirfd >= 0) close(dirfd);
+        rc_free(dir);
     }
     if (!st) st = check_weights(m);
     json_decref(root);
