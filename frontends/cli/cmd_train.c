@@ -185,8 +185,10 @@ int cmd_train(int argc, char **argv) {
             args_fail("train", "%s", msg);
             goto done;
         }
-        char a[PATH_MAX];
-        if (model_s && (!realpath(model_s, a) || strcmp(a, import_path) != 0)) {
+        char *a = model_s ? realpath(model_s, NULL) : NULL;
+        bool same = a && strcmp(a, import_path) == 0;
+        free(a);
+        if (model_s && !same) {
             args_fail("train", "--resume: --model '%s' is not the checkpoint's model '%s'", model_s, import_path);
             goto done;
         }

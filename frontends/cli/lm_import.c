@@ -50,15 +50,18 @@ static void shape_str(const int64_t *d, int nd, char *buf, size_t len) {
 rc_status lm_import_open(const char *path, int64_t B, int64_t T, int64_t vocab, lm_import *m, char *msg,
                          size_t msglen) {
     memset(m, 0, sizeof *m);
-    char abs[PATH_MAX];
-    if (!realpath(path, abs)) {
+    char *abs = realpath(path, NULL);
+    if (!abs) {
         snprintf(msg, msglen, "cannot open the model '%s'", path);
         return RC_ERR_IO;
     }
     rc_error e;
     rc_status s = cli_msg(rc_io_load(abs, &m->io, &e), &e, msg, msglen);
-    if (s != RC_OK) return s;
-    m->path = strdup(abs);
+    if (s != RC_OK) {
+        free(abs);
+        return s;
+    }
+    m->path = abs;
     m->g = rc_graph_new();
     if (!m->path || !m->g) {
         lm_import_free(m);
