@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "recur/base.h"
 
@@ -116,4 +117,36 @@ char *rc_strdup(const char *s) {
     char *d = rc_malloc(n);
     if (d) memcpy(d, s, n);
     return d;
+}
+
+/* --- resource limits --------------------------------------------------------------- */
+
+static _Atomic int64_t limit_max_bytes; /* 0: the default */
+
+static int64_t default_max_bytes(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return (int64_t)4 << 30; /* unknown: 4 GiB */
+    return (int64_t)pages * page / 2;
+}
+
+rc_limits rc_limits_get(void) {
+    int64_t m = atomic_load(&limit_max_bytes);
+    return (rc_limits){.max_bytes = m == 0 ? default_max_bytes() : m < 0 ? -1 : m};
+}
+
+void rc_limits_set(const rc_limits *l) { atomic_store(&limit_max_bytes, l ? l->max_bytes : 0); }
+
+bool rc_limits_fit(int64_t bytes) {
+    int64_t m = rc_limits_get().max_bytes;
+    return m < 0 || bytes <= m;
+}
+
+const char *rc_bytes_str(int64_t bytes, char *buf, size_t len) {
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 6) v /= 1024, u++;
+    if (u == 0) snprintf(buf, len, "%lld B", (long long)bytes);
+    else snprintf(buf, len, "%.1f %s", v, unit[u]);
+    return buf;
 }

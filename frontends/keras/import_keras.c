@@ -10,7 +10,16 @@
  * forward_layer/... and backward_layer/... for Bidirectional; layer/vars/..
  * for TimeDistributed. The archive is read into memory and HDF5 opens the
  * image in memory (core driver), so nothing is written to disk. */
+#include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,27 +27,74 @@
 
 #include "../model/model_io_impl.h"
 
-/* A member of the archive into a new buffer (NUL-terminated). */
-static rc_status read_member(rc_io_model *m, zip_t *z, const char *name, char **buf, size_t *len) {
+/* Deflate cannot expand more than about 1032:1; a member declaring more is
+ * lying about its size (a zip bomb, or a header crafted to make the reader
+ * allocate). */
+#define ZIP_MAX_RATIO 1100
+
+static int64_t clamp64(uint64_t v) { return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v; }
+
+/* A member of the archive into a new buffer (NUL-terminated). Nothing the
+ * headers declare is trusted for allocation: the declared size must fit
+ * the compressed size (the archive's real length bounds that) times the
+ * largest deflate ratio, and the memory limit (rc_limits); the data is
+ * streamed into a buffer grown as bytes actually arrive, and must come to
+ * exactly the declared size. */
+static rc_status read_member(rc_io_model *m, zip_t *z, int64_t archive_len, const char *name, char **buf,
+                             size_t *len) {
+    *buf = NULL;
     zip_int64_t idx = zip_name_locate(z, name, 0);
     if (idx < 0) return io_fail(m, RC_ERR_FORMAT, "the archive has no %s (not a Keras 3 model file)", name);
     zip_stat_t zs;
-    if (zip_stat_index(z, (zip_uint64_t)idx, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE))
-        return io_fail(m, RC_ERR_FORMAT, "%s: cannot read its size in the archive", name);
-    if (zs.size > (zip_uint64_t)RC_MAX_ELEMS * 4)
-        return io_fail(m, RC_ERR_FORMAT, "%s: member too large (%llu bytes)", name, (unsigned long long)zs.size);
-    *buf = rc_malloc((size_t)zs.size + 1);
-    if (!*buf) return io_fail(m, RC_ERR_NOMEM, "%s: out of memory for %llu bytes", name, (unsigned long long)zs.size);
+    if (zip_stat_index(z, (zip_uint64_t)idx, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE) ||
+        !(zs.valid & ZIP_STAT_COMP_SIZE) || !(zs.valid & ZIP_STAT_COMP_METHOD))
+        return io_fail(m, RC_ERR_FORMAT, "%s: cannot read its sizes in the archive", name);
+    char a[32], b[32];
+    if (zs.comp_size > (zip_uint64_t)archive_len)
+        return io_fail(m, RC_ERR_FORMAT, "%s: declares %s compressed, more than the whole archive (%s)", name,
+                       rc_bytes_str(clamp64(zs.comp_size), a, sizeof a),
+                       rc_bytes_str(archive_len, b, sizeof b));
+    uint64_t cap = zs.comp_method == ZIP_CM_STORE ? zs.comp_size : zs.comp_size * ZIP_MAX_RATIO + 64;
+    if (zs.size > cap)
+        return io_fail(m, RC_ERR_FORMAT, "%s: declares %s uncompressed from %s compressed (more than deflate's "
+                       "%d:1 can give); refused", name, rc_bytes_str(clamp64(zs.size), a, sizeof a), rc_bytes_str((int64_t)zs.comp_size, b, sizeof b),
+                       ZIP_MAX_RATIO);
+    if (zs.size >= (zip_uint64_t)RC_MAX_ELEMS * 4 || !rc_limits_fit((int64_t)zs.size))
+        return io_fail(m, RC_ERR_NOMEM, "%s: %s uncompressed is over the memory limit of %s", name,
+                       rc_bytes_str((int64_t)zs.size, a, sizeof a), rc_bytes_str(rc_limits_get().max_bytes, b, sizeof b));
     zip_file_t *f = zip_fopen_index(z, (zip_uint64_t)idx, 0);
-    zip_int64_t got = f ? zip_fread(f, *buf, zs.size) : -1;
-    if (f) zip_fclose(f);
-    if (got < 0 || (zip_uint64_t)got != zs.size) {
-        rc_free(*buf);
-        *buf = NULL;
-        return io_fail(m, RC_ERR_FORMAT, "%s: damaged or truncated member of the archive", name);
+    if (!f) return io_fail(m, RC_ERR_FORMAT, "%s: cannot open the member: %s", name, zip_strerror(z));
+    size_t want = (size_t)zs.size, have = 0, room = want < ((size_t)1 << 20) ? want : (size_t)1 << 20;
+    char *data = rc_malloc(room + 1);
+    rc_status st = data ? RC_OK : io_fail(m, RC_ERR_NOMEM, "%s: out of memory", name);
+    while (!st) {
+        if (have == room) {
+            if (room > want) break; /* one byte more than declared arrived */
+            size_t grown = room * 2 > want ? want + 1 : room * 2;
+            char *nd = rc_realloc(data, grown + 1);
+            if (!nd) {
+                st = io_fail(m, RC_ERR_NOMEM, "%s: out of memory", name);
+                break;
+            }
+            data = nd, room = grown;
+        }
+        zip_int64_t got = zip_fread(f, data + have, room - have);
+        if (got < 0) st = io_fail(m, RC_ERR_FORMAT, "%s: damaged member of the archive: %s", name,
+                                  zip_file_strerror(f));
+        else if (got == 0) break;
+        else have += (size_t)got;
     }
-    (*buf)[zs.size] = 0;
-    *len = (size_t)zs.size;
+    zip_fclose(f);
+    if (!st && have != want)
+        st = io_fail(m, RC_ERR_FORMAT, "%s: the archive declares %zu bytes but the member holds %s%zu", name, want,
+                     have > want ? "more than " : "", have);
+    if (st) {
+        rc_free(data);
+        return st;
+    }
+    data[have] = 0;
+    *buf = data;
+    *len = have;
     return RC_OK;
 }
 
@@ -161,6 +217,248 @@ static rc_status read_weights(rc_io_model *m, hid_t file) {
     return st;
 }
 
+
+/* --- libhdf5, contained ------------------------------------------------------------
+ * libhdf5 is not hardened against hostile files (mutated bytes make it read
+ * through NULL pointers or ask for terabytes), so checking its arguments is
+ * not enough: the HDF5 part runs in a forked child with limits (address
+ * space, CPU time, no core file), which sends back plain arrays through a
+ * pipe; the parent reads them with a wall-clock deadline and checks every
+ * count and size before allocating. A crash, a limit or a hang of the child
+ * becomes a clean error naming the file. */
+
+#define H5_CPU_SECONDS 20  /* CPU time of the child (RLIMIT_CPU) */
+#define H5_WALL_SECONDS 60 /* wall-clock deadline of the parent */
+#define H5_MSG_MAX 1024
+
+#if defined(__SANITIZE_ADDRESS__)
+#define H5_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define H5_UNDER_ASAN 1
+#endif
+#endif
+#ifndef H5_UNDER_ASAN
+#define H5_UNDER_ASAN 0
+#endif
+
+/* In the child: the image opened in memory (core driver) and every layer's
+ * weights read into m (the child's copy). HDF5 prints its error stack by
+ * default; the library must not. */
+static rc_status h5_read_all(rc_io_model *m, const char *h5, size_t h5_len) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = -1;
+    rc_status st;
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 && H5Pset_file_image(fapl, (void *)h5, h5_len) >= 0)
+        file = H5Fopen("model.weights.h5", H5F_ACC_RDONLY, fapl);
+    if (file < 0) st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5 is not a readable HDF5 file");
+    else {
+        st = read_weights(m, file);
+        H5Fclose(file);
+    }
+    if (fapl >= 0) H5Pclose(fapl);
+    return st;
+}
+
+static bool put(int fd, const void *p, size_t n) {
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        c += w, n -= (size_t)w;
+    }
+    return true;
+}
+
+/* The child's side: limits, the read, then the stream
+ *   i32 status, u32 message length, message,
+ *   per layer: u32 count, per weight: u32 name length, name, i32 ndim,
+ *   i64 dims[ndim], numel float32 values. */
+static _Noreturn void h5_child(rc_io_model *m, const char *h5, size_t h5_len, int fd, char *msg) {
+    struct rlimit core = {0, 0}, cpu = {H5_CPU_SECONDS, H5_CPU_SECONDS + 1};
+    setrlimit(RLIMIT_CORE, &core);
+    setrlimit(RLIMIT_CPU, &cpu);
+#if !H5_UNDER_ASAN
+    /* Address space: what the process has now plus the memory limit. (Not
+     * under AddressSanitizer, which reserves terabytes of shadow memory;
+     * there its allocator's own limit stops huge requests.) */
+    int64_t lim = rc_limits_get().max_bytes;
+    long pages = 0, page = sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &pages) != 1) pages = 0;
+        fclose(f);
+    }
+    if (lim > 0 && pages > 0 && page > 0) {
+        rlim_t as = (rlim_t)pages * (rlim_t)page + (rlim_t)lim;
+        struct rlimit r = {as, as};
+        setrlimit(RLIMIT_AS, &r);
+    }
+#endif
+    m->err = msg, m->err_len = H5_MSG_MAX, msg[0] = 0;
+    int32_t st = (int32_t)h5_read_all(m, h5, h5_len);
+    uint32_t ml = (uint32_t)strlen(msg);
+    bool ok = put(fd, &st, 4) && put(fd, &ml, 4) && put(fd, msg, ml);
+    for (int l = 0; ok && st == RC_OK && l < m->nlayers; l++) {
+        io_layer *L = &m->layers[l];
+        uint32_t nw = (uint32_t)L->nw;
+        ok = put(fd, &nw, 4);
+        for (int k = 0; ok && k < L->nw; k++) {
+            io_weight *w = &L->w[k];
+            uint32_t nl = (uint32_t)strlen(w->name);
+            int32_t nd = w->shape.ndim;
+            ok = put(fd, &nl, 4) && put(fd, w->name, nl) && put(fd, &nd, 4) &&
+                 put(fd, w->shape.dim, (size_t)nd * sizeof(int64_t)) &&
+                 put(fd, w->data, (size_t)rc_shape_numel(w->shape) * sizeof(float));
+        }
+    }
+    _exit(ok ? 0 : 3); /* no atexit handlers, no leak report: the parent decides */
+}
+
+typedef struct h5_pipe {
+    int fd;
+    struct timespec deadline;
+    bool timed_out;
+} h5_pipe;
+
+static double seconds_left(const struct timespec *d) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(d->tv_sec - now.tv_sec) + (double)(d->tv_nsec - now.tv_nsec) * 1e-9;
+}
+
+/* Exactly n bytes from the child before the deadline; false on EOF, error
+ * or timeout. */
+static bool take(h5_pipe *p, void *buf, size_t n) {
+    char *c = buf;
+    while (n) {
+        double left = seconds_left(&p->deadline);
+        if (left <= 0) return p->timed_out = true, false;
+        struct pollfd pf = {p->fd, POLLIN, 0};
+        int r = poll(&pf, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) return p->timed_out = true, false;
+        if (r < 0) return false;
+        ssize_t got = read(p->fd, c, n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return false;
+        c += got, n -= (size_t)got;
+    }
+    return true;
+}
+
+/* The parent's side: the child's weights into m's layers, every size
+ * checked before it is used. Returns RC_OK, the child's own error, or
+ * RC_ERR_FORMAT for a stream that ended or broke the rules (the caller then
+ * looks at how the child ended). */
+static rc_status h5_receive(rc_io_model *m, h5_pipe *p, bool *broken) {
+    *broken = true;
+    int32_t st;
+    uint32_t ml;
+    char msg[H5_MSG_MAX + 1];
+    if (!take(p, &st, 4) || !take(p, &ml, 4) || ml > H5_MSG_MAX || !take(p, msg, ml)) return RC_ERR_FORMAT;
+    msg[ml] = 0;
+    if (st != RC_OK) {
+        *broken = false;
+        if (m->err && m->err_len && !m->err[0]) snprintf(m->err, m->err_len, "%s", msg); /* already prefixed */
+        return st > 0 && st < 64 ? (rc_status)st : RC_ERR_FORMAT;
+    }
+    int64_t total = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        io_layer *L = &m->layers[l];
+        uint32_t nw;
+        if (!take(p, &nw, 4) || nw > IO_MAX_W) return RC_ERR_FORMAT;
+        for (uint32_t k = 0; k < nw; k++) {
+            io_weight *w = &L->w[L->nw];
+            uint32_t nl;
+            int32_t nd;
+            if (!take(p, &nl, 4) || nl >= sizeof w->name || !take(p, w->name, nl)) return RC_ERR_FORMAT;
+            w->name[nl] = 0;
+            if (!take(p, &nd, 4) || nd < 0 || nd > RC_MAX_DIMS ||
+                !take(p, w->shape.dim, (size_t)nd * sizeof(int64_t)))
+                return RC_ERR_FORMAT;
+            w->shape.ndim = nd;
+            if (!rc_shape_valid(w->shape)) return RC_ERR_FORMAT;
+            int64_t bytes = rc_shape_numel(w->shape) * (int64_t)sizeof(float);
+            total += bytes;
+            if (!rc_limits_fit(total)) {
+                char a[32], b[32];
+                *broken = false;
+                return io_fail(m, RC_ERR_NOMEM, "model.weights.h5: the weights need more than %s, over the memory "
+                               "limit of %s", rc_bytes_str(total, a, sizeof a),
+                               rc_bytes_str(rc_limits_get().max_bytes, b, sizeof b));
+            }
+            if (!(w->data = rc_malloc((size_t)bytes))) {
+                *broken = false;
+                return io_fail(m, RC_ERR_NOMEM, "out of memory for weight '%s'", w->name);
+            }
+            L->nw++; /* owned by L from here (rc_io_free) */
+            if (!take(p, w->data, (size_t)bytes)) return RC_ERR_FORMAT;
+        }
+    }
+    char extra;
+    if (take(p, &extra, 1)) return RC_ERR_FORMAT; /* more than the layers hold */
+    if (p->timed_out) return RC_ERR_FORMAT;
+    *broken = false;
+    return RC_OK;
+}
+
+static rc_status read_weights_contained(rc_io_model *m, const char *h5, size_t h5_len) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return io_fail(m, RC_ERR_IO, "model.weights.h5: cannot start the HDF5 reader: %s", strerror(errno));
+    char *msg = rc_malloc(H5_MSG_MAX + 1);
+    if (!msg) {
+        close(fds[0]);
+        close(fds[1]);
+        return io_fail(m, RC_ERR_NOMEM, "out of memory");
+    }
+    fflush(NULL); /* nothing buffered is written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        rc_free(msg);
+        return io_fail(m, RC_ERR_IO, "model.weights.h5: cannot start the HDF5 reader: %s", strerror(e));
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        h5_child(m, h5, h5_len, fds[1], msg);
+    }
+    close(fds[1]);
+    rc_free(msg);
+    h5_pipe p = {.fd = fds[0]};
+    clock_gettime(CLOCK_MONOTONIC, &p.deadline);
+    p.deadline.tv_sec += H5_WALL_SECONDS;
+    bool broken;
+    rc_status st = h5_receive(m, &p, &broken);
+    close(fds[0]);
+    if (p.timed_out) kill(pid, SIGKILL);
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
+    if (!broken && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) return st;
+    /* the child crashed, hit a limit, hung or broke the protocol */
+    if (m->err) m->err[0] = 0;
+    if (p.timed_out)
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: the HDF5 reader took longer than %d s and was stopped (a "
+                       "damaged or hostile file)", H5_WALL_SECONDS);
+    if (WIFSIGNALED(ws)) {
+        int sig = WTERMSIG(ws);
+        if (sig == SIGXCPU || sig == SIGKILL)
+            return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: the HDF5 reader hit its CPU time limit (%d s) and was "
+                           "stopped (a damaged or hostile file)", H5_CPU_SECONDS);
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: the HDF5 reader crashed (signal %d, %s): the file is "
+                       "damaged or hostile", sig, strsignal(sig));
+    }
+    if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0)
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: the HDF5 reader failed (exit status %d; out of memory "
+                       "under the %s limit, or a damaged or hostile file)", WEXITSTATUS(ws), "memory");
+    return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: the HDF5 reader sent malformed data");
+}
+
 rc_status io_load_keras(rc_io_model *m, const char *path) {
     m->format = "keras3";
     m->keras3 = true;
@@ -177,8 +475,10 @@ rc_status io_load_keras(rc_io_model *m, const char *path) {
     }
     char *cfg = NULL, *h5 = NULL;
     size_t cfg_len = 0, h5_len = 0;
-    rc_status st = read_member(m, z, "config.json", &cfg, &cfg_len);
-    if (!st) st = read_member(m, z, "model.weights.h5", &h5, &h5_len);
+    struct stat sb;
+    int64_t archive_len = stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+    rc_status st = read_member(m, z, archive_len, "config.json", &cfg, &cfg_len);
+    if (!st) st = read_member(m, z, archive_len, "model.weights.h5", &h5, &h5_len);
     zip_close(z);
     json_t *root = NULL;
     if (!st) {
@@ -188,24 +488,7 @@ rc_status io_load_keras(rc_io_model *m, const char *path) {
                                 je.column, je.text);
     }
     if (!st) st = io_parse_topology(m, root);
-    if (!st) {
-        /* HDF5 prints its error stack by default; the library must not */
-        H5E_auto2_t old_fn;
-        void *old_data;
-        H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-        hid_t file = -1;
-        if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 && H5Pset_file_image(fapl, h5, h5_len) >= 0)
-            file = H5Fopen("model.weights.h5", H5F_ACC_RDONLY, fapl);
-        if (file < 0) st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5 is not a readable HDF5 file");
-        else {
-            st = read_weights(m, file);
-            H5Fclose(file);
-        }
-        if (fapl >= 0) H5Pclose(fapl);
-        H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
-    }
+    if (!st) st = read_weights_contained(m, h5, h5_len);
     json_decref(root);
     rc_free(cfg);
     rc_free(h5);

@@ -71,6 +71,25 @@ rc_status rc_error_set(rc_error *e, rc_status code, const char *where, const cha
 /* Reset e (may be NULL) to RC_OK with empty strings. */
 void rc_error_clear(rc_error *e);
 
+/* Resource limits, checked before allocating what a file or a corpus asks
+ * for (docs/security.md): a model whose plan, a leaf tensor, a vocabulary
+ * or a weights file would need more memory than max_bytes is refused with
+ * the figure it would need, instead of being killed by the OOM killer or
+ * overcommitting. Process-wide; set them once at start-up. */
+typedef struct rc_limits {
+    int64_t max_bytes; /* memory one plan arena, leaf tensor, model's weights or
+                          untrusted file's contents may need; 0 = the default,
+                          half of physical memory; < 0 = no limit */
+} rc_limits;
+/* The limits in force, defaults resolved (max_bytes > 0, or -1 for none). */
+rc_limits rc_limits_get(void);
+/* Set the limits (NULL: back to the defaults). */
+void rc_limits_set(const rc_limits *l);
+/* Whether `bytes` fits the memory limit. */
+bool rc_limits_fit(int64_t bytes);
+/* A byte count as "12.3 GiB" / "512 B" into buf (for messages); returns buf. */
+const char *rc_bytes_str(int64_t bytes, char *buf, size_t len);
+
 typedef enum rc_dtype {
     RC_F32 = 0, /* float; computed in double by the reference evaluator */
     RC_I32 = 1, /* token ids, labels */
