@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "recur/base.h"
+#include "internal.h"
 
 const char *rc_status_str(rc_status s) {
     switch (s) {
@@ -150,3 +151,18 @@ const char *rc_bytes_str(int64_t bytes, char *buf, size_t len) {
     else snprintf(buf, len, "%.1f %s", v, unit[u]);
     return buf;
 }
+
+static _Atomic int64_t limit_in_use;
+
+bool rc_limits_reserve(int64_t bytes) {
+    int64_t m = rc_limits_get().max_bytes;
+    int64_t cur = atomic_load(&limit_in_use);
+    do {
+        if (m >= 0 && (bytes > m || cur > m - bytes)) return false;
+    } while (!atomic_compare_exchange_weak(&limit_in_use, &cur, cur + bytes));
+    return true;
+}
+
+void rc_limits_release(int64_t bytes) { atomic_fetch_sub(&limit_in_use, bytes); }
+
+int64_t rc_limits_in_use(void) { return atomic_load(&limit_in_use); }

@@ -34,6 +34,15 @@ static bool infer_shape_attr(rc_graph *g, rc_node *n) {
 
 static bool infer_leaf(rc_graph *g, rc_node *n) {
     if (!infer_shape_attr(g, n)) return false;
+    int64_t bytes = rc_shape_numel(n->shape) * (int64_t)rc_dtype_size(n->dtype);
+    int64_t held = rc_limits_in_use();
+    if (!rc_limits_fit(bytes) || !rc_limits_fit(bytes + held)) {
+        char a[32], b[32], c[32], s[RC_SHAPE_STRLEN];
+        return rc_node_fail(g, n, RC_ERR_NOMEM, "shape %s needs %s (with %s held by other tensors and plans), over "
+                            "the memory limit of %s (rc_limits; recur --max-memory)", rc_shape_str(n->shape, s, sizeof s),
+                            rc_bytes_str(bytes, a, sizeof a), rc_bytes_str(held, c, sizeof c),
+                            rc_bytes_str(rc_limits_get().max_bytes, b, sizeof b));
+    }
     n->value = rc_tensor_new(n->dtype, n->shape);
     if (!n->value) return rc_node_fail(g, n, RC_ERR_NOMEM, "out of memory for its storage");
     return true;

@@ -36,6 +36,13 @@ struct rc_graph {
  * decides whether it stays. */
 void rc_graph_truncate(rc_graph *g, int mark);
 
+/* The memory budget (rc_limits, core/base.c): bytes held by owned tensors
+ * and plan arenas, process-wide. Reserve before allocating (false: it would
+ * not fit the limit; nothing reserved), release after freeing. */
+bool rc_limits_reserve(int64_t bytes);
+void rc_limits_release(int64_t bytes);
+int64_t rc_limits_in_use(void);
+
 /* Leaf and core ops (core/core_ops.c). */
 extern const rc_op rc_op_input, rc_op_param, rc_op_const, rc_op_fill, rc_op_add_n;
 

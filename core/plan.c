@@ -57,6 +57,7 @@ struct rc_plan {
     unsigned char *is_out;
     char *arena;
     size_t arena_bytes, scratch_bytes;
+    int64_t reserved; /* of the memory budget (rc_limits): arena + scratch */
     void *scratch;
 };
 
@@ -414,6 +415,17 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
 
     size_t total = pool_layout_best(&pool, norder);
     if (total == (size_t)-1) goto nomem;
+    /* refused up front, with the figure, rather than left to the allocator
+     * (which under overcommit says yes and the OOM killer decides later) */
+    if (total > (size_t)INT64_MAX - p->scratch_bytes || !rc_limits_reserve((int64_t)(total + p->scratch_bytes))) {
+        char a[32], b[32], c[32];
+        rc_graph_fail(g, RC_ERR_NOMEM, "rc_plan_new: the plan needs %s for its values (with %s held by tensors and "
+                      "other plans), over the memory limit of %s (rc_limits; recur --max-memory)",
+                      rc_bytes_str((int64_t)(total + p->scratch_bytes), a, sizeof a),
+                      rc_bytes_str(rc_limits_in_use(), c, sizeof c), rc_bytes_str(rc_limits_get().max_bytes, b, sizeof b));
+        goto fail;
+    }
+    p->reserved = (int64_t)(total + p->scratch_bytes);
     p->arena_bytes = total;
     p->arena = total ? rc_malloc_aligned(total) : NULL;
     p->scratch = p->scratch_bytes ? rc_malloc_aligned(p->scratch_bytes) : NULL;
@@ -468,6 +480,7 @@ void rc_plan_free(rc_plan *p) {
     if (!p) return;
     rc_free_aligned(p->arena);
     rc_free_aligned(p->scratch);
+    rc_limits_release(p->reserved);
     rc_free(p->steps);
     rc_free(p->in_pool);
     rc_free(p->ptr);

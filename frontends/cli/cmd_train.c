@@ -232,6 +232,23 @@ int cmd_train(int argc, char **argv) {
                   (long long)c.corpus.vocab, (long long)cfg.vocab);
         goto done;
     }
+    if (!model_s) {
+        /* The vocabulary comes from the file (--ints: the largest token +
+         * 1): refuse one the memory limit cannot hold before building. A
+         * lower bound: the embedding and output layer's parameters and
+         * gradients, and one step's logits. */
+        double v = (double)cfg.vocab, need = v * (double)(cfg.embed + cfg.units + 1) * 4 * 2 +
+                                             (double)batch * (double)seq * v * 4;
+        int64_t lim = rc_limits_get().max_bytes;
+        if (lim >= 0 && need > (double)lim) {
+            char a[32], b[32];
+            args_fail("train", "corpus '%s': a vocabulary of %lld tokens (the largest token + 1) needs at least %s for "
+                      "the embedding, the output layer and the logits, over the memory limit of %s (--max-memory)",
+                      corpus, (long long)cfg.vocab, rc_bytes_str(need > 9e18 ? INT64_MAX : (int64_t)need, a, sizeof a),
+                      rc_bytes_str(lim, b, sizeof b));
+            goto done;
+        }
+    }
     if (c.corpus.n_train < seq + 1 || rc_corpus_val_len(&c.corpus) < seq + 1) {
         args_fail("train", "corpus '%s' is too short: %lld training and %lld validation tokens, need %lld each",
                   corpus, (long long)c.corpus.n_train, (long long)rc_corpus_val_len(&c.corpus), (long long)(seq + 1));

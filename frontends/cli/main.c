@@ -6,10 +6,14 @@
  * Subcommands live in one table; adding one is a file cmd_<name>.c with
  * its run function declared in cli.h, plus a row here.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <recur.h>
 
@@ -42,8 +46,12 @@ static const command *find_command(const char *name) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: recur <command> [options]\n"
+    fprintf(f, "usage: recur [--max-memory SIZE] <command> [options]\n"
                "       recur --help | --version\n"
+               "\n"
+               "  --max-memory SIZE   refuse models, plans, vocabularies and files that would need more\n"
+               "                      memory (bytes, or with K, M, G, T: powers of 1024; 'none' for no\n"
+               "                      limit); default: half of physical memory (docs/security.md)\n"
                "\n"
                "commands:\n");
     for (int i = 0; i < NCOMMANDS; i++)
@@ -105,7 +113,42 @@ static int cmd_version(int argc, char **argv) {
     return 0;
 }
 
+/* SIZE of --max-memory: bytes with an optional K/M/G/T (powers of 1024),
+ * or "none" (-1); false when malformed, not positive or overflowing. */
+static bool parse_size(const char *s, int64_t *out) {
+    if (strcmp(s, "none") == 0) return *out = -1, true;
+    if (!isdigit((unsigned char)s[0])) return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || v == 0) return false;
+    int shift = 0;
+    if (*end) {
+        const char *u = strchr("KMGT", toupper((unsigned char)*end));
+        const char *rest = end + 1; /* "", "B" or "iB" */
+        bool unit_ok = !*rest || strcasecmp(rest, "B") == 0 || strcasecmp(rest, "iB") == 0;
+        if (!u || !unit_ok) return false;
+        shift = 10 * (int)(u - "KMGT" + 1);
+    }
+    if (v > ((unsigned long long)INT64_MAX >> shift)) return false;
+    *out = (int64_t)(v << shift);
+    return true;
+}
+
 int main(int argc, char **argv) {
+    /* global options before the command */
+    while (argc >= 2 && strncmp(argv[1], "--max-memory", 12) == 0 && (argv[1][12] == 0 || argv[1][12] == '=')) {
+        const char *v = argv[1][12] == '=' ? argv[1] + 13 : argc >= 3 ? argv[2] : NULL;
+        int used = argv[1][12] == '=' ? 1 : 2;
+        int64_t bytes;
+        if (!v) return args_usage_error(NULL, "--max-memory needs a SIZE (e.g. 2G, or none)");
+        if (!parse_size(v, &bytes))
+            return args_usage_error(NULL, "--max-memory '%s' is not a size (bytes > 0 with an optional K, M, G or T; "
+                                    "or none)", v);
+        rc_limits_set(&(rc_limits){.max_bytes = bytes});
+        argv[used] = argv[0];
+        argv += used, argc -= used;
+    }
     if (argc < 2) return args_usage_error(NULL, "missing a command (recur help lists them)");
     const char *name = argv[1];
     if (is_help(name))
