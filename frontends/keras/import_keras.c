@@ -277,6 +277,14 @@ static bool put(int fd, const void *p, size_t n) {
  *   per layer: u32 count, per weight: u32 name length, name, i32 ndim,
  *   i64 dims[ndim], numel float32 values. */
 static _Noreturn void h5_child(rc_io_model *m, const char *h5, size_t h5_len, int fd, char *msg) {
+    /* the child's own diagnostics (a sanitizer's report of the crash it
+     * contains) are not the library's to print: the parent reports */
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        close(null);
+    }
     struct rlimit core = {0, 0}, cpu = {H5_CPU_SECONDS, H5_CPU_SECONDS + 1};
     setrlimit(RLIMIT_CORE, &core);
     setrlimit(RLIMIT_CPU, &cpu);
