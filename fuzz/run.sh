@@ -7,7 +7,8 @@
 # Each target runs for SECONDS from its committed seeds (fuzz/corpus/T, read
 # only) plus a working corpus ($FUZZ_WORK/T, default
 # BUILD/fuzz-work/T, kept between runs so a campaign resumes), with its
-# dictionary, -timeout=10 -rss_limit_mb=2048 (-malloc_limit_mb is the same
+# dictionary, -timeout=10 ($FUZZ_TIMEOUT: a loaded machine stalls a niced
+# process for seconds, a false timeout) -rss_limit_mb=2048 (-malloc_limit_mb is the same
 # figure: one allocation beyond it is a finding) and the target's output
 # closed (-close_fd_mask=3; sanitizer reports still print). Extra libFuzzer
 # flags go in $FUZZ_FLAGS (e.g. "-jobs=1 -workers=1"). A crash, leak,
@@ -33,7 +34,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$work/$t"
     log=$work/$t.log
     # shellcheck disable=SC2086
-    "$exe" "$work/$t" "$src/corpus/$t" -dict="$src/dict/$t.dict" -max_total_time="$secs" -timeout=10 \
+    "$exe" "$work/$t" "$src/corpus/$t" -dict="$src/dict/$t.dict" -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-10}" \
         -rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" \
         ${FUZZ_FLAGS:-} > "$log" 2>&1
     rc=$?
