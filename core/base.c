@@ -35,6 +35,12 @@ rc_status rc_error_set(rc_error *e, rc_status code, const char *where, const cha
     } else {
         snprintf(e->message, sizeof e->message, "%s", rc_status_str(code));
     }
+    /* The message is one line even when it quotes a file: a layer name or
+     * an option key read from a hostile model.json may hold newlines or
+     * terminal escapes (found by fuzz/fuzz_tfjs.c). Control bytes become
+     * '?'; UTF-8 passes through. */
+    for (char *c = e->message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     return code;
 }
 

@@ -363,6 +363,10 @@ Test(errors, helpers) {
     rc_error_set(&e, RC_ERR_ARG, longer, "%s", longer); /* cut, never overrun */
     cr_expect_eq(strlen(e.message), sizeof e.message - 1);
     cr_expect_eq(strlen(e.where), sizeof e.where - 1);
+    /* one line even when the message quotes a hostile file (a layer name
+     * with a newline, a terminal escape; fuzz/regressions/tfjs) */
+    rc_error_set(&e, RC_ERR_FORMAT, "f", "layer '%s': option '%s'", "a\nb\r", "u\x1b[2J\x7f\tv\xc3\xa9");
+    cr_expect_str_eq(e.message, "layer 'a?b?': option 'u?[2J??v\xc3\xa9'");
     rc_error_clear(&e);
     cr_expect(e.code == RC_OK && !e.where[0] && !e.message[0]);
     rc_error_clear(NULL);

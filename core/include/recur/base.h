@@ -65,7 +65,9 @@ typedef struct rc_error {
 /* Fill e (may be NULL) with code, where and a printf-formatted message
  * (fmt NULL = rc_status_str(code)); returns code, for tail calls
  * (`return rc_error_set(err, RC_ERR_IO, "rc_io_load", "cannot open '%s'", p);`).
- * Messages longer than the buffer are cut. */
+ * Messages longer than the buffer are cut; control characters in them
+ * (newlines, escapes quoted from a file) are replaced by '?', so a message
+ * is always one line. */
 rc_status rc_error_set(rc_error *e, rc_status code, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Reset e (may be NULL) to RC_OK with empty strings. */

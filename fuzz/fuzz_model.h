@@ -1,0 +1,17 @@
+/* What the model harnesses (tfjs, keras, keras_config) do with a model file:
+ * what `recur summary` does. Load it; on success build it on a fresh graph
+ * for batch 1 and T steps (None time dimensions) and write its summary; on
+ * failure check the error is what docs/errors.md promises (a code, the
+ * function, a non-empty one-line message). Any departure aborts, which
+ * libFuzzer and the replay test report as a crash. */
+#ifndef RECUR_FUZZ_MODEL_H
+#define RECUR_FUZZ_MODEL_H
+
+#include <recur.h>
+
+/* Check a failed call's rc_error: abort unless it is a clean one-line error. */
+void fz_check_error(rc_status st, const rc_error *err, const char *fn);
+/* Load, build and summarise the model at path (see above). */
+void fz_model(const char *path);
+
+#endif
