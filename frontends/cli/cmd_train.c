@@ -186,8 +186,8 @@ static int train_main(int argc, char **argv, train_job *job) {
     int r = args_parse("train", train_usage, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 0, &npos);
     if (r) return r < 0 ? 0 : r;
     if (!corpus) return args_usage_error("train", "missing --corpus (fortunes or a file)");
-    /* Under an MPI launcher: one of the job's ranks. Everything that
-     * fails from here on ends the whole job (finish()). */
+    /* Under an MPI launcher: one of the job's ranks (cmd_train ends the
+     * job when this rank alone fails: train_job). */
     if (rc_comm_mpi_launched()) {
         rc_error me;
         rc_comm *mc = rc_comm_mpi_new(&argc, &argv, &me);
