@@ -13,7 +13,7 @@
 #include "args.h"
 #include "charlm.h"
 #include "cli.h"
-#include "comm_mpi.h"
+#include "../mpi/comm_mpi.h"
 #include "lm_import.h"
 #include "plot.h"
 #include "progress.h"

@@ -15,7 +15,7 @@
 
 #include "args.h"
 #include "cli.h"
-#include "comm_mpi.h"
+#include "../mpi/comm_mpi.h"
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
