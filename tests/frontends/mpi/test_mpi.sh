@@ -28,6 +28,7 @@ if "$RECUR" --version | grep -q '^mpi: not built in'; then
     echo "SKIP: recur was built without MPI (apt-get install libopenmpi-dev; meson setup again)"
     exit 77
 fi
+SRC=$(cd "$(dirname "$0")/../../.." && pwd)
 MPIRUN="mpirun --allow-run-as-root --oversubscribe --bind-to none"
 export OMPI_MCA_rmaps_base_oversubscribe=1
 W=$(mktemp -d "${TMPDIR:-/tmp}/recur-mpi-XXXXXX")
@@ -36,7 +37,6 @@ cd "$W" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
 
 # A corpus of a few hundred kB of text.
-SRC=$(dirname "$0")/../../..
 cat "$SRC"/README.md "$SRC"/docs/*.md > corpus.txt
 REST="--embed 16 --seq 20 --threads 1 --print-every 5"
 A="--corpus corpus.txt --units 32 --batch 8 $REST"
