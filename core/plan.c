@@ -30,6 +30,10 @@
  *
  * Running: call each step's kernel with precomputed pointers. No allocation,
  * no graph walking.
+ *
+ * Hooks (recur/plan.h): each is keyed by the point of the run where it
+ * fires (point c: before step c; see add_hook), kept sorted by key, so the
+ * run walks them with one index beside the steps.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -39,6 +43,13 @@
 #include "internal.h"
 #include "recur/plan.h"
 #include "recur/parallel.h"
+
+typedef struct hook_rec {
+    int key; /* 2c (ready) or 2c + 1 (needed) at point c: before step c */
+    rc_plan_hook fn;
+    void *user;
+    const rc_node *node;
+} hook_rec;
 
 typedef struct step {
     const rc_node *node;
@@ -59,6 +70,9 @@ struct rc_plan {
     size_t arena_bytes, scratch_bytes;
     int64_t reserved; /* of the memory budget (rc_limits): arena + scratch */
     void *scratch;
+    int *step_of;        /* [nnodes] step computing the node, -1 if none */
+    hook_rec *hooks;     /* sorted by key */
+    int nhooks, hooks_cap;
 };
 
 static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -272,7 +286,9 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     p->nnodes = N;
     p->ptr = rc_calloc((size_t)N, sizeof *p->ptr);
     p->is_out = rc_calloc((size_t)N, 1);
-    if (!p->ptr || !p->is_out) goto nomem;
+    p->step_of = rc_malloc((size_t)N * sizeof *p->step_of);
+    if (!p->ptr || !p->is_out || !p->step_of) goto nomem;
+    for (int i = 0; i < N; i++) p->step_of[i] = -1;
 
     for (int i = 0; i < n; i++) needed[outputs[i]->id] = p->is_out[outputs[i]->id] = 1;
     for (int id = N - 1; id >= 0; id--) {
@@ -445,6 +461,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
         if (v->op->flags & RC_OPF_LEAF || (root[v->id] != v->id && host[v->id] < 0)) continue;
+        p->step_of[v->id] = p->nsteps;
         step *st = &p->steps[p->nsteps++];
         st->node = v;
         st->fn = v->op->forward;
@@ -485,21 +502,108 @@ void rc_plan_free(rc_plan *p) {
     rc_free(p->in_pool);
     rc_free(p->ptr);
     rc_free(p->is_out);
+    rc_free(p->step_of);
+    rc_free(p->hooks);
     rc_free(p);
+}
+
+/* Fire the hooks with keys <= key from index *h on: at point c, key 2c + 1. */
+static rc_status fire(rc_plan *p, int *h, int key, rc_error *err) {
+    while (*h < p->nhooks && p->hooks[*h].key <= key) {
+        const hook_rec *k = &p->hooks[(*h)++];
+        rc_error_clear(err);
+        rc_status r = k->fn(k->user, k->node, p->ptr[k->node->id], err);
+        if (r != RC_OK) {
+            if (err && !err->message[0]) rc_error_set(err, r, "rc_plan_run", "a hook failed (%s)", rc_status_str(r));
+            return r;
+        }
+    }
+    return RC_OK;
 }
 
 rc_status rc_plan_run(rc_plan *p, rc_error *err) {
     if (!p) return rc_error_set(err, RC_ERR_ARG, "rc_plan_run", "plan is NULL");
-    for (int s = 0; s < p->nsteps; s++) {
+    int h = 0;
+    rc_status r = p->nhooks ? fire(p, &h, 1, err) : RC_OK;
+    for (int s = 0; s < p->nsteps && r == RC_OK; s++) {
         const step *st = &p->steps[s];
-        rc_status r = st->fn(st->node, st->out, st->in, p->scratch);
+        r = st->fn(st->node, st->out, st->in, p->scratch);
         if (r != RC_OK) {
             char path[300];
             return rc_error_set(err, r, "rc_plan_run", "%s at '%s': invalid input values (%s); run stopped",
                                 st->node->op->name, rc_node_path(st->node, path, sizeof path), rc_status_str(r));
         }
+        if (h < p->nhooks) r = fire(p, &h, 2 * (s + 1) + 1, err);
     }
+    return r;
+}
+
+/* The step whose kernel finishes node n's value: its own, or for a view
+ * the one of what it views; -1 for a leaf (and what views one). */
+static int ready_step(const rc_plan *p, const rc_node *n) {
+    int64_t off;
+    while (p->step_of[n->id] < 0 && n->nin > 0 && n->op->view && n->op->view(n, &off)) n = n->in[0];
+    return p->step_of[n->id];
+}
+
+/* Whether x is n or a view of n (through views' input 0). */
+static bool reads_of(const rc_node *x, const rc_node *n) {
+    int64_t off;
+    for (;;) {
+        if (x == n) return true;
+        if (!(x->nin > 0 && x->op->view && x->op->view(x, &off))) return false;
+        x = x->in[0];
+    }
+}
+
+static rc_status add_hook(rc_plan *p, const rc_node *node, rc_plan_hook fn, void *user, bool ready, rc_error *err) {
+    const char *w = ready ? "rc_plan_on_ready" : "rc_plan_on_needed";
+    if (!p || !node || !fn) return rc_error_set(err, RC_ERR_ARG, w, "plan, node or hook is NULL");
+    if (node->graph != p->g || node->id >= p->nnodes || !p->ptr[node->id])
+        return rc_error_set(err, RC_ERR_ARG, w, "node '%s' is not computed or read by this plan", node->name);
+    if (p->nhooks >= 65536) return rc_error_set(err, RC_ERR_ARG, w, "more than 65536 hooks");
+    /* Points between kernels: point c is after step c - 1 and before step
+     * c (0: before the first, nsteps: after the last). key = 2c for ready
+     * hooks, 2c + 1 for needed ones, so at one point the ready hooks come
+     * first. */
+    int rs = ready_step(p, node), key;
+    if (ready) {
+        key = 2 * (rs + 1);
+    } else {
+        int s = rs + 1;
+        for (; s < p->nsteps; s++) {
+            const rc_node *v = p->steps[s].node;
+            bool hit = false;
+            for (int k = 0; k < v->nin && !hit; k++) hit = reads_of(v->in[k], node);
+            if (hit) break;
+        }
+        key = 2 * s + 1;
+    }
+    if (p->nhooks == p->hooks_cap) {
+        int cap = p->hooks_cap ? 2 * p->hooks_cap : 16;
+        hook_rec *hk = rc_realloc(p->hooks, (size_t)cap * sizeof *hk);
+        if (!hk) return rc_error_set(err, RC_ERR_NOMEM, w, "out of memory");
+        p->hooks = hk;
+        p->hooks_cap = cap;
+    }
+    int at = p->nhooks;
+    while (at > 0 && p->hooks[at - 1].key > key) at--;
+    memmove(p->hooks + at + 1, p->hooks + at, (size_t)(p->nhooks - at) * sizeof *p->hooks);
+    p->hooks[at] = (hook_rec){.key = key, .fn = fn, .user = user, .node = node};
+    p->nhooks++;
     return RC_OK;
+}
+
+rc_status rc_plan_on_ready(rc_plan *p, const rc_node *node, rc_plan_hook fn, void *user, rc_error *err) {
+    return add_hook(p, node, fn, user, true, err);
+}
+
+rc_status rc_plan_on_needed(rc_plan *p, const rc_node *node, rc_plan_hook fn, void *user, rc_error *err) {
+    return add_hook(p, node, fn, user, false, err);
+}
+
+void rc_plan_clear_hooks(rc_plan *p) {
+    if (p) p->nhooks = 0;
 }
 
 const void *rc_plan_data(const rc_plan *p, const rc_node *out) {

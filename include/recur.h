@@ -23,6 +23,7 @@
 #include "recur/layer.h"
 #include "recur/model.h"
 #include "recur/optim.h"
+#include "recur/comm.h"
 #include "recur/train.h"
 #include "recur/data.h"
 #include "recur/lm.h"

@@ -180,11 +180,13 @@ rc_status rc_lm_branch_on(rc_graph *g, rc_node *ids, rc_node *logits, rc_lm_bran
     return add_loss(g, br);
 }
 
-rc_status rc_lm_eval(const rc_lm_branch *br, rc_plan *plan, const int32_t *split, int64_t len, int64_t count,
-                     double *nats, rc_error *err) {
-    if (!br || !plan || !split || !nats || count < 1) {
+rc_status rc_lm_eval_range(const rc_lm_branch *br, rc_plan *plan, const int32_t *split, int64_t len, int64_t count,
+                           int64_t first, int64_t n, double *sum, rc_error *err) {
+    if (!br || !plan || !split || !sum || count < 1)
         return rc_error_set(err, RC_ERR_ARG, "rc_lm_eval", "NULL argument or no windows");
-    }
+    if (first < 0 || n < 0 || first > count || n > count - first)
+        return rc_error_set(err, RC_ERR_ARG, "rc_lm_eval", "windows [%lld, %lld) are outside [0, %lld)",
+                            (long long)first, (long long)(first + n), (long long)count);
     int64_t T = br->T, B = br->B;
     int64_t *starts = rc_malloc((size_t)count * sizeof *starts);
     if (!starts) {
@@ -199,8 +201,8 @@ rc_status rc_lm_eval(const rc_lm_branch *br, rc_plan *plan, const int32_t *split
     }
     int32_t *x = rc_node_data(br->x), *y = rc_node_data(br->y);
     double total = 0.0;
-    for (int64_t i0 = 0; i0 < count && s == RC_OK; i0 += B) {
-        int64_t rows = count - i0 < B ? count - i0 : B;
+    for (int64_t i0 = first; i0 < first + n && s == RC_OK; i0 += B) {
+        int64_t rows = first + n - i0 < B ? first + n - i0 : B;
         for (int64_t b = 0; b < B; b++) {
             int64_t st = starts[i0 + (b < rows ? b : rows - 1)];
             memcpy(x + b * T, split + st, (size_t)T * sizeof(int32_t));
@@ -216,7 +218,15 @@ rc_status rc_lm_eval(const rc_lm_branch *br, rc_plan *plan, const int32_t *split
         for (int64_t i = 0; i < rows * T; i++) total += xe[i];
     }
     rc_free(starts);
-    if (s == RC_OK) *nats = total / (double)(count * T);
+    if (s == RC_OK) *sum = total;
+    return s;
+}
+
+rc_status rc_lm_eval(const rc_lm_branch *br, rc_plan *plan, const int32_t *split, int64_t len, int64_t count,
+                     double *nats, rc_error *err) {
+    double sum;
+    rc_status s = rc_lm_eval_range(br, plan, split, len, count, 0, count, &sum, err);
+    if (s == RC_OK) *nats = sum / (double)(count * br->T);
     return s;
 }
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "recur/autodiff.h"
 #include "recur/op.h"
@@ -177,8 +178,18 @@ rc_trainer *rc_trainer_new(rc_graph *g, const rc_trainer_spec *spec) {
     return t;
 }
 
+static void comm_state_free(comm_state *cs) {
+    if (!cs) return;
+    rc_free_aligned(cs->stage);
+    rc_free(cs->hooks);
+    rc_free(cs->off);
+    rc_free(cs->bucket);
+    rc_free(cs);
+}
+
 void rc_trainer_free(rc_trainer *t) {
     if (!t) return;
+    comm_state_free(t->cs);
     rc_plan_free(t->plan);
     if (t->paths)
         for (int i = 0; i < t->nparams + t->nstate; i++) rc_free(t->paths[i]);
@@ -194,17 +205,197 @@ void rc_trainer_free(rc_trainer *t) {
 
 /* --- running -------------------------------------------------------------------- */
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* --- gradient reduction (rc_trainer_set_comm) ------------------------------------
+ * Hooks of the training plan (recur/plan.h): grad_ready when the backward
+ * pass has finished gradient i, grad_needed right before its first reader
+ * (the global norm, or its update). Every rank runs the same plan, so the
+ * hooks, and therefore the buckets and their collectives, come in the
+ * same order everywhere. */
+
+static rc_status bucket_start(comm_state *cs, int b, rc_error *err) {
+    cs->b_state[b] = 1;
+    rc_status s = rc_comm_iallreduce_f32(cs->comm, cs->stage + cs->b_start[b], cs->b_len[b], b, err);
+    if (s == RC_OK && b + 1 < RC_COMM_MAX_REQUESTS) {
+        /* the next bucket starts where this one ends */
+        cs->nb = b + 2 > cs->nb ? b + 2 : cs->nb;
+        cs->b_start[b + 1] = cs->b_start[b] + cs->b_len[b];
+        cs->b_len[b + 1] = 0;
+        cs->b_state[b + 1] = 0;
+    }
+    return s;
+}
+
+static rc_status grad_ready(void *user, const rc_node *n, void *data, rc_error *err) {
+    grad_hook *h = user;
+    comm_state *cs = h->t->cs;
+    int64_t len = rc_node_numel(n);
+    int b = cs->nb - 1;
+    if (cs->fill + len > cs->total)
+        return rc_error_set(err, RC_ERR_STATE, "rc_trainer_step", "gradient reduction out of order");
+    memcpy(cs->stage + cs->fill, data, (size_t)len * sizeof(float));
+    cs->off[h->i] = cs->fill;
+    if (cs->b_state[b] != 0) {
+        /* every request slot used (gradients read as soon as made, e.g. a
+         * clipnorm per parameter): reduce this one now, blocking */
+        cs->bucket[h->i] = -2;
+        cs->fill += len;
+        double t0 = now_s();
+        rc_status s = rc_comm_allreduce_f32(cs->comm, cs->stage + cs->off[h->i], len, err);
+        cs->wait_s += now_s() - t0;
+        return s;
+    }
+    cs->bucket[h->i] = b;
+    cs->fill += len;
+    cs->b_len[b] += len;
+    /* a full bucket starts now (the last one may take the rest: the 64
+     * requests are never exceeded, bucket_elems >= total / 63) */
+    if (cs->b_len[b] >= cs->bucket_elems && b + 1 < RC_COMM_MAX_REQUESTS) return bucket_start(cs, b, err);
+    return rc_comm_progress(cs->comm, err);
+}
+
+static rc_status grad_needed(void *user, const rc_node *n, void *data, rc_error *err) {
+    grad_hook *h = user;
+    comm_state *cs = h->t->cs;
+    int b = cs->bucket[h->i];
+    rc_status s = RC_OK;
+    if (b == -2) goto reduced;
+    if (b < 0) return rc_error_set(err, RC_ERR_STATE, "rc_trainer_step", "a gradient was read before it was final");
+    if (cs->b_state[b] == 0 && (s = bucket_start(cs, b, err)) != RC_OK) return s;
+    if (cs->b_state[b] == 1) {
+        double t0 = now_s();
+        s = rc_comm_wait(cs->comm, b, err);
+        cs->wait_s += now_s() - t0;
+        if (s != RC_OK) return s;
+        cs->b_state[b] = 2;
+    }
+reduced:;
+    /* The sum over ranks of the ranks' mean-loss gradients, scaled once:
+     * the gradient of the mean over the global batch. */
+    float scale = 1.0f / (float)cs->comm->size, *g = data;
+    const float *src = cs->stage + cs->off[h->i];
+    for (int64_t j = 0, len = rc_node_numel(n); j < len; j++) g[j] = src[j] * scale;
+    return RC_OK;
+}
+
+static void comm_run_reset(rc_trainer *t) {
+    comm_state *cs = t->cs;
+    cs->nb = 1;
+    cs->fill = 0;
+    cs->b_start[0] = cs->b_len[0] = 0;
+    cs->b_state[0] = 0;
+    for (int i = 0; i < t->nparams; i++) cs->bucket[i] = -1;
+}
+
 rc_status rc_trainer_step(rc_trainer *t, float *loss, rc_error *err) {
     if (!t) return rc_error_set(err, RC_ERR_ARG, "rc_trainer_step", "trainer is NULL");
     int64_t it = rc_trainer_iterations(t);
     rc_error run;
+    double t0 = t->cs ? now_s() : 0;
+    if (t->cs) comm_run_reset(t);
     rc_status st = rc_plan_run(t->plan, &run);
     if (st != RC_OK)
         return rc_error_set(err, st, "rc_trainer_step", "training step %lld: %.900s; no parameter was updated",
                             (long long)it, run.message);
-    if (loss) *loss = rc_plan_f32(t->plan, t->checked)[0];
+    double l = rc_plan_f32(t->plan, t->checked)[0];
+    if (t->cs) {
+        /* the global batch's loss: the mean of the ranks' means */
+        double w0 = now_s();
+        st = rc_comm_allreduce_f64(t->cs->comm, &l, 1, &run);
+        t->cs->wait_s += now_s() - w0;
+        if (st != RC_OK)
+            return rc_error_set(err, st, "rc_trainer_step", "training step %lld: %.900s", (long long)it, run.message);
+        l /= t->cs->comm->size;
+        t->cs->step_s += now_s() - t0;
+        t->cs->steps++;
+    }
+    if (loss) *loss = (float)l;
     if (t->norm) t->last_norm = rc_plan_f32(t->plan, t->norm)[0];
     return RC_OK;
+}
+
+/* What every rank must agree on: the trained and saved leaves' paths,
+ * dtypes and shapes, and the optimizer's slots. */
+static uint64_t structure_hash(const rc_trainer *t) {
+    uint64_t h = RC_FNV_OFFSET;
+    int32_t counts[3] = {t->nparams, t->nslots, t->nstate};
+    h = rc_fnv1a(h, counts, sizeof counts);
+    for (int i = 0; i < t->nparams + t->nstate; i++) {
+        const rc_node *n = i < t->nparams ? t->params[i] : t->state[i - t->nparams];
+        rc_shape s = rc_node_shape(n);
+        int64_t d[RC_MAX_DIMS + 2] = {rc_node_dtype(n), s.ndim};
+        for (int k = 0; k < s.ndim; k++) d[2 + k] = s.dim[k];
+        h = rc_fnv1a(h, t->paths[i], strlen(t->paths[i]) + 1);
+        h = rc_fnv1a(h, d, sizeof d);
+    }
+    for (int k = 0; k < t->nslots; k++) {
+        const char *name = rc_optim_slot_name(&t->cfg, k);
+        h = rc_fnv1a(h, name, strlen(name) + 1);
+    }
+    return h;
+}
+
+rc_status rc_trainer_set_comm(rc_trainer *t, rc_comm *comm, rc_error *err) {
+    if (!t) return rc_error_set(err, RC_ERR_ARG, "rc_trainer_set_comm", "trainer is NULL");
+    rc_plan_clear_hooks(t->plan);
+    comm_state_free(t->cs);
+    t->cs = NULL;
+    if (!comm || comm->size <= 1) return RC_OK;
+    uint64_t h = structure_hash(t);
+    rc_status s = rc_comm_check_same(comm, &h, sizeof h, "the model (parameter and state paths, shapes, optimizer slots)", err);
+    if (s != RC_OK) return s;
+    /* Rank 0's values everywhere: the same start and, after a resume, the
+     * same optimizer state and step. */
+    int nl = rc_trainer_leaves(t, NULL, 0);
+    rc_node **leaves = rc_malloc((size_t)nl * sizeof *leaves);
+    if (!leaves) return rc_error_set(err, RC_ERR_NOMEM, "rc_trainer_set_comm", "out of memory");
+    rc_trainer_leaves(t, leaves, nl);
+    for (int i = 0; i < nl && s == RC_OK; i++)
+        s = rc_comm_broadcast(comm, rc_node_data(leaves[i]), rc_tensor_bytes(rc_node_value(leaves[i])), 0, err);
+    rc_free(leaves);
+    if (s != RC_OK) return s;
+    comm_state *cs = rc_calloc(1, sizeof *cs);
+    if (!cs) return rc_error_set(err, RC_ERR_NOMEM, "rc_trainer_set_comm", "out of memory");
+    cs->comm = comm;
+    for (int i = 0; i < t->nparams; i++) cs->total += rc_node_numel(t->params[i]);
+    /* >= 1 MiB per bucket, and at most RC_COMM_MAX_REQUESTS - 1 full ones */
+    cs->bucket_elems = ((int64_t)1 << 20) / (int64_t)sizeof(float);
+    if (cs->bucket_elems < cs->total / (RC_COMM_MAX_REQUESTS - 1) + 1)
+        cs->bucket_elems = cs->total / (RC_COMM_MAX_REQUESTS - 1) + 1;
+    cs->stage = rc_malloc_aligned((size_t)cs->total * sizeof(float));
+    cs->hooks = rc_calloc((size_t)t->nparams, sizeof *cs->hooks);
+    cs->off = rc_calloc((size_t)t->nparams, sizeof *cs->off);
+    cs->bucket = rc_calloc((size_t)t->nparams, sizeof *cs->bucket);
+    if (!cs->stage || !cs->hooks || !cs->off || !cs->bucket) {
+        comm_state_free(cs);
+        return rc_error_set(err, RC_ERR_NOMEM, "rc_trainer_set_comm", "out of memory");
+    }
+    t->cs = cs;
+    for (int i = 0; i < t->nparams && s == RC_OK; i++) {
+        cs->hooks[i] = (grad_hook){.t = t, .i = i};
+        s = rc_plan_on_ready(t->plan, t->grads[i], grad_ready, &cs->hooks[i], err);
+        if (s == RC_OK) s = rc_plan_on_needed(t->plan, t->grads[i], grad_needed, &cs->hooks[i], err);
+    }
+    if (s != RC_OK) {
+        rc_plan_clear_hooks(t->plan);
+        comm_state_free(cs);
+        t->cs = NULL;
+    }
+    return s;
+}
+
+rc_comm *rc_trainer_comm(const rc_trainer *t) { return t && t->cs ? t->cs->comm : rc_comm_single(); }
+
+void rc_trainer_comm_stats(const rc_trainer *t, double *wait_s, double *step_s, int64_t *steps) {
+    const comm_state *cs = t ? t->cs : NULL;
+    if (wait_s) *wait_s = cs ? cs->wait_s : 0;
+    if (step_s) *step_s = cs ? cs->step_s : 0;
+    if (steps) *steps = cs ? cs->steps : 0;
 }
 
 int64_t rc_trainer_iterations(const rc_trainer *t) {

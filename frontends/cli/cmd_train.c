@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <recur.h>
 
 #include "args.h"
 #include "charlm.h"
 #include "cli.h"
+#include "../mpi/comm_mpi.h"
 #include "lm_import.h"
 #include "plot.h"
 #include "progress.h"
@@ -46,7 +48,14 @@ static const char train_usage[] =
     "  --eval-every N           validation loss every N steps (0 = at the end only)\n"
     "  --print-every N          plain progress line every N steps (100) when the\n"
     "                           output is not a terminal\n"
-    "  --threads N              threads for the matrix products (default: all CPUs)\n"
+    "  --threads N              threads for the matrix products (default: all CPUs;\n"
+    "                           under mpirun, the CPUs / the ranks on the machine)\n"
+    "\n"
+    "Under mpirun (mpirun -np N recur train ...) N processes train one model on\n"
+    "the same global batch: each takes --batch / N of its rows (the windows one\n"
+    "process would draw), gradients are summed over the ranks as backward\n"
+    "finishes them; rank 0 prints, logs and writes the checkpoint, which any\n"
+    "number of ranks can resume. MPI support: see `recur --version`.\n"
     "exit status: 0 trained, 1 failed (unreadable corpus or checkpoint, ...), 2 bad usage\n";
 
 /* Path with its extension replaced (or added). */
@@ -102,7 +111,43 @@ static int export_model(train_ctx *c, const char *dir) {
 #define EVAL_WINDOWS 512
 #define EVAL_BATCH 128
 
+/* The validation loss of the protocol (rc_lm_eval), its windows split
+ * evenly over the ranks and the sums added up. */
+static rc_status eval_split(train_ctx *c, rc_comm *comm, double *val, rc_error *err) {
+    int r = rc_comm_rank(comm), n = rc_comm_size(comm);
+    int64_t first = EVAL_WINDOWS * r / n, last = EVAL_WINDOWS * (r + 1) / n;
+    double sum = 0;
+    rc_status s = rc_lm_eval_range(c->eb, c->eval_plan, rc_corpus_val(&c->corpus), rc_corpus_val_len(&c->corpus),
+                                   EVAL_WINDOWS, first, last - first, &sum, err);
+    if (s == RC_OK && n > 1) s = rc_comm_allreduce_f64(comm, &sum, 1, err);
+    if (s == RC_OK) *val = sum / (double)(EVAL_WINDOWS * c->eb->T);
+    return s;
+}
+
+/* The job this process is part of: the communicator (one process, or a
+ * rank under mpirun), and whether a failure is one every rank meets alike
+ * (bad usage, refused configuration: each rank exits by itself) or may be
+ * this rank's alone (a file, memory, a step: the job is aborted, so no
+ * rank waits for it forever). */
+typedef struct train_job {
+    rc_comm *comm;
+    bool agreed;
+} train_job;
+
+static int train_main(int argc, char **argv, train_job *job);
+
 int cmd_train(int argc, char **argv) {
+    train_job job = {.comm = rc_comm_single(), .agreed = true};
+    int status = train_main(argc, argv, &job);
+    if (status != 0 && !job.agreed && rc_comm_size(job.comm) > 1) {
+        fprintf(stderr, "recur train: rank %d failed: ending the job\n", rc_comm_rank(job.comm));
+        rc_comm_abort(job.comm, status);
+    }
+    rc_comm_free(job.comm); /* MPI_Finalize */
+    return status;
+}
+
+static int train_main(int argc, char **argv, train_job *job) {
     const char *corpus = NULL, *cell_s = "lstm", *opt_s = "adam", *ckpt = NULL, *log_s = NULL, *plot_s = NULL,
                *init_s = "torch", *model_s = NULL, *export_s = NULL;
     int64_t units = 256, embed = 64, layers = 1, seq = 100, batch = 32, steps = 1000, seed = 1234, save_every = 500,
@@ -141,7 +186,31 @@ int cmd_train(int argc, char **argv) {
     int r = args_parse("train", train_usage, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 0, &npos);
     if (r) return r < 0 ? 0 : r;
     if (!corpus) return args_usage_error("train", "missing --corpus (fortunes or a file)");
+    /* Under an MPI launcher: one of the job's ranks (cmd_train ends the
+     * job when this rank alone fails: train_job). */
+    if (rc_comm_mpi_launched()) {
+        rc_error me;
+        rc_comm *mc = rc_comm_mpi_new(&argc, &argv, &me);
+        if (!mc) return args_fail("train", "%s", me.message);
+        job->comm = mc;
+    }
+    rc_comm *comm = job->comm;
+    int rank = rc_comm_rank(comm), nranks = rc_comm_size(comm);
+    if (rank != 0 && !freopen("/dev/null", "w", stdout)) { /* rank 0 speaks for the job */
+        job->agreed = false;
+        return args_fail("train", "rank %d: cannot silence its output", rank);
+    }
+    if (nranks > 1 && batch % nranks != 0)
+        return args_usage_error("train", "--batch %lld is not a multiple of the %d ranks: each rank takes "
+                                "batch / ranks rows of the global batch", (long long)batch, nranks);
+    if (!threads && nranks > 1) {
+        /* the machine's CPUs shared by the ranks on it */
+        const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+        long local = ls ? strtol(ls, NULL, 10) : nranks, cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = local > 0 && cpus > local ? cpus / local : 1;
+    }
     if (threads) rc_set_num_threads((int)threads);
+    int64_t batch_local = batch / nranks;
     charlm_config cfg = {.vocab = 256, .embed = embed, .units = units, .layers = (int)layers};
     if (!charlm_cell_parse(cell_s, &cfg.cell))
         return args_usage_error("train", "--cell expects lstm, gru or simple, got '%s'", cell_s);
@@ -163,6 +232,7 @@ int cmd_train(int argc, char **argv) {
         return args_fail("train", "checkpoint '%s' already exists: add --resume to continue it, or remove it", ckpt);
     if (resume && !file_exists(ckpt)) return args_fail("train", "cannot resume: checkpoint '%s' does not exist", ckpt);
 
+    job->agreed = false;
     char msg[1024];
     train_ctx c;
     memset(&c, 0, sizeof c);
@@ -256,7 +326,7 @@ int cmd_train(int argc, char **argv) {
     }
 
     if (model_s) {
-        if (lm_import_open(model_s, batch, seq, c.corpus.vocab, &c.im, msg, sizeof msg) != RC_OK) {
+        if (lm_import_open(model_s, batch_local, seq, c.corpus.vocab, &c.im, msg, sizeof msg) != RC_OK) {
             args_fail("train", "%s", msg);
             goto done;
         }
@@ -269,7 +339,7 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         int64_t eb = EVAL_BATCH;
-        if (charlm_branch_new(&c.m, batch, seq, false, &c.tb_) != RC_OK ||
+        if (charlm_branch_new(&c.m, batch_local, seq, false, &c.tb_) != RC_OK ||
             charlm_branch_new(&c.m, eb, seq, false, &c.eb_) != RC_OK) {
             args_fail("train", "building the model failed: %s", rc_graph_error(c.m.g));
             goto done;
@@ -321,17 +391,41 @@ int cmd_train(int argc, char **argv) {
         }
     }
     int64_t start = rc_trainer_iterations(c.trainer);
+    if (nranks > 1) {
+        /* Every rank must run the same job: refused on every rank when
+         * one differs (model, corpus, batch, schedule, seed, start). */
+        char run[1024];
+        uint64_t th = rc_fnv1a(RC_FNV_OFFSET, c.corpus.tokens, (size_t)c.corpus.n * sizeof *c.corpus.tokens);
+        snprintf(run, sizeof run,
+                 "%s | corpus %lld tokens %lld train vocab %lld hash %016llx | batch %lld seq %lld | %s lr %.17g "
+                 "clipnorm %.17g | seed %lld steps %lld start %lld",
+                 cfgs, (long long)c.corpus.n, (long long)c.corpus.n_train, (long long)c.corpus.vocab,
+                 (unsigned long long)th, (long long)batch, (long long)seq, opt_s, lr, clipnorm, (long long)seed,
+                 (long long)steps, (long long)start);
+        rc_error ce;
+        if (rc_comm_check_same(comm, run, strlen(run) + 1, "the run (model, corpus, batch, optimizer, seed, steps)",
+                               &ce) != RC_OK ||
+            rc_trainer_set_comm(c.trainer, comm, &ce) != RC_OK) {
+            job->agreed = ce.code == RC_ERR_ARG; /* a refusal every rank reached */
+            args_fail("train", "%s%s", ce.message, ce.code == RC_ERR_ARG ? "; start every rank with the same options "
+                                                                          "and files" : "");
+            goto done;
+        }
+    }
     if (start >= steps) {
         printf("checkpoint '%s' is already at step %lld (--steps %lld): nothing to do\n", ckpt, (long long)start,
                (long long)steps);
-        status = export_s ? export_model(&c, export_s) : 0;
+        status = export_s && rank == 0 ? export_model(&c, export_s) : 0;
         goto done;
     }
 
     /* Output files. */
-    if (log_s) log_path = strdup(log_s);
+    /* (rank 0's only) */
+    if (rank != 0) ;
+    else if (log_s) log_path = strdup(log_s);
     else if (ckpt) log_path = with_ext(ckpt, ".csv");
-    if (plot_s) plot_path = strdup(plot_s);
+    if (rank != 0) ;
+    else if (plot_s) plot_path = strdup(plot_s);
     else if (log_path) plot_path = with_ext(log_path, ".svg");
     if (log_path) {
         bool append = resume && file_exists(log_path);
@@ -352,14 +446,34 @@ int cmd_train(int argc, char **argv) {
            cfgs, (long long)nscalars,
            opt_s, lr, clipnorm, (long long)batch, (long long)seq, resume ? "resuming at" : "training from",
            (long long)start, (long long)steps);
+    if (nranks > 1)
+        printf("data parallel: %d ranks x %lld rows x %d thread%s (%s), gradients summed by allreduce\n", nranks,
+               (long long)batch_local, rc_get_num_threads(), rc_get_num_threads() == 1 ? "" : "s",
+               rc_comm_mpi_library());
     fflush(stdout);
+    /* The global batch's windows, drawn as one process draws them; this
+     * rank trains on rows [rank * batch_local, (rank + 1) * batch_local). */
+    int32_t *gx = nranks > 1 ? malloc((size_t)(batch * seq) * sizeof *gx) : NULL;
+    int32_t *gy = nranks > 1 ? malloc((size_t)(batch * seq) * sizeof *gy) : NULL;
+    if (nranks > 1 && (!gx || !gy)) {
+        free(gx), free(gy);
+        args_fail("train", "out of memory");
+        goto done;
+    }
 
     progress pr;
     progress_init(&pr, stdout, start, steps, batch * seq, print_every);
     int32_t *x = rc_node_data(c.tb->x), *y = rc_node_data(c.tb->y);
     double t_train = 0.0;
     for (int64_t step = start + 1; step <= steps; step++) {
-        rc_corpus_windows(&c.corpus, &c.rng, batch, seq, x, y, NULL, NULL);
+        if (nranks > 1) {
+            rc_corpus_windows(&c.corpus, &c.rng, batch, seq, gx, gy, NULL, NULL);
+            size_t at = (size_t)(rank * batch_local * seq), len = (size_t)(batch_local * seq) * sizeof *x;
+            memcpy(x, gx + at, len);
+            memcpy(y, gy + at, len);
+        } else {
+            rc_corpus_windows(&c.corpus, &c.rng, batch, seq, x, y, NULL, NULL);
+        }
         double lr_now = rc_trainer_lr(c.trainer);
         float loss;
         double t0 = progress_now();
@@ -368,15 +482,16 @@ int cmd_train(int argc, char **argv) {
         t_train += progress_now() - t0;
         if (s != RC_OK) {
             progress_done(&pr);
+            free(gx), free(gy);
             args_fail("train", "step %lld failed: %s", (long long)step, serr.message);
             goto done;
         }
         double val = NAN;
         rc_error ee = {0};
         if (eval_every && step % eval_every == 0 && step != steps) {
-            if (rc_lm_eval(c.eb, c.eval_plan, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS,
-                           &val, &ee) != RC_OK) {
+            if (eval_split(&c, comm, &val, &ee) != RC_OK) {
                 progress_done(&pr);
+                free(gx), free(gy);
                 args_fail("train", "evaluation failed: %s", ee.message);
                 goto done;
             }
@@ -388,23 +503,30 @@ int cmd_train(int argc, char **argv) {
             if (!isnan(val)) fprintf(logf, "%.6f", val);
             fprintf(logf, ",%.6g,%.3f\n", lr_now, progress_now() - pr.t0);
         }
-        if (ckpt && (step % save_every == 0 || step == steps)) {
+        if (ckpt && rank == 0 && (step % save_every == 0 || step == steps)) {
             if (logf) fflush(logf);
             rc_error e;
             if (rc_trainer_save(c.trainer, ckpt, cfgs, &c.rng, &e) != RC_OK) {
                 progress_done(&pr);
+                free(gx), free(gy);
                 args_fail("train", "saving the checkpoint failed: %s", e.message);
                 goto done;
             }
         }
     }
     progress_done(&pr);
+    free(gx), free(gy);
     printf("trained %lld steps in %.1f s: %.1f ms/step (forward, backward, clipping, update)\n",
            (long long)(steps - start), t_train, 1e3 * t_train / (double)(steps - start));
+    if (nranks > 1) {
+        double wait_s, step_s;
+        rc_trainer_comm_stats(c.trainer, &wait_s, &step_s, NULL);
+        printf("allreduce: %.1f%% of the step time spent waiting (%.2f ms/step)\n",
+               step_s > 0 ? 100.0 * wait_s / step_s : 0.0, 1e3 * wait_s / (double)(steps - start));
+    }
     double val;
     rc_error fe = {0};
-    if (rc_lm_eval(c.eb, c.eval_plan, rc_corpus_val(&c.corpus), rc_corpus_val_len(&c.corpus), EVAL_WINDOWS, &val,
-                   &fe) != RC_OK) {
+    if (eval_split(&c, comm, &val, &fe) != RC_OK) {
         args_fail("train", "evaluation failed: %s", fe.message);
         goto done;
     }
@@ -421,7 +543,7 @@ int cmd_train(int argc, char **argv) {
         printf("wrote %s\n", log_path);
     }
     if (ckpt) printf("wrote %s\n", ckpt);
-    if (export_s && export_model(&c, export_s) != 0) goto done;
+    if (export_s && rank == 0 && export_model(&c, export_s) != 0) goto done;
     if (plot_path && log_path) {
         char title[512];
         snprintf(title, sizeof title, "%s on %s", cfgs, corpus);

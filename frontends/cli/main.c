@@ -19,6 +19,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "../mpi/comm_mpi.h"
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
@@ -67,8 +68,9 @@ static const char help_usage[] =
 static const char version_usage[] =
     "usage: recur version\n"
     "\n"
-    "Prints recur's version and the BLAS library in use (and whether\n"
-    "OPENBLAS_CORETYPE forces its kernel).\n";
+    "Prints recur's version, the BLAS library in use (and whether\n"
+    "OPENBLAS_CORETYPE forces its kernel) and the MPI library that\n"
+    "`mpirun -np N recur train` uses (or that MPI is not built in).\n";
 
 static bool is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
 
@@ -110,6 +112,8 @@ static int cmd_version(int argc, char **argv) {
                forced);
     else
         printf("blas: %s\n", rc_gemm_backend_info());
+    /* data-parallel training (mpirun -np N recur train) */
+    printf("mpi: %s\n", rc_comm_mpi_library());
     return 0;
 }
 

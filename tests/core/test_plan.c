@@ -228,3 +228,92 @@ Test(plan, bad_arguments_are_errors) {
     rc_plan_free(NULL);
     rc_graph_free(g);
 }
+
+/* --- hooks ------------------------------------------------------------------ */
+
+typedef struct hook_log {
+    char ev[16][16];
+    float seen[16];
+    int n;
+    rc_plan *p;
+} hook_log;
+
+static rc_status log_ready(void *u, const rc_node *n, void *data, rc_error *err) {
+    hook_log *l = u;
+    snprintf(l->ev[l->n], sizeof l->ev[0], "ready %s", rc_node_name(n));
+    l->seen[l->n++] = ((float *)data)[0];
+    return RC_OK;
+}
+
+static rc_status log_needed(void *u, const rc_node *n, void *data, rc_error *err) {
+    hook_log *l = u;
+    snprintf(l->ev[l->n], sizeof l->ev[0], "need %s", rc_node_name(n));
+    l->seen[l->n++] = ((float *)data)[0];
+    ((float *)data)[0] *= 10.0f; /* rewritten in place before its reader */
+    return RC_OK;
+}
+
+static rc_status fail_hook(void *u, const rc_node *n, void *data, rc_error *err) {
+    return rc_error_set(err, RC_ERR_IO, "test", "the hook on '%s' failed", rc_node_name(n));
+}
+
+Test(plan, hooks_fire_when_a_value_is_final_and_before_its_first_reader) {
+    rc_graph *g = rc_graph_new();
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(2));
+    rc_node *a = rc_scale(g, x, 2.0f);       /* step 0 */
+    rc_node *b = rc_tanh(g, x);              /* step 1 */
+    rc_node *ar = rc_reshape(g, a, RC_SHAPE(1, 2)); /* a view of a */
+    rc_node *c = rc_scale(g, ar, 3.0f);      /* step 2: first reader of a (through the view) */
+    rc_node *d = rc_add(g, b, rc_reshape(g, c, RC_SHAPE(2))); /* step 3 */
+    rc_plan *p = rc_plan_new(g, &d, 1);
+    cr_assert(p, "%s", rc_graph_error(g));
+    cr_assert_eq(rc_plan_steps(p), 4);
+    rc_node_set(x, (float[]){0.5f, 1.0f});
+    hook_log l = {.p = p};
+    rc_error e;
+    cr_assert_eq(rc_plan_on_needed(p, a, log_needed, &l, &e), RC_OK, "%s", e.message);
+    cr_assert_eq(rc_plan_on_ready(p, ar, log_ready, &l, &e), RC_OK, "%s", e.message); /* = a's kernel */
+    cr_assert_eq(rc_plan_on_ready(p, x, log_ready, &l, &e), RC_OK, "%s", e.message);  /* a leaf: first */
+    cr_assert_eq(rc_plan_on_needed(p, d, log_needed, &l, &e), RC_OK, "%s", e.message); /* nothing reads d: last */
+    cr_assert_eq(rc_plan_run(p, &e), RC_OK, "%s", e.message);
+    cr_assert_eq(l.n, 4);
+    cr_assert_str_eq(l.ev[0], "ready x");
+    cr_assert_str_eq(l.ev[1], "ready reshape");
+    cr_assert_str_eq(l.ev[2], "need scale");
+    cr_assert_str_eq(l.ev[3], "need add");
+    cr_assert_float_eq(l.seen[1], 1.0f, 0);     /* a = 2x, final */
+    /* the needed hook multiplied a[0] by 10 before c read it */
+    float want = tanhf(0.5f) + 3.0f * 10.0f;
+    cr_assert_float_eq(l.seen[3], want, 1e-6f);
+    cr_assert_float_eq(rc_plan_f32(p, d)[0], 10.0f * want, 1e-5f);
+    /* a second run fires them again, in the same order */
+    l.n = 0;
+    cr_assert_eq(rc_plan_run(p, &e), RC_OK);
+    cr_assert_eq(l.n, 4);
+    cr_assert_str_eq(l.ev[2], "need scale");
+    rc_plan_clear_hooks(p);
+    l.n = 0;
+    cr_assert_eq(rc_plan_run(p, &e), RC_OK);
+    cr_assert_eq(l.n, 0);
+    cr_assert_float_eq(rc_plan_f32(p, d)[0], tanhf(0.5f) + 3.0f, 1e-6f);
+    rc_plan_free(p);
+    rc_graph_free(g);
+}
+
+Test(plan, a_failing_hook_stops_the_run_and_bad_hooks_are_refused) {
+    rc_graph *g = rc_graph_new();
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(2));
+    rc_node *a = rc_scale(g, x, 2.0f);
+    rc_node *unused = rc_exp(g, x);
+    rc_node *b = rc_tanh(g, a);
+    rc_plan *p = rc_plan_new(g, &b, 1);
+    rc_error e;
+    cr_assert_eq(rc_plan_on_ready(p, unused, log_ready, NULL, &e), RC_ERR_ARG);
+    cr_assert(strstr(e.message, "not computed or read by this plan"), "%s", e.message);
+    cr_assert_eq(rc_plan_on_ready(p, a, NULL, NULL, &e), RC_ERR_ARG);
+    cr_assert_eq(rc_plan_on_ready(p, a, fail_hook, NULL, &e), RC_OK);
+    cr_assert_eq(rc_plan_run(p, &e), RC_ERR_IO);
+    cr_assert_str_eq(e.message, "the hook on 'scale' failed");
+    rc_plan_free(p);
+    rc_graph_free(g);
+}

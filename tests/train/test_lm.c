@@ -160,6 +160,35 @@ Test(lm, zero_model_scores_ln_vocab, .init = setup, .fini = teardown) {
     rc_plan_free(plan);
 }
 
+/* The protocol split over ranks (rc_lm_eval_range): the parts' sums add up
+ * to count * T * the mean, whatever the split and the batch. */
+Test(lm, eval_range_parts_add_up_to_the_whole, .init = setup, .fini = teardown) {
+    build();
+    double whole = eval_with_batch(3);
+    rc_lm_branch br;
+    cr_assert_eq(rc_lm_branch_new(model, g, 2, T, false, NULL, &br), RC_OK, "%s", rc_graph_error(g));
+    rc_plan *p = rc_plan_new(g, &br.xent, 1);
+    rc_error e = {0};
+    const int64_t cuts[][4] = {{0, 3, 7, 7}, {0, 0, 1, 7}, {0, 5, 6, 7}};
+    for (int k = 0; k < 3; k++) {
+        double total = 0;
+        for (int r = 0; r < 3; r++) {
+            double sum = -1;
+            cr_assert_eq(rc_lm_eval_range(&br, p, rc_corpus_val(&corpus), rc_corpus_val_len(&corpus), WINDOWS,
+                                          cuts[k][r], cuts[k][r + 1] - cuts[k][r], &sum, &e), RC_OK, "%s", e.message);
+            if (cuts[k][r + 1] == cuts[k][r]) cr_expect_eq(sum, 0.0, "an empty range sums to 0");
+            total += sum;
+        }
+        cr_expect(fabs(total / (WINDOWS * T) - whole) < 1e-6 * whole, "split %d: %.9f vs %.9f", k,
+                  total / (WINDOWS * T), whole);
+    }
+    double sum;
+    cr_expect_eq(rc_lm_eval_range(&br, p, rc_corpus_val(&corpus), rc_corpus_val_len(&corpus), WINDOWS, 5, 3, &sum, &e),
+                 RC_ERR_ARG);
+    cr_expect(strstr(e.message, "outside [0, 7)") != NULL, "%s", e.message);
+    rc_plan_free(p);
+}
+
 Test(lm, training_lowers_the_loss, .init = setup, .fini = teardown) {
     rc_rng r;
     rc_rng_seed(&r, 5);

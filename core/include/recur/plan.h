@@ -46,6 +46,32 @@ int rc_plan_steps(const rc_plan *p);
  * out of range: e.g. to count the kernels of one op (rc_node_op). */
 const rc_node *rc_plan_step_node(const rc_plan *p, int k);
 
+/* --- hooks ------------------------------------------------------------------
+ * A hook is a function the run calls between two kernels, on the thread
+ * that called rc_plan_run, with the node and its value's storage in the
+ * plan (writable: a hook may rewrite the value in place, e.g. replace a
+ * gradient by its sum over processes, train/'s rc_trainer_set_comm).
+ *
+ *   on_ready:  right after the last kernel that writes the node's value
+ *              (its own kernel; for a view, the kernel of what it views; a
+ *              leaf: before the first kernel). From then on the value is
+ *              final for this run.
+ *   on_needed: right before the first kernel that reads the node (or a
+ *              view of it); after the last kernel when nothing reads it.
+ *
+ * The schedule knows both points when it is made, so a run pays one
+ * comparison per kernel for them. Between a node's ready and needed points
+ * its storage is held for it (nothing else is placed there). Hooks at the
+ * same point run in the order they were added. A hook that returns non-OK
+ * stops the run with that status (its message in the run's err, which the
+ * hook fills). The node must be one the plan computes or reads
+ * (RC_ERR_ARG otherwise); at most 65536 hooks per plan. */
+typedef rc_status (*rc_plan_hook)(void *user, const rc_node *node, void *data, rc_error *err);
+rc_status rc_plan_on_ready(rc_plan *p, const rc_node *node, rc_plan_hook fn, void *user, rc_error *err);
+rc_status rc_plan_on_needed(rc_plan *p, const rc_node *node, rc_plan_hook fn, void *user, rc_error *err);
+/* Remove every hook. */
+void rc_plan_clear_hooks(rc_plan *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -98,6 +98,13 @@ rc_status rc_lm_branch_on(rc_graph *g, rc_node *ids, rc_node *logits, rc_lm_bran
  * and are not counted). RC_ERR_ARG for a split too short for one window. */
 rc_status rc_lm_eval(const rc_lm_branch *br, rc_plan *plan, const int32_t *split, int64_t len, int64_t count,
                      double *nats, rc_error *err);
+/* Part of it, to split the protocol over processes: the sum (not the
+ * mean) of the cross-entropy over the predicted tokens of windows
+ * [first, first + n) of the same `count` windows; 0 for n = 0. The ranks'
+ * sums add up to count * T * the mean rc_lm_eval gives (up to the order
+ * of double additions). RC_ERR_ARG for a range outside [0, count). */
+rc_status rc_lm_eval_range(const rc_lm_branch *br, rc_plan *plan, const int32_t *split, int64_t len, int64_t count,
+                           int64_t first, int64_t n, double *sum, rc_error *err);
 
 /* Sampling with a (1, 1) branch with explicit states: the plan of its
  * logits and final states (NULL with the error on the graph). */

@@ -21,6 +21,7 @@
 #ifndef RECUR_TRAIN_H
 #define RECUR_TRAIN_H
 
+#include "recur/comm.h"
 #include "recur/graph.h"
 #include "recur/optim.h"
 #include "recur/rng.h"
@@ -127,6 +128,39 @@ int rc_trainer_param_count(const rc_trainer *t);
 rc_node *rc_trainer_param(const rc_trainer *t, int i);
 /* Zero every slot and the step counter (a fresh optimizer, same params). */
 void rc_trainer_reset_optimizer(rc_trainer *t);
+
+/* --- data parallelism (docs/distributed.md) --------------------------------
+ * rc_trainer_set_comm makes t one of comm's `size` ranks training one
+ * model. Every rank builds the same graph for its own rows of each global
+ * batch (batch / size rows; a mean loss over them) and calls
+ * rc_trainer_step once per global batch. Then:
+ *
+ *   - at this call, rank 0's parameters, optimizer slots, step counter and
+ *     state leaves are broadcast to every rank, after checking that every
+ *     rank has the same parameters and state (paths, shapes) and optimizer
+ *     slots: RC_ERR_ARG on every rank otherwise ("ranks disagree on ...");
+ *   - in each step, each weight gradient is summed over the ranks as soon
+ *     as the backward pass has finished it (buckets of >= 1 MiB, non-
+ *     blocking allreduce, overlapped with the rest of the backward pass),
+ *     then scaled once by 1/size: the mean of the ranks' mean-loss
+ *     gradients is the gradient of the mean loss over the global batch;
+ *     clipping by global norm, the optimizer and the schedules read the
+ *     reduced gradient, so every rank applies the same update as one
+ *     process would;
+ *   - the loss a step returns is the mean over ranks (the global batch's).
+ *
+ * A collective call, so every rank calls it, in the same order as every
+ * other collective. comm NULL or of size 1: one process again. A failed
+ * step (bad ids, a non-finite loss, a communication error) leaves the
+ * ranks out of step: end the job then (rc_comm_abort). comm is borrowed
+ * and must outlive t (or the next rc_trainer_set_comm). */
+rc_status rc_trainer_set_comm(rc_trainer *t, rc_comm *comm, rc_error *err);
+/* The communicator in use (rc_comm_single() when none). */
+rc_comm *rc_trainer_comm(const rc_trainer *t);
+/* Since rc_trainer_set_comm: seconds spent waiting for reductions (the
+ * part of the allreduce that backward did not hide), seconds in steps, and
+ * steps. Any may be NULL. */
+void rc_trainer_comm_stats(const rc_trainer *t, double *wait_s, double *step_s, int64_t *steps);
 
 /* --- fit loop ------------------------------------------------------------- */
 typedef struct rc_fit_progress {

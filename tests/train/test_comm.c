@@ -1,0 +1,224 @@
+/* Communicators and the trainer's gradient reduction, without MPI: a
+ * communicator of two ranks that are two threads of this process (a
+ * barrier and shared pointers), so the library's part of data parallelism
+ * (rc_trainer_set_comm: broadcast, agreement, buckets through the plan's
+ * hooks, 1/N scaling) is tested in every build, sanitizers included. The
+ * MPI engine and the command are tested by tests/frontends/mpi/test_mpi.sh. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* --- two ranks as two threads ---------------------------------------------------- */
+
+typedef struct shared {
+    pthread_barrier_t bar;
+    void *ptr[2];
+    int64_t started[2]; /* iallreduce calls per rank */
+} shared;
+
+typedef struct tcomm {
+    rc_comm c;
+    shared *sh;
+} tcomm;
+
+static shared *sh_of(rc_comm *c) { return ((tcomm *)c)->sh; }
+
+#define SUM_IMPL(name, T)                                                     \
+    static rc_status name(rc_comm *c, T *d, int64_t n, rc_error *err) {       \
+        shared *s = sh_of(c);                                                 \
+        T *tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);                   \
+        s->ptr[c->rank] = d;                                                  \
+        pthread_barrier_wait(&s->bar);                                        \
+        const T *a = s->ptr[0], *b = s->ptr[1];                               \
+        for (int64_t i = 0; i < n; i++) tmp[i] = a[i] + b[i];                 \
+        pthread_barrier_wait(&s->bar);                                        \
+        memcpy(d, tmp, (size_t)n * sizeof *tmp);                              \
+        free(tmp);                                                            \
+        return RC_OK;                                                         \
+    }
+SUM_IMPL(t_f32, float)
+SUM_IMPL(t_f64, double)
+
+/* started at once; nothing to wait for */
+static rc_status t_if32(rc_comm *c, float *d, int64_t n, int slot, rc_error *err) {
+    sh_of(c)->started[c->rank]++;
+    return t_f32(c, d, n, err);
+}
+static rc_status t_wait(rc_comm *c, int slot, rc_error *err) { return RC_OK; }
+static rc_status t_progress(rc_comm *c, rc_error *err) { return RC_OK; }
+static rc_status t_bcast(rc_comm *c, void *b, size_t n, int root, rc_error *err) {
+    shared *s = sh_of(c);
+    s->ptr[c->rank] = b;
+    pthread_barrier_wait(&s->bar);
+    if (c->rank != root) memcpy(b, s->ptr[root], n);
+    pthread_barrier_wait(&s->bar);
+    return RC_OK;
+}
+static rc_status t_barrier(rc_comm *c, rc_error *err) {
+    pthread_barrier_wait(&sh_of(c)->bar);
+    return RC_OK;
+}
+static void t_abort(rc_comm *c, int code) { abort(); }
+static void t_destroy(rc_comm *c) {}
+
+static const rc_comm_ops t_ops = {.name = "threads", .allreduce_f32 = t_f32, .allreduce_f64 = t_f64,
+                                  .iallreduce_f32 = t_if32, .wait = t_wait, .progress = t_progress,
+                                  .broadcast = t_bcast, .barrier = t_barrier, .abort = t_abort,
+                                  .destroy = t_destroy};
+
+/* --- the model: a small char LSTM on fixed ids ------------------------------------ */
+
+enum { V = 11, E = 5, U = 7, T = 6, BG = 8, STEPS = 5 };
+
+typedef struct run {
+    int rank, size;        /* this rank of size (size 1: one process) */
+    int units;             /* model size (a rank may be given another) */
+    uint64_t seed;         /* initialisation (rank 0's wins when shared) */
+    rc_comm *comm;
+    rc_status set_status;
+    char set_msg[512];
+    float loss[STEPS];
+    float *params;         /* all parameters after training, concatenated */
+    int64_t nparams;
+} run;
+
+static int32_t ids[BG * (T + 1) * STEPS];
+
+static void make_ids(void) {
+    rc_rng r;
+    rc_rng_seed(&r, 99);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) ids[i] = (int32_t)rc_rng_below(&r, V);
+}
+
+static void *train(void *arg) {
+    run *R = arg;
+    int64_t B = BG / R->size;
+    rc_lm_config lc = {.cell = RC_LM_LSTM, .vocab = V, .embed = E, .units = R->units, .layers = 1};
+    rc_model *m = rc_lm_model_new(&lc);
+    rc_graph *g = rc_graph_new();
+    rc_rng rng;
+    rc_rng_seed(&rng, R->seed);
+    rc_lm_branch br;
+    cr_assert_eq(rc_lm_branch_new(m, g, B, T, false, &rng, &br), RC_OK, "%s", rc_graph_error(g));
+    rc_optim_config oc = rc_optim_defaults(RC_OPT_ADAM);
+    oc.lr.initial = 0.01;
+    oc.global_clipnorm = 0.5; /* small: clipping is active and must see the reduced norm */
+    rc_trainer *t = rc_trainer_new(g, &(rc_trainer_spec){.loss = br.loss, .optim = oc});
+    cr_assert(t, "%s", rc_graph_error(g));
+    rc_error e = {0};
+    R->set_status = rc_trainer_set_comm(t, R->comm, &e);
+    snprintf(R->set_msg, sizeof R->set_msg, "%.500s", e.message);
+    if (R->set_status == RC_OK) {
+        for (int s = 0; s < STEPS; s++) {
+            /* rows [rank * B, (rank + 1) * B) of the global batch of step s */
+            int32_t *x = rc_node_data(br.x), *y = rc_node_data(br.y);
+            for (int64_t b = 0; b < B; b++) {
+                const int32_t *w = ids + ((size_t)s * BG + (size_t)(R->rank * B + b)) * (T + 1);
+                memcpy(x + b * T, w, T * sizeof *x);
+                memcpy(y + b * T, w + 1, T * sizeof *y);
+            }
+            cr_assert_eq(rc_trainer_step(t, &R->loss[s], &e), RC_OK, "%s", e.message);
+        }
+        int np = rc_trainer_param_count(t);
+        R->nparams = 0;
+        for (int i = 0; i < np; i++) R->nparams += rc_node_numel(rc_trainer_param(t, i));
+        R->params = malloc((size_t)R->nparams * sizeof(float));
+        for (int i = 0, at = 0; i < np; i++) {
+            rc_node *p = rc_trainer_param(t, i);
+            memcpy(R->params + at, rc_node_data(p), (size_t)rc_node_numel(p) * sizeof(float));
+            at += (int)rc_node_numel(p);
+        }
+    }
+    rc_trainer_free(t);
+    rc_model_free(m);
+    rc_graph_free(g);
+    return NULL;
+}
+
+static void two_ranks(run r[2], shared *sh, tcomm tc[2]) {
+    pthread_barrier_init(&sh->bar, NULL, 2);
+    pthread_t th[2];
+    for (int k = 0; k < 2; k++) {
+        tc[k] = (tcomm){.c = {.ops = &t_ops, .rank = k, .size = 2}, .sh = sh};
+        r[k].comm = &tc[k].c;
+        r[k].rank = k, r[k].size = 2;
+        pthread_create(&th[k], NULL, train, &r[k]);
+    }
+    for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
+    pthread_barrier_destroy(&sh->bar);
+}
+
+Test(comm, two_ranks_train_as_one_process_on_the_global_batch) {
+    rc_set_num_threads(1);
+    make_ids();
+    run one = {.rank = 0, .size = 1, .units = U, .seed = 7, .comm = NULL};
+    train(&one);
+    cr_assert_eq(one.set_status, RC_OK);
+    /* rank 1 starts from other weights: the broadcast gives it rank 0's */
+    run r[2] = {{.units = U, .seed = 7}, {.units = U, .seed = 8}};
+    shared sh = {0};
+    tcomm tc[2];
+    two_ranks(r, &sh, tc);
+    for (int k = 0; k < 2; k++) cr_assert_eq(r[k].set_status, RC_OK, "rank %d: %s", k, r[k].set_msg);
+    /* every gradient went through the non-blocking path */
+    cr_assert_gt(sh.started[0], 0);
+    cr_assert_eq(sh.started[0], sh.started[1]);
+    cr_assert_eq(one.nparams, r[0].nparams);
+    /* Tolerance: float32 gradient rows summed in another order (B*T = 48
+     * terms: ~48 * 2^-24 = 3e-6 relative), Adam moving each parameter by
+     * lr * that per step at most: 5 * 0.01 * 3e-6 = 1.5e-7, plus the
+     * parameters' own rounding (values < 2: 1.2e-7); 1e-6 leaves a margin. */
+    double worst = 0;
+    for (int64_t i = 0; i < one.nparams; i++) {
+        cr_assert_eq(r[0].params[i], r[1].params[i], "ranks differ at %lld", (long long)i);
+        double d = fabs((double)one.params[i] - r[0].params[i]);
+        if (d > worst) worst = d;
+    }
+    cr_assert_leq(worst, 1e-6, "largest difference from one process %g", worst);
+    for (int s = 0; s < STEPS; s++) {
+        cr_assert_float_eq(r[0].loss[s], one.loss[s], 1e-5f * one.loss[s], "step %d", s);
+        cr_assert_eq(r[0].loss[s], r[1].loss[s]);
+    }
+    /* and it can fail: one process on half the batch trains elsewhere */
+    run half = {.rank = 0, .size = 2, .units = U, .seed = 7, .comm = NULL};
+    train(&half);
+    double far = 0;
+    for (int64_t i = 0; i < one.nparams; i++) far = fmax(far, fabs((double)one.params[i] - half.params[i]));
+    cr_assert_gt(far, 1e-3, "half a batch differs by only %g", far);
+    free(one.params), free(half.params), free(r[0].params), free(r[1].params);
+}
+
+Test(comm, ranks_with_different_models_are_refused_on_every_rank) {
+    rc_set_num_threads(1);
+    make_ids();
+    run r[2] = {{.units = U, .seed = 7}, {.units = U + 1, .seed = 7}};
+    shared sh = {0};
+    tcomm tc[2];
+    two_ranks(r, &sh, tc);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(r[k].set_status, RC_ERR_ARG, "rank %d", k);
+        cr_assert(strstr(r[k].set_msg, "ranks disagree on the model"), "%s", r[k].set_msg);
+        cr_assert(strstr(r[k].set_msg, "(1)"), "%s", r[k].set_msg);
+    }
+}
+
+Test(comm, the_single_process_communicator) {
+    rc_comm *c = rc_comm_single();
+    cr_assert_eq(rc_comm_rank(c), 0);
+    cr_assert_eq(rc_comm_size(c), 1);
+    cr_assert_str_eq(rc_comm_name(c), "single");
+    float v[3] = {1, 2, 3};
+    cr_assert_eq(rc_comm_allreduce_f32(c, v, 3, NULL), RC_OK);
+    cr_assert_eq(v[2], 3.0f);
+    rc_error e;
+    cr_assert_eq(rc_comm_iallreduce_f32(c, v, 3, RC_COMM_MAX_REQUESTS, &e), RC_ERR_ARG);
+    cr_assert_eq(rc_comm_broadcast(c, v, sizeof v, 1, &e), RC_ERR_ARG);
+    cr_assert_eq(rc_comm_allreduce_f32(NULL, v, 3, &e), RC_ERR_ARG);
+    cr_assert_eq(rc_comm_check_same(c, v, sizeof v, "x", &e), RC_OK);
+    cr_assert_eq(rc_fnv1a(RC_FNV_OFFSET, "a", 1), 0xaf63dc4c8601ec8cull); /* FNV-1a 64 of "a" */
+    rc_comm_free(c); /* static: nothing happens */
+}
