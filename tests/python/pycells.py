@@ -103,3 +103,37 @@ class PyGRU(recur.Cell):
             hh = act(xp[:, 2 * U:] + (r * hm) @ rk[:, 2 * U:], self.activation)
         h2 = z * h + (1 - z) * hh
         return h2, [h2]
+
+
+class PeepholeLSTM(recur.Cell):
+    """An LSTM with peephole connections (Gers & Schmidhuber 2000): the
+    gates also see the cell state through diagonal weights,
+        i = σ(x W_i + h U_i + p_i ⊙ c + b_i)
+        f = σ(x W_f + h U_f + p_f ⊙ c + b_f)
+        c' = f ⊙ c + i ⊙ tanh(x W_c + h U_c + b_c)
+        o = σ(x W_o + h U_o + p_o ⊙ c' + b_o)
+        h' = o ⊙ tanh(c')
+    Not the LSTM pattern (the peepholes), so it runs as the ops written."""
+
+    def __init__(self, units):
+        super().__init__(units)
+        self.state_size = [units, units]
+        self.output_size = units
+
+    def build(self, input_size):
+        U = self.units
+        self.kernel = self.add_weight("kernel", (input_size, 4 * U))
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (U, 4 * U), "orthogonal")
+        self.bias = self.add_weight("bias", (4 * U,), "unit_forget_bias")
+        self.peephole = self.add_weight("peephole", (3, U), "uniform")
+
+    def call(self, x, states):
+        h, c = states
+        U = self.units
+        z = x @ self.kernel + self.bias + h @ self.recurrent_kernel
+        i = recur.sigmoid(z[:, :U] + self.peephole[0] * c)
+        f = recur.sigmoid(z[:, U:2 * U] + self.peephole[1] * c)
+        c2 = f * c + i * recur.tanh(z[:, 2 * U:3 * U])
+        o = recur.sigmoid(z[:, 3 * U:] + self.peephole[2] * c2)
+        h2 = o * recur.tanh(c2)
+        return h2, [h2, c2]
