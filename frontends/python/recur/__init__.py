@@ -326,15 +326,25 @@ class Layer:
     _prefix = "layer"
 
     def __init__(self, name=None):
-        self.name = name or _unique(self._prefix)
+        # None: named when first used, unique within its graph (lstm,
+        # lstm_1, ...) or model, so the same building code gives the same
+        # parameter paths, and checkpoints line up
+        self.name = name
         self._c = None
 
     def _make(self):
         raise NotImplementedError
 
+    def _named(self, namer):
+        if self.name is None:
+            self.name = namer(self._prefix)
+        return self._layer
+
     @property
     def _layer(self):
         if self._c is None:
+            if self.name is None:
+                self.name = _unique(self._prefix)
             self._c = self._make()
         return self._c
 
@@ -342,7 +352,8 @@ class Layer:
         g = x.graph
         if mask is None and isinstance(g, Graph):
             mask = g.mask_of(x)
-        outs, masks, updates = self._layer.apply(
+        layer = self._named(g._name if isinstance(g, Graph) else _unique)
+        outs, masks, updates = layer.apply(
             x, mask, initial_state, training, 0 if seed is None else seed)
         if isinstance(g, Graph):
             for o, m in zip(outs, masks):
@@ -399,7 +410,7 @@ class RNN(Layer):
     def _backward_copy(self):
         cfg = dict(self.config)
         cfg["go_backwards"] = not cfg["go_backwards"]
-        return RNN(self.cell._fresh(), name="backward_" + self.name, **cfg)
+        return RNN(self.cell._fresh(), **cfg)
 
     def reset_states(self, states=None):
         self._layer.reset_states(states)
@@ -445,8 +456,10 @@ class Bidirectional(Layer):
         self.merge_mode = merge_mode
 
     def _make(self):
-        return _core.bidirectional(self.name, self.forward_layer._layer, self.backward_layer._layer,
-                                   self.merge_mode or "none")
+        # Keras' names: forward_<layer>, backward_<layer>
+        fwd = self.forward_layer._named(lambda p: "forward_" + p)
+        bwd = self.backward_layer._named(lambda p: "backward_" + p)
+        return _core.bidirectional(self.name, fwd, bwd, self.merge_mode or "none")
 
 
 class Dense(Layer):
@@ -686,6 +699,7 @@ class Sequential:
     def __init__(self, layers=(), name=None):
         self.name = name or _unique("sequential")
         self._m = _core.Model(self.name)
+        self._names = {}
         self.layers = []
         for l in layers:
             self.add(l)
@@ -694,8 +708,13 @@ class Sequential:
         self._infer = {}
 
     def add(self, layer):
-        self._m.add(layer._layer)
+        self._m.add(layer._named(self._name))
         self.layers.append(layer)
+
+    def _name(self, prefix):
+        n = self._names.get(prefix, 0)
+        self._names[prefix] = n + 1
+        return prefix if n == 0 else "%s_%d" % (prefix, n)
 
     def __call__(self, x, training=False, seed=0):
         return self._m.apply(x, training, seed)
