@@ -884,3 +884,5 @@ def load_model(path, batch_size=1, timesteps=None, graph=None):
 
 
 activations = tuple(_core.activations())
+set_num_threads = _core.set_num_threads
+get_num_threads = _core.get_num_threads

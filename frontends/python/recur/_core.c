@@ -2539,6 +2539,19 @@ static PyObject *mod_activations(PyObject *m, PyObject *unused) {
     return l;
 }
 
+static PyObject *mod_set_num_threads(PyObject *m, PyObject *arg) {
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    if (n < 1) {
+        PyErr_SetString(PyExc_ValueError, "set_num_threads: n must be >= 1");
+        return NULL;
+    }
+    rc_set_num_threads((int)n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_get_num_threads(PyObject *m, PyObject *unused) { return PyLong_FromLong(rc_get_num_threads()); }
+
 #define F(name, fn, flags, doc) {name, (PyCFunction)(void (*)(void))fn, flags, doc}
 static PyMethodDef module_methods[] = {
     F("neg", op_neg, METH_O, "-x"),
@@ -2617,6 +2630,8 @@ static PyMethodDef module_methods[] = {
     F("save_params", mod_save_params, METH_VARARGS, NULL),
     F("load_params", mod_load_params, METH_VARARGS, NULL),
     F("activations", mod_activations, METH_NOARGS, NULL),
+    F("set_num_threads", mod_set_num_threads, METH_O, "threads recur splits matrix products over"),
+    F("get_num_threads", mod_get_num_threads, METH_NOARGS, NULL),
     {NULL}};
 
 static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "recur._core",
