@@ -254,3 +254,17 @@ def test_errors_carry_the_library_message(rng):
         g2 = recur.Graph()
         t = g2.param("t", value=np.ones((3, 2), np.float32))
         g2.run(recur.gather(t, g2.input(np.array([0, 7], np.int32))))
+
+
+def test_numpy_scalars_and_arrays_defer_to_nodes(rng):
+    a = _x(rng)
+    g = recur.Graph()
+    x = g.input(a)
+    for y, ref in [(np.float32(2) * x, 2 * a), (np.ones(5, np.float32) + x, a + 1),
+                   (x * np.float64(0.5), a * 0.5), (np.arange(5, dtype=np.float32) - x, np.arange(5) - a)]:
+        assert isinstance(y, recur.Node)
+        np.testing.assert_allclose(g.run(y), ref, rtol=1e-6)
+    with pytest.raises(TypeError):
+        x + None
+    with pytest.raises(TypeError):
+        x * "2"

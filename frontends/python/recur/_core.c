@@ -831,6 +831,10 @@ static rc_node *operand(GraphObject *go, PyObject *o) {
         }
         return ((NodeObject *)o)->n;
     }
+    if (o == Py_None || PyUnicode_Check(o) || PyBytes_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "a %.100s cannot be an operand of a Node", Py_TYPE(o)->tp_name);
+        return NULL;
+    }
     return const_of(go, o, false);
 }
 
@@ -2644,6 +2648,10 @@ PyMODINIT_FUNC PyInit__core(void) {
                              &LayerType, &ModelType, &IOModelType, &TrainerType};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         if (PyType_Ready(types[i]) < 0) return NULL;
+    /* NumPy defers to Node's operators (np.float32(2) * node is a Node,
+     * not an object array of Nodes) */
+    if (PyDict_SetItemString(NodeType.tp_dict, "__array_ufunc__", Py_None) < 0) return NULL;
+    PyType_Modified(&NodeType);
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
     RecurError = PyErr_NewException("recur.RecurError", PyExc_RuntimeError, NULL);
