@@ -46,6 +46,13 @@ p.add_argument("--rnn-bench", default=None, help="path of build/bench/rnn (adds 
 p.add_argument("--variants", default="c_lstm,py_lstm,py_lstm_proj,torch_cell,torch_lstm")
 args = p.parse_args()
 
+# The peer's environment (bench/README.md, ../shared/peers/README.md):
+# glibc's malloc thresholds are read at process start, so re-execute once
+# with them set (PyTorch's per-step temporaries otherwise page-fault).
+TUNE = "glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=268435456"
+if "GLIBC_TUNABLES" not in os.environ:
+    os.environ["GLIBC_TUNABLES"] = TUNE
+    os.execv(sys.executable, [sys.executable] + sys.argv)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
 os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -255,7 +262,8 @@ if "c_bench" in med and "py_lstm" in med:
 if "torch_lstm" in med and "py_lstm" in med:
     summary["torch_lstm/py_lstm"] = round(med["torch_lstm"] / med["py_lstm"], 3)
 try:
-    summary["load_avg"] = os.getloadavg()
+    summary["load_avg"] = [round(v, 2) for v in os.getloadavg()]
+summary["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "GLIBC_TUNABLES", "OMP_WAIT_POLICY")}
 except OSError:
     pass
 print(json.dumps({"summary": summary}))
