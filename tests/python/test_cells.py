@@ -274,3 +274,23 @@ def test_peephole_lstm_learns_the_adding_problem():
     assert hist["val_loss"][0] > 0.1
     assert min(hist["val_loss"]) < 0.02, hist.history
     assert tr.iterations == 1000
+
+
+def test_cell_without_base_init_and_single_state(rng):
+    class Minimal(recur.Cell):           # no super().__init__, one int state, no output_size
+        def __init__(self):
+            self.state_size = 2
+
+        def build(self, input_size):
+            self.w = self.add_weight("w", (input_size, 2))
+
+        def call(self, x, states):
+            h = recur.tanh(x @ self.w + states[0])
+            return h, h                   # a single Node as the new state
+
+    g = recur.Graph()
+    x = g.input(data(rng))
+    layer = recur.RNN(Minimal(), return_sequences=True)
+    y = layer(x)
+    assert y.shape == (3, 5, 2) and layer.weights[0].path == "rnn/minimal/w"
+    assert recur.gradcheck(y)

@@ -260,7 +260,8 @@ class Cell:
             raise ValueError("%s is already used by a layer (a cell is one set of weights)"
                              % type(self).__name__)
         ss, out = self._sizes()
-        name = self.name or _snake(type(self).__name__)
+        # getattr: a subclass may not call Cell.__init__
+        name = getattr(self, "name", None) or _snake(type(self).__name__)
         h = _core.python_cell(self, name, ss, out, hasattr(self, "project"))
         self._used = True
         return h
