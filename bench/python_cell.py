@@ -263,7 +263,7 @@ if "torch_lstm" in med and "py_lstm" in med:
     summary["torch_lstm/py_lstm"] = round(med["torch_lstm"] / med["py_lstm"], 3)
 try:
     summary["load_avg"] = [round(v, 2) for v in os.getloadavg()]
-summary["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "GLIBC_TUNABLES", "OMP_WAIT_POLICY")}
 except OSError:
     pass
+summary["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "GLIBC_TUNABLES", "OMP_WAIT_POLICY")}
 print(json.dumps({"summary": summary}))
