@@ -68,6 +68,20 @@ rc_node *rc_input(rc_graph *g, const char *name, rc_dtype dtype, rc_shape shape)
     return leaf(g, &rc_op_input, name, dtype, shape);
 }
 
+rc_node *rc_input_borrowed(rc_graph *g, const char *name, rc_dtype dtype, rc_shape shape, void *data) {
+    if (g && !data) return rc_graph_fail(g, RC_ERR_ARG, "rc_input_borrowed: data is NULL");
+    if (g && data && ((uintptr_t)data % rc_dtype_size(dtype == RC_I32 ? RC_I32 : RC_F32)) != 0)
+        return rc_graph_fail(g, RC_ERR_ARG, "rc_input_borrowed: data is not aligned for %s", rc_dtype_name(dtype));
+    rc_node *n = rc_input(g, name, dtype, shape);
+    if (!n) return NULL;
+    /* The storage rc_input made is replaced by a view of the caller's
+     * memory; rc_tensor_free leaves a view's data alone. */
+    rc_free_aligned(n->value->data);
+    n->value->data = data;
+    n->value->owns = false;
+    return n;
+}
+
 rc_node *rc_param(rc_graph *g, const char *name, rc_shape shape) {
     if (g && !name) return rc_graph_fail(g, RC_ERR_ARG, "rc_param: name is NULL");
     rc_node *n = leaf(g, &rc_op_param, name, RC_F32, shape);

@@ -71,6 +71,13 @@ const char *rc_scope_path(const rc_graph *g);
 
 /* An input fed before each run: write its data through rc_node_data(). */
 rc_node *rc_input(rc_graph *g, const char *name, rc_dtype dtype, rc_shape shape);
+/* An input whose storage is the caller's memory `data` (numel elements of
+ * dtype, row-major, aligned for the dtype), read in place at every run: no
+ * copy is made, so writing to `data` changes the next run's input. The
+ * caller keeps `data` alive and unmoved for the graph's life (the graph
+ * never frees it). Bindings (the Python package) use it to share NumPy
+ * arrays; NULL data is an error recorded on the graph. */
+rc_node *rc_input_borrowed(rc_graph *g, const char *name, rc_dtype dtype, rc_shape shape, void *data);
 /* A trainable parameter, zero-initialised; set values via rc_node_data() or
  * rc_node_set(). */
 rc_node *rc_param(rc_graph *g, const char *name, rc_shape shape);
