@@ -1,0 +1,102 @@
+#!/bin/bash
+# kann_config.sh — issue 18's KANN textgen configuration (LSTM 128, unroll
+# 70, minibatch 64, RMSprop, 114-symbol alphabet) timed per minibatch:
+#   recur train --corpus F --ints --cell lstm --units 128 --embed 114 --seq 70
+#               --batch 64 --optimizer rmsprop --lr 1e-2 --clipnorm 10
+# on Debian's fortunes mapped to 114 symbol ids (bench/kann_corpus.py).
+# Time per minibatch = (wall time of a LONG-step run - a SHORT-step run) /
+# (LONG - SHORT), so start-up, corpus parsing and the final evaluation
+# cancel.
+#
+# Sides, run alternately in one run (the order rotates every repetition so
+# drift in the machine's load hits all alike), medians over repetitions:
+#   new   --recur BIN (build/recur)
+#   base  --base BIN: a previous recur binary (before/after mode), optional
+#   torch --torch: the same model in PyTorch (bench/kann_torch.py), optional
+# Ratios printed: base/new (speed-up) and torch/new.
+#
+# usage: bench/kann_config.sh [--recur BIN] [--base BIN] [--torch] [--reps 3]
+#            [--long 125] [--short 5] [--threads N] [--corpus FILE.ints]
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+recur="$root/build/recur" base="" torch=0 reps=3 long=125 short=5 threads="" corpus=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --recur) recur="$2"; shift 2 ;;
+        --base) base="$2"; shift 2 ;;
+        --torch) torch=1; shift ;;
+        --reps) reps="$2"; shift 2 ;;
+        --long) long="$2"; shift 2 ;;
+        --short) short="$2"; shift 2 ;;
+        --threads) threads="$2"; shift 2 ;;
+        --corpus) corpus="$2"; shift 2 ;;
+        *) echo "usage: bench/kann_config.sh [--recur BIN] [--base BIN] [--torch] [--reps N] [--long N] [--short N] [--threads N] [--corpus FILE]" >&2; exit 2 ;;
+    esac
+done
+[ "$long" -gt "$short" ] || { echo "kann_config.sh: --long must exceed --short" >&2; exit 2; }
+out=$(mktemp -d /tmp/recur-kann-XXXXXX)
+if [ -z "$corpus" ]; then corpus="$out/fortunes114.ints"; "$here/kann_corpus.py" "$corpus" >/dev/null; fi
+# the environment of bench/compare.sh: OpenBLAS picks its own core
+unset OPENBLAS_CORETYPE
+export OMP_WAIT_POLICY=PASSIVE
+export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=268435456
+targs=()
+[ -n "$threads" ] && targs=(--threads "$threads")
+
+now() { date +%s.%N; }
+# run_recur BIN STEPS -> seconds of wall time
+run_recur() {
+    local t0 t1
+    t0=$(now)
+    "$1" train --corpus "$corpus" --ints --cell lstm --units 128 --embed 114 --seq 70 --batch 64 \
+        --optimizer rmsprop --lr 1e-2 --clipnorm 10 --steps "$2" --log "$out/log.csv" --plot "$out/log.svg" \
+        --print-every 100000 "${targs[@]}" > "$out/recur.out" 2>&1 || { cat "$out/recur.out" >&2; exit 1; }
+    t1=$(now)
+    /usr/bin/python3 -c "print($t1 - $t0)"
+}
+run_torch() {
+    local t0 t1
+    t0=$(now)
+    OMP_NUM_THREADS="${threads:-2}" OPENBLAS_NUM_THREADS="${threads:-2}" \
+        /usr/bin/python3 "$here/kann_torch.py" --corpus "$corpus" --steps "$1" --threads "${threads:-2}" \
+        > "$out/torch.out" 2>&1 || { cat "$out/torch.out" >&2; exit 1; }
+    t1=$(now)
+    /usr/bin/python3 -c "print($t1 - $t0)"
+}
+per_mb() { # side -> ms per minibatch
+    local a b
+    case "$1" in
+        new) a=$(run_recur "$recur" "$short"); b=$(run_recur "$recur" "$long") ;;
+        base) a=$(run_recur "$base" "$short"); b=$(run_recur "$base" "$long") ;;
+        torch) a=$(run_torch "$short"); b=$(run_torch "$long") ;;
+    esac
+    /usr/bin/python3 -c "print(1000 * ($b - $a) / ($long - $short))"
+}
+sides=(new)
+[ -n "$base" ] && sides+=(base)
+[ "$torch" = 1 ] && sides+=(torch)
+n=${#sides[@]}
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq 1 "$reps"); do
+    line="rep $r:"
+    for k in $(seq 0 $((n - 1))); do
+        s=${sides[$(( (k + r - 1) % n ))]}
+        v=$(per_mb "$s")
+        echo "$s $v" >> "$out/times"
+        line="$line $s $(printf %.1f "$v") ms"
+    done
+    echo "$line (load $(cut -d' ' -f1 /proc/loadavg))"
+done
+/usr/bin/python3 - "$out/times" <<'PY'
+import statistics, sys
+t = {}
+for line in open(sys.argv[1]):
+    s, v = line.split()
+    t.setdefault(s, []).append(float(v))
+m = {s: statistics.median(v) for s, v in t.items()}
+print("medians: " + ", ".join(f"{s} {m[s]:.1f} ms/minibatch" for s in m))
+if "base" in m: print(f"base/new = {m['base'] / m['new']:.2f} (speed-up of new over base)")
+if "torch" in m: print(f"torch/new = {m['torch'] / m['new']:.2f}")
+PY
+echo "files in $out"
