@@ -12,26 +12,29 @@
 # drift in the machine's load hits all alike), medians over repetitions:
 #   new   --recur BIN (build/recur)
 #   base  --base BIN: a previous recur binary (before/after mode), optional
-#   torch --torch: the same model in PyTorch (bench/kann_torch.py), optional
+#   torch --torch: the same model in PyTorch (bench/kann_torch.py), optional,
+#         on --torch-threads N (1: on this 2-core machine torch 1.13 ran this
+#         configuration 2.2x slower on 2 threads than on 1)
 # Ratios printed: base/new (speed-up) and torch/new.
 #
-# usage: bench/kann_config.sh [--recur BIN] [--base BIN] [--torch] [--reps 3]
+# usage: bench/kann_config.sh [--recur BIN] [--base BIN] [--torch] [--torch-threads 1] [--reps 3]
 #            [--long 125] [--short 5] [--threads N] [--corpus FILE.ints]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-recur="$root/build/recur" base="" torch=0 reps=3 long=125 short=5 threads="" corpus=""
+recur="$root/build/recur" base="" torch=0 tthreads=1 reps=3 long=125 short=5 threads="" corpus=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --recur) recur="$2"; shift 2 ;;
         --base) base="$2"; shift 2 ;;
         --torch) torch=1; shift ;;
+        --torch-threads) tthreads="$2"; shift 2 ;;
         --reps) reps="$2"; shift 2 ;;
         --long) long="$2"; shift 2 ;;
         --short) short="$2"; shift 2 ;;
         --threads) threads="$2"; shift 2 ;;
         --corpus) corpus="$2"; shift 2 ;;
-        *) echo "usage: bench/kann_config.sh [--recur BIN] [--base BIN] [--torch] [--reps N] [--long N] [--short N] [--threads N] [--corpus FILE]" >&2; exit 2 ;;
+        *) echo "usage: bench/kann_config.sh [--recur BIN] [--base BIN] [--torch] [--torch-threads N] [--reps N] [--long N] [--short N] [--threads N] [--corpus FILE]" >&2; exit 2 ;;
     esac
 done
 [ "$long" -gt "$short" ] || { echo "kann_config.sh: --long must exceed --short" >&2; exit 2; }
@@ -58,8 +61,8 @@ run_recur() {
 run_torch() {
     local t0 t1
     t0=$(now)
-    OMP_NUM_THREADS="${threads:-2}" OPENBLAS_NUM_THREADS="${threads:-2}" \
-        /usr/bin/python3 "$here/kann_torch.py" --corpus "$corpus" --steps "$1" --threads "${threads:-2}" \
+    OMP_NUM_THREADS="$tthreads" OPENBLAS_NUM_THREADS="$tthreads" \
+        /usr/bin/python3 "$here/kann_torch.py" --corpus "$corpus" --steps "$1" --threads "$tthreads" \
         > "$out/torch.out" 2>&1 || { cat "$out/torch.out" >&2; exit 1; }
     t1=$(now)
     /usr/bin/python3 -c "print($t1 - $t0)"
