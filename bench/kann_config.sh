@@ -15,7 +15,8 @@
 #   torch --torch: the same model in PyTorch (bench/kann_torch.py), optional,
 #         on --torch-threads N (1: on this 2-core machine torch 1.13 ran this
 #         configuration 2.2x slower on 2 threads than on 1)
-# Ratios printed: base/new (speed-up) and torch/new.
+# Ratios printed: base/new (speed-up) and torch/new, of wall time and of CPU
+# time (user + system, all threads; the figure to trust on a loaded machine).
 #
 # usage: bench/kann_config.sh [--recur BIN] [--base BIN] [--torch] [--torch-threads 1] [--reps 3]
 #            [--long 125] [--short 5] [--threads N] [--corpus FILE.ints]
@@ -47,34 +48,37 @@ export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_th
 targs=()
 [ -n "$threads" ] && targs=(--threads "$threads")
 
-now() { date +%s.%N; }
-# run_recur BIN STEPS -> seconds of wall time
-run_recur() {
-    local t0 t1
-    t0=$(now)
-    "$1" train --corpus "$corpus" --ints --cell lstm --units 128 --embed 114 --seq 70 --batch 64 \
-        --optimizer rmsprop --lr 1e-2 --clipnorm 10 --steps "$2" --log "$out/log.csv" --plot "$out/log.svg" \
-        --print-every 100000 "${targs[@]}" > "$out/recur.out" 2>&1 || { cat "$out/recur.out" >&2; exit 1; }
-    t1=$(now)
-    /usr/bin/python3 -c "print($t1 - $t0)"
+# timed CMD... -> "wall_s cpu_s" of the child (cpu = user + system of all
+# its threads: on a loaded machine wall time mostly measures the other
+# users, CPU time what the program itself spent)
+timed() {
+    /usr/bin/python3 -c '
+import os, subprocess, sys, time
+t0 = time.monotonic()
+p = subprocess.Popen(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT)
+_, status, ru = os.wait4(p.pid, 0)
+wall = time.monotonic() - t0
+if status: sys.exit(open(sys.argv[1]).read() + "failed: " + " ".join(sys.argv[2:]))
+print(wall, ru.ru_utime + ru.ru_stime)' "$@"
 }
-run_torch() {
-    local t0 t1
-    t0=$(now)
-    OMP_NUM_THREADS="$tthreads" OPENBLAS_NUM_THREADS="$tthreads" \
-        /usr/bin/python3 "$here/kann_torch.py" --corpus "$corpus" --steps "$1" --threads "$tthreads" \
-        > "$out/torch.out" 2>&1 || { cat "$out/torch.out" >&2; exit 1; }
-    t1=$(now)
-    /usr/bin/python3 -c "print($t1 - $t0)"
+run_recur() { # BIN STEPS
+    timed "$out/recur.out" "$1" train --corpus "$corpus" --ints --cell lstm --units 128 --embed 114 --seq 70 \
+        --batch 64 --optimizer rmsprop --lr 1e-2 --clipnorm 10 --steps "$2" --log "$out/log.csv" \
+        --plot "$out/log.svg" --print-every 100000 "${targs[@]}"
 }
-per_mb() { # side -> ms per minibatch
+run_torch() { # STEPS
+    OMP_NUM_THREADS="$tthreads" OPENBLAS_NUM_THREADS="$tthreads" timed "$out/torch.out" \
+        /usr/bin/python3 "$here/kann_torch.py" --corpus "$corpus" --steps "$1" --threads "$tthreads"
+}
+per_mb() { # side -> "wall_ms cpu_ms" per minibatch
     local a b
     case "$1" in
         new) a=$(run_recur "$recur" "$short"); b=$(run_recur "$recur" "$long") ;;
         base) a=$(run_recur "$base" "$short"); b=$(run_recur "$base" "$long") ;;
         torch) a=$(run_torch "$short"); b=$(run_torch "$long") ;;
     esac
-    /usr/bin/python3 -c "print(1000 * ($b - $a) / ($long - $short))"
+    /usr/bin/python3 -c "import sys; a, b = sys.argv[1].split(), sys.argv[2].split(); \
+print(*(1000 * (float(y) - float(x)) / ($long - $short) for x, y in zip(a, b)))" "$a" "$b"
 }
 sides=(new)
 [ -n "$base" ] && sides+=(base)
@@ -87,19 +91,21 @@ for r in $(seq 1 "$reps"); do
         s=${sides[$(( (k + r - 1) % n ))]}
         v=$(per_mb "$s")
         echo "$s $v" >> "$out/times"
-        line="$line $s $(printf %.1f "$v") ms"
+        line="$line $s $(printf '%.1f ms (cpu %.1f ms)' $v)"
     done
-    echo "$line (load $(cut -d' ' -f1 /proc/loadavg))"
+    echo "$line  load $(cut -d' ' -f1 /proc/loadavg)"
 done
 /usr/bin/python3 - "$out/times" <<'PY'
 import statistics, sys
 t = {}
 for line in open(sys.argv[1]):
-    s, v = line.split()
-    t.setdefault(s, []).append(float(v))
-m = {s: statistics.median(v) for s, v in t.items()}
-print("medians: " + ", ".join(f"{s} {m[s]:.1f} ms/minibatch" for s in m))
-if "base" in m: print(f"base/new = {m['base'] / m['new']:.2f} (speed-up of new over base)")
-if "torch" in m: print(f"torch/new = {m['torch'] / m['new']:.2f}")
+    s, w, c = line.split()
+    t.setdefault(s, []).append((float(w), float(c)))
+for k, what in ((0, "wall"), (1, "cpu")):
+    m = {s: statistics.median(x[k] for x in v) for s, v in t.items()}
+    r = [f"{s} {m[s]:.1f}" for s in m]
+    if "base" in m: r.append(f"base/new {m['base'] / m['new']:.2f}")
+    if "torch" in m: r.append(f"torch/new {m['torch'] / m['new']:.2f}")
+    print(f"median {what} ms/minibatch: " + ", ".join(r))
 PY
 echo "files in $out"
