@@ -2,7 +2,6 @@
 #ifndef RECUR_CORE_INTERNAL_H
 #define RECUR_CORE_INTERNAL_H
 
-#include <stdarg.h>
 #include <stdio.h>
 #include "recur/op.h"
 
@@ -38,21 +37,6 @@ void rc_graph_truncate(rc_graph *g, int mark);
 
 /* Leaf and core ops (core/core_ops.c). */
 extern const rc_op rc_op_input, rc_op_param, rc_op_const, rc_op_fill, rc_op_add_n;
-
-/* Write a message into the caller's (err, len) buffer (either may be
- * NULL/0) and return s: the error style of APIs that report into a
- * caller's buffer rather than onto a graph. */
-static inline rc_status rc_errf(char *err, size_t len, rc_status s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static inline rc_status rc_errf(char *err, size_t len, rc_status s, const char *fmt, ...) {
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
 
 /* Element strides of a row-major shape. */
 static inline void rc_strides(rc_shape s, int64_t *st) {

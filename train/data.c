@@ -71,7 +71,7 @@ static rc_status check_fraction(double f, rc_error *err, const char *fn) {
     return RC_OK;
 }
 
-/* Append a whole file to *buf (grown with rc_realloc). */
+/* rc_file_append, with fn naming the public caller in messages. */
 static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t *cap, rc_error *err,
                            const char *fn) {
     FILE *f = fopen(path, "rb");
@@ -94,6 +94,12 @@ static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t 
     fclose(f);
     if (failed) return rc_error_set(err, RC_ERR_IO, fn, "cannot read '%s': %s", path, strerror(failed));
     return RC_OK;
+}
+
+rc_status rc_file_append(const char *path, uint8_t **buf, size_t *len, size_t *cap, rc_error *err) {
+    if (!path || !buf || !len || !cap || *len > *cap)
+        return rc_error_set(err, RC_ERR_ARG, "rc_file_append", "NULL or inconsistent argument");
+    return read_file(path, buf, len, cap, err, "rc_file_append");
 }
 
 static rc_status from_bytes(rc_corpus *c, const uint8_t *b, size_t n, double frac, const char *what,

@@ -55,6 +55,7 @@ static int build_cell(const char *cmd, const cli_graph_spec *a, rc_graph *g, cli
         fprintf(stderr, "recur %s: out of memory\n", cmd);
         return 1;
     }
+    s->outs[s->nouts++] = s->y;
     /* "Bidirectional(LSTM(8)) on x (2, 4, 3)" */
     char xs[RC_SHAPE_STRLEN];
     rc_shape_str(rc_node_shape(s->x), xs, sizeof xs);
@@ -67,11 +68,14 @@ static int build_cell(const char *cmd, const cli_graph_spec *a, rc_graph *g, cli
  * the model leaves open). */
 static int build_model(const char *cmd, const cli_graph_spec *a, rc_graph *g, cli_graph *s) {
     if (cli_load_model(cmd, a->model, &s->io)) return 1;
-    rc_node *in[16], *outs[64];
+    rc_node *in[16];
     rc_error err;
-    if (rc_io_build_batch(s->io, g, a->batch, a->steps, in, 16, outs, 64, &err) != RC_OK) return cli_error(cmd, &err);
+    if (rc_io_build_batch(s->io, g, a->batch, a->steps, in, 16, s->outs, CLI_GRAPH_MAX_OUTS, &err) != RC_OK)
+        return cli_error(cmd, &err);
     s->x = in[0];
-    s->y = outs[0];
+    s->y = s->outs[0];
+    s->nouts = rc_io_noutputs(s->io);
+    if (s->nouts > CLI_GRAPH_MAX_OUTS) s->nouts = CLI_GRAPH_MAX_OUTS;
     char xs[RC_SHAPE_STRLEN];
     snprintf(s->title, sizeof s->title, "%s on x %s", rc_io_name(s->io),
              rc_shape_str(rc_node_shape(s->x), xs, sizeof xs));

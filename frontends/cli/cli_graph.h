@@ -21,12 +21,17 @@ typedef struct cli_graph_spec {
     bool bidir, seqs;
 } cli_graph_spec;
 
-/* What was built: the layers to free, the input and output, a title. */
+#define CLI_GRAPH_MAX_OUTS 64
+
+/* What was built: the layers to free, the input, the (first) output, every
+ * output of the layer or model, a title. */
 typedef struct cli_graph {
     rc_rnn *layer;
     rc_bidir *bi;
     rc_io_model *io;
     rc_node *x, *y;
+    rc_node *outs[CLI_GRAPH_MAX_OUTS];
+    int nouts;
     char title[200];
 } cli_graph;
 

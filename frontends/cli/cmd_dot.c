@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cli_graph.h"
 
 /* --- recur dot ------------------------------------------------------------------ */
 
@@ -47,15 +48,6 @@ static const char dot_usage[] =
     "it is built on an input of batch B and T steps (default 4).\n"
     "exit status: 0 written, 1 failed (e.g. unwritable file), 2 bad usage\n";
 
-static const struct {
-    const char *cli, *layer, *type;
-    rc_cell *(*make)(const rc_cell_config *);
-} dot_cells[] = {
-    {"simple", "simple_rnn", "SimpleRNN", rc_simple_rnn_cell_new},
-    {"lstm", "lstm", "LSTM", rc_lstm_cell_new},
-    {"gru", "gru", "GRU", rc_gru_cell_new},
-};
-
 /* Does parameter path `path` match NAME (the whole path or a tail after '/')? */
 static bool param_matches(const char *path, const char *name) {
     size_t n = strlen(path), k = strlen(name);
@@ -77,17 +69,6 @@ typedef struct dot_args {
     rc_dot_links links;
     rc_dot_level level;
 } dot_args;
-
-/* What was built: the layers to free, the input and output, a default title. */
-typedef struct dot_source {
-    rc_rnn *layer;
-    rc_bidir *bi;
-    rc_io_model *io;
-    rc_node *x, *y;
-    rc_node *outs[64]; /* every output of the layer or model */
-    int nouts;
-    char title[200];
-} dot_source;
 
 /* 0 when the arguments are usable, else the exit status (help printed: -1). */
 static int dot_parse(int argc, char **argv, dot_args *a) {
@@ -184,8 +165,7 @@ static int dot_parse(int argc, char **argv, dot_args *a) {
                                    a->model);
     } else {
         if (!a->cell) return args_usage_error("dot", "missing --cell (simple, lstm or gru) or a MODEL.json");
-        for (int k = 0; k < 3; k++)
-            if (strcmp(a->cell, dot_cells[k].cli) == 0) a->ci = k;
+        a->ci = cli_cell_index(a->cell);
         if (a->ci < 0) return args_usage_error("dot", "--cell expects simple, lstm or gru, got '%s'", a->cell);
         if (!a->have_units) return args_usage_error("dot", "missing --units U (a positive integer) for --cell %s", a->cell);
         if (!a->have_input) return args_usage_error("dot", "missing --input I (a positive integer) for --cell %s", a->cell);
@@ -197,77 +177,8 @@ static int dot_parse(int argc, char **argv, dot_args *a) {
     return 0;
 }
 
-/* --cell ...: one RNN layer, or a Bidirectional one, on x (B, T, I). 0 or
- * the exit status (the message printed). */
-static int dot_build_cell(const dot_args *a, rc_graph *g, dot_source *s) {
-    int ci = a->ci;
-    rc_cell_config cfg = rc_cell_defaults(a->units);
-    rc_rnn_config rcfg = {.return_sequences = a->seqs};
-    s->x = rc_input(g, "x", RC_F32, RC_SHAPE(a->batch, a->steps, a->input));
-    if (a->bidir) {
-        char fname[64], bname[64];
-        snprintf(fname, sizeof fname, "forward_%s", dot_cells[ci].layer);
-        snprintf(bname, sizeof bname, "backward_%s", dot_cells[ci].layer);
-        rc_rnn_config bcfg = rcfg;
-        bcfg.go_backwards = true;
-        rc_rnn *f = rc_rnn_new(fname, dot_cells[ci].make(&cfg), &rcfg, NULL);
-        rc_rnn *b = rc_rnn_new(bname, dot_cells[ci].make(&cfg), &bcfg, NULL);
-        s->bi = f && b ? rc_bidir_new("bidirectional", f, b, RC_MERGE_CONCAT, NULL) : NULL;
-        if (!s->bi) {
-            rc_rnn_free(f);
-            rc_rnn_free(b);
-        } else {
-            rc_bidir_out bo;
-            if (rc_bidir_apply(s->bi, g, s->x, NULL, &bo) == RC_OK) s->y = bo.output;
-        }
-    } else {
-        s->layer = rc_rnn_new(dot_cells[ci].layer, dot_cells[ci].make(&cfg), &rcfg, NULL);
-        rc_rnn_out o;
-        if (s->layer && rc_rnn_apply(s->layer, g, s->x, NULL, &o) == RC_OK) s->y = o.output;
-    }
-    if (rc_graph_error(g)) {
-        fprintf(stderr, "recur dot: building the graph failed: %s\n", rc_graph_error(g));
-        return 1;
-    }
-    if (!s->y) {
-        fprintf(stderr, "recur dot: out of memory\n");
-        return 1;
-    }
-    s->outs[s->nouts++] = s->y;
-    /* "Bidirectional(LSTM(8)) on x (2, 4, 3)" */
-    char xs[RC_SHAPE_STRLEN];
-    rc_shape_str(rc_node_shape(s->x), xs, sizeof xs);
-    snprintf(s->title, sizeof s->title, "%s%s(%ld)%s on x %s", a->bidir ? "Bidirectional(" : "",
-             dot_cells[ci].type, a->units, a->bidir ? ")" : "", xs);
-    return 0;
-}
-
-/* MODEL.json: the hook for drawing a saved model. Model import is separate
- * work; once it exists, this loads the model, applies it to an input of the
- * model's shape (--batch and --steps filling what the model leaves open) and
- * fills s as dot_build_cell does; the drawing below is shared. */
-static int dot_build_model(const dot_args *a, rc_graph *g, dot_source *s) {
-    if (cli_load_model("dot", a->model, &s->io)) return 1;
-    rc_node *in[16], *outs[64];
-    rc_error err;
-    long T = a->have_steps ? a->steps : 4;
-    if (rc_io_build_batch(s->io, g, a->batch, T, in, 16, outs, 64, &err) != RC_OK) {
-        cli_error("dot", &err);
-        return 1;
-    }
-    s->x = in[0];
-    s->y = outs[0];
-    s->nouts = rc_io_noutputs(s->io);
-    if (s->nouts > 64) s->nouts = 64;
-    memcpy(s->outs, outs, (size_t)s->nouts * sizeof *outs);
-    char xs[RC_SHAPE_STRLEN];
-    snprintf(s->title, sizeof s->title, "%s on x %s", rc_io_name(s->io),
-             rc_shape_str(rc_node_shape(s->x), xs, sizeof xs));
-    return 0;
-}
-
 /* Gradients if asked for, the --grad-of selection, and the file. */
-static int dot_draw(const dot_args *a, rc_graph *g, dot_source *s) {
+static int dot_draw(const dot_args *a, rc_graph *g, cli_graph *s) {
     int np = rc_graph_params(g, NULL, 0), status = 0;
     rc_node **params = rc_calloc((size_t)np + 1, sizeof *params);
     rc_node **gr = rc_calloc((size_t)np + 1, sizeof *gr);
@@ -385,12 +296,14 @@ int cmd_dot(int argc, char **argv) {
     }
     /* Every gate drawn unless the user asks for the graph as it runs. */
     rc_graph_set_fusion(g, a.fused);
-    dot_source s = {0};
-    status = a.model ? dot_build_model(&a, g, &s) : dot_build_cell(&a, g, &s);
+    /* a model is built on T = --steps, 4 when not given */
+    cli_graph_spec spec = {.model = a.model, .cell = a.ci, .units = a.units, .input = a.input,
+                           .steps = a.model && !a.have_steps ? 4 : a.steps, .batch = a.batch,
+                           .bidir = a.bidir, .seqs = a.seqs};
+    cli_graph s;
+    status = cli_graph_build("dot", &spec, g, &s);
     if (status == 0) status = dot_draw(&a, g, &s);
-    rc_rnn_free(s.layer);
-    rc_bidir_free(s.bi);
     rc_graph_free(g);
-    rc_io_free(s.io);
+    cli_graph_free(&s);
     return status;
 }

@@ -1,7 +1,6 @@
 /* The demo corpus: Debian's `fortunes` package, as the PyTorch peer
  * defines it (shared/peers/fortunes_corpus.py). CLI policy, not library:
  * the library reads any file or bytes (recur/data.h). */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,30 +28,6 @@ const char *const fortunes_files[FORTUNES_NFILES] = {
 };
 
 
-/* Append a whole file to *buf (grown with rc_realloc). */
-static rc_status read_file(const char *path, uint8_t **buf, size_t *len, size_t *cap, char *msg, size_t msglen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return errf(msg, msglen, RC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    for (;;) {
-        if (*cap - *len < 65536) {
-            size_t nc = *cap ? *cap * 2 : 1 << 20;
-            uint8_t *nb = rc_realloc(*buf, nc);
-            if (!nb) {
-                fclose(f);
-                return errf(msg, msglen, RC_ERR_NOMEM, "out of memory reading '%s'", path);
-            }
-            *buf = nb, *cap = nc;
-        }
-        size_t k = fread(*buf + *len, 1, *cap - *len, f);
-        *len += k;
-        if (k == 0) break;
-    }
-    int err = ferror(f) ? errno : 0; /* EISDIR for a directory */
-    fclose(f);
-    if (err) return errf(msg, msglen, RC_ERR_IO, "cannot read '%s': %s", path, strerror(err));
-    return RC_OK;
-}
-
 rc_status fortunes_load(rc_corpus *c, const char *dir, char *msg, size_t msglen) {
     if (!c) return errf(msg, msglen, RC_ERR_ARG, "fortunes_load: NULL corpus");
     memset(c, 0, sizeof *c);
@@ -60,10 +35,18 @@ rc_status fortunes_load(rc_corpus *c, const char *dir, char *msg, size_t msglen)
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
     rc_status s = RC_OK;
+    rc_error e;
     for (int i = 0; i < FORTUNES_NFILES && s == RC_OK; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, fortunes_files[i]);
-        s = read_file(path, &buf, &len, &cap, msg, msglen);
+        size_t n = strlen(dir) + strlen(fortunes_files[i]) + 2;
+        char *path = rc_malloc(n);
+        if (!path) {
+            s = errf(msg, msglen, RC_ERR_NOMEM, "out of memory for a path in %s", dir);
+            break;
+        }
+        snprintf(path, n, "%s/%s", dir, fortunes_files[i]);
+        s = rc_file_append(path, &buf, &len, &cap, &e);
+        if (s != RC_OK && msg && msglen) snprintf(msg, msglen, "%s", e.message);
+        rc_free(path);
     }
     if (s == RC_ERR_IO) {
         size_t k = msg ? strlen(msg) : 0;
@@ -81,9 +64,8 @@ rc_status fortunes_load(rc_corpus *c, const char *dir, char *msg, size_t msglen)
                      dir, len, hex, FORTUNES_BYTES, FORTUNES_SHA256);
     }
     if (s == RC_OK) {
-        rc_error err;
-        s = rc_corpus_from_bytes(c, buf, len, 0.9, "the fortunes corpus", &err);
-        if (s != RC_OK && msg && msglen) snprintf(msg, msglen, "%s", err.message);
+        s = rc_corpus_from_bytes(c, buf, len, 0.9, "the fortunes corpus", &e);
+        if (s != RC_OK && msg && msglen) snprintf(msg, msglen, "%s", e.message);
     }
     rc_free(buf);
     return s;

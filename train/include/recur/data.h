@@ -50,6 +50,12 @@ rc_status rc_corpus_from_tokens(rc_corpus *c, const int32_t *tokens, int64_t n, 
                                 double train_fraction, rc_error *err);
 void rc_corpus_free(rc_corpus *c);
 
+/* Append the whole file at path to *buf, which holds *len bytes in *cap
+ * (grown with rc_realloc; *buf may start NULL with *len = *cap = 0). The
+ * caller owns *buf and frees it with rc_free, also after an error (what was
+ * read before it stays). For corpora that are several files. */
+rc_status rc_file_append(const char *path, uint8_t **buf, size_t *len, size_t *cap, rc_error *err);
+
 static inline int64_t rc_corpus_val_len(const rc_corpus *c) { return c->n - c->n_train; }
 static inline const int32_t *rc_corpus_val(const rc_corpus *c) { return c->tokens + c->n_train; }
 
