@@ -239,14 +239,19 @@ enum { PROJECT_ROWS = 256 };
  * the transpose of, or NULL; then the rows are declared to be x's steps
  * (time_rows, ops/shape.c), so the kernel's gradient makes them again from
  * x instead of keeping seq through backward. */
-static rc_node *project_chunk(rc_rnn *l, rc_graph *g, rc_node *seq, rc_node *leaf, int64_t T, int64_t n, int64_t k,
-                              int64_t *t0, int64_t *t1) {
+static rc_node *project_chunk(rc_rnn *l, rc_graph *g, rc_node *seq, rc_node *leaf, rc_node *ptable, rc_node *tids,
+                              int64_t T, int64_t n, int64_t k, int64_t *t0, int64_t *t1) {
     rc_cell *c = l->cell;
-    rc_shape s = rc_node_shape(seq);
     *t0 = k * T / n;
     *t1 = (k + 1) * T / n;
     int64_t C = *t1 - *t0;
     rc_scope_push(g, "input_projection");
+    if (ptable) { /* rows of the projected table (see rc_rnn_apply) */
+        rc_node *p = rc_gather(g, ptable, C == T ? tids : rc_slice(g, tids, 0, *t0, *t1));
+        rc_scope_pop(g);
+        return p;
+    }
+    rc_shape s = rc_node_shape(seq);
     rc_node *xs = C == T ? seq : rc_slice(g, seq, 0, *t0, *t1);
     rc_node *rows = leaf ? rc_time_rows(g, xs, leaf, *t0, *t1) : rc_reshape(g, xs, RC_SHAPE(C * s.dim[1], s.dim[2]));
     int mark = rc_graph_node_count(g);
@@ -293,8 +298,30 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         rc_scope_pop(g);
     }
 
-    rc_node *seq = rc_transpose(g, x, (int[]){1, 0, 2});
-    if (l->cfg.go_backwards) seq = rc_reverse(g, seq, 0);
+    /* x = table[ids], an embedding lookup (not through dropout), with fewer
+     * table rows than steps · batch: project the table once instead of
+     * every step's row, and look the steps' rows up in the result,
+     *   project(table[ids]) = project(table)[ids],
+     * which holds because project works row by row. x W + b then costs
+     * V (not T·B) rows of GEMM forward and backward, and x itself is never
+     * made (KANN's textgen configuration: V = 114, T·B = 4480). The
+     * gradient is a scatter-add of the steps' dz into (V, P) per chunk. */
+    rc_node *gtable = NULL, *gids = NULL, *ptable = NULL, *tids = NULL;
+    if (c->cls->project && !l->cfg.go_backwards && rc_gather_parts(x, &gtable, &gids) &&
+        2 * rc_node_shape(gtable).dim[0] <= T * B) {
+        rc_scope_push(g, "input_projection");
+        int mark = rc_graph_node_count(g);
+        ptable = c->cls->project(c, g, gtable);
+        if (ptable && check_no_params(l, g, mark, "project") != RC_OK) ptable = NULL;
+        tids = ptable ? rc_transpose(g, gids, (int[]){1, 0}) : NULL; /* (T, B) */
+        rc_scope_pop(g);
+        if (!ptable) {
+            rc_scope_pop(g);
+            return rc_graph_status(g) != RC_OK ? rc_graph_status(g) : RC_ERR_ARG;
+        }
+    }
+    rc_node *seq = ptable ? NULL : rc_transpose(g, x, (int[]){1, 0, 2});
+    if (seq && l->cfg.go_backwards) seq = rc_reverse(g, seq, 0);
     /* seq is x's steps in order when x is a leaf (no dropout) read forwards */
     rc_node *leaf = rc_node_is_leaf(x) && !l->cfg.go_backwards ? x : NULL;
     /* The projection runs in chunks of steps, each made just before its
@@ -308,7 +335,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
     if (nchunks > T) nchunks = T;
     rc_node *xseq = seq, *proj = NULL;
     int64_t chunk = 0, chunk_t0 = 0, chunk_t1 = T;
-    if (c->cls->project) proj = project_chunk(l, g, xseq, leaf, T, nchunks, 0, &chunk_t0, &chunk_t1);
+    if (c->cls->project) proj = project_chunk(l, g, xseq, leaf, ptable, tids, T, nchunks, 0, &chunk_t0, &chunk_t1);
     rc_node *mseq = NULL;
     if (mask) {
         mseq = rc_reshape(g, rc_transpose(g, mask, (int[]){1, 0}), RC_SHAPE(T, B, 1));
@@ -330,8 +357,9 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
         char tn[24];
         snprintf(tn, sizeof tn, "t%lld", (long long)t);
         rc_scope_push(g, tn);
-        if (proj && t == chunk_t1) proj = project_chunk(l, g, xseq, leaf, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
-        rc_cell_step s = {.x = proj ? step_rows(g, proj, t - chunk_t0) : step_rows(g, seq, t), .rec_mask = rec_mask};
+        if (proj && t == chunk_t1) proj = project_chunk(l, g, xseq, leaf, ptable, tids, T, nchunks, ++chunk, &chunk_t0, &chunk_t1);
+        rc_cell_step s = {.x = proj ? step_rows(g, proj, t - chunk_t0) : seq ? step_rows(g, seq, t) : NULL,
+                          .rec_mask = rec_mask};
         memcpy(s.state, state, sizeof state);
         int mark = rc_graph_node_count(g);
         st = c->cls->step(c, g, &s);

@@ -63,6 +63,13 @@ rc_node *rc_gather(rc_graph *g, rc_node *table, rc_node *ids) {
     return rc_node_make(g, &rc_op_gather, in, 2, NULL, NULL);
 }
 
+bool rc_gather_parts(const rc_node *n, rc_node **table, rc_node **ids) {
+    if (!n || n->op != &rc_op_gather) return false;
+    if (table) *table = n->in[0];
+    if (ids) *ids = n->in[1];
+    return true;
+}
+
 static bool scatter_infer(rc_graph *g, rc_node *n) {
     if (!rc_require_dtype(g, n, 0, RC_F32) || !rc_require_dtype(g, n, 1, RC_I32)) return false;
     if (!ids_fit(g, n, n->in[0]->shape, n->in[1]->shape, "values")) return false;

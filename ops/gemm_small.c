@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "gemm_impl.h"
+#include "vecmath.h"
 
 #define T512 __attribute__((target("avx512f"), always_inline)) static inline
 
@@ -323,8 +324,8 @@ __attribute__((target("avx512f"))) static void tn(int64_t M, int64_t N, int64_t 
 bool rc_gemm_small_available(void) {
     static atomic_int have = -1;
     if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        /* the CPU's AVX-512F, unless RECUR_ISA caps it (ops/vecmath.c) */
+        have = rc_vecmath_width() == 16 ? 1 : 0;
     }
     return have == 1;
 }

@@ -15,6 +15,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <sleef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vecmath.h"
@@ -29,6 +30,15 @@ static int isa(void) {
     if (__builtin_cpu_supports("avx512f")) v = ISA_AVX512;
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) v = ISA_AVX2;
     else v = ISA_SCALAR;
+    /* RECUR_ISA=avx2 or scalar caps the kernels recur picks itself (this
+     * file's SLEEF paths, the fused GRU, the AVX-512 small GEMM, which asks
+     * rc_vecmath_width), so the AVX2 and scalar paths run and are tested on
+     * an AVX-512 machine; any other value (avx512, unset) leaves the CPU's
+     * choice. The compiler's target_clones of elementwise ops
+     * (RC_VECTOR_CLONES) follow the CPU regardless. */
+    const char *cap = getenv("RECUR_ISA");
+    if (cap && !strcmp(cap, "avx2") && v > ISA_AVX2) v = ISA_AVX2;
+    if (cap && !strcmp(cap, "scalar")) v = ISA_SCALAR;
     __atomic_store_n(&isa_cached, v, __ATOMIC_RELAXED);
     return v;
 }

@@ -137,6 +137,7 @@ typedef struct spec {
     rc_merge_mode mode;
     bool training;
     float dropout, rdrop;
+    bool embed;             /* x = table[ids], table (EMBED_V, I) the leaf checked */
     uint64_t seed;
 } spec;
 
@@ -146,10 +147,11 @@ static void describe(const spec *s, char *buf, size_t len) {
     for (int k = 0; k < s->ncells; k++)
         n += snprintf(buf + n, len - (size_t)n, "%s%s[%lld]", k ? ", " : "", kind_name[s->kinds[k]],
                       (long long)s->units[k]);
-    snprintf(buf + n, len - (size_t)n, ")%s%s%s%s%s%s%s%s%s seed %llu", s->bidir ? " merge " : "",
+    snprintf(buf + n, len - (size_t)n, ")%s%s%s%s%s%s%s%s%s%s seed %llu", s->bidir ? " merge " : "",
              s->bidir ? modes[s->mode] : "", s->seq ? " seq" : "", s->state ? " state" : "",
              s->back ? " backwards" : "", s->zero_out ? " zero_output" : "", s->mask ? " mask" : "",
-             s->init ? " init" : "", s->training ? " training+dropout" : "", (unsigned long long)s->seed);
+             s->init ? " init" : "", s->training ? " training+dropout" : "", s->embed ? " embedding" : "",
+             (unsigned long long)s->seed);
 }
 
 static rc_cell *make_layer_cell(const spec *s) {
@@ -176,6 +178,10 @@ static rc_rnn *make_rnn(const spec *s, const char *name, bool back) {
 
 /* Row 0 has a gap, row 1 is masked at every step (keeps its initial state,
  * outputs zeros), row 2 is masked at both ends. */
+/* Embedding ids for B <= 3 rows: every table row used, one twice in a step. */
+enum { EMBED_V = 3 };
+static const int32_t embed_ids[3 * T] = {0, 2, 1, 1, 2, 0, 0, 1, 1, 2, 0, 2};
+
 static const float mask3[3 * T] = {1, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0};
 
 /* The argument of every relu / hard_sigmoid node is KINK_MARGIN away from
@@ -242,7 +248,12 @@ static void run_case(const spec *s) {
     rc_rng rng;
     rc_rng_seed(&rng, 1000 + s->seed);
 
-    rc_node *x = tu_param(g, "x", RC_SHAPE(B, T, I), &rng, -1.0f, 1.0f);
+    /* embed: x is an embedding lookup with fewer table rows than T·B, which
+     * the layer projects as a table (layers/rnn.c), the gather then taking
+     * the projected rows; the gradient reaches the table through it */
+    rc_node *table = s->embed ? tu_param(g, "table", RC_SHAPE(EMBED_V, I), &rng, -1.0f, 1.0f) : NULL;
+    rc_node *x = s->embed ? rc_gather(g, table, rc_const_i32(g, RC_SHAPE(B, T), embed_ids))
+                          : tu_param(g, "x", RC_SHAPE(B, T, I), &rng, -1.0f, 1.0f);
     rc_node *mask = s->mask ? rc_const(g, RC_SHAPE(B, T), mask3) : NULL;
     rc_rnn *layer = NULL, *halves[2] = {NULL, NULL};
     rc_bidir *bidir = NULL;
@@ -291,10 +302,14 @@ static void run_case(const spec *s) {
     /* dropout masks exist exactly when training with a rate > 0 */
     int want_masks = s->training ? nl * ((s->dropout > 0) + (s->rdrop > 0)) : 0;
     cr_assert_eq(count_op(g, "dropout_mask"), want_masks, "%s: dropout_mask nodes", what);
+    if (s->embed) { /* the projected table is looked up (one gather per chunk) unless it cannot be */
+        bool folds = !s->back && !s->bidir && !(s->training && s->dropout > 0) && s->kinds[0] != MGU_NOPROJ;
+        cr_assert_eq(count_op(g, "gather") > 1, folds, "%s: %d gather nodes", what, count_op(g, "gather"));
+    }
 
     rc_node *wrt[MAXW];
     int nw = 0;
-    wrt[nw++] = x;
+    wrt[nw++] = s->embed ? table : x;
     for (int k = 0; k < ninit; k++) wrt[nw++] = init[k];
     for (int h = 0; h < nl; h++) {
         rc_cell *c = rc_rnn_cell(halves[h]);
@@ -323,6 +338,25 @@ static spec one(kind k, int i) {
 }
 
 /* --- plain RNN ---------------------------------------------------------------------- */
+
+Test(rnn_gradcheck, embedding_lookup) {
+    for (int k = 0; k < NKINDS; k++) {
+        spec s = one(k, 40);
+        s.embed = s.seq = s.state = true;
+        run_case(&s);
+        s = one(k, 41);
+        s.embed = s.mask = s.seq = true;
+        run_case(&s);
+        s = one(k, 42); /* reversed: no table projection, same gradients */
+        s.embed = s.back = true;
+        run_case(&s);
+    }
+    spec st = {.ncells = 2, .kinds = {LSTM, GRU_AFTER}, .units = {3, 2}, .seq = true, .embed = true, .seed = 43};
+    run_case(&st);
+    st = (spec){.ncells = 1, .kinds = {LSTM}, .units = {2}, .seq = true, .embed = true, .training = true,
+                .dropout = 0.3f, .rdrop = 0.2f, .seed = 44}; /* dropout on x: no table projection */
+    run_case(&st);
+}
 
 Test(rnn_gradcheck, plain) {
     for (int k = 0; k < NKINDS; k++) {
@@ -585,4 +619,42 @@ Test(rnn_gradcheck, inference_ignores_dropout) {
     s = (spec){.ncells = 1, .kinds = {MGU}, .units = {2}, .dropout = 0.4f, .rdrop = 0.4f, .seed = 52};
     s.bidir = true, s.mode = RC_MERGE_CONCAT, s.seq = s.state = s.mask = true;
     check_inference_equal(&s);
+}
+
+/* The table projection computes the same function as projecting x's rows:
+ * an LSTM over table[ids] (V = 5 rows, T·B = 24) against the same LSTM over
+ * a constant holding table[ids] itself, float32 on the plan. The two sum
+ * the same products (x·W row by row), so they agree to rounding: 1e-6. */
+Test(rnn_embedding, table_projection_matches_rows) {
+    enum { V = 5, TB = 4, BB = 6, IN = 7, U = 8 };
+    rc_rng rng;
+    rc_rng_seed(&rng, 77);
+    float tab[V * IN], xs[BB * TB * IN];
+    int32_t ids[BB * TB];
+    rc_rng_fill_uniform(&rng, tab, V * IN, -1.0f, 1.0f);
+    for (int k = 0; k < BB * TB; k++) ids[k] = (int32_t)((k * 7 + 3) % V);
+    for (int k = 0; k < BB * TB; k++) memcpy(xs + k * IN, tab + ids[k] * IN, sizeof(float) * IN);
+    float out[2][BB * TB * U];
+    for (int v = 0; v < 2; v++) {
+        rc_graph *g = rc_graph_new();
+        rc_node *x = v ? rc_const(g, RC_SHAPE(BB, TB, IN), xs)
+                       : rc_gather(g, rc_const(g, RC_SHAPE(V, IN), tab), rc_const_i32(g, RC_SHAPE(BB, TB), ids));
+        rc_cell_config cc = rc_cell_defaults(U);
+        rc_rnn_config cfg = {.return_sequences = true};
+        rc_rnn *l = rc_rnn_new("rnn", rc_lstm_cell_new(&cc), &cfg, NULL);
+        rc_rng r2;
+        rc_rng_seed(&r2, 5);
+        rc_rnn_call call = {.rng = &r2};
+        rc_rnn_out o;
+        cr_assert_eq(rc_rnn_apply(l, g, x, &call, &o), RC_OK, "%s", rc_graph_error(g));
+        rc_cell *c = rc_rnn_cell(l);
+        for (int k = 0; k < c->nparams; k++) /* biases too */
+            rc_rng_fill_uniform(&r2, rc_node_data(c->params[k]), rc_node_numel(c->params[k]), -0.6f, 0.6f);
+        cr_assert_eq(count_op(g, "gather") > 1, v == 0);
+        tu_eval(g, o.output, out[v]);
+        rc_rnn_free(l);
+        rc_graph_free(g);
+    }
+    for (int k = 0; k < BB * TB * U; k++)
+        cr_assert_float_eq(out[0][k], out[1][k], 1e-6, "element %d: %.9g vs %.9g", k, out[0][k], out[1][k]);
 }

@@ -450,3 +450,47 @@ Test(sigmoid_bce, int32_targets_are_an_error) {
     cr_assert(strstr(rc_graph_error(g), "input 1 has dtype int32, expected float32"), "%s", rc_graph_error(g));
     rc_graph_free(g);
 }
+
+/* The fused gradient (sparse_xent_grad) on 600 rows of 114 classes, enough
+ * to be split over threads: against its double kernel, the same on 1 and 2
+ * threads, and equal to the composed (softmax - one_hot) dy within float
+ * rounding of one softmax (1e-6 absolute: |values| <= 1/600). */
+Test(sparse_softmax_xent, fused_gradient_on_a_large_layer) {
+    enum { R = 600, C = 114 };
+    rc_graph *g = rc_graph_new();
+    rc_rng r;
+    rc_rng_seed(&r, 34);
+    rc_node *x = tu_param(g, "x", RC_SHAPE(R, C), &r, -4, 4);
+    int32_t idv[R];
+    for (int i = 0; i < R; i++) idv[i] = (int32_t)rc_rng_below(&r, C);
+    rc_node *ids = rc_const_i32(g, RC_SHAPE(R), idv);
+    rc_node *loss = rc_mean(g, rc_sparse_softmax_xent(g, x, ids), RC_ALL_AXES, false), *dx;
+    cr_assert_eq(rc_gradients(g, loss, &x, 1, &dx), RC_OK, "%s", rc_graph_error(g));
+    cr_assert_str_eq(rc_node_op_name(dx), "sparse_xent_grad");
+    tu_check_forward(g, dx, 1e-7, 1e-5);
+    tu_check_same_on_1_and_2_threads(g, dx);
+    rc_node *composed = rc_scale(g, rc_sub(g, rc_softmax(g, x), rc_one_hot(g, ids, C)), 1.0 / R);
+    static float a[R * C], b[R * C];
+    tu_eval(g, dx, a);
+    tu_eval(g, composed, b);
+    for (int i = 0; i < R * C; i++) cr_assert_float_eq(a[i], b[i], 1e-6, "element %d", i);
+    rc_graph_free(g);
+}
+
+Test(sparse_softmax_xent, out_of_range_label_fails_the_gradient_run) {
+    rc_graph *g = rc_graph_new();
+    rc_node *x = rc_param(g, "x", RC_SHAPE(2, 3)), *dx;
+    rc_node *ids = rc_input(g, "ids", RC_I32, RC_SHAPE(2));
+    cr_assert(rc_node_set_i32(ids, (int32_t[]){1, 2}));
+    rc_node *loss = rc_mean(g, rc_sparse_softmax_xent(g, x, ids), RC_ALL_AXES, false);
+    cr_assert_eq(rc_gradients(g, loss, &x, 1, &dx), RC_OK);
+    rc_plan *p = rc_plan_new(g, &dx, 1);
+    cr_assert(p, "%s", rc_graph_error(g));
+    cr_assert_eq(rc_plan_run(p, NULL), RC_OK);
+    cr_assert(rc_node_set_i32(ids, (int32_t[]){-1, 2}));
+    rc_error err;
+    cr_assert_eq(rc_plan_run(p, &err), RC_ERR_ARG);
+    cr_assert(strstr(err.message, "sparse_xent_grad") || strstr(err.message, "sparse_softmax_xent"), "%s", err.message);
+    rc_plan_free(p);
+    rc_graph_free(g);
+}

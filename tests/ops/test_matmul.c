@@ -167,9 +167,15 @@ Test(gemm, products_split_over_two_threads_agree_with_the_exact_result) {
     few_rows_cases(2);
 }
 
+bool rc_gemm_small_available(void);
+
 /* Splitting by columns gives every element of C the same kernel and the
- * same summation order as on one thread. */
+ * same summation order as on one thread: the small AVX-512 kernel's
+ * property (BLAS' blocking depends on the width it is given, so under
+ * RECUR_ISA=avx2 the split products are held to the exact result only, in
+ * products_split_over_two_threads_agree_with_the_exact_result). */
 Test(gemm, few_row_products_are_bit_identical_on_one_and_two_threads) {
+    if (!rc_gemm_small_available()) cr_skip_test("the small AVX-512 kernel is not in use");
     rc_rng r;
     rc_rng_seed(&r, 9);
     for (int v = 0; v < 4; v++) {
@@ -571,4 +577,25 @@ Test(matmul_acc, mismatched_shapes_name_all_three) {
                   strstr(rc_graph_error(g), "(5, 4)") && strstr(rc_graph_error(g), "(6, 3)"),
               "%s", rc_graph_error(g));
     rc_graph_free(g);
+}
+
+/* RECUR_ISA caps the kernels recur dispatches itself (ops/vecmath.c): the
+ * *_avx2 tests of tests/meson.build run the golden, gradcheck and sweep
+ * suites with RECUR_ISA=avx2 and rely on this. */
+const char *rc_vecmath_isa(void);
+
+Test(isa, the_recur_isa_cap_is_honoured) {
+    const char *cap = getenv("RECUR_ISA");
+    __builtin_cpu_init();
+    bool avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (cap && !strcmp(cap, "scalar")) {
+        cr_assert_str_eq(rc_vecmath_isa(), "scalar");
+        cr_assert(!rc_gemm_small_available());
+    } else if (cap && !strcmp(cap, "avx2")) {
+        cr_assert_str_eq(rc_vecmath_isa(), avx2 ? "avx2" : "scalar");
+        cr_assert(!rc_gemm_small_available());
+    } else {
+        cr_assert_str_eq(rc_vecmath_isa(), avx512 ? "avx512f" : avx2 ? "avx2" : "scalar");
+        cr_assert_eq(rc_gemm_small_available(), avx512);
+    }
 }

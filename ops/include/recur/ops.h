@@ -128,6 +128,9 @@ rc_node *rc_log_softmax(rc_graph *g, rc_node *x);
  * gives a zero row (the plan also reports it: rc_plan_run returns
  * RC_ERR_ARG). Gradient w.r.t. table is rc_scatter_add. */
 rc_node *rc_gather(rc_graph *g, rc_node *table, rc_node *ids);
+/* Whether n is a gather; then its table and ids (either pointer may be
+ * NULL). Lets a layer see that its input is an embedding lookup. */
+bool rc_gather_parts(const rc_node *n, rc_node **table, rc_node **ids);
 /* Zero (V, D) tensor with rows ids[j] += x[j]: the adjoint of gather. */
 rc_node *rc_scatter_add(rc_graph *g, rc_node *x, rc_node *ids, int64_t vocab);
 
