@@ -57,13 +57,17 @@ static int split_csv(char *line, char **f, int max) {
     return n;
 }
 
+/* Values beyond this magnitude are refused: the axis arithmetic below
+ * (spans, running sums of up to 2^63 points) stays finite with a margin. */
+#define PLOT_MAX_ABS 1e100
+
 static bool parse_num(const char *s, double *v) {
     while (*s == ' ') s++;
     if (!*s) return false;
     char *end;
     *v = strtod(s, &end);
     while (*end == ' ') end++;
-    return *end == 0 && isfinite(*v);
+    return *end == 0 && isfinite(*v) && fabs(*v) <= PLOT_MAX_ABS;
 }
 
 /* Tick step for about `want` ticks over span: 1, 2 or 5 times a power of ten. */
@@ -72,9 +76,32 @@ static double nice_step(double span, int want) {
     return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
 }
 
+/* An axis over [lo, hi]: rounded ends *a0 <= lo, *a1 >= hi, a tick step and
+ * the number of ticks (ends included). The span is widened to at least a
+ * millionth of the magnitude (or 1 around 0) so a flat series at 1e20 still
+ * has a step that moves `v` — ticks are counted as integers, never by
+ * adding a step that rounding could swallow. */
+static void axis(double lo, double hi, double *a0, double *a1, double *step, int *nticks) {
+    double mag = fmax(fabs(lo), fabs(hi)), min_span = mag > 1e-200 ? mag * 1e-6 : mag > 0 ? 1e-200 : 1;
+    if (hi - lo < min_span) {
+        double mid = lo / 2 + hi / 2;
+        lo = mid - min_span / 2, hi = mid + min_span / 2;
+    }
+    double s = nice_step(hi - lo, 6);
+    *a0 = floor(lo / s) * s, *a1 = ceil(hi / s) * s, *step = s;
+    double n = round((*a1 - *a0) / s);
+    *nticks = n >= 0 && n < 40 ? (int)n + 1 : 2; /* 6 asked: 40 only if rounding went astray */
+    if (*nticks == 2) *step = *a1 - *a0;
+}
+
 static void fmt_tick(char *b, size_t n, double v, double step) {
     if (fabs(v) < step * 1e-6) v = 0;
-    if (fabs(v) >= 10000 && fmod(v, 1000) == 0) snprintf(b, n, "%gk", v / 1000);
+    if (v == 0 && step < 1e-4) snprintf(b, n, "0");
+    else if (v != 0 && (fabs(v) >= 1e6 || step < 1e-4)) {
+        /* Scientific, with the significant digits that tell ticks apart. */
+        int sig = (int)ceil(log10(fabs(v) / step) + 1e-9) + 1;
+        snprintf(b, n, "%.*g", sig < 1 ? 1 : sig > 17 ? 17 : sig, v);
+    } else if (fabs(v) >= 10000 && fmod(v, 1000) == 0) snprintf(b, n, "%gk", v / 1000);
     else {
         int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
         snprintf(b, n, "%.*f", dec, v);
@@ -130,7 +157,7 @@ int plot_csv_to_svg(const char *csv, const char *svg, const char *title, char *m
         if (iloss >= 0 && iloss < nf && f[iloss][0] && f[iloss][0] != '\r') {
             if (parse_num(f[iloss], &v)) ok = push(&tr, s, v);
             else {
-                rc = perr(msg, msglen, "'%s' line %lld: loss '%s' is not a finite number", csv, (long long)lineno,
+                rc = perr(msg, msglen, "'%s' line %lld: loss '%s' is not a finite number (|x| <= 1e100)", csv, (long long)lineno,
                           f[iloss]);
                 break;
             }
@@ -138,7 +165,7 @@ int plot_csv_to_svg(const char *csv, const char *svg, const char *title, char *m
         if (ival >= 0 && ival < nf && f[ival][0]) {
             if (parse_num(f[ival], &v)) ok = ok && push(&va, s, v);
             else {
-                rc = perr(msg, msglen, "'%s' line %lld: val_loss '%s' is not a finite number", csv,
+                rc = perr(msg, msglen, "'%s' line %lld: val_loss '%s' is not a finite number (|x| <= 1e100)", csv,
                           (long long)lineno, f[ival]);
                 break;
             }
@@ -157,13 +184,30 @@ int plot_csv_to_svg(const char *csv, const char *svg, const char *title, char *m
 
     /* Running mean of the training loss over a window of 2% of the points (at least 1). */
     int64_t win = tr.n / 50 > 1 ? tr.n / 50 : 1;
-    double *sm = calloc((size_t)(tr.n ? tr.n : 1), sizeof *sm);
-    double acc = 0;
-    for (int64_t i = 0; i < tr.n; i++) {
-        acc += tr.y[i];
-        if (i >= win) acc -= tr.y[i - win];
-        sm[i] = acc / (double)(i + 1 < win ? i + 1 : win);
+    double *sm = calloc((size_t)(tr.n ? tr.n : 1), sizeof *sm), *suf = calloc((size_t)(tr.n ? tr.n : 1), sizeof *suf);
+    if (!sm || !suf) {
+        free(tr.x), free(tr.y), free(va.x), free(va.y), free(sm), free(suf);
+        return perr(msg, msglen, "out of memory plotting '%s'", csv);
     }
+    /* Sliding sums without subtraction (a running sum minus the leaving
+     * value would keep the rounding error of a 1e30 spike for the rest of
+     * the curve): the window [s, i] is a front part [s, b0) whose suffix
+     * sums were computed when it was the back, plus the back's sum of
+     * [b0, i]. When the front empties the back becomes the front: every
+     * point is summed into suffixes once, O(n) in all. */
+    int64_t b0 = 0;
+    double back = 0;
+    for (int64_t i = 0; i < tr.n; i++) {
+        int64_t s = i + 1 > win ? i + 1 - win : 0;
+        back += tr.y[i];
+        if (s >= b0) {
+            suf[i] = tr.y[i];
+            for (int64_t j = i - 1; j >= s; j--) suf[j] = tr.y[j] + suf[j + 1];
+            b0 = i + 1, back = 0;
+        }
+        sm[i] = (suf[s] + back) / (double)(i + 1 - s);
+    }
+    free(suf);
 
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (int64_t i = 0; i < tr.n; i++) {
@@ -175,9 +219,10 @@ int plot_csv_to_svg(const char *csv, const char *svg, const char *title, char *m
     x0 = fmin(x0, 0);
     if (x1 <= x0) x1 = x0 + 1;
     if (y1 <= y0) y0 -= 0.5, y1 += 0.5;
-    double xs = nice_step(x1 - x0, 6), ys = nice_step(y1 - y0, 6);
-    x0 = floor(x0 / xs) * xs, x1 = ceil(x1 / xs) * xs;
-    y0 = floor(y0 / ys) * ys, y1 = ceil(y1 / ys) * ys;
+    double xs, ys;
+    int nx, ny;
+    axis(x0, x1, &x0, &x1, &xs, &nx);
+    axis(y0, y1, &y0, &y1, &ys, &ny);
 
     enum { W = 720, H = 440, L = 70, R = 20, T = 46, B = 56 };
     const double pw = W - L - R, ph = H - T - B;
@@ -196,16 +241,18 @@ int plot_csv_to_svg(const char *csv, const char *svg, const char *title, char *m
     fprintf(o, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">", W / 2);
     xml_text(o, title && *title ? title : "loss");
     fputs("</text>\n<g stroke=\"#e5e5e5\" stroke-width=\"1\">\n", o);
-    for (double v = x0; v <= x1 + xs * 1e-6; v += xs) fprintf(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", PX(v), T, PX(v), H - B);
-    for (double v = y0; v <= y1 + ys * 1e-6; v += ys) fprintf(o, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", L, PY(v), W - R, PY(v));
+    for (int i = 0; i < nx; i++) fprintf(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", PX(x0 + i * xs), T, PX(x0 + i * xs), H - B);
+    for (int i = 0; i < ny; i++) fprintf(o, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", L, PY(y0 + i * ys), W - R, PY(y0 + i * ys));
     fputs("</g>\n<g fill=\"#333\">\n", o);
-    for (double v = x0; v <= x1 + xs * 1e-6; v += xs) {
+    for (int i = 0; i < nx; i++) {
+        double v = x0 + i * xs;
         char b[32];
         fmt_tick(b, sizeof b, v, xs);
         fprintf(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>", PX(v), H - B, PX(v), H - B + 5);
         fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", PX(v), H - B + 19, b);
     }
-    for (double v = y0; v <= y1 + ys * 1e-6; v += ys) {
+    for (int i = 0; i < ny; i++) {
+        double v = y0 + i * ys;
         char b[32];
         fmt_tick(b, sizeof b, v, ys);
         fprintf(o, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#333\"/>", L - 5, PY(v), L, PY(v));

@@ -136,3 +136,38 @@ Test(cli, train_checkpoint_generate_eval_plot, .init = setup, .fini = cli_remove
         cr_expect_eq(system(cmd), 0, "xmllint rejects the SVG");
     }
 }
+
+/* Extreme but finite values plot in bounded time with readable, distinct
+ * ticks (a flat series at 1e20 once hung the tick loop: a step of 0.5 does
+ * not move 1e20); magnitudes beyond 1e100 are refused by name. */
+Test(cli, plot_extreme_values, .init = setup, .fini = cli_remove_dir, .timeout = 30) {
+    static const struct { const char *csv, *want; } ok[] = {
+        {"step,loss\n1,1e20\n2,1e20\n", "1e+20<"},
+        {"step,loss,val_loss\n1,1e100,-1e100\n1e100,-1e100,\n", "-1e+100<"},
+        {"step,loss\n1,1e-320\n2,4e-320\n", ">0<"},
+        {"step,loss\n1,1e30\n2,1\n3,1\n4,1\n", "1e+30<"},
+    };
+    char p[256];
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        snprintf(p, sizeof p, "%s/x.csv", dir);
+        FILE *f = fopen(p, "w");
+        cr_assert_not_null(f);
+        fputs(ok[i].csv, f);
+        fclose(f);
+        cr_assert_eq(run("plot x.csv -o x.svg"), 0, "%s: %s", ok[i].csv, err_text);
+        snprintf(p, sizeof p, "%s/x.svg", dir);
+        f = fopen(p, "r");
+        cr_assert_not_null(f);
+        static char svg[1 << 16];
+        size_t n = fread(svg, 1, sizeof svg - 1, f);
+        svg[n] = 0;
+        fclose(f);
+        cr_expect(strstr(svg, ok[i].want) != NULL, "%s: no tick '%s'", ok[i].csv, ok[i].want);
+        cr_expect(strstr(svg, "nan") == NULL && strstr(svg, "inf") == NULL, "%s: non-finite coordinates", ok[i].csv);
+    }
+    snprintf(p, sizeof p, "%s/big.csv", dir);
+    FILE *f = fopen(p, "w");
+    fputs("step,loss\n1,2e100\n", f);
+    fclose(f);
+    EXPECT_RUN(1, "'big.csv' line 2: loss '2e100' is not a finite number (|x| <= 1e100)", "plot big.csv -o c.svg");
+}
