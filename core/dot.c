@@ -27,58 +27,8 @@
 #include "recur/autodiff.h"
 #include "recur/dot.h"
 #include "recur/op.h"
+#include "recur/strbuf.h"
 
-
-/* --- string builder --------------------------------------------------------------- */
-
-typedef struct sb {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} sb;
-
-static bool sb_grow(sb *b, size_t add) {
-    if (b->oom) return false;
-    if (b->n + add + 1 <= b->cap) return true;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->n + add + 1) cap *= 2;
-    char *p = rc_realloc(b->p, cap);
-    if (!p) {
-        b->oom = true;
-        return false;
-    }
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-static void sb_put(sb *b, const char *s, size_t n) {
-    if (!sb_grow(b, n)) return;
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void sb_str(sb *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_printf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sb *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[512];
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (k < 0) return;
-    if ((size_t)k < sizeof tmp) {
-        sb_put(b, tmp, (size_t)k);
-        return;
-    }
-    if (!sb_grow(b, (size_t)k)) return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
 
 /* Length of a valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 static int utf8_len(const unsigned char *s) {
@@ -107,24 +57,24 @@ static int utf8_len(const unsigned char *s) {
  * and backslashes escaped, '&' as an entity (Graphviz decodes entities in
  * labels), newlines as \n, other control bytes as spaces, invalid UTF-8 as
  * '?'. */
-static void sb_esc(sb *b, const char *s) {
+static void sb_esc(rc_strbuf *b, const char *s) {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         unsigned c = *p;
-        if (c == '"') sb_put(b, "\\\"", 2);
-        else if (c == '\\') sb_put(b, "\\\\", 2);
-        else if (c == '&') sb_put(b, "&amp;", 5);
-        else if (c == '\n') sb_put(b, "\\n", 2);
-        else if (c < 0x20 || c == 0x7F) sb_put(b, " ", 1);
-        else if (c < 0x80) sb_put(b, (const char *)p, 1);
+        if (c == '"') rc_strbuf_put(b, "\\\"", 2);
+        else if (c == '\\') rc_strbuf_put(b, "\\\\", 2);
+        else if (c == '&') rc_strbuf_put(b, "&amp;", 5);
+        else if (c == '\n') rc_strbuf_put(b, "\\n", 2);
+        else if (c < 0x20 || c == 0x7F) rc_strbuf_put(b, " ", 1);
+        else if (c < 0x80) rc_strbuf_put(b, (const char *)p, 1);
         else {
             int n = utf8_len(p);
             if (n == 0) {
-                sb_put(b, "?", 1);
+                rc_strbuf_put(b, "?", 1);
                 p++;
                 continue;
             }
-            sb_put(b, (const char *)p, (size_t)n);
+            rc_strbuf_put(b, (const char *)p, (size_t)n);
             p += n;
             continue;
         }
@@ -146,10 +96,10 @@ static void id_frag(char *dst, size_t len, const char *s) {
     dst[k] = 0;
 }
 
-static void sb_id(sb *b, const char *s) {
+static void sb_id(rc_strbuf *b, const char *s) {
     for (; *s; s++) {
         char o = id_char((unsigned char)*s);
-        sb_put(b, &o, 1);
+        rc_strbuf_put(b, &o, 1);
     }
 }
 
@@ -585,104 +535,104 @@ static bool is_state0(const rc_node *n) {
     return n->nin == 0 && !n->is_param && !rc_node_is_input(n) && strcmp(n->name, n->op->name) != 0;
 }
 
-static void node_style(ctx *c, sb *b, const rc_node *n) {
+static void node_style(ctx *c, rc_strbuf *b, const rc_node *n) {
     bool result = c->rec_of[n->id] >= 0, out = (c->flag[n->id] & F_OUTPUT) != 0;
     if (n->is_grad || result) {
         c->used |= result ? L_GRAD_RESULT : L_GRAD;
         if (result)
-            sb_str(b, ", class=\"grad result\", style=\"rounded,filled,bold\", fillcolor=\"" C_GRAD_BOX
+            rc_strbuf_puts(b, ", class=\"grad result\", style=\"rounded,filled,bold\", fillcolor=\"" C_GRAD_BOX
                       "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\", penwidth=2");
         else
-            sb_str(b, ", class=\"grad\", fillcolor=\"" C_GRAD_FILL "\", color=\"" C_GRAD_LINE
+            rc_strbuf_puts(b, ", class=\"grad\", fillcolor=\"" C_GRAD_FILL "\", color=\"" C_GRAD_LINE
                       "\", fontcolor=\"#7b241c\"");
         return;
     } else if (n->is_param) {
         c->used |= L_PARAM;
-        sb_str(b, ", class=\"param\", shape=box, style=\"filled\", fillcolor=\"#ffe9a8\", color=\"#b8860b\", "
+        rc_strbuf_puts(b, ", class=\"param\", shape=box, style=\"filled\", fillcolor=\"#ffe9a8\", color=\"#b8860b\", "
                   "penwidth=1.5");
     } else if (rc_node_is_input(n)) {
         c->used |= L_INPUT;
-        sb_str(b, ", class=\"input\", fillcolor=\"#d9f2d9\", color=\"#3c8d3c\"");
+        rc_strbuf_puts(b, ", class=\"input\", fillcolor=\"#d9f2d9\", color=\"#3c8d3c\"");
     } else if (is_state0(n)) {
         c->used |= L_STATE0;
-        sb_str(b, ", class=\"const state\", fillcolor=\"#e4ecf7\", color=\"#4a6fa5\", style=\"rounded,filled,dashed\"");
+        rc_strbuf_puts(b, ", class=\"const state\", fillcolor=\"#e4ecf7\", color=\"#4a6fa5\", style=\"rounded,filled,dashed\"");
     } else if (n->nin == 0) {
         c->used |= L_CONST;
-        sb_str(b, ", class=\"const\", fillcolor=\"#eeeeee\", color=\"#999999\", fontcolor=\"#555555\"");
+        rc_strbuf_puts(b, ", class=\"const\", fillcolor=\"#eeeeee\", color=\"#999999\", fontcolor=\"#555555\"");
     } else if (is_fused(n)) {
         c->used |= L_FUSED;
-        sb_str(b, ", class=\"op fused\", fillcolor=\"#c9dcf2\", style=\"rounded,filled,bold\", penwidth=2");
+        rc_strbuf_puts(b, ", class=\"op fused\", fillcolor=\"#c9dcf2\", style=\"rounded,filled,bold\", penwidth=2");
     } else if (strcmp(n->name, n->op->name) != 0) {
         c->used |= L_OP;
-        sb_str(b, ", class=\"op named\", fillcolor=\"#d6e4f5\"");
+        rc_strbuf_puts(b, ", class=\"op named\", fillcolor=\"#d6e4f5\"");
     } else {
         c->used |= L_OP;
-        sb_str(b, ", class=\"op\"");
+        rc_strbuf_puts(b, ", class=\"op\"");
     }
     if (out) {
         c->used |= L_OUTPUT;
-        sb_str(b, ", peripheries=2");
+        rc_strbuf_puts(b, ", peripheries=2");
     }
 }
 
 /* "∂L/∂<path>" of a gradient the graph recorded, or of one of o->grads. */
-static bool grad_result_label(ctx *c, const rc_node *n, sb *b) {
+static bool grad_result_label(ctx *c, const rc_node *n, rc_strbuf *b) {
     char path[600];
     int r = c->rec_of[n->id];
     if (r >= 0) {
-        sb_str(b, "∂L/∂");
+        rc_strbuf_puts(b, "∂L/∂");
         sb_esc(b, rc_node_path(c->rec[r].wrt, path, sizeof path));
         return true;
     }
     const rc_dot_options *o = c->o;
     for (int i = 0; o->grads && i < o->ngrads; i++)
         if (o->grads[i] == n) {
-            sb_str(b, "∂L/∂");
+            rc_strbuf_puts(b, "∂L/∂");
             sb_esc(b, o->grad_params ? rc_node_path(o->grad_params[i], path, sizeof path) : "param");
             return true;
         }
     return false;
 }
 
-static void write_node(ctx *c, sb *b, const rc_node *n) {
+static void write_node(ctx *c, rc_strbuf *b, const rc_node *n) {
     char id[700], lab[256], shp[RC_SHAPE_STRLEN + 16], path[600];
     rc_dot_node_id(n, id, sizeof id);
     op_label(n, lab, sizeof lab);
     shape_text(n, shp, sizeof shp);
-    sb_str(b, "\"");
-    sb_str(b, id);
-    sb_str(b, "\" [label=\"");
+    rc_strbuf_puts(b, "\"");
+    rc_strbuf_puts(b, id);
+    rc_strbuf_puts(b, "\" [label=\"");
     /* a final gradient says what it is the gradient of, first */
-    if (grad_result_label(c, n, b)) sb_str(b, "\\n");
+    if (grad_result_label(c, n, b)) rc_strbuf_puts(b, "\\n");
     else if (strcmp(n->name, n->op->name) != 0 && strcmp(n->name, lab) != 0) {
         sb_esc(b, n->name);
-        sb_str(b, "\\n");
+        rc_strbuf_puts(b, "\\n");
     }
     sb_esc(b, lab);
     if (!strstr(lab, shp)) { /* reshape and broadcast labels show it already */
-        sb_str(b, "\\n");
+        rc_strbuf_puts(b, "\\n");
         sb_esc(b, shp);
     }
-    sb_str(b, "\", tooltip=\"");
+    rc_strbuf_puts(b, "\", tooltip=\"");
     sb_esc(b, rc_node_path(n, path, sizeof path));
-    sb_str(b, "\"");
+    rc_strbuf_puts(b, "\"");
     node_style(c, b, n);
-    sb_str(b, "];\n");
+    rc_strbuf_puts(b, "];\n");
 }
 
 static const char *grad_tag(int grad) { return grad ? "grad-" : ""; }
 
-static void unit_id(ctx *c, sb *b, int ui) {
+static void unit_id(ctx *c, rc_strbuf *b, int ui) {
     unit *u = &c->u[ui];
     char id[700];
     switch (u->kind) {
-    case U_NODE: sb_str(b, rc_dot_node_id(node_at(c, u->key), id, sizeof id)); return;
-    case U_STEP: sb_printf(b, "%sstep:", grad_tag(u->grad)); break;
-    case U_ELLIPSIS: sb_printf(b, "%sellipsis:", grad_tag(u->grad)); break;
-    case U_LAYER: sb_printf(b, "%slayer:", grad_tag(u->grad)); break;
+    case U_NODE: rc_strbuf_puts(b, rc_dot_node_id(node_at(c, u->key), id, sizeof id)); return;
+    case U_STEP: rc_strbuf_printf(b, "%sstep:", grad_tag(u->grad)); break;
+    case U_ELLIPSIS: rc_strbuf_printf(b, "%sellipsis:", grad_tag(u->grad)); break;
+    case U_LAYER: rc_strbuf_printf(b, "%slayer:", grad_tag(u->grad)); break;
     }
     sb_id(b, c->sc[u->key].path);
-    sb_printf(b, "#s%d", u->key);
+    rc_strbuf_printf(b, "#s%d", u->key);
 }
 
 /* The child of `top` on the way up from s, or -1. */
@@ -693,13 +643,13 @@ static int child_toward(ctx *c, int s, int top) {
 }
 
 /* The end of a step or layer box: close the tooltip, its class and style. */
-static void box_end(sb *b, const char *cls, int grad) {
-    sb_printf(b, "\", class=\"%s%s\", shape=box, style=\"filled,bold\", ", grad ? "grad " : "", cls);
-    if (grad) sb_str(b, "fillcolor=\"" C_GRAD_BOX "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
-    else sb_str(b, "fillcolor=\"#cfe0f5\", color=\"#4a6fa5\"];\n");
+static void box_end(rc_strbuf *b, const char *cls, int grad) {
+    rc_strbuf_printf(b, "\", class=\"%s%s\", shape=box, style=\"filled,bold\", ", grad ? "grad " : "", cls);
+    if (grad) rc_strbuf_puts(b, "fillcolor=\"" C_GRAD_BOX "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
+    else rc_strbuf_puts(b, "fillcolor=\"#cfe0f5\", color=\"#4a6fa5\"];\n");
 }
 
-static void write_step_box(ctx *c, sb *b, unit *u) {
+static void write_step_box(ctx *c, rc_strbuf *b, unit *u) {
     scope_ent *st = &c->sc[u->key];
     int layer = st->parent;
     /* the cell: the layer's first scope holding parameters (a cell's
@@ -729,32 +679,32 @@ static void write_step_box(ctx *c, sb *b, unit *u) {
             gates[k] = gates[k - 1];
             gates[k - 1] = t;
         }
-    sb_str(b, " [label=\"");
-    if (u->grad) sb_str(b, "∂ ");
+    rc_strbuf_puts(b, " [label=\"");
+    if (u->grad) rc_strbuf_puts(b, "∂ ");
     sb_esc(b, cell);
-    sb_str(b, " · ");
+    rc_strbuf_puts(b, " · ");
     sb_esc(b, st->last);
     for (int k = 0; k < ng; k++) {
-        sb_str(b, k == 0 ? "\\n" : k % 2 == 0 ? ",\\n" : ", ");
+        rc_strbuf_puts(b, k == 0 ? "\\n" : k % 2 == 0 ? ",\\n" : ", ");
         sb_esc(b, c->sc[gates[k]].last);
     }
-    if (more) sb_str(b, ", …");
-    sb_printf(b, "\\n%d op%s\", tooltip=\"", u->nops, u->nops == 1 ? "" : "s");
+    if (more) rc_strbuf_puts(b, ", …");
+    rc_strbuf_printf(b, "\\n%d op%s\", tooltip=\"", u->nops, u->nops == 1 ? "" : "s");
     sb_esc(b, st->path);
     box_end(b, "step", u->grad);
 }
 
-static void write_ellipsis(ctx *c, sb *b, unit *u) {
+static void write_ellipsis(ctx *c, rc_strbuf *b, unit *u) {
     scope_ent *l = &c->sc[u->key];
     int K = c->o->steps_shown, T = l->nsteps;
-    sb_printf(b, " [label=\"⋯\\n%d steps hidden\\nt%d … t%d\\n%d op%s\\n⋯\", tooltip=\"", T - 2 * K, K, T - K - 1,
+    rc_strbuf_printf(b, " [label=\"⋯\\n%d steps hidden\\nt%d … t%d\\n%d op%s\\n⋯\", tooltip=\"", T - 2 * K, K, T - K - 1,
               u->nops, u->nops == 1 ? "" : "s");
     sb_esc(b, l->path);
     if (u->grad)
-        sb_str(b, "\", class=\"grad ellipsis\", shape=box, style=\"filled,dashed\", fillcolor=\"" C_GRAD_FILL
+        rc_strbuf_puts(b, "\", class=\"grad ellipsis\", shape=box, style=\"filled,dashed\", fillcolor=\"" C_GRAD_FILL
                   "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
     else
-        sb_str(b, "\", class=\"ellipsis\", shape=box, style=\"filled,dashed\", fillcolor=\"#f4f4f4\", "
+        rc_strbuf_puts(b, "\", class=\"ellipsis\", shape=box, style=\"filled,dashed\", fillcolor=\"#f4f4f4\", "
                   "color=\"#888888\"];\n");
 }
 
@@ -769,21 +719,21 @@ static int steps_below(ctx *c, int s) {
     return m;
 }
 
-static void write_layer_box(ctx *c, sb *b, unit *u) {
+static void write_layer_box(ctx *c, rc_strbuf *b, unit *u) {
     scope_ent *l = &c->sc[u->key];
     size_t plen = strlen(l->path);
-    sb_str(b, " [label=\"");
-    if (u->grad) sb_str(b, "∂ ");
+    rc_strbuf_puts(b, " [label=\"");
+    if (u->grad) rc_strbuf_puts(b, "∂ ");
     sb_esc(b, l->last);
-    sb_str(b, "\\n");
+    rc_strbuf_puts(b, "\\n");
     int T = steps_below(c, u->key);
-    if (T > 0) sb_printf(b, "%d step%s · ", T, T == 1 ? "" : "s");
+    if (T > 0) rc_strbuf_printf(b, "%d step%s · ", T, T == 1 ? "" : "s");
     int64_t nparams = 0;
     for (int id = u->first; id >= 0; id = c->node_next[id])
         if (node_at(c, id)->is_param) nparams += rc_node_numel(node_at(c, id));
-    sb_printf(b, "%d op%s", u->nops, u->nops == 1 ? "" : "s");
-    if (nparams) sb_printf(b, " · %lld param%s", (long long)nparams, nparams == 1 ? "" : "s");
-    sb_str(b, "\\n");
+    rc_strbuf_printf(b, "%d op%s", u->nops, u->nops == 1 ? "" : "s");
+    if (nparams) rc_strbuf_printf(b, " · %lld param%s", (long long)nparams, nparams == 1 ? "" : "s");
+    rc_strbuf_puts(b, "\\n");
     /* the forward box lists its inputs and parameters, the gradient box the
      * gradients it ends in */
     for (int id = u->first; id >= 0; id = c->node_next[id]) {
@@ -794,62 +744,62 @@ static void write_layer_box(ctx *c, sb *b, unit *u) {
         const rc_node *w = result ? c->rec[c->rec_of[id]].wrt : n;
         shape_text(n, shp, sizeof shp);
         const char *rel = strlen(w->scope) > plen && strncmp(w->scope, l->path, plen) == 0 ? w->scope + plen + 1 : "";
-        if (result) sb_str(b, "∂L/∂");
+        if (result) rc_strbuf_puts(b, "∂L/∂");
         sb_esc(b, rel);
-        if (*rel) sb_str(b, "/");
+        if (*rel) rc_strbuf_puts(b, "/");
         sb_esc(b, w->name);
-        sb_str(b, " ");
+        rc_strbuf_puts(b, " ");
         sb_esc(b, shp);
-        sb_str(b, "\\l");
+        rc_strbuf_puts(b, "\\l");
     }
-    sb_str(b, "\", tooltip=\"");
+    rc_strbuf_puts(b, "\", tooltip=\"");
     sb_esc(b, l->path);
     box_end(b, "layer", u->grad);
 }
 
-static void write_unit(ctx *c, sb *b, int ui, int depth) {
+static void write_unit(ctx *c, rc_strbuf *b, int ui, int depth) {
     unit *u = &c->u[ui];
-    for (int i = 0; i < depth; i++) sb_str(b, "  ");
+    for (int i = 0; i < depth; i++) rc_strbuf_puts(b, "  ");
     if (u->kind == U_NODE) {
         write_node(c, b, node_at(c, u->key));
         return;
     }
-    sb_str(b, "\"");
+    rc_strbuf_puts(b, "\"");
     unit_id(c, b, ui);
-    sb_str(b, "\"");
+    rc_strbuf_puts(b, "\"");
     c->used |= u->kind == U_ELLIPSIS ? L_ELLIPSIS : u->grad ? L_GRAD | L_BOX : L_BOX;
     if (u->kind == U_STEP) write_step_box(c, b, u);
     else if (u->kind == U_ELLIPSIS) write_ellipsis(c, b, u);
     else write_layer_box(c, b, u);
 }
 
-static void write_cluster(ctx *c, sb *b, int s, int grad, int depth) {
+static void write_cluster(ctx *c, rc_strbuf *b, int s, int grad, int depth) {
     scope_ent *e = &c->sc[s];
-    for (int i = 0; i < depth; i++) sb_str(b, "  ");
-    sb_printf(b, "subgraph \"cluster_%s:", grad ? "g" : "f");
+    for (int i = 0; i < depth; i++) rc_strbuf_puts(b, "  ");
+    rc_strbuf_printf(b, "subgraph \"cluster_%s:", grad ? "g" : "f");
     sb_id(b, e->path);
-    sb_printf(b, "#s%d\" {\n", s);
-    for (int i = 0; i <= depth; i++) sb_str(b, "  ");
-    sb_str(b, "graph [label=\"");
+    rc_strbuf_printf(b, "#s%d\" {\n", s);
+    for (int i = 0; i <= depth; i++) rc_strbuf_puts(b, "  ");
+    rc_strbuf_puts(b, "graph [label=\"");
     sb_esc(b, s == 0 ? "gradients" : e->last);
-    sb_str(b, "\", tooltip=\"");
+    rc_strbuf_puts(b, "\", tooltip=\"");
     sb_esc(b, s == 0 ? "gradients" : e->path);
     const char *kind = s == 0 ? "gradients" : e->step >= 0 && e->step_scope == s ? "step" : e->nsteps > 0 ? "layer" : "scope";
-    sb_printf(b, "\", class=\"%s%s\"", grad ? "grad " : "", kind);
+    rc_strbuf_printf(b, "\", class=\"%s%s\"", grad ? "grad " : "", kind);
     if (s == 0)
-        sb_str(b, ", style=\"rounded,filled\", fillcolor=\"#fff6f4\", color=\"" C_GRAD_LINE
+        rc_strbuf_puts(b, ", style=\"rounded,filled\", fillcolor=\"#fff6f4\", color=\"" C_GRAD_LINE
                   "\", fontcolor=\"" C_GRAD_LINE "\", penwidth=2");
     else if (e->step_scope == s)
-        sb_printf(b, ", style=\"rounded,dashed\", color=\"%s\"", grad ? "#e08e80" : "#8fa8c8");
+        rc_strbuf_printf(b, ", style=\"rounded,dashed\", color=\"%s\"", grad ? "#e08e80" : "#8fa8c8");
     else
-        sb_printf(b, ", style=\"rounded\", color=\"%s\"%s", grad ? C_GRAD_LINE : "#4a6fa5",
+        rc_strbuf_printf(b, ", style=\"rounded\", color=\"%s\"%s", grad ? C_GRAD_LINE : "#4a6fa5",
                   e->nsteps > 0 ? ", penwidth=1.5" : "");
-    sb_str(b, "];\n");
+    rc_strbuf_puts(b, "];\n");
     for (int ui = e->head[grad]; ui >= 0; ui = c->u[ui].next) write_unit(c, b, ui, depth + 1);
     for (int ch = e->first_child; ch >= 0; ch = c->sc[ch].next_sibling)
         if (c->sc[ch].cnt[grad] > 0) write_cluster(c, b, ch, grad, depth + 1);
-    for (int i = 0; i < depth; i++) sb_str(b, "  ");
-    sb_str(b, "}\n");
+    for (int i = 0; i < depth; i++) rc_strbuf_puts(b, "  ");
+    rc_strbuf_puts(b, "}\n");
 }
 
 /* The layer scope whose time steps hold unit ui (a step box, an ellipsis,
@@ -869,10 +819,10 @@ static int step_layer(ctx *c, int ui) {
 
 /* The cluster a unit is drawn in at `s` or above, named as write_cluster
  * names it. */
-static void cluster_id(ctx *c, sb *b, int s, int grad) {
-    sb_printf(b, "cluster_%s:", grad ? "g" : "f");
+static void cluster_id(ctx *c, rc_strbuf *b, int s, int grad) {
+    rc_strbuf_printf(b, "cluster_%s:", grad ? "g" : "f");
     sb_id(b, c->sc[s].path);
-    sb_printf(b, "#s%d", s);
+    rc_strbuf_printf(b, "#s%d", s);
 }
 
 /* A forward->gradient link merged per scope pair: cluster to cluster
@@ -880,28 +830,28 @@ static void cluster_id(ctx *c, sb *b, int s, int grad) {
  * Written gradient end first with dir=back: under ordering=out a
  * non-ranking out-edge of a forward node makes Graphviz 2.43 route it in
  * pieces it cannot clip ("spline size > 1 not supported"). */
-static void write_link(ctx *c, sb *b, edge *e) {
+static void write_link(ctx *c, rc_strbuf *b, edge *e) {
     c->used |= L_TO_GRAD;
-    sb_str(b, "  \"");
+    rc_strbuf_puts(b, "  \"");
     unit_id(c, b, e->du);
-    sb_str(b, "\" -> \"");
+    rc_strbuf_puts(b, "\" -> \"");
     unit_id(c, b, e->su);
-    sb_str(b, "\" [dir=back, ltail=\"");
+    rc_strbuf_puts(b, "\" [dir=back, ltail=\"");
     cluster_id(c, b, e->dg, 1);
-    sb_str(b, "\", ");
+    rc_strbuf_puts(b, "\", ");
     if (e->sg > 0) {
-        sb_str(b, "lhead=\"");
+        rc_strbuf_puts(b, "lhead=\"");
         cluster_id(c, b, e->sg, 0);
-        sb_str(b, "\", ");
+        rc_strbuf_puts(b, "\", ");
     }
-    sb_printf(b, "tooltip=\"%d value%s of ", e->count, e->count == 1 ? "" : "s");
+    rc_strbuf_printf(b, "tooltip=\"%d value%s of ", e->count, e->count == 1 ? "" : "s");
     sb_esc(b, e->sg > 0 ? c->sc[e->sg].path : "the top level");
-    sb_str(b, " read by the gradients of ");
+    rc_strbuf_puts(b, " read by the gradients of ");
     sb_esc(b, e->dg > 0 ? c->sc[e->dg].path : "the top level");
-    sb_str(b, "\", class=\"to-grad\", color=\"#c9a9a4\", style=dashed, penwidth=1.5, constraint=false];\n");
+    rc_strbuf_puts(b, "\", class=\"to-grad\", color=\"#c9a9a4\", style=dashed, penwidth=1.5, constraint=false];\n");
 }
 
-static void write_edge(ctx *c, sb *b, edge *e) {
+static void write_edge(ctx *c, rc_strbuf *b, edge *e) {
     if (e->link) {
         write_link(c, b, e);
         return;
@@ -924,11 +874,11 @@ static void write_edge(ctx *c, sb *b, edge *e) {
      * instead of stretching up to their inputs. */
     bool constrain = !to_grad;
     bool pull = !(dl >= 0 && sl != dl);
-    sb_str(b, "  \"");
+    rc_strbuf_puts(b, "  \"");
     unit_id(c, b, e->su);
-    sb_str(b, "\" -> \"");
+    rc_strbuf_puts(b, "\" -> \"");
     unit_id(c, b, e->du);
-    sb_str(b, "\" [");
+    rc_strbuf_puts(b, "\" [");
     /* Label what crosses into or out of a box, except leaves drawn apart.
      * Never on non-ranking edges: they can end up flat (both ends on one
      * rank), and Graphviz 2.43 corrupts its heap when freeing a layout with
@@ -936,36 +886,36 @@ static void write_edge(ctx *c, sb *b, edge *e) {
     if (merged && !ellipsis && constrain && !is_single(s0)) {
         char shp[RC_SHAPE_STRLEN + 16];
         shape_text(s0, shp, sizeof shp);
-        sb_str(b, "label=\"");
+        rc_strbuf_puts(b, "label=\"");
         int named = 0;
         for (int k = 0; k < e->nsrc && k < 2; k++) {
             const rc_node *n = node_at(c, e->src[k]);
             if (strcmp(n->name, n->op->name) == 0) continue;
-            sb_str(b, named++ ? ", " : "");
+            rc_strbuf_puts(b, named++ ? ", " : "");
             sb_esc(b, n->name);
         }
-        if (e->nsrc > 2) sb_str(b, named ? ", …" : "…");
-        sb_str(b, named ? "\\n" : "");
+        if (e->nsrc > 2) rc_strbuf_puts(b, named ? ", …" : "…");
+        rc_strbuf_puts(b, named ? "\\n" : "");
         sb_esc(b, shp);
-        sb_str(b, "\", ");
+        rc_strbuf_puts(b, "\", ");
     }
     if (recurrent) c->used |= L_STATE_FLOW;
     if (su->grad && du->grad)
-        sb_printf(b, "class=\"grad%s\", color=\"" C_GRAD_LINE "\"%s", recurrent ? " recurrent" : "",
+        rc_strbuf_printf(b, "class=\"grad%s\", color=\"" C_GRAD_LINE "\"%s", recurrent ? " recurrent" : "",
                   recurrent ? ", penwidth=2" : "");
     else if (to_grad) {
         c->used |= L_TO_GRAD;
-        sb_str(b, "class=\"to-grad\", color=\"#c9a9a4\", style=dashed");
+        rc_strbuf_puts(b, "class=\"to-grad\", color=\"#c9a9a4\", style=dashed");
     } else if (s0->is_param)
-        sb_str(b, "class=\"param\", color=\"#b8860b\"");
+        rc_strbuf_puts(b, "class=\"param\", color=\"#b8860b\"");
     else if (recurrent)
-        sb_str(b, "class=\"recurrent\", color=\"#4a6fa5\", penwidth=2");
+        rc_strbuf_puts(b, "class=\"recurrent\", color=\"#4a6fa5\", penwidth=2");
     else
-        sb_str(b, "color=\"#555555\"");
-    if (ellipsis && !to_grad) sb_str(b, ", style=dashed");
-    if (!constrain) sb_str(b, ", constraint=false");
-    else if (!pull) sb_str(b, ", weight=0");
-    sb_str(b, "];\n");
+        rc_strbuf_puts(b, "color=\"#555555\"");
+    if (ellipsis && !to_grad) rc_strbuf_puts(b, ", style=dashed");
+    if (!constrain) rc_strbuf_puts(b, ", constraint=false");
+    else if (!pull) rc_strbuf_puts(b, ", weight=0");
+    rc_strbuf_puts(b, "];\n");
 }
 
 /* --- the writer ----------------------------------------------------------------------- */
@@ -1170,7 +1120,7 @@ static void build(ctx *c) {
  * and the steps stagger sideways across the page. An invisible edge from
  * the last node of each step to the first nodes of the next (in the order
  * the steps were made: backwards in the gradient graph) stacks them. */
-static void write_step_chain(ctx *c, sb *b) {
+static void write_step_chain(ctx *c, rc_strbuf *b) {
     for (int p = 0; p < c->nsc; p++) {
         if (c->sc[p].nsteps == 0) continue;
         for (int gr = 0; gr < 2; gr++) {
@@ -1199,7 +1149,7 @@ static void write_step_chain(ctx *c, sb *b) {
                                       c->sc[c->node_scope[x]].step_scope == next && n->in[k]->is_grad == n->is_grad);
                         }
                         if (!entry) continue;
-                        sb_printf(b, "  \"%s\" -> \"%s\" [style=invis];\n", from,
+                        rc_strbuf_printf(b, "  \"%s\" -> \"%s\" [style=invis];\n", from,
                                   rc_dot_node_id(n, to, sizeof to));
                     }
                 }
@@ -1227,7 +1177,7 @@ static bool depends(ctx *c, int to, int from, int lo, unsigned char *seen) {
  * (ordering=out alone does not hold in the gradient graph, whose gates are
  * reached from several nodes). Only gates that do not depend on each
  * other (a GRU's candidate reads its reset gate) can share a rank. */
-static void write_gate_rows(ctx *c, sb *b) {
+static void write_gate_rows(ctx *c, rc_strbuf *b) {
     for (int st = 0; st < c->nsc && !b->oom; st++) {
         if (c->sc[st].step_scope != st) continue;
         for (int gr = 0; gr < 2; gr++) {
@@ -1257,12 +1207,12 @@ static void write_gate_rows(ctx *c, sb *b) {
             rc_free(seen);
             if (nrep < 2) continue;
             char id[700];
-            sb_str(b, "  { rank=same;");
-            for (int k = 0; k < nrep; k++) sb_printf(b, " \"%s\";", rc_dot_node_id(node_at(c, rep[k]), id, sizeof id));
-            sb_str(b, " }\n  ");
+            rc_strbuf_puts(b, "  { rank=same;");
+            for (int k = 0; k < nrep; k++) rc_strbuf_printf(b, " \"%s\";", rc_dot_node_id(node_at(c, rep[k]), id, sizeof id));
+            rc_strbuf_puts(b, " }\n  ");
             for (int k = 0; k < nrep; k++)
-                sb_printf(b, "%s\"%s\"", k ? " -> " : "", rc_dot_node_id(node_at(c, rep[k]), id, sizeof id));
-            sb_str(b, " [style=invis];\n");
+                rc_strbuf_printf(b, "%s\"%s\"", k ? " -> " : "", rc_dot_node_id(node_at(c, rep[k]), id, sizeof id));
+            rc_strbuf_puts(b, " [style=invis];\n");
         }
     }
 }
@@ -1281,7 +1231,7 @@ static int edge_key_cmp(const void *a, const void *b) {
 }
 
 /* The legend: the styles this drawing uses, one row each. */
-static void write_legend(ctx *c, sb *b) {
+static void write_legend(ctx *c, rc_strbuf *b) {
     static const struct {
         unsigned bit;
         const char *swatch; /* HTML: a cell drawn in the style */
@@ -1308,22 +1258,22 @@ static void write_legend(ctx *c, sb *b) {
         {L_TO_GRAD, "<TD><FONT COLOR=\"#c9a9a4\">╌╌▶</FONT></TD>", "forward values read by gradients"},
     };
     if (!c->used) return;
-    sb_str(b, "  \"legend\" [shape=plaintext, class=\"legend\", style=\"\", margin=0, label=<<TABLE BORDER=\"1\" "
+    rc_strbuf_puts(b, "  \"legend\" [shape=plaintext, class=\"legend\", style=\"\", margin=0, label=<<TABLE BORDER=\"1\" "
               "COLOR=\"#999999\" CELLBORDER=\"0\" CELLSPACING=\"2\" CELLPADDING=\"2\"><TR><TD COLSPAN=\"2\"><B>legend</B>"
               "</TD></TR>");
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        if (c->used & rows[i].bit) sb_printf(b, "<TR>%s<TD ALIGN=\"LEFT\">%s</TD></TR>", rows[i].swatch, rows[i].text);
-    sb_str(b, "</TABLE>>];\n");
+        if (c->used & rows[i].bit) rc_strbuf_printf(b, "<TR>%s<TD ALIGN=\"LEFT\">%s</TD></TR>", rows[i].swatch, rows[i].text);
+    rc_strbuf_puts(b, "</TABLE>>];\n");
 }
 
-static void emit(ctx *c, sb *b) {
+static void emit(ctx *c, rc_strbuf *b) {
     const rc_dot_options *o = c->o;
     int ndrawn = 0;
     for (int id = 0; id < c->N; id++) ndrawn += c->draw[id] ? 1 : 0;
-    sb_printf(b, "// recur %s: %d of %d nodes at %s level\n", RC_VERSION_STRING, ndrawn, c->N,
+    rc_strbuf_printf(b, "// recur %s: %d of %d nodes at %s level\n", RC_VERSION_STRING, ndrawn, c->N,
               rc_dot_level_name(o->level));
-    sb_str(b, "digraph \"recur\" {\n");
-    sb_printf(b, "  graph [rankdir=%s, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.35, "
+    rc_strbuf_puts(b, "digraph \"recur\" {\n");
+    rc_strbuf_printf(b, "  graph [rankdir=%s, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.35, "
                  "newrank=true, compound=true, ordering=out",
               o->rankdir ? o->rankdir : "TB");
     /* Large graphs (long unrolls with gradients): dot's crossing
@@ -1331,16 +1281,16 @@ static void emit(ctx *c, sb *b) {
      * than the graph (a 20-step LSTM(8) with gradients: 25 s by default,
      * 1.8 s with these limits; 100 steps: did not finish in 18 min, 4.7
      * min with them). Straight edges skip spline routing. */
-    if (ndrawn > 500) sb_str(b, ", mclimit=0.05, nslimit=1, nslimit1=1, splines=line");
+    if (ndrawn > 500) rc_strbuf_puts(b, ", mclimit=0.05, nslimit=1, nslimit1=1, splines=line");
     if (o->title) {
-        sb_str(b, ", label=\"");
+        rc_strbuf_puts(b, ", label=\"");
         sb_esc(b, o->title);
-        sb_str(b, "\", labelloc=t, fontsize=16");
+        rc_strbuf_puts(b, "\", labelloc=t, fontsize=16");
     }
-    sb_str(b, "];\n");
-    sb_str(b, "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, "
+    rc_strbuf_puts(b, "];\n");
+    rc_strbuf_puts(b, "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, "
               "fillcolor=\"#eef3fb\", color=\"#4a6fa5\", margin=\"0.08,0.03\"];\n");
-    sb_str(b, "  edge [fontname=\"Helvetica\", fontsize=8, arrowsize=0.6, fontcolor=\"#444444\"];\n");
+    rc_strbuf_puts(b, "  edge [fontname=\"Helvetica\", fontsize=8, arrowsize=0.6, fontcolor=\"#444444\"];\n");
     if (c->nsc > 0) {
         scope_ent *r = &c->sc[0];
         for (int ui = r->head[0]; ui >= 0; ui = c->u[ui].next) write_unit(c, b, ui, 1);
@@ -1365,7 +1315,7 @@ static void emit(ctx *c, sb *b) {
         write_gate_rows(c, b);
     }
     if (o->legend) write_legend(c, b); /* last: the edges tell which edge styles are used */
-    sb_str(b, "}\n");
+    rc_strbuf_puts(b, "}\n");
 }
 
 /* rc_dot_string, reporting as fn (rc_dot_write's text comes from here). */
@@ -1379,7 +1329,7 @@ static rc_status dot_string(const rc_graph *g, const rc_dot_options *o, char **o
     rc_status st = check_options(g, o, err, fn);
     if (st != RC_OK) return st;
     ctx c = {.g = g, .o = o, .N = rc_graph_node_count(g)};
-    sb b = {0};
+    rc_strbuf b = {0};
     build(&c);
     if (!c.oom) emit(&c, &b);
     ctx_free(&c);

@@ -28,6 +28,7 @@
 #include "recur/data.h"
 #include "recur/lm.h"
 #include "recur/dot.h"
+#include "recur/strbuf.h"
 #include "recur/model_io.h"
 #include "recur/checkpoint.h"
 #include "recur/render.h"

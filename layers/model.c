@@ -6,6 +6,7 @@
 
 #include "recur/model.h"
 #include "recur/ops.h"
+#include "recur/strbuf.h"
 
 /* One row: an owned layer, what the last call made, and the class name to
  * show instead of the layer's own (rc_model_note_call). */
@@ -279,6 +280,18 @@ int64_t rc_model_param_count(const rc_model *m) {
     return s;
 }
 
+/* "(None, 4, 3)": the batch as None, as Keras prints shapes; "?" unknown. */
+static void keras_shape(rc_shape sh, char *out, size_t len) {
+    if (sh.ndim == 0) {
+        snprintf(out, len, "?");
+        return;
+    }
+    int k = snprintf(out, len, "(None");
+    for (int d = 1; d < sh.ndim && k > 0 && (size_t)k < len; d++)
+        k += snprintf(out + k, len - (size_t)k, ", %lld", (long long)sh.dim[d]);
+    if (k > 0 && (size_t)k < len) snprintf(out + k, len - (size_t)k, ")");
+}
+
 /* --- summary ------------------------------------------------------------------- */
 
 typedef struct sbuf {
@@ -344,13 +357,7 @@ size_t rc_model_summary(const rc_model *m, char *buf, size_t len) {
         rc_model_layer_info(m, i, &in);
         char name[160], shape[96], count[40];
         snprintf(name, sizeof name, "%s (%s)", in.name, in.type);
-        if (in.output.ndim == 0) snprintf(shape, sizeof shape, "?");
-        else {
-            int k = snprintf(shape, sizeof shape, "(None");
-            for (int d = 1; d < in.output.ndim && k > 0 && (size_t)k < sizeof shape; d++)
-                k += snprintf(shape + k, sizeof shape - (size_t)k, ", %lld", (long long)in.output.dim[d]);
-            if (k > 0 && (size_t)k < sizeof shape) snprintf(shape + k, sizeof shape - (size_t)k, ")");
-        }
+        keras_shape(in.output, shape, sizeof shape);
         thousands(in.params, count, sizeof count);
         put(&s, "│ %-31s │ %-22s │ %13s │\n", name, shape, count);
         if (i + 1 < m->n) row(&s, "├", "┼", "┤", "─");
@@ -369,50 +376,25 @@ size_t rc_model_summary(const rc_model *m, char *buf, size_t len) {
 
 /* --- drawing (plot_model) -------------------------------------------------------- */
 
-/* Text inside an HTML-like DOT label: & < > " escaped. */
-static void put_html(sbuf *s, const char *t) {
-    for (; *t; t++) {
-        switch (*t) {
-        case '&': put(s, "&amp;"); break;
-        case '<': put(s, "&lt;"); break;
-        case '>': put(s, "&gt;"); break;
-        case '"': put(s, "&quot;"); break;
-        default: put(s, "%c", *t);
-        }
-    }
-}
-
-/* "(None, 4, 3)": the batch as None, as Keras prints shapes; "?" unknown. */
-static void keras_shape(rc_shape sh, char *out, size_t len) {
-    if (sh.ndim == 0) {
-        snprintf(out, len, "?");
-        return;
-    }
-    int k = snprintf(out, len, "(None");
-    for (int d = 1; d < sh.ndim && k > 0 && (size_t)k < len; d++)
-        k += snprintf(out + k, len - (size_t)k, ", %lld", (long long)sh.dim[d]);
-    if (k > 0 && (size_t)k < len) snprintf(out + k, len - (size_t)k, ")");
-}
-
-static void box(sbuf *s, const char *id, const char *name, const char *type, rc_shape in, rc_shape out, int64_t params,
+static void box(rc_strbuf *s, const char *id, const char *name, const char *type, rc_shape in, rc_shape out, int64_t params,
                 bool input) {
     char a[96], b[96], cnt[40];
     keras_shape(in, a, sizeof a);
     keras_shape(out, b, sizeof b);
     thousands(params, cnt, sizeof cnt);
-    put(s, "  \"%s\" [class=\"%s\", tooltip=\"", id, input ? "layer input" : "layer");
-    put_html(s, name);
-    put(s, "\", label=<<TABLE BORDER=\"0\" CELLBORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"4\"><TR><TD COLSPAN=\"2\" "
+    rc_strbuf_printf(s, "  \"%s\" [class=\"%s\", tooltip=\"", id, input ? "layer input" : "layer");
+    rc_strbuf_html(s, name);
+    rc_strbuf_printf(s, "\", label=<<TABLE BORDER=\"0\" CELLBORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"4\"><TR><TD COLSPAN=\"2\" "
            "BGCOLOR=\"%s\"><B>",
         input ? "#d9f2d9" : "#cfe0f5");
-    put_html(s, name);
-    put(s, "</B> (");
-    put_html(s, type);
-    put(s, ")</TD></TR>");
-    if (!input) put(s, "<TR><TD ALIGN=\"LEFT\">Input shape</TD><TD>%s</TD></TR>", a);
-    put(s, "<TR><TD ALIGN=\"LEFT\">Output shape</TD><TD>%s</TD></TR>", b);
-    if (!input) put(s, "<TR><TD ALIGN=\"LEFT\">Params</TD><TD>%s</TD></TR>", cnt);
-    put(s, "</TABLE>>];\n");
+    rc_strbuf_html(s, name);
+    rc_strbuf_printf(s, "</B> (");
+    rc_strbuf_html(s, type);
+    rc_strbuf_printf(s, ")</TD></TR>");
+    if (!input) rc_strbuf_printf(s, "<TR><TD ALIGN=\"LEFT\">Input shape</TD><TD>%s</TD></TR>", a);
+    rc_strbuf_printf(s, "<TR><TD ALIGN=\"LEFT\">Output shape</TD><TD>%s</TD></TR>", b);
+    if (!input) rc_strbuf_printf(s, "<TR><TD ALIGN=\"LEFT\">Params</TD><TD>%s</TD></TR>", cnt);
+    rc_strbuf_printf(s, "</TABLE>>];\n");
 }
 
 static bool is_input_row(const rc_model *m, int i) {
@@ -432,18 +414,18 @@ static int source_of(const rc_model *m, int i) {
     return e->in.ndim ? -2 : -1;
 }
 
-static void model_dot(const rc_model *m, const char *title, sbuf *s) {
-    put(s, "// recur %s: model \"", RC_VERSION_STRING);
-    put_html(s, m->name);
-    put(s, "\", %d layer%s\ndigraph \"model\" {\n", m->n, m->n == 1 ? "" : "s");
-    put(s, "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, nodesep=0.3, ranksep=0.3");
+static void model_dot(const rc_model *m, const char *title, rc_strbuf *s) {
+    rc_strbuf_printf(s, "// recur %s: model \"", RC_VERSION_STRING);
+    rc_strbuf_html(s, m->name);
+    rc_strbuf_printf(s, "\", %d layer%s\ndigraph \"model\" {\n", m->n, m->n == 1 ? "" : "s");
+    rc_strbuf_printf(s, "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, nodesep=0.3, ranksep=0.3");
     if (title) {
-        put(s, ", labelloc=t, fontsize=16, label=\"");
-        for (const char *t = title; *t; t++) put(s, *t == '"' || *t == '\\' ? "\\%c" : "%c", *t);
-        put(s, "\"");
+        rc_strbuf_printf(s, ", labelloc=t, fontsize=16, label=\"");
+        for (const char *t = title; *t; t++) rc_strbuf_printf(s, *t == '"' || *t == '\\' ? "\\%c" : "%c", *t);
+        rc_strbuf_printf(s, "\"");
     }
-    put(s, "];\n  node [shape=plaintext, fontname=\"Helvetica\", fontsize=10];\n");
-    put(s, "  edge [color=\"#555555\", arrowsize=0.7];\n");
+    rc_strbuf_printf(s, "];\n  node [shape=plaintext, fontname=\"Helvetica\", fontsize=10];\n");
+    rc_strbuf_printf(s, "  edge [color=\"#555555\", arrowsize=0.7];\n");
     /* an input box when no row is the input (a Sequential model) */
     int need_input = -1;
     for (int i = 0; i < m->n && need_input < 0; i++)
@@ -458,10 +440,10 @@ static void model_dot(const rc_model *m, const char *title, sbuf *s) {
     }
     for (int i = 0; i < m->n; i++) {
         int f = source_of(m, i);
-        if (f == -2) put(s, "  \"input\" -> \"layer%d\";\n", i);
-        else if (f >= 0) put(s, "  \"layer%d\" -> \"layer%d\";\n", f, i);
+        if (f == -2) rc_strbuf_printf(s, "  \"input\" -> \"layer%d\";\n", i);
+        else if (f >= 0) rc_strbuf_printf(s, "  \"layer%d\" -> \"layer%d\";\n", f, i);
     }
-    put(s, "}\n");
+    rc_strbuf_printf(s, "}\n");
 }
 
 rc_status rc_model_dot_string(const rc_model *m, const char *title, char **out, size_t *len, rc_error *err) {
@@ -469,13 +451,12 @@ rc_status rc_model_dot_string(const rc_model *m, const char *title, char **out, 
     if (out) *out = NULL;
     if (len) *len = 0;
     if (!m || !out) return rc_error_set(err, RC_ERR_ARG, fn, "%s is NULL", m ? "out" : "model");
-    sbuf count = {NULL, 0, 0};
-    model_dot(m, title, &count); /* the length, then the text */
-    char *buf = rc_malloc(count.used + 1);
-    if (!buf) return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
-    sbuf s = {buf, count.used + 1, 0};
+    rc_strbuf s = {0};
     model_dot(m, title, &s);
-    *out = buf;
-    if (len) *len = s.used;
+    size_t n = s.n;
+    char *text = rc_strbuf_take(&s);
+    if (!text) return rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
+    *out = text;
+    if (len) *len = n;
     return RC_OK;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "recur/render.h"
+#include "recur/strbuf.h"
 #include "../io.h"
 #include "render_internal.h"
 
@@ -20,77 +21,25 @@
  * from explorer.js and explorer.css (hence <>, not a file beside this one) */
 #include <explorer_assets.h>
 
-/* --- a growing text buffer ------------------------------------------------------------- */
-
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    bool oom; /* sticky: checked once at the end */
-} buf;
-
-static void put_n(buf *b, const char *s, size_t k) {
-    if (b->oom) return;
-    if (b->n + k + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->n + k + 1) cap *= 2;
-        char *p = rc_realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, k);
-    b->n += k;
-    b->p[b->n] = 0;
-}
-
-static void put(buf *b, const char *s) { put_n(b, s, strlen(s)); }
-
-static void putf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(buf *b, const char *fmt, ...) {
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (k < 0) return;
-    put_n(b, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
-}
-
-/* Text for HTML element content or a quoted attribute. */
-static void put_html(buf *b, const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': put(b, "&amp;"); break;
-        case '<': put(b, "&lt;"); break;
-        case '>': put(b, "&gt;"); break;
-        case '"': put(b, "&quot;"); break;
-        default: put_n(b, s, 1);
-        }
-    }
-}
-
 /* A JSON string that can sit inside <script>: '<' is escaped so no
  * "</script>" in a name can end the element early. */
-static void put_json_str(buf *b, const char *s) {
-    put(b, "\"");
+static void put_json_str(rc_strbuf *b, const char *s) {
+    rc_strbuf_puts(b, "\"");
     for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
         if (*u == '"' || *u == '\\') {
             char e[2] = {'\\', (char)*u};
-            put_n(b, e, 2);
+            rc_strbuf_put(b, e, 2);
         } else if (*u < 0x20 || *u == '<' || *u == 0x7f) {
-            putf(b, "\\u%04x", *u);
-        } else put_n(b, (const char *)u, 1);
+            rc_strbuf_printf(b, "\\u%04x", *u);
+        } else rc_strbuf_put(b, (const char *)u, 1);
     }
-    put(b, "\"");
+    rc_strbuf_puts(b, "\"");
 }
 
 /* A finite double as a short JSON number. */
-static void put_num(buf *b, double x) {
+static void put_num(rc_strbuf *b, double x) {
     if (x == 0) x = 0; /* no "-0" */
-    putf(b, "%.6g", x);
+    rc_strbuf_printf(b, "%.6g", x);
 }
 
 /* --- the drawings ----------------------------------------------------------------------- */
@@ -106,7 +55,7 @@ static bool starts(const char *s, const char *prefix) { return strncmp(s, prefix
  * tooltip would cover it) and no font-family on every text (the style sheet
  * sets it): a third smaller. Graphviz escapes '"' and '<' in text, so these
  * patterns only match markup. */
-static void put_svg(buf *b, const char *svg) {
+static void put_svg(rc_strbuf *b, const char *svg) {
     const char *s = strstr(svg, "<svg");
     if (!s) return;
     while (*s) {
@@ -132,7 +81,7 @@ static void put_svg(buf *b, const char *svg) {
             s += 35;
         } else {
             size_t k = strcspn(s + 1, "< f") + 1; /* copy up to the next place a pattern may start */
-            put_n(b, s, k);
+            rc_strbuf_put(b, s, k);
             s += k;
         }
     }
@@ -193,7 +142,7 @@ enum { HIST_BINS = 16 };
 
 /* min, max, mean, standard deviation and a histogram of a leaf's values
  * (non-finite values counted apart). */
-static void put_stats(buf *b, const rc_tensor *t) {
+static void put_stats(rc_strbuf *b, const rc_tensor *t) {
     int64_t n = rc_tensor_numel(t), finite = 0;
     double lo = INFINITY, hi = -INFINITY, sum = 0, sq = 0;
     const float *f = t->dtype == RC_F32 ? t->data : NULL;
@@ -207,7 +156,7 @@ static void put_stats(buf *b, const rc_tensor *t) {
         sum += x;
     }
     if (!finite) {
-        putf(b, ",\"stats\":{\"n\":%lld,\"nonfinite\":%lld}", (long long)n, (long long)n);
+        rc_strbuf_printf(b, ",\"stats\":{\"n\":%lld,\"nonfinite\":%lld}", (long long)n, (long long)n);
         return;
     }
     double mean = sum / (double)finite;
@@ -219,25 +168,25 @@ static void put_stats(buf *b, const rc_tensor *t) {
         int bin = hi > lo ? (int)((x - lo) / (hi - lo) * HIST_BINS) : 0;
         hist[bin < 0 ? 0 : bin >= HIST_BINS ? HIST_BINS - 1 : bin]++;
     }
-    putf(b, ",\"stats\":{\"n\":%lld", (long long)n);
-    if (finite < n) putf(b, ",\"nonfinite\":%lld", (long long)(n - finite));
-    put(b, ",\"min\":");
+    rc_strbuf_printf(b, ",\"stats\":{\"n\":%lld", (long long)n);
+    if (finite < n) rc_strbuf_printf(b, ",\"nonfinite\":%lld", (long long)(n - finite));
+    rc_strbuf_puts(b, ",\"min\":");
     put_num(b, lo);
-    put(b, ",\"max\":");
+    rc_strbuf_puts(b, ",\"max\":");
     put_num(b, hi);
-    put(b, ",\"mean\":");
+    rc_strbuf_puts(b, ",\"mean\":");
     put_num(b, mean);
-    put(b, ",\"std\":");
+    rc_strbuf_puts(b, ",\"std\":");
     put_num(b, sqrt(sq / (double)finite));
-    put(b, ",\"hist\":[");
-    for (int k = 0; k < HIST_BINS; k++) putf(b, "%s%lld", k ? "," : "", (long long)hist[k]);
-    put(b, "]}");
+    rc_strbuf_puts(b, ",\"hist\":[");
+    for (int k = 0; k < HIST_BINS; k++) rc_strbuf_printf(b, "%s%lld", k ? "," : "", (long long)hist[k]);
+    rc_strbuf_puts(b, "]}");
 }
 
 /* {"ID": {"op", "name", "shape", "dtype", "kind", "stats"?}, ...} for the
  * graph nodes some drawing shows (titles, sorted), in node-id order. */
-static void put_meta(buf *b, const rc_graph *g, char **titles, int ntitles) {
-    put(b, "{");
+static void put_meta(rc_strbuf *b, const rc_graph *g, char **titles, int ntitles) {
+    rc_strbuf_puts(b, "{");
     bool first = true;
     int count = rc_graph_node_count(g);
     char id[1024], path[1024], shape[RC_SHAPE_STRLEN];
@@ -251,26 +200,26 @@ static void put_meta(buf *b, const rc_graph *g, char **titles, int ntitles) {
                            : rc_node_is_input(n) ? "input"
                            : rc_node_is_leaf(n)  ? "const"
                                                  : "op";
-        put(b, first ? "\n" : ",\n");
+        rc_strbuf_puts(b, first ? "\n" : ",\n");
         first = false;
         put_json_str(b, id);
-        put(b, ":{\"op\":");
+        rc_strbuf_puts(b, ":{\"op\":");
         put_json_str(b, rc_node_op_name(n));
-        put(b, ",\"name\":");
+        rc_strbuf_puts(b, ",\"name\":");
         put_json_str(b, rc_node_path(n, path, sizeof path));
-        put(b, ",\"shape\":");
+        rc_strbuf_puts(b, ",\"shape\":");
         put_json_str(b, rc_shape_str(rc_node_shape(n), shape, sizeof shape));
-        put(b, ",\"dtype\":");
+        rc_strbuf_puts(b, ",\"dtype\":");
         put_json_str(b, rc_dtype_name(rc_node_dtype(n)));
-        put(b, ",\"kind\":");
+        rc_strbuf_puts(b, ",\"kind\":");
         put_json_str(b, kind);
-        if (rc_node_is_gradient(n)) put(b, ",\"grad\":true");
+        if (rc_node_is_gradient(n)) rc_strbuf_puts(b, ",\"grad\":true");
         /* inputs are fed at run time: their storage says nothing yet */
         rc_tensor *t = rc_node_is_leaf(n) && !rc_node_is_input(n) ? rc_node_value(n) : NULL;
         if (t) put_stats(b, t);
-        put(b, "}");
+        rc_strbuf_puts(b, "}");
     }
-    put(b, "\n}");
+    rc_strbuf_puts(b, "\n}");
 }
 
 /* --- the page --------------------------------------------------------------------------- */
@@ -301,25 +250,25 @@ static rc_status explorer(const rc_graph *g, const rc_model *model, const rc_exp
     const char *title = opts.title ? opts.title : "recur";
     bool grads = opts.gradients && has_gradients(g);
 
-    buf b = {0};
+    rc_strbuf b = {0};
     char **titles = NULL;
     int ntitles = 0, cap = 0;
     rc_status st = RC_OK;
 
-    put(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    rc_strbuf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
-    put_html(&b, title);
-    put(&b, "</title>\n<style>\n");
-    put(&b, explorer_css);
-    put(&b, "</style>\n</head>\n<body>\n<header>\n<h1>");
-    put_html(&b, title);
-    put(&b, "</h1>\n<nav>\n"
+    rc_strbuf_html(&b, title);
+    rc_strbuf_puts(&b, "</title>\n<style>\n");
+    rc_strbuf_puts(&b, explorer_css);
+    rc_strbuf_puts(&b, "</style>\n</head>\n<body>\n<header>\n<h1>");
+    rc_strbuf_html(&b, title);
+    rc_strbuf_puts(&b, "</h1>\n<nav>\n"
             "<span class=\"levels\"><button id=\"btn-layer\" data-level=\"layer\">Layer</button>"
             "<button id=\"btn-cell\" data-level=\"cell\">Cell</button>"
             "<button id=\"btn-op\" data-level=\"op\">Op</button></span>\n");
-    putf(&b, "<label class=\"toggle\"><input type=\"checkbox\" id=\"grad-toggle\"%s> gradients</label>\n",
+    rc_strbuf_printf(&b, "<label class=\"toggle\"><input type=\"checkbox\" id=\"grad-toggle\"%s> gradients</label>\n",
          grads ? "" : " disabled");
-    put(&b, "<button id=\"btn-fit\" title=\"fit the drawing to the window (0)\">Fit</button>\n"
+    rc_strbuf_puts(&b, "<button id=\"btn-fit\" title=\"fit the drawing to the window (0)\">Fit</button>\n"
             "<input type=\"search\" id=\"search\" placeholder=\"search names (/)\" autocomplete=\"off\">"
             "<span id=\"search-count\"></span>\n"
             "<span id=\"crumbs\"></span>\n</nav>\n</header>\n<main id=\"stage\">\n");
@@ -340,34 +289,34 @@ static rc_status explorer(const rc_graph *g, const rc_model *model, const rc_exp
             if (st == RC_OK && !collect_titles(svg, &titles, &ntitles, &cap))
                 st = rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
             if (st == RC_OK) {
-                putf(&b, "<div class=\"view\" id=\"%s\" data-level=\"%s\" data-grad=\"%d\" hidden>\n", view,
+                rc_strbuf_printf(&b, "<div class=\"view\" id=\"%s\" data-level=\"%s\" data-grad=\"%d\" hidden>\n", view,
                      rc_dot_level_name(d.level), gi);
                 put_svg(&b, svg);
-                put(&b, "</div>\n");
+                rc_strbuf_puts(&b, "</div>\n");
             }
             rc_free(svg);
         }
     }
-    put(&b, "</main>\n<aside id=\"info\" hidden></aside>\n");
+    rc_strbuf_puts(&b, "</main>\n<aside id=\"info\" hidden></aside>\n");
     if (st == RC_OK && model) {
         size_t need = rc_model_summary(model, NULL, 0);
         char *sum = rc_malloc(need + 1);
         if (!sum) st = rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
         else {
             rc_model_summary(model, sum, need + 1);
-            put(&b, "<details id=\"summary\"><summary>Model summary</summary>\n<pre>");
-            put_html(&b, sum);
-            put(&b, "</pre>\n</details>\n");
+            rc_strbuf_puts(&b, "<details id=\"summary\"><summary>Model summary</summary>\n<pre>");
+            rc_strbuf_html(&b, sum);
+            rc_strbuf_puts(&b, "</pre>\n</details>\n");
             rc_free(sum);
         }
     }
     if (st == RC_OK) {
         qsort(titles, (size_t)ntitles, sizeof *titles, cmp_str);
-        put(&b, "<pre id=\"selftest\" hidden></pre>\n<script type=\"application/json\" id=\"meta\">");
+        rc_strbuf_puts(&b, "<pre id=\"selftest\" hidden></pre>\n<script type=\"application/json\" id=\"meta\">");
         put_meta(&b, g, titles, ntitles);
-        put(&b, "</script>\n<script>\n");
-        put(&b, explorer_js);
-        put(&b, "</script>\n</body>\n</html>\n");
+        rc_strbuf_puts(&b, "</script>\n<script>\n");
+        rc_strbuf_puts(&b, explorer_js);
+        rc_strbuf_puts(&b, "</script>\n</body>\n</html>\n");
         if (b.oom) st = rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
     }
     for (int k = 0; k < ntitles; k++) rc_free(titles[k]);
