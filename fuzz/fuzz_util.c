@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <recur.h>
+
 static char *dir;
 
 static void die(const char *what, const char *path) {
@@ -35,6 +37,13 @@ const char *fz_dir(void) {
     snprintf(dir, n, "%s/recur-fuzz-XXXXXX", parent);
     if (!mkdtemp(dir)) die("cannot make a directory in", parent);
     atexit(cleanup);
+    /* The library's memory limit (what `recur --max-memory` sets) at 1 GiB,
+     * under libFuzzer's -rss_limit_mb=2048: an input asking for more must be
+     * refused by the limit with a message, and one asking for less is
+     * cheap enough to run thousands of times. With the default (half of
+     * physical memory) a file asking for 8 GiB is legitimately allocated
+     * and zeroed, minutes per input. */
+    rc_limits_set(&(rc_limits){.max_bytes = (int64_t)1 << 30});
     return dir;
 }
 
