@@ -16,7 +16,6 @@
  * Then the clusters are written depth-first, the edges after them. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +56,7 @@ static int utf8_len(const unsigned char *s) {
  * and backslashes escaped, '&' as an entity (Graphviz decodes entities in
  * labels), newlines as \n, other control bytes as spaces, invalid UTF-8 as
  * '?'. */
-static void sb_esc(rc_strbuf *b, const char *s) {
+static void dot_esc(rc_strbuf *b, const char *s) {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         unsigned c = *p;
@@ -96,7 +95,7 @@ static void id_frag(char *dst, size_t len, const char *s) {
     dst[k] = 0;
 }
 
-static void sb_id(rc_strbuf *b, const char *s) {
+static void dot_id(rc_strbuf *b, const char *s) {
     for (; *s; s++) {
         char o = id_char((unsigned char)*s);
         rc_strbuf_put(b, &o, 1);
@@ -541,15 +540,15 @@ static void node_style(ctx *c, rc_strbuf *b, const rc_node *n) {
         c->used |= result ? L_GRAD_RESULT : L_GRAD;
         if (result)
             rc_strbuf_puts(b, ", class=\"grad result\", style=\"rounded,filled,bold\", fillcolor=\"" C_GRAD_BOX
-                      "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\", penwidth=2");
+                              "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\", penwidth=2");
         else
             rc_strbuf_puts(b, ", class=\"grad\", fillcolor=\"" C_GRAD_FILL "\", color=\"" C_GRAD_LINE
-                      "\", fontcolor=\"#7b241c\"");
+                              "\", fontcolor=\"#7b241c\"");
         return;
     } else if (n->is_param) {
         c->used |= L_PARAM;
         rc_strbuf_puts(b, ", class=\"param\", shape=box, style=\"filled\", fillcolor=\"#ffe9a8\", color=\"#b8860b\", "
-                  "penwidth=1.5");
+                          "penwidth=1.5");
     } else if (rc_node_is_input(n)) {
         c->used |= L_INPUT;
         rc_strbuf_puts(b, ", class=\"input\", fillcolor=\"#d9f2d9\", color=\"#3c8d3c\"");
@@ -581,14 +580,14 @@ static bool grad_result_label(ctx *c, const rc_node *n, rc_strbuf *b) {
     int r = c->rec_of[n->id];
     if (r >= 0) {
         rc_strbuf_puts(b, "∂L/∂");
-        sb_esc(b, rc_node_path(c->rec[r].wrt, path, sizeof path));
+        dot_esc(b, rc_node_path(c->rec[r].wrt, path, sizeof path));
         return true;
     }
     const rc_dot_options *o = c->o;
     for (int i = 0; o->grads && i < o->ngrads; i++)
         if (o->grads[i] == n) {
             rc_strbuf_puts(b, "∂L/∂");
-            sb_esc(b, o->grad_params ? rc_node_path(o->grad_params[i], path, sizeof path) : "param");
+            dot_esc(b, o->grad_params ? rc_node_path(o->grad_params[i], path, sizeof path) : "param");
             return true;
         }
     return false;
@@ -605,16 +604,16 @@ static void write_node(ctx *c, rc_strbuf *b, const rc_node *n) {
     /* a final gradient says what it is the gradient of, first */
     if (grad_result_label(c, n, b)) rc_strbuf_puts(b, "\\n");
     else if (strcmp(n->name, n->op->name) != 0 && strcmp(n->name, lab) != 0) {
-        sb_esc(b, n->name);
+        dot_esc(b, n->name);
         rc_strbuf_puts(b, "\\n");
     }
-    sb_esc(b, lab);
+    dot_esc(b, lab);
     if (!strstr(lab, shp)) { /* reshape and broadcast labels show it already */
         rc_strbuf_puts(b, "\\n");
-        sb_esc(b, shp);
+        dot_esc(b, shp);
     }
     rc_strbuf_puts(b, "\", tooltip=\"");
-    sb_esc(b, rc_node_path(n, path, sizeof path));
+    dot_esc(b, rc_node_path(n, path, sizeof path));
     rc_strbuf_puts(b, "\"");
     node_style(c, b, n);
     rc_strbuf_puts(b, "];\n");
@@ -631,7 +630,7 @@ static void unit_id(ctx *c, rc_strbuf *b, int ui) {
     case U_ELLIPSIS: rc_strbuf_printf(b, "%sellipsis:", grad_tag(u->grad)); break;
     case U_LAYER: rc_strbuf_printf(b, "%slayer:", grad_tag(u->grad)); break;
     }
-    sb_id(b, c->sc[u->key].path);
+    dot_id(b, c->sc[u->key].path);
     rc_strbuf_printf(b, "#s%d", u->key);
 }
 
@@ -681,16 +680,16 @@ static void write_step_box(ctx *c, rc_strbuf *b, unit *u) {
         }
     rc_strbuf_puts(b, " [label=\"");
     if (u->grad) rc_strbuf_puts(b, "∂ ");
-    sb_esc(b, cell);
+    dot_esc(b, cell);
     rc_strbuf_puts(b, " · ");
-    sb_esc(b, st->last);
+    dot_esc(b, st->last);
     for (int k = 0; k < ng; k++) {
         rc_strbuf_puts(b, k == 0 ? "\\n" : k % 2 == 0 ? ",\\n" : ", ");
-        sb_esc(b, c->sc[gates[k]].last);
+        dot_esc(b, c->sc[gates[k]].last);
     }
     if (more) rc_strbuf_puts(b, ", …");
     rc_strbuf_printf(b, "\\n%d op%s\", tooltip=\"", u->nops, u->nops == 1 ? "" : "s");
-    sb_esc(b, st->path);
+    dot_esc(b, st->path);
     box_end(b, "step", u->grad);
 }
 
@@ -698,14 +697,14 @@ static void write_ellipsis(ctx *c, rc_strbuf *b, unit *u) {
     scope_ent *l = &c->sc[u->key];
     int K = c->o->steps_shown, T = l->nsteps;
     rc_strbuf_printf(b, " [label=\"⋯\\n%d steps hidden\\nt%d … t%d\\n%d op%s\\n⋯\", tooltip=\"", T - 2 * K, K, T - K - 1,
-              u->nops, u->nops == 1 ? "" : "s");
-    sb_esc(b, l->path);
+                     u->nops, u->nops == 1 ? "" : "s");
+    dot_esc(b, l->path);
     if (u->grad)
         rc_strbuf_puts(b, "\", class=\"grad ellipsis\", shape=box, style=\"filled,dashed\", fillcolor=\"" C_GRAD_FILL
-                  "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
+                          "\", color=\"" C_GRAD_LINE "\", fontcolor=\"#7b241c\"];\n");
     else
         rc_strbuf_puts(b, "\", class=\"ellipsis\", shape=box, style=\"filled,dashed\", fillcolor=\"#f4f4f4\", "
-                  "color=\"#888888\"];\n");
+                          "color=\"#888888\"];\n");
 }
 
 /* Largest step count of the layer or of a layer inside it (Bidirectional). */
@@ -724,7 +723,7 @@ static void write_layer_box(ctx *c, rc_strbuf *b, unit *u) {
     size_t plen = strlen(l->path);
     rc_strbuf_puts(b, " [label=\"");
     if (u->grad) rc_strbuf_puts(b, "∂ ");
-    sb_esc(b, l->last);
+    dot_esc(b, l->last);
     rc_strbuf_puts(b, "\\n");
     int T = steps_below(c, u->key);
     if (T > 0) rc_strbuf_printf(b, "%d step%s · ", T, T == 1 ? "" : "s");
@@ -745,15 +744,15 @@ static void write_layer_box(ctx *c, rc_strbuf *b, unit *u) {
         shape_text(n, shp, sizeof shp);
         const char *rel = strlen(w->scope) > plen && strncmp(w->scope, l->path, plen) == 0 ? w->scope + plen + 1 : "";
         if (result) rc_strbuf_puts(b, "∂L/∂");
-        sb_esc(b, rel);
+        dot_esc(b, rel);
         if (*rel) rc_strbuf_puts(b, "/");
-        sb_esc(b, w->name);
+        dot_esc(b, w->name);
         rc_strbuf_puts(b, " ");
-        sb_esc(b, shp);
+        dot_esc(b, shp);
         rc_strbuf_puts(b, "\\l");
     }
     rc_strbuf_puts(b, "\", tooltip=\"");
-    sb_esc(b, l->path);
+    dot_esc(b, l->path);
     box_end(b, "layer", u->grad);
 }
 
@@ -777,23 +776,23 @@ static void write_cluster(ctx *c, rc_strbuf *b, int s, int grad, int depth) {
     scope_ent *e = &c->sc[s];
     for (int i = 0; i < depth; i++) rc_strbuf_puts(b, "  ");
     rc_strbuf_printf(b, "subgraph \"cluster_%s:", grad ? "g" : "f");
-    sb_id(b, e->path);
+    dot_id(b, e->path);
     rc_strbuf_printf(b, "#s%d\" {\n", s);
     for (int i = 0; i <= depth; i++) rc_strbuf_puts(b, "  ");
     rc_strbuf_puts(b, "graph [label=\"");
-    sb_esc(b, s == 0 ? "gradients" : e->last);
+    dot_esc(b, s == 0 ? "gradients" : e->last);
     rc_strbuf_puts(b, "\", tooltip=\"");
-    sb_esc(b, s == 0 ? "gradients" : e->path);
+    dot_esc(b, s == 0 ? "gradients" : e->path);
     const char *kind = s == 0 ? "gradients" : e->step >= 0 && e->step_scope == s ? "step" : e->nsteps > 0 ? "layer" : "scope";
     rc_strbuf_printf(b, "\", class=\"%s%s\"", grad ? "grad " : "", kind);
     if (s == 0)
         rc_strbuf_puts(b, ", style=\"rounded,filled\", fillcolor=\"#fff6f4\", color=\"" C_GRAD_LINE
-                  "\", fontcolor=\"" C_GRAD_LINE "\", penwidth=2");
+                          "\", fontcolor=\"" C_GRAD_LINE "\", penwidth=2");
     else if (e->step_scope == s)
         rc_strbuf_printf(b, ", style=\"rounded,dashed\", color=\"%s\"", grad ? "#e08e80" : "#8fa8c8");
     else
         rc_strbuf_printf(b, ", style=\"rounded\", color=\"%s\"%s", grad ? C_GRAD_LINE : "#4a6fa5",
-                  e->nsteps > 0 ? ", penwidth=1.5" : "");
+                         e->nsteps > 0 ? ", penwidth=1.5" : "");
     rc_strbuf_puts(b, "];\n");
     for (int ui = e->head[grad]; ui >= 0; ui = c->u[ui].next) write_unit(c, b, ui, depth + 1);
     for (int ch = e->first_child; ch >= 0; ch = c->sc[ch].next_sibling)
@@ -821,7 +820,7 @@ static int step_layer(ctx *c, int ui) {
  * names it. */
 static void cluster_id(ctx *c, rc_strbuf *b, int s, int grad) {
     rc_strbuf_printf(b, "cluster_%s:", grad ? "g" : "f");
-    sb_id(b, c->sc[s].path);
+    dot_id(b, c->sc[s].path);
     rc_strbuf_printf(b, "#s%d", s);
 }
 
@@ -845,9 +844,9 @@ static void write_link(ctx *c, rc_strbuf *b, edge *e) {
         rc_strbuf_puts(b, "\", ");
     }
     rc_strbuf_printf(b, "tooltip=\"%d value%s of ", e->count, e->count == 1 ? "" : "s");
-    sb_esc(b, e->sg > 0 ? c->sc[e->sg].path : "the top level");
+    dot_esc(b, e->sg > 0 ? c->sc[e->sg].path : "the top level");
     rc_strbuf_puts(b, " read by the gradients of ");
-    sb_esc(b, e->dg > 0 ? c->sc[e->dg].path : "the top level");
+    dot_esc(b, e->dg > 0 ? c->sc[e->dg].path : "the top level");
     rc_strbuf_puts(b, "\", class=\"to-grad\", color=\"#c9a9a4\", style=dashed, penwidth=1.5, constraint=false];\n");
 }
 
@@ -892,17 +891,17 @@ static void write_edge(ctx *c, rc_strbuf *b, edge *e) {
             const rc_node *n = node_at(c, e->src[k]);
             if (strcmp(n->name, n->op->name) == 0) continue;
             rc_strbuf_puts(b, named++ ? ", " : "");
-            sb_esc(b, n->name);
+            dot_esc(b, n->name);
         }
         if (e->nsrc > 2) rc_strbuf_puts(b, named ? ", …" : "…");
         rc_strbuf_puts(b, named ? "\\n" : "");
-        sb_esc(b, shp);
+        dot_esc(b, shp);
         rc_strbuf_puts(b, "\", ");
     }
     if (recurrent) c->used |= L_STATE_FLOW;
     if (su->grad && du->grad)
         rc_strbuf_printf(b, "class=\"grad%s\", color=\"" C_GRAD_LINE "\"%s", recurrent ? " recurrent" : "",
-                  recurrent ? ", penwidth=2" : "");
+                         recurrent ? ", penwidth=2" : "");
     else if (to_grad) {
         c->used |= L_TO_GRAD;
         rc_strbuf_puts(b, "class=\"to-grad\", color=\"#c9a9a4\", style=dashed");
@@ -1150,7 +1149,7 @@ static void write_step_chain(ctx *c, rc_strbuf *b) {
                         }
                         if (!entry) continue;
                         rc_strbuf_printf(b, "  \"%s\" -> \"%s\" [style=invis];\n", from,
-                                  rc_dot_node_id(n, to, sizeof to));
+                                         rc_dot_node_id(n, to, sizeof to));
                     }
                 }
                 prev = next;
@@ -1259,8 +1258,8 @@ static void write_legend(ctx *c, rc_strbuf *b) {
     };
     if (!c->used) return;
     rc_strbuf_puts(b, "  \"legend\" [shape=plaintext, class=\"legend\", style=\"\", margin=0, label=<<TABLE BORDER=\"1\" "
-              "COLOR=\"#999999\" CELLBORDER=\"0\" CELLSPACING=\"2\" CELLPADDING=\"2\"><TR><TD COLSPAN=\"2\"><B>legend</B>"
-              "</TD></TR>");
+                      "COLOR=\"#999999\" CELLBORDER=\"0\" CELLSPACING=\"2\" CELLPADDING=\"2\"><TR><TD COLSPAN=\"2\"><B>legend</B>"
+                      "</TD></TR>");
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (c->used & rows[i].bit) rc_strbuf_printf(b, "<TR>%s<TD ALIGN=\"LEFT\">%s</TD></TR>", rows[i].swatch, rows[i].text);
     rc_strbuf_puts(b, "</TABLE>>];\n");
@@ -1271,11 +1270,11 @@ static void emit(ctx *c, rc_strbuf *b) {
     int ndrawn = 0;
     for (int id = 0; id < c->N; id++) ndrawn += c->draw[id] ? 1 : 0;
     rc_strbuf_printf(b, "// recur %s: %d of %d nodes at %s level\n", RC_VERSION_STRING, ndrawn, c->N,
-              rc_dot_level_name(o->level));
+                     rc_dot_level_name(o->level));
     rc_strbuf_puts(b, "digraph \"recur\" {\n");
     rc_strbuf_printf(b, "  graph [rankdir=%s, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.35, "
-                 "newrank=true, compound=true, ordering=out",
-              o->rankdir ? o->rankdir : "TB");
+                        "newrank=true, compound=true, ordering=out",
+                     o->rankdir ? o->rankdir : "TB");
     /* Large graphs (long unrolls with gradients): dot's crossing
      * minimisation and its network-simplex x placement grow much faster
      * than the graph (a 20-step LSTM(8) with gradients: 25 s by default,
@@ -1284,12 +1283,12 @@ static void emit(ctx *c, rc_strbuf *b) {
     if (ndrawn > 500) rc_strbuf_puts(b, ", mclimit=0.05, nslimit=1, nslimit1=1, splines=line");
     if (o->title) {
         rc_strbuf_puts(b, ", label=\"");
-        sb_esc(b, o->title);
+        dot_esc(b, o->title);
         rc_strbuf_puts(b, "\", labelloc=t, fontsize=16");
     }
     rc_strbuf_puts(b, "];\n");
     rc_strbuf_puts(b, "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, "
-              "fillcolor=\"#eef3fb\", color=\"#4a6fa5\", margin=\"0.08,0.03\"];\n");
+                      "fillcolor=\"#eef3fb\", color=\"#4a6fa5\", margin=\"0.08,0.03\"];\n");
     rc_strbuf_puts(b, "  edge [fontname=\"Helvetica\", fontsize=8, arrowsize=0.6, fontcolor=\"#444444\"];\n");
     if (c->nsc > 0) {
         scope_ent *r = &c->sc[0];

@@ -385,8 +385,8 @@ static void box(rc_strbuf *s, const char *id, const char *name, const char *type
     rc_strbuf_printf(s, "  \"%s\" [class=\"%s\", tooltip=\"", id, input ? "layer input" : "layer");
     rc_strbuf_html(s, name);
     rc_strbuf_printf(s, "\", label=<<TABLE BORDER=\"0\" CELLBORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"4\"><TR><TD COLSPAN=\"2\" "
-           "BGCOLOR=\"%s\"><B>",
-        input ? "#d9f2d9" : "#cfe0f5");
+                        "BGCOLOR=\"%s\"><B>",
+                     input ? "#d9f2d9" : "#cfe0f5");
     rc_strbuf_html(s, name);
     rc_strbuf_printf(s, "</B> (");
     rc_strbuf_html(s, type);

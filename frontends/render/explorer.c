@@ -7,7 +7,6 @@
  * Everything is written in a fixed order (views by level, nodes by id), no
  * clock or pointer reaches the text, so the page is byte-deterministic. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,22 +255,22 @@ static rc_status explorer(const rc_graph *g, const rc_model *model, const rc_exp
     rc_status st = RC_OK;
 
     rc_strbuf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
     rc_strbuf_html(&b, title);
     rc_strbuf_puts(&b, "</title>\n<style>\n");
     rc_strbuf_puts(&b, explorer_css);
     rc_strbuf_puts(&b, "</style>\n</head>\n<body>\n<header>\n<h1>");
     rc_strbuf_html(&b, title);
     rc_strbuf_puts(&b, "</h1>\n<nav>\n"
-            "<span class=\"levels\"><button id=\"btn-layer\" data-level=\"layer\">Layer</button>"
-            "<button id=\"btn-cell\" data-level=\"cell\">Cell</button>"
-            "<button id=\"btn-op\" data-level=\"op\">Op</button></span>\n");
+                       "<span class=\"levels\"><button id=\"btn-layer\" data-level=\"layer\">Layer</button>"
+                       "<button id=\"btn-cell\" data-level=\"cell\">Cell</button>"
+                       "<button id=\"btn-op\" data-level=\"op\">Op</button></span>\n");
     rc_strbuf_printf(&b, "<label class=\"toggle\"><input type=\"checkbox\" id=\"grad-toggle\"%s> gradients</label>\n",
-         grads ? "" : " disabled");
+                     grads ? "" : " disabled");
     rc_strbuf_puts(&b, "<button id=\"btn-fit\" title=\"fit the drawing to the window (0)\">Fit</button>\n"
-            "<input type=\"search\" id=\"search\" placeholder=\"search names (/)\" autocomplete=\"off\">"
-            "<span id=\"search-count\"></span>\n"
-            "<span id=\"crumbs\"></span>\n</nav>\n</header>\n<main id=\"stage\">\n");
+                       "<input type=\"search\" id=\"search\" placeholder=\"search names (/)\" autocomplete=\"off\">"
+                       "<span id=\"search-count\"></span>\n"
+                       "<span id=\"crumbs\"></span>\n</nav>\n</header>\n<main id=\"stage\">\n");
 
     /* The views in a fixed order: level by level, forward then gradients. */
     static const rc_dot_level order[3] = {RC_DOT_LAYER, RC_DOT_CELL, RC_DOT_OP};
@@ -290,7 +289,7 @@ static rc_status explorer(const rc_graph *g, const rc_model *model, const rc_exp
                 st = rc_error_set(err, RC_ERR_NOMEM, fn, "out of memory");
             if (st == RC_OK) {
                 rc_strbuf_printf(&b, "<div class=\"view\" id=\"%s\" data-level=\"%s\" data-grad=\"%d\" hidden>\n", view,
-                     rc_dot_level_name(d.level), gi);
+                                 rc_dot_level_name(d.level), gi);
                 put_svg(&b, svg);
                 rc_strbuf_puts(&b, "</div>\n");
             }
