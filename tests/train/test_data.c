@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -40,8 +42,44 @@ Test(sha256, known_vectors_and_padding_boundaries) {
     cr_expect_str_eq(hex, "f3a25aa93aa2fbba28d79260535bbd6a5eb0fc1c24a8b0f04e12b484c1dfe363");
 }
 
-
-
+/* rc_file_append sizes its buffer from a regular file's length (one
+ * allocation: the length plus the byte that lets it see end-of-file) and
+ * grows by doubling for a pipe, whose length it cannot know; appending a
+ * second file keeps the first's bytes. */
+Test(corpus, file_append_regular_files_and_a_fifo, .init = setup, .fini = teardown) {
+    enum { N1 = 300001, N2 = 200003 };
+    unsigned char *a = malloc(N1), *b = malloc(N2);
+    for (int i = 0; i < N1; i++) a[i] = (unsigned char)(i * 7 + 1);
+    for (int i = 0; i < N2; i++) b[i] = (unsigned char)(i * 13 + 5);
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    rc_error err;
+    cr_assert_eq(rc_file_append(write_tmp("a.bin", a, N1), &buf, &len, &cap, &err), RC_OK, "%s", err.message);
+    cr_expect_eq(len, (size_t)N1);
+    cr_expect_eq(cap, (size_t)N1 + 1, "a regular file is read into its length + 1, got %zu", cap);
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/pipe", tmpdir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) { /* the writer: the whole of b in pieces, then EOF */
+        FILE *f = fopen(fifo, "wb");
+        size_t ok = f ? fwrite(b, 1, N2, f) : 0;
+        _exit(f && ok == N2 && fclose(f) == 0 ? 0 : 1);
+    }
+    rc_status s = rc_file_append(fifo, &buf, &len, &cap, &err);
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    cr_assert_eq(s, RC_OK, "%s", err.message);
+    cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    cr_assert_eq(len, (size_t)N1 + N2);
+    cr_expect(cap >= len);
+    cr_expect_eq(memcmp(buf, a, N1), 0);
+    cr_expect_eq(memcmp(buf + N1, b, N2), 0);
+    rc_free(buf);
+    free(a);
+    free(b);
+}
 
 Test(corpus, bytes_file_split_and_high_bytes, .init = setup, .fini = teardown) {
     unsigned char b[100];
