@@ -74,11 +74,14 @@ rc_node *rc_input_borrowed(rc_graph *g, const char *name, rc_dtype dtype, rc_sha
         return rc_graph_fail(g, RC_ERR_ARG, "rc_input_borrowed: data is not aligned for %s", rc_dtype_name(dtype));
     rc_node *n = rc_input(g, name, dtype, shape);
     if (!n) return NULL;
-    /* The storage rc_input made is replaced by a view of the caller's
-     * memory; rc_tensor_free leaves a view's data alone. */
-    rc_free_aligned(n->value->data);
-    n->value->data = data;
-    n->value->owns = false;
+    /* The storage rc_input made (zero pages when large: never touched) is
+     * replaced by a view of the caller's memory, which rc_tensor_free leaves
+     * alone; freeing the storage through rc_tensor_free also returns its
+     * bytes to the memory limit (rc_limits). */
+    rc_tensor *view = rc_tensor_view(n->value->dtype, n->value->shape, data);
+    if (!view) return rc_graph_fail(g, RC_ERR_NOMEM, "rc_input_borrowed: out of memory");
+    rc_tensor_free(n->value);
+    n->value = view;
     return n;
 }
 

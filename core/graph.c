@@ -1,4 +1,5 @@
 /* Graphs, nodes, scopes and the sticky first error. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,7 @@ bool rc_graph_fusion(const rc_graph *g) { return g && !g->no_fusion; }
 
 static void free_node(rc_node *n) {
     if (!n) return;
+    rc_limits_release(n->held);
     rc_tensor_free(n->value);
     rc_free(n->in);
     rc_free(n->name);
@@ -194,6 +196,20 @@ rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
         free_node(n);
         return rc_graph_fail(g, RC_ERR_NOMEM, "%s: out of memory", opname);
     }
+    /* A graph's nodes count in the memory limit like tensors do: a file
+     * that asks for 2^31 unrolled steps is refused when its nodes reach the
+     * limit, not when the machine runs out. */
+    int64_t held = (int64_t)(sizeof *n + (size_t)(nin ? nin : 1) * sizeof *n->in + strlen(n->name) +
+                             strlen(n->scope) + 2);
+    if (!rc_limits_reserve(held)) {
+        char a[32], b[32];
+        free_node(n);
+        return rc_graph_fail(g, RC_ERR_NOMEM, "%s: the graph's %d nodes and the tensors held reach the memory limit "
+                             "of %s (%s in use; rc_limits, recur --max-memory)", opname, g->nnodes,
+                             rc_bytes_str(rc_limits_get().max_bytes, a, sizeof a),
+                             rc_bytes_str(rc_limits_in_use(), b, sizeof b));
+    }
+    n->held = held;
     for (int k = 0; k < nin; k++) n->in[k] = in[k];
     n->is_grad = g->grad_scope != NULL;
     n->after = g->anchor;
@@ -210,6 +226,11 @@ rc_node *rc_node_make(rc_graph *g, const rc_op *op, rc_node *const *in, int nin,
         return NULL;
     }
     if (g->nnodes == g->cap) {
+        if (g->cap > INT_MAX / 2) { /* node ids are int */
+            free_node(n);
+            return rc_graph_fail(g, RC_ERR_NOMEM, "%s: the graph has %d nodes, the most one graph can hold", opname,
+                                 g->nnodes);
+        }
         int cap = g->cap ? g->cap * 2 : 256;
         rc_node **nodes = rc_realloc(g->nodes, (size_t)cap * sizeof *nodes);
         if (!nodes) {

@@ -280,6 +280,22 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
     rc_cell *c = l->cell;
     rc_shape xs = rc_node_shape(x);
     int64_t B = xs.dim[0], T = xs.dim[1], I = xs.dim[2];
+    /* Unrolling makes nodes for every step, and running them keeps every
+     * step's states for backward: at least T (B (states + output) floats
+     * + a node per state). A time dimension read from a file (2^31) is
+     * refused here with that figure, before any step is made. */
+    int64_t per_step = c->output_size;
+    for (int k = 0; k < c->nstates; k++) per_step += c->state_size[k];
+    per_step = per_step * B * (int64_t)sizeof(float) + (int64_t)(c->nstates + 1) * (int64_t)sizeof(rc_node);
+    if (!rc_limits_fit(T > INT64_MAX / per_step ? INT64_MAX : T * per_step)) {
+        char a[32], b[32];
+        rc_graph_fail(g, RC_ERR_NOMEM, "rnn '%s': %lld steps of batch %lld need at least %s for their states and "
+                      "graph nodes, over the memory limit of %s (rc_limits; recur --max-memory)", l->name,
+                      (long long)T, (long long)B,
+                      T > INT64_MAX / per_step ? "8 EiB" : rc_bytes_str(T * per_step, a, sizeof a),
+                      rc_bytes_str(rc_limits_get().max_bytes, b, sizeof b));
+        return rc_graph_status(g);
+    }
     if (!rc_scope_push(g, l->name)) return rc_graph_status(g);
     if ((st = rc_cell_build(c, g, I, rng)) != RC_OK || (l->cfg.stateful && (st = stateful_states(l, g, B)) != RC_OK)) {
         rc_scope_pop(g);

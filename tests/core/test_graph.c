@@ -155,3 +155,40 @@ Test(graph, const_and_fill_evaluate_to_their_values) {
     for (int i = 0; i < 4; i++) cr_assert_eq(out[i], v[i] + 0.5f);
     rc_graph_free(g);
 }
+
+/* The memory limit (rc_limits) counts what graphs hold and gets it back
+ * when they are freed: a borrowed input's temporary storage (it once kept
+ * its reservation for ever, so a process feeding arrays graph after graph
+ * was eventually refused), leaves of 1 MiB and more (zero pages, zero
+ * when read), and nodes (a graph made node by node past the limit is
+ * refused with a message naming the limit). */
+Test(graph, memory_limit_counts_leaves_and_nodes_and_gets_them_back) {
+    rc_limits_set(&(rc_limits){.max_bytes = 8 << 20});
+    static float big[1 << 20]; /* 4 MiB */
+    for (int round = 0; round < 4; round++) {
+        rc_graph *g = rc_graph_new();
+        rc_node *x = rc_input_borrowed(g, "x", RC_F32, RC_SHAPE(1 << 20), big);
+        rc_node *y = rc_input(g, "y", RC_F32, RC_SHAPE(1 << 20)); /* owned, mapped */
+        tu_assert_ok(g);
+        cr_assert_eq(rc_node_data(x), (void *)big);
+        float *d = rc_node_data(y);
+        cr_assert_eq(d[0], 0.0f);
+        cr_assert_eq(d[(1 << 20) - 1], 0.0f);
+        d[12345] = 2.0f;
+        rc_graph_free(g);
+    }
+    rc_graph *g = rc_graph_new();
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(4));
+    int made = 0;
+    while (made < 1000000 && (x = rc_neg(g, x)) != NULL) made++;
+    cr_assert_lt(made, 1000000, "8 MiB of nodes should not hold a million");
+    cr_assert_gt(made, 1000, "but thousands");
+    cr_assert_eq(rc_graph_status(g), RC_ERR_NOMEM);
+    cr_assert(strstr(rc_graph_error(g), "memory limit of 8.0 MiB") != NULL, "%s", rc_graph_error(g));
+    rc_graph_free(g);
+    g = rc_graph_new(); /* everything came back */
+    rc_input(g, "y", RC_F32, RC_SHAPE(3 << 19)); /* 6 MiB */
+    tu_assert_ok(g);
+    rc_graph_free(g);
+    rc_limits_set(NULL);
+}

@@ -113,6 +113,8 @@ struct rc_node {
     rc_tensor *value;   /* storage of input/param/const leaves, else NULL */
     int after;          /* -1, or the id of a node this one may be planned
                            to run right after (rc_graph_schedule_after) */
+    int64_t held;       /* bytes of this node's own structures counted in
+                           the memory limit (rc_limits), returned when freed */
 };
 
 /* Nodes made from now on are planned as if made right after `anchor` (as

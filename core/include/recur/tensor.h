@@ -17,10 +17,13 @@ typedef struct rc_tensor {
     rc_shape shape;
     void *data;  /* numel * dtype size bytes, 64-byte aligned when owned */
     bool owns;
+    bool mapped; /* owned data from mmap (large tensors), freed by munmap */
 } rc_tensor;
 
 /* New zero-filled tensor that owns its data. Returns NULL on an invalid
- * shape or allocation failure. Free with rc_tensor_free. */
+ * shape, over the memory limit (rc_limits) or on allocation failure. Free
+ * with rc_tensor_free. Tensors of 1 MiB and more are anonymous mappings:
+ * the kernel's zero pages, so memory is only used where it is written. */
 rc_tensor *rc_tensor_new(rc_dtype dtype, rc_shape shape);
 /* A tensor header viewing `data` (not copied, not freed by rc_tensor_free). */
 rc_tensor *rc_tensor_view(rc_dtype dtype, rc_shape shape, void *data);
