@@ -24,6 +24,13 @@ Prints one JSON line per variant and round, then a summary with the
 ratios py_lstm / c_lstm and torch_cell / py_lstm. Threads: --threads N
 for both recur (rc_set_num_threads) and torch (set_num_threads,
 OPENBLAS_NUM_THREADS); OMP_WAIT_POLICY=PASSIVE as the peer sets it.
+
+--threads 1,2 (a list) runs the whole bench once per thread count and
+round, alternating (round 0 at 1 thread, round 0 at 2, round 1 at 1, ...:
+each a child process, since OpenBLAS and OpenMP read their thread counts
+at start), and adds the ratios of each framework at its best thread count
+(the convention of ../shared/peers and bench/README.md: "PyTorch at its
+best of 1 and 2 threads"), besides the ratios at equal thread counts.
 """
 import argparse
 import json
@@ -38,13 +45,66 @@ p.add_argument("--hidden", type=int, default=128)
 p.add_argument("--batch", type=int, default=32)
 p.add_argument("--seq", type=int, default=50)
 p.add_argument("--input", type=int, default=64)
-p.add_argument("--threads", type=int, default=1)
+p.add_argument("--threads", default="1", help="N, or a list N1,N2,... (see above)")
 p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--iters", type=int, default=10)
 p.add_argument("--rounds", type=int, default=3)
 p.add_argument("--rnn-bench", default=None, help="path of build/bench/rnn (adds c_bench)")
 p.add_argument("--variants", default="c_lstm,py_lstm,py_lstm_proj,torch_cell,torch_lstm")
 args = p.parse_args()
+thread_list = [int(n) for n in args.threads.split(",") if n]
+if len(thread_list) > 1:
+    # One child per thread count and round, alternating; their JSON lines
+    # are passed through, then the summaries are put side by side.
+    per_n = {n: {} for n in thread_list}   # n -> variant -> [round medians]
+    for rnd in range(args.rounds):
+        for n in thread_list:
+            argv = [sys.executable, os.path.abspath(__file__)]
+            skip = False
+            for a in sys.argv[1:]:
+                if skip:
+                    skip = False
+                    continue
+                if a in ("--threads", "--rounds"):
+                    skip = True
+                    continue
+                if a.startswith("--threads=") or a.startswith("--rounds="):
+                    continue
+                argv.append(a)
+            argv += ["--threads", str(n), "--rounds", "1"]
+            env = dict(os.environ)
+            env.pop("OPENBLAS_NUM_THREADS", None)
+            env.pop("OMP_NUM_THREADS", None)
+            r = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
+            for line in r.stdout.splitlines():
+                d = json.loads(line)
+                if "variant" in d:
+                    d["round"] = rnd
+                    print(json.dumps(d), flush=True)
+                    per_n[n].setdefault(d["variant"], []).append(d["median_ms"])
+    med = {n: {v: statistics.median(t) for v, t in vs.items()} for n, vs in per_n.items()}
+    summary = {"median_ms": {str(n): {v: round(m, 3) for v, m in vs.items()} for n, vs in med.items()}}
+    for n in thread_list:
+        if "torch_cell" in med[n] and "py_lstm" in med[n]:
+            summary[f"torch_cell/py_lstm at {n} threads"] = round(med[n]["torch_cell"] / med[n]["py_lstm"], 3)
+        if "py_lstm" in med[n] and "c_lstm" in med[n]:
+            summary[f"py_lstm/c_lstm at {n} threads"] = round(med[n]["py_lstm"] / med[n]["c_lstm"], 3)
+
+    def best(v):
+        have = [(med[n][v], n) for n in thread_list if v in med[n]]
+        return min(have) if have else None
+    for a, b in (("torch_cell", "py_lstm"), ("torch_lstm", "py_lstm"), ("py_lstm", "c_lstm")):
+        ba, bb = best(a), best(b)
+        if ba and bb:
+            summary[f"{a} best ({ba[1]} threads) / {b} best ({bb[1]} threads)"] = round(ba[0] / bb[0], 3)
+    try:
+        summary["load_avg"] = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        pass
+    summary["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "GLIBC_TUNABLES", "OMP_WAIT_POLICY")}
+    print(json.dumps({"summary": summary}))
+    sys.exit(0)
+args.threads = thread_list[0]
 
 # The peer's environment (bench/README.md, ../shared/peers/README.md):
 # glibc's malloc thresholds are read at process start, so re-execute once
