@@ -47,7 +47,7 @@ r1() { "$build/recur" train --corpus fortunes --steps "$steps" --threads 1 --log
            --print-every 1000000 > "$out/r1-$1.log"; }
 r2() { $mpirun -np 2 "$build/recur" train --corpus fortunes --steps "$steps" --threads 1 --log "$out/r2-$1.csv" \
            --print-every 1000000 > "$out/r2-$1.log"; }
-rt() { "$build/recur" train --corpus fortunes --steps "$steps" --threads 2 --log "$out/rt-$1.csv" \
+rt() { "$build/recur" train --corpus fortunes --steps "$steps" --threads 2 --replicas 1 --log "$out/rt-$1.csv" \
            --print-every 1000000 > "$out/rt-$1.log"; }
 t1() { OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$peers/torch_ddp_charlm.py" --procs 1 \
            --threads 1 --steps "$steps" > "$out/t1-$1.json"; }

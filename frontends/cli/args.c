@@ -9,9 +9,29 @@
 #include "args.h"
 #include "cli.h"
 
+static _Thread_local char *capture;
+static _Thread_local size_t capture_len;
+
+void args_capture(char *buf, size_t len) {
+    capture = buf && len ? buf : NULL;
+    capture_len = len;
+    if (capture) capture[0] = 0;
+}
+
+/* Into the capture buffer, if the thread has one and it is still empty. */
+static bool captured(const char *fmt, va_list ap) {
+    if (!capture) return false;
+    if (!capture[0]) vsnprintf(capture, capture_len, fmt, ap);
+    return true;
+}
+
 int args_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    if (captured(fmt, ap)) {
+        va_end(ap);
+        return EXIT_USAGE;
+    }
     fprintf(stderr, "recur%s%s: ", cmd ? " " : "", cmd ? cmd : "");
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\ntry 'recur%s%s --help'\n", cmd ? " " : "", cmd ? cmd : "");
@@ -22,6 +42,10 @@ int args_usage_error(const char *cmd, const char *fmt, ...) {
 int args_fail(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    if (captured(fmt, ap)) {
+        va_end(ap);
+        return 1;
+    }
     fprintf(stderr, "recur %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

@@ -52,5 +52,9 @@ int args_set_value(const char *cmd, arg_opt *o, const char *v);
 const char *args_expects(const arg_opt *o, char *buf, size_t len);
 /* "recur CMD: message" on stderr; returns 1. */
 int args_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The calling thread's messages of args_fail and args_usage_error go into
+ * buf (the first one, cut to len) instead of stderr; NULL: back to stderr.
+ * For `recur train`'s replica threads, whose failures rank 0 reports. */
+void args_capture(char *buf, size_t len);
 
 #endif

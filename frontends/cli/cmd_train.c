@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,11 @@ static const char train_usage[] =
     "                           output is not a terminal\n"
     "  --threads N              threads for the matrix products (default: all CPUs;\n"
     "                           under mpirun, the CPUs / the ranks on the machine)\n"
+    "  --replicas N             train N copies of the model in N threads, each on\n"
+    "                           --batch / N rows, gradients summed (default: one\n"
+    "                           per thread for the built-in model up to 256 units\n"
+    "                           when --batch divides into rows of 4 or more,\n"
+    "                           else 1: the matrix products are split instead)\n"
     "\n"
     "Under mpirun (mpirun -np N recur train ...) N processes train one model on\n"
     "the same global batch: each takes --batch / N of its rows (the windows one\n"
@@ -132,18 +138,82 @@ static rc_status eval_split(train_ctx *c, rc_comm *comm, double *val, rc_error *
 typedef struct train_job {
     rc_comm *comm;
     bool agreed;
+    /* --replicas: rank 0 (the calling thread) holds the others' threads;
+     * a replica thread has `replica` set, prints nothing and reports its
+     * failure through msg */
+    bool replica;
+    FILE *out;                /* progress and results: stdout, or /dev/null */
+    int argc;
+    char **argv;
+    int nrep;
+    rc_comm *reps[RC_COMM_MAX_THREADS];
+    pthread_t threads[RC_COMM_MAX_THREADS];
+    struct train_job *sub;    /* the replicas' jobs, [1, nrep) */
+    int status;
+    char msg[1024];
 } train_job;
 
 static int train_main(int argc, char **argv, train_job *job);
 
+/* A replica thread: the same program as rank 0, quiet. A failure of its
+ * own (not one every replica meets alike) ends the process with its
+ * message, as a failed MPI rank ends the job. */
+static void *replica_main(void *arg) {
+    train_job *job = arg;
+    args_capture(job->msg, sizeof job->msg);
+    job->status = train_main(job->argc, job->argv, job);
+    args_capture(NULL, 0);
+    if (job->status != 0 && !job->agreed) {
+        fprintf(stderr, "recur train: replica %d: %s\n", rc_comm_rank(job->comm),
+                job->msg[0] ? job->msg : "failed");
+        rc_comm_abort(job->comm, job->status);
+    }
+    return NULL;
+}
+
+/* Start replicas 1 .. n-1 (rank 0 is the caller). */
+static int start_replicas(train_job *job, int n, int argc, char **argv) {
+    rc_error e;
+    if (rc_comm_threads_new(n, job->reps, &e) != RC_OK) return args_fail("train", "%s", e.message);
+    job->sub = calloc((size_t)n, sizeof *job->sub);
+    FILE *null = job->sub ? fopen("/dev/null", "w") : NULL;
+    if (!null) {
+        free(job->sub);
+        job->sub = NULL;
+        for (int r = 0; r < n; r++) rc_comm_free(job->reps[r]);
+        return args_fail("train", "cannot start the replicas: out of memory or no /dev/null");
+    }
+    job->comm = job->reps[0];
+    for (int r = 1; r < n; r++) {
+        train_job *j = &job->sub[r];
+        *j = (train_job){.comm = job->reps[r], .agreed = true, .replica = true, .out = null, .argc = argc,
+                         .argv = argv};
+        if (pthread_create(&job->threads[r], NULL, replica_main, j) != 0) {
+            /* rank 0 would wait for it in the first collective forever */
+            fprintf(stderr, "recur train: cannot start replica %d: %s\n", r, strerror(errno));
+            rc_comm_abort(job->comm, 1);
+        }
+        job->nrep = r + 1;
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
-    train_job job = {.comm = rc_comm_single(), .agreed = true};
+    train_job job = {.comm = rc_comm_single(), .agreed = true, .out = stdout, .argc = argc, .argv = argv};
     int status = train_main(argc, argv, &job);
     if (status != 0 && !job.agreed && rc_comm_size(job.comm) > 1) {
-        fprintf(stderr, "recur train: rank %d failed: ending the job\n", rc_comm_rank(job.comm));
+        if (!job.nrep) fprintf(stderr, "recur train: rank %d failed: ending the job\n", rc_comm_rank(job.comm));
         rc_comm_abort(job.comm, status);
     }
-    rc_comm_free(job.comm); /* MPI_Finalize */
+    if (job.nrep) {
+        /* every replica reached the same end (a failure of its own would
+         * have ended the process) */
+        for (int r = 1; r < job.nrep; r++) pthread_join(job.threads[r], NULL);
+        fclose(job.sub[1].out);
+        free(job.sub);
+        for (int r = 1; r < job.nrep; r++) rc_comm_free(job.reps[r]);
+    }
+    rc_comm_free(job.comm); /* MPI_Finalize; the replicas' rank 0 */
     return status;
 }
 
@@ -151,7 +221,7 @@ static int train_main(int argc, char **argv, train_job *job) {
     const char *corpus = NULL, *cell_s = "lstm", *opt_s = "adam", *ckpt = NULL, *log_s = NULL, *plot_s = NULL,
                *init_s = "torch", *model_s = NULL, *export_s = NULL;
     int64_t units = 256, embed = 64, layers = 1, seq = 100, batch = 32, steps = 1000, seed = 1234, save_every = 500,
-            eval_every = 0, print_every = 100, threads = 0;
+            eval_every = 0, print_every = 100, threads = 0, replicas = 0;
     double lr = 2e-3, clipnorm = 5.0;
     bool resume = false, ints = false;
     arg_opt opts[] = {
@@ -177,6 +247,7 @@ static int train_main(int argc, char **argv, train_job *job) {
         OPT_INT("--eval-every", &eval_every, 0, 100000000),
         OPT_INT("--print-every", &print_every, 1, 100000000),
         OPT_INT("--threads", &threads, 1, 64),
+        OPT_INT("--replicas", &replicas, 1, RC_COMM_MAX_THREADS),
         OPT_STRW("--model", &model_s, "a model.json or .keras file"),
         OPT_STRW("--export", &export_s, "an output directory"),
     };
@@ -188,28 +259,48 @@ static int train_main(int argc, char **argv, train_job *job) {
     if (!corpus) return args_usage_error("train", "missing --corpus (fortunes or a file)");
     /* Under an MPI launcher: one of the job's ranks (cmd_train ends the
      * job when this rank alone fails: train_job). */
-    if (rc_comm_mpi_launched()) {
+    if (!job->replica && rc_comm_mpi_launched()) {
+        if (replicas > 1) return args_usage_error("train", "--replicas is for one process: under mpirun, run more ranks");
         rc_error me;
         rc_comm *mc = rc_comm_mpi_new(&argc, &argv, &me);
         if (!mc) return args_fail("train", "%s", me.message);
         job->comm = mc;
     }
+    if (!job->replica && rc_comm_size(job->comm) == 1) {
+        /* Replicas: one copy of the model per thread, each on its share
+         * of the batch, for small models (the matrix products of a
+         * 256-unit step are too small to split well between threads:
+         * bench/README.md, issue 18). */
+        int cpus = threads ? (int)threads : rc_get_num_threads();
+        int n = replicas ? (int)replicas
+                : !model_s && units <= 256 && cpus > 1 && batch % cpus == 0 && batch / cpus >= 4 ? cpus : 1;
+        if (n > 1 && batch % n != 0)
+            return args_usage_error("train", "--batch %lld is not a multiple of the %d replicas: each replica takes "
+                                    "batch / replicas rows of the global batch", (long long)batch, n);
+        if (n > 1) {
+            rc_set_num_threads(cpus > n ? cpus / n : 1);
+            threads = 0;
+            int st = start_replicas(job, n, argc, argv);
+            if (st) return st;
+        }
+    }
+    FILE *out = job->out ? job->out : stdout;
     rc_comm *comm = job->comm;
     int rank = rc_comm_rank(comm), nranks = rc_comm_size(comm);
-    if (rank != 0 && !freopen("/dev/null", "w", stdout)) { /* rank 0 speaks for the job */
+    if (rank != 0 && !job->replica && !freopen("/dev/null", "w", stdout)) { /* rank 0 speaks for the job */
         job->agreed = false;
         return args_fail("train", "rank %d: cannot silence its output", rank);
     }
     if (nranks > 1 && batch % nranks != 0)
         return args_usage_error("train", "--batch %lld is not a multiple of the %d ranks: each rank takes "
                                 "batch / ranks rows of the global batch", (long long)batch, nranks);
-    if (!threads && nranks > 1) {
+    if (!threads && nranks > 1 && !job->nrep && !job->replica) {
         /* the machine's CPUs shared by the ranks on it */
         const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
         long local = ls ? strtol(ls, NULL, 10) : nranks, cpus = sysconf(_SC_NPROCESSORS_ONLN);
         threads = local > 0 && cpus > local ? cpus / local : 1;
     }
-    if (threads) rc_set_num_threads((int)threads);
+    if (threads && !job->replica) rc_set_num_threads((int)threads);
     int64_t batch_local = batch / nranks;
     charlm_config cfg = {.vocab = 256, .embed = embed, .units = units, .layers = (int)layers};
     if (!charlm_cell_parse(cell_s, &cfg.cell))
@@ -413,7 +504,7 @@ static int train_main(int argc, char **argv, train_job *job) {
         }
     }
     if (start >= steps) {
-        printf("checkpoint '%s' is already at step %lld (--steps %lld): nothing to do\n", ckpt, (long long)start,
+        fprintf(out, "checkpoint '%s' is already at step %lld (--steps %lld): nothing to do\n", ckpt, (long long)start,
                (long long)steps);
         status = export_s && rank == 0 ? export_model(&c, export_s) : 0;
         goto done;
@@ -439,18 +530,18 @@ static int train_main(int argc, char **argv, train_job *job) {
 
     int64_t nscalars = 0;
     for (int i = 0; i < c.nparams; i++) nscalars += rc_node_numel(c.params[i]);
-    printf("corpus %s: %lld tokens (train %lld, validation %lld), vocabulary %lld\n", corpus,
+    fprintf(out, "corpus %s: %lld tokens (train %lld, validation %lld), vocabulary %lld\n", corpus,
            (long long)c.corpus.n, (long long)c.corpus.n_train, (long long)rc_corpus_val_len(&c.corpus),
            (long long)c.corpus.vocab);
-    printf("model %s: %lld parameters; %s lr %g, global clipnorm %g; batch %lld x seq %lld; %s step %lld to %lld\n",
+    fprintf(out, "model %s: %lld parameters; %s lr %g, global clipnorm %g; batch %lld x seq %lld; %s step %lld to %lld\n",
            cfgs, (long long)nscalars,
            opt_s, lr, clipnorm, (long long)batch, (long long)seq, resume ? "resuming at" : "training from",
            (long long)start, (long long)steps);
     if (nranks > 1)
-        printf("data parallel: %d ranks x %lld rows x %d thread%s (%s), gradients summed by allreduce\n", nranks,
-               (long long)batch_local, rc_get_num_threads(), rc_get_num_threads() == 1 ? "" : "s",
-               rc_comm_mpi_library());
-    fflush(stdout);
+        fprintf(out, "data parallel: %d %s x %lld rows x %d thread%s (%s), gradients summed by allreduce\n", nranks,
+               job->nrep ? "replicas" : "ranks", (long long)batch_local, rc_get_num_threads(),
+               rc_get_num_threads() == 1 ? "" : "s", job->nrep ? "threads of this process" : rc_comm_mpi_library());
+    fflush(out);
     /* The global batch's windows, drawn as one process draws them; this
      * rank trains on rows [rank * batch_local, (rank + 1) * batch_local). */
     int32_t *gx = nranks > 1 ? malloc((size_t)(batch * seq) * sizeof *gx) : NULL;
@@ -462,7 +553,7 @@ static int train_main(int argc, char **argv, train_job *job) {
     }
 
     progress pr;
-    progress_init(&pr, stdout, start, steps, batch * seq, print_every);
+    progress_init(&pr, out, start, steps, batch * seq, print_every);
     int32_t *x = rc_node_data(c.tb->x), *y = rc_node_data(c.tb->y);
     double t_train = 0.0;
     for (int64_t step = start + 1; step <= steps; step++) {
@@ -516,12 +607,12 @@ static int train_main(int argc, char **argv, train_job *job) {
     }
     progress_done(&pr);
     free(gx), free(gy);
-    printf("trained %lld steps in %.1f s: %.1f ms/step (forward, backward, clipping, update)\n",
+    fprintf(out, "trained %lld steps in %.1f s: %.1f ms/step (forward, backward, clipping, update)\n",
            (long long)(steps - start), t_train, 1e3 * t_train / (double)(steps - start));
     if (nranks > 1) {
         double wait_s, step_s;
         rc_trainer_comm_stats(c.trainer, &wait_s, &step_s, NULL);
-        printf("allreduce: %.1f%% of the step time spent waiting (%.2f ms/step)\n",
+        fprintf(out, "allreduce: %.1f%% of the step time spent waiting (%.2f ms/step)\n",
                step_s > 0 ? 100.0 * wait_s / step_s : 0.0, 1e3 * wait_s / (double)(steps - start));
     }
     double val;
@@ -530,7 +621,7 @@ static int train_main(int argc, char **argv, train_job *job) {
         args_fail("train", "evaluation failed: %s", fe.message);
         goto done;
     }
-    printf("step %lld  val %.4f nats/char %.4f bits/char\n", (long long)steps, val, val / M_LN2);
+    fprintf(out, "step %lld  val %.4f nats/char %.4f bits/char\n", (long long)steps, val, val / M_LN2);
     if (logf) {
         /* The final validation loss as its own row (loss empty). */
         fprintf(logf, "%lld,,%.6f,,\n", (long long)steps, val);
@@ -540,9 +631,9 @@ static int train_main(int argc, char **argv, train_job *job) {
             goto done;
         }
         logf = NULL;
-        printf("wrote %s\n", log_path);
+        fprintf(out, "wrote %s\n", log_path);
     }
-    if (ckpt) printf("wrote %s\n", ckpt);
+    if (ckpt) fprintf(out, "wrote %s\n", ckpt);
     if (export_s && rank == 0 && export_model(&c, export_s) != 0) goto done;
     if (plot_path && log_path) {
         char title[512];
@@ -551,7 +642,7 @@ static int train_main(int argc, char **argv, train_job *job) {
             args_fail("train", "%s", msg);
             goto done;
         }
-        printf("wrote %s\n", plot_path);
+        fprintf(out, "wrote %s\n", plot_path);
     }
     status = 0;
 done:

@@ -1,9 +1,10 @@
-/* Communicators and the trainer's gradient reduction, without MPI: a
- * communicator of two ranks that are two threads of this process (a
- * barrier and shared pointers), so the library's part of data parallelism
- * (rc_trainer_set_comm: broadcast, agreement, buckets through the plan's
- * hooks, 1/N scaling) is tested in every build, sanitizers included. The
- * MPI engine and the command are tested by tests/frontends/mpi/test_mpi.sh. */
+/* Communicators and the trainer's gradient reduction, without MPI: the
+ * in-process engine (rc_comm_threads_new: ranks that are threads of this
+ * process), so the library's part of data parallelism (rc_trainer_set_comm:
+ * broadcast, agreement, buckets through the plan's hooks, 1/N scaling) is
+ * tested in every build, sanitizers included. The MPI engine and the
+ * command are tested by tests/frontends/mpi/test_mpi.sh, the command's
+ * replicas (recur train --replicas) by the CLI tests. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
@@ -11,64 +12,6 @@
 #include <string.h>
 
 #include "util.h"
-
-/* --- two ranks as two threads ---------------------------------------------------- */
-
-typedef struct shared {
-    pthread_barrier_t bar;
-    void *ptr[2];
-    int64_t started[2]; /* iallreduce calls per rank */
-} shared;
-
-typedef struct tcomm {
-    rc_comm c;
-    shared *sh;
-} tcomm;
-
-static shared *sh_of(rc_comm *c) { return ((tcomm *)c)->sh; }
-
-#define SUM_IMPL(name, T)                                                     \
-    static rc_status name(rc_comm *c, T *d, int64_t n, rc_error *err) {       \
-        shared *s = sh_of(c);                                                 \
-        T *tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);                   \
-        s->ptr[c->rank] = d;                                                  \
-        pthread_barrier_wait(&s->bar);                                        \
-        const T *a = s->ptr[0], *b = s->ptr[1];                               \
-        for (int64_t i = 0; i < n; i++) tmp[i] = a[i] + b[i];                 \
-        pthread_barrier_wait(&s->bar);                                        \
-        memcpy(d, tmp, (size_t)n * sizeof *tmp);                              \
-        free(tmp);                                                            \
-        return RC_OK;                                                         \
-    }
-SUM_IMPL(t_f32, float)
-SUM_IMPL(t_f64, double)
-
-/* started at once; nothing to wait for */
-static rc_status t_if32(rc_comm *c, float *d, int64_t n, int slot, rc_error *err) {
-    sh_of(c)->started[c->rank]++;
-    return t_f32(c, d, n, err);
-}
-static rc_status t_wait(rc_comm *c, int slot, rc_error *err) { return RC_OK; }
-static rc_status t_progress(rc_comm *c, rc_error *err) { return RC_OK; }
-static rc_status t_bcast(rc_comm *c, void *b, size_t n, int root, rc_error *err) {
-    shared *s = sh_of(c);
-    s->ptr[c->rank] = b;
-    pthread_barrier_wait(&s->bar);
-    if (c->rank != root) memcpy(b, s->ptr[root], n);
-    pthread_barrier_wait(&s->bar);
-    return RC_OK;
-}
-static rc_status t_barrier(rc_comm *c, rc_error *err) {
-    pthread_barrier_wait(&sh_of(c)->bar);
-    return RC_OK;
-}
-static void t_abort(rc_comm *c, int code) { abort(); }
-static void t_destroy(rc_comm *c) {}
-
-static const rc_comm_ops t_ops = {.name = "threads", .allreduce_f32 = t_f32, .allreduce_f64 = t_f64,
-                                  .iallreduce_f32 = t_if32, .wait = t_wait, .progress = t_progress,
-                                  .broadcast = t_bcast, .barrier = t_barrier, .abort = t_abort,
-                                  .destroy = t_destroy};
 
 /* --- the model: a small char LSTM on fixed ids ------------------------------------ */
 
@@ -139,17 +82,17 @@ static void *train(void *arg) {
     return NULL;
 }
 
-static void two_ranks(run r[2], shared *sh, tcomm tc[2]) {
-    pthread_barrier_init(&sh->bar, NULL, 2);
+static void two_ranks(run r[2]) {
+    rc_comm *comms[2];
+    cr_assert_eq(rc_comm_threads_new(2, comms, NULL), RC_OK);
     pthread_t th[2];
     for (int k = 0; k < 2; k++) {
-        tc[k] = (tcomm){.c = {.ops = &t_ops, .rank = k, .size = 2}, .sh = sh};
-        r[k].comm = &tc[k].c;
+        r[k].comm = comms[k];
         r[k].rank = k, r[k].size = 2;
         pthread_create(&th[k], NULL, train, &r[k]);
     }
     for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
-    pthread_barrier_destroy(&sh->bar);
+    for (int k = 0; k < 2; k++) rc_comm_free(comms[k]);
 }
 
 Test(comm, two_ranks_train_as_one_process_on_the_global_batch) {
@@ -160,13 +103,8 @@ Test(comm, two_ranks_train_as_one_process_on_the_global_batch) {
     cr_assert_eq(one.set_status, RC_OK);
     /* rank 1 starts from other weights: the broadcast gives it rank 0's */
     run r[2] = {{.units = U, .seed = 7}, {.units = U, .seed = 8}};
-    shared sh = {0};
-    tcomm tc[2];
-    two_ranks(r, &sh, tc);
+    two_ranks(r);
     for (int k = 0; k < 2; k++) cr_assert_eq(r[k].set_status, RC_OK, "rank %d: %s", k, r[k].set_msg);
-    /* every gradient went through the non-blocking path */
-    cr_assert_gt(sh.started[0], 0);
-    cr_assert_eq(sh.started[0], sh.started[1]);
     cr_assert_eq(one.nparams, r[0].nparams);
     /* Tolerance: float32 gradient rows summed in another order (B*T = 48
      * terms: ~48 * 2^-24 = 3e-6 relative), Adam moving each parameter by
@@ -196,9 +134,7 @@ Test(comm, ranks_with_different_models_are_refused_on_every_rank) {
     rc_set_num_threads(1);
     make_ids();
     run r[2] = {{.units = U, .seed = 7}, {.units = U + 1, .seed = 7}};
-    shared sh = {0};
-    tcomm tc[2];
-    two_ranks(r, &sh, tc);
+    two_ranks(r);
     for (int k = 0; k < 2; k++) {
         cr_assert_eq(r[k].set_status, RC_ERR_ARG, "rank %d", k);
         cr_assert(strstr(r[k].set_msg, "ranks disagree on the model"), "%s", r[k].set_msg);
@@ -221,4 +157,90 @@ Test(comm, the_single_process_communicator) {
     cr_assert_eq(rc_comm_check_same(c, v, sizeof v, "x", &e), RC_OK);
     cr_assert_eq(rc_fnv1a(RC_FNV_OFFSET, "a", 1), 0xaf63dc4c8601ec8cull); /* FNV-1a 64 of "a" */
     rc_comm_free(c); /* static: nothing happens */
+}
+
+/* --- the engine itself: 3 replicas ------------------------------------------------ */
+
+enum { NR = 3, LEN = 1001 };
+
+typedef struct rep {
+    rc_comm *c;
+    float a[LEN], b[LEN];
+    double d[5];
+    char bytes[16];
+    rc_status st[6];
+} rep;
+
+static void *replica(void *arg) {
+    rep *R = arg;
+    int r = rc_comm_rank(R->c);
+    for (int j = 0; j < LEN; j++) R->a[j] = (float)(r + 1) * 0.1f * (float)j, R->b[j] = 1.0f / (float)(r + j + 1);
+    for (int j = 0; j < 5; j++) R->d[j] = r * 1e-17 + 1.0;
+    snprintf(R->bytes, sizeof R->bytes, "from %d", r);
+    /* two non-blocking sums in flight, waited in the other order */
+    R->st[0] = rc_comm_iallreduce_f32(R->c, R->a, LEN, 3, NULL);
+    R->st[1] = rc_comm_iallreduce_f32(R->c, R->b, LEN, 0, NULL);
+    R->st[2] = rc_comm_wait(R->c, 0, NULL);
+    R->st[3] = rc_comm_allreduce_f64(R->c, R->d, 5, NULL);
+    R->st[4] = rc_comm_wait(R->c, 3, NULL);
+    R->st[5] = rc_comm_broadcast(R->c, R->bytes, sizeof R->bytes, 2, NULL);
+    rc_comm_barrier(R->c, NULL);
+    return NULL;
+}
+
+Test(comm, threads_engine_sums_in_one_order_and_every_replica_gets_the_same_bits) {
+    rc_comm *comms[NR];
+    cr_assert_eq(rc_comm_threads_new(NR, comms, NULL), RC_OK);
+    cr_assert_str_eq(rc_comm_name(comms[1]), "threads");
+    static rep R[NR];
+    pthread_t th[NR];
+    for (int r = 0; r < NR; r++) {
+        R[r].c = comms[r];
+        cr_assert_eq(rc_comm_rank(comms[r]), r);
+        cr_assert_eq(rc_comm_size(comms[r]), NR);
+        pthread_create(&th[r], NULL, replica, &R[r]);
+    }
+    for (int r = 0; r < NR; r++) pthread_join(th[r], NULL);
+    for (int r = 0; r < NR; r++) {
+        for (int k = 0; k < 6; k++) cr_assert_eq(R[r].st[k], RC_OK, "replica %d call %d", r, k);
+        cr_assert_eq(memcmp(R[r].a, R[0].a, sizeof R[0].a), 0);
+        cr_assert_eq(memcmp(R[r].b, R[0].b, sizeof R[0].b), 0);
+        cr_assert_str_eq(R[r].bytes, "from 2");
+        /* 1 + 1e-17 + 1 + 2e-17 + 1 in double, in rank order */
+        cr_assert_eq(R[r].d[4], (1.0 + (1.0 + 1e-17)) + (1.0 + 2e-17));
+    }
+    for (int j = 0; j < LEN; j++) {
+        /* rank order: ((x0 + x1) + x2), in float */
+        float a = (0.1f * (float)j + 0.2f * (float)j) + 0.3f * (float)j;
+        float b = (1.0f / (float)(j + 1) + 1.0f / (float)(j + 2)) + 1.0f / (float)(j + 3);
+        cr_assert_eq(R[0].a[j], a, "a[%d]", j);
+        cr_assert_eq(R[0].b[j], b, "b[%d]", j);
+    }
+    for (int r = 0; r < NR; r++) rc_comm_free(comms[r]);
+    rc_error e;
+    cr_assert_eq(rc_comm_threads_new(0, comms, &e), RC_ERR_ARG);
+    cr_assert_eq(rc_comm_threads_new(RC_COMM_MAX_THREADS + 1, comms, &e), RC_ERR_ARG);
+}
+
+static void *mismatched(void *arg) {
+    rep *R = arg;
+    int r = rc_comm_rank(R->c);
+    rc_error e;
+    R->st[0] = rc_comm_allreduce_f32(R->c, R->a, r == 1 ? LEN - 1 : LEN, &e);
+    R->st[1] = rc_comm_allreduce_f32(R->c, R->a, LEN, &e); /* and the next call works */
+    return NULL;
+}
+
+Test(comm, threads_engine_refuses_replicas_that_disagree_on_a_size) {
+    rc_comm *comms[NR];
+    cr_assert_eq(rc_comm_threads_new(NR, comms, NULL), RC_OK);
+    static rep R[NR];
+    pthread_t th[NR];
+    for (int r = 0; r < NR; r++) R[r].c = comms[r], pthread_create(&th[r], NULL, mismatched, &R[r]);
+    for (int r = 0; r < NR; r++) pthread_join(th[r], NULL);
+    for (int r = 0; r < NR; r++) {
+        cr_assert_eq(R[r].st[0], RC_ERR_STATE, "replica %d", r);
+        cr_assert_eq(R[r].st[1], RC_OK, "replica %d", r);
+    }
+    for (int r = 0; r < NR; r++) rc_comm_free(comms[r]);
 }

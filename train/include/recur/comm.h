@@ -39,7 +39,7 @@ extern "C" {
 typedef struct rc_comm rc_comm;
 
 typedef struct rc_comm_ops {
-    const char *name; /* "single", "mpi" */
+    const char *name; /* "single", "threads", "mpi" */
     /* data[0..n) := sum over ranks, in place, blocking. */
     rc_status (*allreduce_f32)(rc_comm *c, float *data, int64_t n, rc_error *err);
     rc_status (*allreduce_f64)(rc_comm *c, double *data, int64_t n, rc_error *err);
@@ -66,6 +66,16 @@ struct rc_comm {
 
 /* The one-process communicator (rank 0 of 1); static, never NULL. */
 rc_comm *rc_comm_single(void);
+
+/* In-process replicas (train/comm_threads.c): comms[0..n) are the n ranks
+ * of one job whose ranks are threads of this process, each running its
+ * own copy of the training (replica r uses comms[r], from its own
+ * thread). Collectives meet in shared memory; every replica gets the
+ * same bits. rc_comm_abort on one ends the process (every replica).
+ * Each comms[r] is freed with rc_comm_free (the shared part with the
+ * last). */
+#define RC_COMM_MAX_THREADS 64
+rc_status rc_comm_threads_new(int n, rc_comm **comms, rc_error *err);
 
 const char *rc_comm_name(const rc_comm *c);
 int rc_comm_rank(const rc_comm *c);
