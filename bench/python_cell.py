@@ -52,6 +52,18 @@ p.add_argument("--rounds", type=int, default=3)
 p.add_argument("--rnn-bench", default=None, help="path of build/bench/rnn (adds c_bench)")
 p.add_argument("--variants", default="c_lstm,py_lstm,py_lstm_proj,torch_cell,torch_lstm")
 args = p.parse_args()
+
+
+def print_summary(summary):
+    """the summary line, with the machine's load and the environment"""
+    try:
+        summary["load_avg"] = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        pass
+    summary["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "GLIBC_TUNABLES", "OMP_WAIT_POLICY")}
+    print(json.dumps({"summary": summary}))
+
+
 thread_list = [int(n) for n in args.threads.split(",") if n]
 if len(thread_list) > 1:
     # One child per thread count and round, alternating; their JSON lines
@@ -97,12 +109,7 @@ if len(thread_list) > 1:
         ba, bb = best(a), best(b)
         if ba and bb:
             summary[f"{a} best ({ba[1]} threads) / {b} best ({bb[1]} threads)"] = round(ba[0] / bb[0], 3)
-    try:
-        summary["load_avg"] = [round(v, 2) for v in os.getloadavg()]
-    except OSError:
-        pass
-    summary["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "GLIBC_TUNABLES", "OMP_WAIT_POLICY")}
-    print(json.dumps({"summary": summary}))
+    print_summary(summary)
     sys.exit(0)
 args.threads = thread_list[0]
 
@@ -321,9 +328,4 @@ if "c_bench" in med and "py_lstm" in med:
     summary["py_lstm/c_bench"] = round(med["py_lstm"] / med["c_bench"], 3)
 if "torch_lstm" in med and "py_lstm" in med:
     summary["torch_lstm/py_lstm"] = round(med["torch_lstm"] / med["py_lstm"], 3)
-try:
-    summary["load_avg"] = [round(v, 2) for v in os.getloadavg()]
-except OSError:
-    pass
-summary["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "GLIBC_TUNABLES", "OMP_WAIT_POLICY")}
-print(json.dumps({"summary": summary}))
+print_summary(summary)
