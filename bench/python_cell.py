@@ -14,6 +14,10 @@ variant in turn, per round; `--rounds` rounds), median ms/step:
                 z = x @ W + b + h @ U, four gate slices, ops only)
   py_lstm_proj  the same cell with a project() method (x W + b for all
                 B*T rows at once: what the C cell does)
+  py_lstm_rep   py_lstm as replicas (recur.ReplicaTrainer): one copy of
+                the model per thread, each on B / threads rows, gradients
+                summed every step; SGD 0.01 through the Trainer (the same
+                update); with --threads 2 or more only
   torch_cell    the peer's idiom: a torch nn.Module LSTM cell in Python,
                 looped over time (autograd, torch.optim.SGD)
   torch_lstm    torch.nn.LSTM (cuDNN-style fused layer), for reference
@@ -50,7 +54,7 @@ p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--iters", type=int, default=10)
 p.add_argument("--rounds", type=int, default=3)
 p.add_argument("--rnn-bench", default=None, help="path of build/bench/rnn (adds c_bench)")
-p.add_argument("--variants", default="c_lstm,py_lstm,py_lstm_proj,torch_cell,torch_lstm")
+p.add_argument("--variants", default="c_lstm,py_lstm,py_lstm_proj,py_lstm_rep,torch_cell,torch_lstm")
 args = p.parse_args()
 
 
@@ -105,7 +109,8 @@ if len(thread_list) > 1:
     def best(v):
         have = [(med[n][v], n) for n in thread_list if v in med[n]]
         return min(have) if have else None
-    for a, b in (("torch_cell", "py_lstm"), ("torch_lstm", "py_lstm"), ("py_lstm", "c_lstm")):
+    for a, b in (("torch_cell", "py_lstm"), ("torch_cell", "py_lstm_rep"), ("torch_lstm", "py_lstm"),
+                 ("py_lstm", "c_lstm")):
         ba, bb = best(a), best(b)
         if ba and bb:
             summary[f"{a} best ({ba[1]} threads) / {b} best ({bb[1]} threads)"] = round(ba[0] / bb[0], 3)
@@ -198,6 +203,32 @@ def recur_step(cell):
     return step, {"build_ms": round(build_ms, 1), "nodes": g.node_count, "fused_lstm_steps": fused}
 
 
+def recur_replicas_step():
+    n = args.threads
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(B, T, I)).astype(np.float32)
+    Y = rng.normal(size=(B, T, H)).astype(np.float32)
+    t0 = time.perf_counter()
+    losses = []
+    for r in range(n):
+        rows = slice(r * B // n, (r + 1) * B // n)
+        g = recur.Graph()
+        x, target = g.input(X[rows]), g.input(Y[rows])
+        out = recur.RNN(KerasLSTM(H), return_sequences=True)(x, seed=1)
+        losses.append(recur.mean_squared_diff(out, target))
+    rt = recur.ReplicaTrainer(losses, recur.optimizers.SGD(0.01), threads=n)
+    build_ms = 1e3 * (time.perf_counter() - t0)
+    recur.set_num_threads(n)
+
+    def step():
+        # the replicas' plans on one thread each, the other variants on n
+        recur.set_num_threads(1)
+        loss = rt.step()
+        recur.set_num_threads(n)
+        return loss
+    return step, {"build_ms": round(build_ms, 1), "replicas": n}
+
+
 def torch_cell_step():
     torch.manual_seed(1)
 
@@ -265,10 +296,13 @@ makers = {
     "c_lstm": lambda: recur_step(recur.LSTMCell(H)),
     "py_lstm": lambda: recur_step(KerasLSTM(H)),
     "py_lstm_proj": lambda: recur_step(ProjectedLSTM(H)),
+    "py_lstm_rep": recur_replicas_step,
     "torch_cell": torch_cell_step,
     "torch_lstm": torch_lstm_step,
 }
 variants = [v for v in args.variants.split(",") if v]
+if args.threads < 2:
+    variants = [v for v in variants if v != "py_lstm_rep"]
 if torch is None:
     variants = [v for v in variants if not v.startswith("torch")]
 steps, info = {}, {}
@@ -321,6 +355,8 @@ if "py_lstm" in med and "c_lstm" in med:
 if "py_lstm_proj" in med and "c_lstm" in med:
     summary["py_lstm_proj/c_lstm"] = round(med["py_lstm_proj"] / med["c_lstm"], 3)
     summary["py_lstm_proj/c_lstm stepwise"] = step_ratio("py_lstm_proj", "c_lstm")
+if "torch_cell" in med and "py_lstm_rep" in med:
+    summary["torch_cell/py_lstm_rep"] = round(med["torch_cell"] / med["py_lstm_rep"], 3)
 if "torch_cell" in med and "py_lstm" in med:
     summary["torch_cell/py_lstm"] = round(med["torch_cell"] / med["py_lstm"], 3)
     summary["torch_cell/py_lstm stepwise"] = step_ratio("torch_cell", "py_lstm")

@@ -169,3 +169,52 @@ def test_embedding_mask_flows_to_the_rnn(rng):
     short = g.input(ids[:, :2])
     y2 = lstm(emb(short))
     np.testing.assert_allclose(g.run(y)[0], g.run(y2)[0], rtol=1e-6)
+
+
+def test_replica_trainer_trains_as_one_model_on_the_whole_batch(rng):
+    """Two copies of a Python-defined cell's model, each on half the batch,
+    stepped together: the losses and weights follow one copy on the whole
+    batch up to float32 rounding of the gradient sums; the replicas hold
+    identical weights; replica 1 starts from replica 0's weights."""
+    from pycells import PeepholeLSTM  # a Python cell, the Keras idiom
+    xs = rng.normal(size=(8, 6, 3)).astype(np.float32)
+    ys = rng.normal(size=(8, 4)).astype(np.float32)
+
+    def loss(rows, seed):
+        g = recur.Graph()
+        out = recur.RNN(PeepholeLSTM(4))(g.input(xs[rows]), seed=seed)
+        return recur.losses.mse(out, g.input(ys[rows]))
+
+    one = recur.Trainer(loss(slice(0, 8), 3), recur.optimizers.Adam(0.01))
+    rep = recur.ReplicaTrainer([loss(slice(0, 4), 3), loss(slice(4, 8), 99)], recur.optimizers.Adam(0.01))
+    for _ in range(10):
+        a, b = one.step(), rep.step()
+        # Tolerance: the two halves' gradients are summed in float32 instead
+        # of one GEMM over all rows (relative 1e-7 each); 10 Adam steps of
+        # 0.01 keep the losses within 1e-5 relative.
+        assert abs(a - b) <= 1e-5 * abs(a), (a, b)
+    assert rep.iterations == one.iterations == 10
+    for p1, p0, p in zip(rep.trainers[1].params, rep.params, one.params):
+        np.testing.assert_array_equal(p1.storage(), p0.storage())
+        np.testing.assert_allclose(p0.storage(), p.storage(), rtol=0, atol=1e-5)
+    # and it can fail: replica 0 alone on half the batch goes elsewhere
+    half = recur.Trainer(loss(slice(0, 4), 3), recur.optimizers.Adam(0.01))
+    for _ in range(10):
+        half.step()
+    assert max(np.abs(h.storage() - p.storage()).max() for h, p in zip(half.params, one.params)) > 1e-3
+
+
+def test_replica_trainer_errors(rng):
+    xs = rng.normal(size=(4, 3, 2)).astype(np.float32)
+
+    def loss(units=3, g=None):
+        g = g or recur.Graph()
+        return recur.sum(recur.RNN(recur.LSTMCell(units))(g.input(xs)))
+
+    with pytest.raises(ValueError, match="2 or more"):
+        recur.ReplicaTrainer([loss()])
+    g = recur.Graph()
+    with pytest.raises(ValueError, match="share a graph"):
+        recur.ReplicaTrainer([loss(g=g), loss(g=g)])
+    with pytest.raises(recur.RecurError, match="disagree on the model"):
+        recur.ReplicaTrainer([loss(3), loss(4)])

@@ -14,6 +14,7 @@ kernel). See docs/python.md.
 """
 import copy as _copy
 import math as _math
+import os as _os
 import re as _re
 import sys as _sys
 import time as _time
@@ -27,7 +28,7 @@ __all__ = [
     "Graph", "Node", "RecurError", "GradcheckError", "Drawing", "gradcheck",
     "Cell", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
     "Layer", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Embedding",
-    "Masking", "Dropout", "Sequential", "Trainer", "History", "optimizers", "losses",
+    "Masking", "Dropout", "Sequential", "Trainer", "ReplicaTrainer", "History", "optimizers", "losses",
     "load_model", "save_weights", "load_weights", "OPS",
 ]
 
@@ -690,6 +691,45 @@ class Trainer:
             if stop:
                 break
         return hist
+
+
+class ReplicaTrainer:
+    """Data-parallel training in one process: N copies of a model (one loss
+    per copy, each built on its own Graph over its share of the batch),
+    stepped together in N threads; their gradients are summed at every step
+    (the in-process communicator, recur/comm.h rc_comm_threads_new), so the
+    N copies train as one model on the whole batch, up to float rounding.
+    Replica 0's weights are copied to the others at the start. For small
+    RNNs on several cores this is faster than splitting each small matrix
+    product between threads (docs/distributed.md, "Replicas"); the
+    library's own threads are set to cores / N here (set_num_threads).
+
+    losses: [loss_0, ..., loss_{N-1}], the same model built N times; feed
+    each replica's inputs its rows before step()."""
+
+    def __init__(self, losses, optimizer="adam", threads=None):
+        losses = list(losses)
+        if len(losses) < 2:
+            raise ValueError("ReplicaTrainer: give 2 or more losses, one per model copy")
+        n = len(losses)
+        cores = threads or _os.cpu_count() or 1
+        set_num_threads(max(1, cores // n))
+        self.trainers = [Trainer(loss, optimizer) for loss in losses]
+        self._ts = [t._t for t in self.trainers]
+        _core.replicate(self._ts)
+
+    def step(self):
+        """one step of every replica -> the loss (mean over all rows)"""
+        return _core.step_replicas(self._ts)
+
+    @property
+    def iterations(self):
+        return self.trainers[0].iterations
+
+    @property
+    def params(self):
+        """replica 0's parameters (every replica holds the same values)"""
+        return self.trainers[0].params
 
 
 class Sequential:

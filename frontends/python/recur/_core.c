@@ -30,6 +30,7 @@
 #include <numpy/arrayobject.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <recur.h>
@@ -2244,6 +2245,7 @@ typedef struct {
     PyObject_HEAD
     rc_trainer *t;
     GraphObject *graph;
+    rc_comm *comm; /* replicas (_core.replicate): this trainer's rank, owned */
 } TrainerObject;
 
 static PyTypeObject TrainerType;
@@ -2362,6 +2364,7 @@ done:
 
 static void TrainerT_dealloc(TrainerObject *o) {
     rc_trainer_free(o->t);
+    rc_comm_free(o->comm); /* after its trainer; the group goes with the last */
     Py_XDECREF(o->graph);
     Py_TYPE(o)->tp_free((PyObject *)o);
 }
@@ -2466,6 +2469,122 @@ static PyTypeObject TrainerType = {
     .tp_getset = Trainer_getset,
 };
 
+/* --- replicas: trainers of N model copies stepped together in N threads -------- */
+
+typedef struct replica_job {
+    rc_trainer *t;
+    rc_comm *comm;
+    bool set; /* rc_trainer_set_comm, else rc_trainer_step */
+    rc_status st;
+    float loss;
+    rc_error err;
+} replica_job;
+
+static void *replica_run(void *arg) {
+    replica_job *j = arg;
+    j->st = j->set ? rc_trainer_set_comm(j->t, j->comm, &j->err) : rc_trainer_step(j->t, &j->loss, &j->err);
+    return NULL;
+}
+
+/* Run every job, job 0 on the calling thread (the GIL released): the
+ * replicas' collectives need all of them running at once. */
+static bool replicas_run(replica_job *jobs, int n) {
+    pthread_t th[RC_COMM_MAX_THREADS];
+    int started = 1;
+    bool ok = true;
+    Py_BEGIN_ALLOW_THREADS
+    for (; started < n; started++)
+        if (pthread_create(&th[started], NULL, replica_run, &jobs[started]) != 0) break;
+    if (started == n) replica_run(&jobs[0]);
+    else ok = false; /* nobody has entered a collective yet unless job 0 ran: it did not */
+    for (int r = 1; r < started; r++) pthread_join(th[r], NULL);
+    Py_END_ALLOW_THREADS
+    return ok;
+}
+
+/* The trainers of a list, checked: 2..64 of them, distinct. */
+static int trainers_of(PyObject *lo, TrainerObject **ts) {
+    PyObject *seq = PySequence_Fast(lo, "replicas: expected a list of trainers");
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n < 2 || n > RC_COMM_MAX_THREADS) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "replicas: %zd trainers, need 2 to %d", n, RC_COMM_MAX_THREADS);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyObject_TypeCheck(o, &TrainerType)) {
+            Py_DECREF(seq);
+            PyErr_Format(PyExc_TypeError, "replicas: item %zd is not a Trainer", i);
+            return -1;
+        }
+        ts[i] = (TrainerObject *)o;
+        for (Py_ssize_t k = 0; k < i; k++)
+            if (ts[k] == ts[i] || ts[k]->graph == ts[i]->graph) {
+                Py_DECREF(seq);
+                PyErr_Format(PyExc_ValueError, "replicas: items %zd and %zd share a graph: each replica needs its "
+                             "own model copy", k, i);
+                return -1;
+            }
+    }
+    Py_DECREF(seq);
+    return (int)n;
+}
+
+/* replicate([trainers]): join them as the ranks of one data-parallel job
+ * (rc_comm_threads_new + rc_trainer_set_comm on each, at once): rank 0's
+ * weights are copied to the others, and from then on their gradients are
+ * summed at every step_replicas. */
+static PyObject *mod_replicate(PyObject *m, PyObject *lo) {
+    TrainerObject *ts[RC_COMM_MAX_THREADS];
+    int n = trainers_of(lo, ts);
+    if (n < 0) return NULL;
+    for (int r = 0; r < n; r++)
+        if (ts[r]->comm) {
+            PyErr_Format(PyExc_ValueError, "replicas: trainer %d is already a replica", r);
+            return NULL;
+        }
+    rc_comm *comms[RC_COMM_MAX_THREADS];
+    rc_error err;
+    if (rc_comm_threads_new(n, comms, &err) != RC_OK) return raise_err(&err);
+    replica_job jobs[RC_COMM_MAX_THREADS];
+    for (int r = 0; r < n; r++) jobs[r] = (replica_job){.t = ts[r]->t, .comm = comms[r], .set = true};
+    bool ok = replicas_run(jobs, n);
+    for (int r = 0; r < n && ok; r++)
+        if (jobs[r].st != RC_OK) {
+            for (int k = 0; k < n; k++) rc_trainer_set_comm(ts[k]->t, NULL, NULL), rc_comm_free(comms[k]);
+            return raise_err(&jobs[r].err);
+        }
+    if (!ok) {
+        /* no collective ran (job 0 never started): nobody is waiting */
+        for (int k = 0; k < n; k++) rc_comm_free(comms[k]);
+        return PyErr_Format(PyExc_RuntimeError, "replicas: cannot start a thread");
+    }
+    for (int r = 0; r < n; r++) ts[r]->comm = comms[r];
+    Py_RETURN_NONE;
+}
+
+/* step_replicas([trainers]) -> the loss (the mean over the replicas, the
+ * same on each): one step of every replica, each in its own thread. */
+static PyObject *mod_step_replicas(PyObject *m, PyObject *lo) {
+    TrainerObject *ts[RC_COMM_MAX_THREADS];
+    int n = trainers_of(lo, ts);
+    if (n < 0) return NULL;
+    for (int r = 0; r < n; r++)
+        if (!ts[r]->comm || rc_comm_size(ts[r]->comm) != n || rc_comm_rank(ts[r]->comm) != r) {
+            PyErr_Format(PyExc_ValueError, "replicas: trainer %d is not rank %d of these %d replicas "
+                         "(replicate them first, in this order)", r, r, n);
+            return NULL;
+        }
+    replica_job jobs[RC_COMM_MAX_THREADS];
+    for (int r = 0; r < n; r++) jobs[r] = (replica_job){.t = ts[r]->t, .comm = ts[r]->comm};
+    if (!replicas_run(jobs, n)) return PyErr_Format(PyExc_RuntimeError, "replicas: cannot start a thread");
+    for (int r = 0; r < n; r++)
+        if (jobs[r].st != RC_OK) return raise_err(&jobs[r].err);
+    return PyFloat_FromDouble(jobs[0].loss);
+}
+
 /* --- files and rendering ---------------------------------------------------- */
 
 static PyObject *mod_render(PyObject *m, PyObject *args) {
@@ -2559,6 +2678,8 @@ static PyObject *mod_get_num_threads(PyObject *m, PyObject *unused) { return PyL
 #define F(name, fn, flags, doc) {name, (PyCFunction)(void (*)(void))fn, flags, doc}
 static PyMethodDef module_methods[] = {
     F("neg", op_neg, METH_O, "-x"),
+    F("replicate", mod_replicate, METH_O, "join trainers as replicas of one data-parallel job"),
+    F("step_replicas", mod_step_replicas, METH_O, "one step of every replica, at once -> loss"),
     F("sigmoid", op_sigmoid, METH_O, "1 / (1 + e^-x)"),
     F("tanh", op_tanh, METH_O, NULL),
     F("relu", op_relu, METH_O, NULL),
