@@ -18,7 +18,13 @@
 # gradient. Adam's update m / (sqrt(v) + eps) is scale-free, so each of the
 # 20 steps moves a parameter by at most lr * 1e-5 = 2e-8 differently: 4e-7
 # after 20 steps, plus the parameters' own rounding (ulp of values up to 4:
-# 4.8e-7). TOL = 2e-6 leaves a factor 2 over that sum; measured: ~1.3e-7.
+# 4.8e-7). TOL = 2e-6 leaves a factor 2 over that sum; measured: 1.2e-7.
+# The n * eps bound is relative to the sum of the terms' magnitudes: where
+# an element's terms cancel (an embedding row of a rare byte), its relative
+# error is larger and Adam's per-element normalisation passes it on. The
+# README + docs corpus this test used until 2026-12-06 hit such a row
+# after a doc edit (3.0e-6 on one embedding element); the corpus is now
+# generated from a fixed seed, so the margin does not move with the docs.
 set -u
 RECUR=$1
 DIFF=$2
@@ -28,7 +34,6 @@ if "$RECUR" --version | grep -q '^mpi: not built in'; then
     echo "SKIP: recur was built without MPI (apt-get install libopenmpi-dev; meson setup again)"
     exit 77
 fi
-SRC=$(cd "$(dirname "$0")/../../.." && pwd)
 MPIRUN="mpirun --allow-run-as-root --oversubscribe --bind-to none"
 export OMPI_MCA_rmaps_base_oversubscribe=1
 W=$(mktemp -d "${TMPDIR:-/tmp}/recur-mpi-XXXXXX")
@@ -36,8 +41,26 @@ trap 'rm -rf "$W"' EXIT
 cd "$W" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
 
-# A corpus of a few hundred kB of text.
-cat "$SRC"/README.md "$SRC"/docs/*.md > corpus.txt
+# A corpus of 200 kB of English-like text from a fixed seed (word salad of
+# common words, sentences, line breaks).
+python3 - <<'PY' || fail "cannot make the corpus"
+import random
+r = random.Random(7)
+words = """the a of to and in that is was he for it with as his on be at by i this had not are but from or
+have an they which one you were her all she there would their we him been has when who will more no if out
+so said what up its about into than them can only other new some could time these two may then do first
+any my now such like our over man me even most made after also did many before must through back years
+where much your way well down should because each just those people mr how too little state good very
+make world still own see men work long get here between both life being under never day same another
+know while last might us great old year off come since against go came right used take three""".split()
+out, n = [], 0
+while n < 200000:
+    s = " ".join(r.choice(words) for _ in range(r.randrange(4, 14)))
+    s = s[0].upper() + s[1:] + r.choice(".?!,;") + ("\n" if r.random() < 0.2 else " ")
+    out.append(s)
+    n += len(s)
+open("corpus.txt", "w").write("".join(out))
+PY
 REST="--embed 16 --seq 20 --threads 1 --print-every 5"
 A="--corpus corpus.txt --units 32 --batch 8 $REST"
 
