@@ -39,8 +39,14 @@ typedef struct group {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int n, refs;
+    bool broken; /* rc_comm_threads_fail: every collective fails from then on */
     coll_slot s[NSLOTS];
 } group;
+
+static rc_status broken_err(rc_error *err) {
+    return rc_error_set(err, RC_ERR_STATE, "rc_comm_threads",
+                        "another replica failed: the replicas' collectives are stopped");
+}
 
 static group *grp(rc_comm *c) { return c->impl; }
 
@@ -48,13 +54,16 @@ static rc_status post(rc_comm *c, int si, int kind, void *data, int64_t len, int
     group *g = grp(c);
     coll_slot *s = &g->s[si];
     pthread_mutex_lock(&g->mu);
+    if (g->broken) {
+        pthread_mutex_unlock(&g->mu);
+        return broken_err(err);
+    }
     if (s->posted == 0) s->kind = kind, s->len = len, s->root = root, s->mismatch = false;
     else if (s->kind != kind || s->len != len || s->root != root)
         s->mismatch = true; /* reported by every replica in complete() */
     s->ptr[c->rank] = data;
     if (++s->posted == g->n) pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
-    (void)err;
     return RC_OK;
 }
 
@@ -63,9 +72,10 @@ static rc_status complete(rc_comm *c, int si, rc_error *err) {
     coll_slot *s = &g->s[si];
     int n = g->n, r = c->rank;
     pthread_mutex_lock(&g->mu);
-    while (s->posted < n) pthread_cond_wait(&g->cv, &g->mu);
-    bool bad = s->mismatch;
+    while (s->posted < n && !g->broken) pthread_cond_wait(&g->cv, &g->mu);
+    bool bad = s->mismatch, broken = g->broken;
     pthread_mutex_unlock(&g->mu);
+    if (broken) return broken_err(err);
     if (!bad) {
         int64_t lo = s->len * r / n, hi = s->len * (r + 1) / n;
         if (s->kind == K_F32) {
@@ -94,8 +104,10 @@ static rc_status complete(rc_comm *c, int si, rc_error *err) {
         s->gen++;
         pthread_cond_broadcast(&g->cv);
     } else
-        while (s->gen == gen) pthread_cond_wait(&g->cv, &g->mu);
+        while (s->gen == gen && !g->broken) pthread_cond_wait(&g->cv, &g->mu);
+    broken = s->gen == gen && g->broken;
     pthread_mutex_unlock(&g->mu);
+    if (broken) return broken_err(err);
     if (bad)
         return rc_error_set(err, RC_ERR_STATE, "rc_comm_threads",
                             "replicas called a collective with different sizes or kinds (slot %d)", si);
@@ -151,6 +163,19 @@ static const rc_comm_ops threads_ops = {
     .name = "threads", .allreduce_f32 = th_f32, .allreduce_f64 = th_f64, .iallreduce_f32 = th_if32,
     .wait = th_wait, .progress = th_progress, .broadcast = th_bcast, .barrier = th_barrier,
     .abort = th_abort, .destroy = th_destroy};
+
+void rc_comm_threads_fail(rc_comm *c) {
+    if (!c || c->ops != &threads_ops) return;
+    group *g = grp(c);
+    pthread_mutex_lock(&g->mu);
+    g->broken = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+bool rc_comm_threads_same_group(const rc_comm *a, const rc_comm *b) {
+    return a && b && a->ops == &threads_ops && b->ops == &threads_ops && a->impl == b->impl;
+}
 
 rc_status rc_comm_threads_new(int n, rc_comm **comms, rc_error *err) {
     static const char fn[] = "rc_comm_threads_new";

@@ -1,4 +1,5 @@
 /* The CLI's character-level language model (see charlm.h). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,7 +181,10 @@ char *charlm_legacy_copy(const char *path, const charlm *m, char *msg, size_t ms
     size_t len = strlen(dir && *dir ? dir : "/tmp") + 64;
     tmp = t && names ? malloc(len) : NULL;
     if (!tmp) goto done;
-    snprintf(tmp, len, "%s/recur-legacy-%ld.safetensors", dir && *dir ? dir : "/tmp", (long)getpid());
+    /* one name per call: replicas of `recur train` convert at once */
+    static atomic_int seq;
+    snprintf(tmp, len, "%s/recur-legacy-%ld-%d.safetensors", dir && *dir ? dir : "/tmp", (long)getpid(),
+             atomic_fetch_add(&seq, 1));
     for (int i = 0; i < n; i++) {
         t[i] = *rc_safetensors_tensor(st, i);
         const char *w = t[i].name;

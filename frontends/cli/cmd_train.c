@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,17 @@ typedef struct train_job {
 
 static int train_main(int argc, char **argv, train_job *job);
 
+/* With replicas every thread captures its error message and the first to
+ * fail prints it: an error they all meet (a missing corpus) is one line,
+ * not one per replica. */
+static atomic_int replica_reported;
+
+static void report_once(int rank, const char *msg) {
+    if (atomic_exchange(&replica_reported, 1)) return;
+    if (rank) fprintf(stderr, "recur train: replica %d: %s\n", rank, msg[0] ? msg : "failed");
+    else fprintf(stderr, "recur train: %s\n", msg[0] ? msg : "failed");
+}
+
 /* A replica thread: the same program as rank 0, quiet. A failure of its
  * own (not one every replica meets alike) ends the process with its
  * message, as a failed MPI rank ends the job. */
@@ -164,8 +176,7 @@ static void *replica_main(void *arg) {
     job->status = train_main(job->argc, job->argv, job);
     args_capture(NULL, 0);
     if (job->status != 0 && !job->agreed) {
-        fprintf(stderr, "recur train: replica %d: %s\n", rc_comm_rank(job->comm),
-                job->msg[0] ? job->msg : "failed");
+        report_once(rc_comm_rank(job->comm), job->msg);
         rc_comm_abort(job->comm, job->status);
     }
     return NULL;
@@ -188,9 +199,10 @@ static int start_replicas(train_job *job, int n, int argc, char **argv) {
         train_job *j = &job->sub[r];
         *j = (train_job){.comm = job->reps[r], .agreed = true, .replica = true, .out = null, .argc = argc,
                          .argv = argv};
-        if (pthread_create(&job->threads[r], NULL, replica_main, j) != 0) {
+        int pe = pthread_create(&job->threads[r], NULL, replica_main, j);
+        if (pe != 0) {
             /* rank 0 would wait for it in the first collective forever */
-            fprintf(stderr, "recur train: cannot start replica %d: %s\n", r, strerror(errno));
+            fprintf(stderr, "recur train: cannot start replica %d: %s\n", r, strerror(pe));
             rc_comm_abort(job->comm, 1);
         }
         job->nrep = r + 1;
@@ -201,6 +213,10 @@ static int start_replicas(train_job *job, int n, int argc, char **argv) {
 int cmd_train(int argc, char **argv) {
     train_job job = {.comm = rc_comm_single(), .agreed = true, .out = stdout, .argc = argc, .argv = argv};
     int status = train_main(argc, argv, &job);
+    if (job.nrep) {
+        args_capture(NULL, 0);
+        if (status != 0) report_once(0, job.msg);
+    }
     if (status != 0 && !job.agreed && rc_comm_size(job.comm) > 1) {
         if (!job.nrep) fprintf(stderr, "recur train: rank %d failed: ending the job\n", rc_comm_rank(job.comm));
         rc_comm_abort(job.comm, status);
@@ -266,24 +282,6 @@ static int train_main(int argc, char **argv, train_job *job) {
         if (!mc) return args_fail("train", "%s", me.message);
         job->comm = mc;
     }
-    if (!job->replica && rc_comm_size(job->comm) == 1) {
-        /* Replicas: one copy of the model per thread, each on its share
-         * of the batch, for small models (the matrix products of a
-         * 256-unit step are too small to split well between threads:
-         * bench/README.md, issue 18). */
-        int cpus = threads ? (int)threads : rc_get_num_threads();
-        int n = replicas ? (int)replicas
-                : !model_s && units <= 256 && cpus > 1 && batch % cpus == 0 && batch / cpus >= 4 ? cpus : 1;
-        if (n > 1 && batch % n != 0)
-            return args_usage_error("train", "--batch %lld is not a multiple of the %d replicas: each replica takes "
-                                    "batch / replicas rows of the global batch", (long long)batch, n);
-        if (n > 1) {
-            rc_set_num_threads(cpus > n ? cpus / n : 1);
-            threads = 0;
-            int st = start_replicas(job, n, argc, argv);
-            if (st) return st;
-        }
-    }
     FILE *out = job->out ? job->out : stdout;
     rc_comm *comm = job->comm;
     int rank = rc_comm_rank(comm), nranks = rc_comm_size(comm);
@@ -323,6 +321,29 @@ static int train_main(int argc, char **argv, train_job *job) {
         return args_fail("train", "checkpoint '%s' already exists: add --resume to continue it, or remove it", ckpt);
     if (resume && !file_exists(ckpt)) return args_fail("train", "cannot resume: checkpoint '%s' does not exist", ckpt);
 
+    /* (after every usage check: those are the caller's alone) */
+    if (!job->replica && rc_comm_size(job->comm) == 1) {
+        /* Replicas: one copy of the model per thread, each on its share
+         * of the batch, for small models (the matrix products of a
+         * 256-unit step are too small to split well between threads:
+         * bench/README.md, issue 18). */
+        int cpus = threads ? (int)threads : rc_get_num_threads();
+        int n = replicas ? (int)replicas
+                : !model_s && units <= 256 && cpus > 1 && batch % cpus == 0 && batch / cpus >= 4 ? cpus : 1;
+        if (n > 1 && batch % n != 0)
+            return args_usage_error("train", "--batch %lld is not a multiple of the %d replicas: each replica takes "
+                                    "batch / replicas rows of the global batch", (long long)batch, n);
+        if (n > 1) {
+            rc_set_num_threads(cpus > n ? cpus / n : 1);
+            threads = 0;
+            int st = start_replicas(job, n, argc, argv);
+            if (st) return st;
+            args_capture(job->msg, sizeof job->msg); /* cmd_train prints it, once */
+            comm = job->comm;
+            nranks = rc_comm_size(comm);
+            batch_local = batch / nranks;
+        }
+    }
     job->agreed = false;
     char msg[1024];
     train_ctx c;

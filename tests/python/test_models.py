@@ -218,3 +218,27 @@ def test_replica_trainer_errors(rng):
         recur.ReplicaTrainer([loss(g=g), loss(g=g)])
     with pytest.raises(recur.RecurError, match="disagree on the model"):
         recur.ReplicaTrainer([loss(3), loss(4)])
+
+
+def test_replica_failure_stops_every_replica_without_a_hang(rng):
+    """A step that fails on one replica only (a token id outside the
+    embedding's table in its rows) raises instead of leaving the others
+    waiting for its gradients; the replicas cannot be stepped alone."""
+    ids = rng.integers(0, 5, size=(4, 3)).astype(np.int32)
+
+    def build():
+        g = recur.Graph()
+        x = g.input(ids)
+        out = recur.RNN(recur.LSTMCell(3))(recur.Embedding(5, 2)(x))
+        return recur.sum(out), x
+
+    (l0, x0), (l1, x1) = build(), build()
+    rt = recur.ReplicaTrainer([l0, l1], "sgd")
+    rt.step()
+    with pytest.raises(RuntimeError, match="replica"):
+        rt.trainers[1].step()
+    x1.set(np.full((4, 3), 7, np.int32))        # outside [0, 5): replica 1 fails
+    with pytest.raises(recur.RecurError):
+        rt.step()
+    with pytest.raises(recur.RecurError, match="gather|another replica failed"):
+        rt.step()                                 # the group stays stopped

@@ -2246,6 +2246,7 @@ typedef struct {
     rc_trainer *t;
     GraphObject *graph;
     rc_comm *comm; /* replicas (_core.replicate): this trainer's rank, owned */
+    bool busy;     /* a step of its replicas is running (GIL released) */
 } TrainerObject;
 
 static PyTypeObject TrainerType;
@@ -2370,6 +2371,8 @@ static void TrainerT_dealloc(TrainerObject *o) {
 }
 
 static PyObject *Trainer_step(TrainerObject *o, PyObject *unused) {
+    if (o->comm) /* alone, its collectives would wait for the others for ever */
+        return PyErr_Format(PyExc_RuntimeError, "this trainer is a replica: step it through its ReplicaTrainer");
     float loss = NAN;
     rc_error err;
     rc_status st;
@@ -2403,6 +2406,8 @@ static PyObject *Trainer_save(TrainerObject *o, PyObject *args) {
 static PyObject *Trainer_load(TrainerObject *o, PyObject *args) {
     const char *path;
     if (!PyArg_ParseTuple(args, "s", &path)) return NULL;
+    if (o->comm) /* one copy alone would drift from the others */
+        return PyErr_Format(PyExc_RuntimeError, "this trainer is a replica: its weights come from replica 0");
     rc_error err;
     char *cfg = NULL;
     if (rc_trainer_load(o->t, path, &cfg, NULL, &err) != RC_OK) return raise_err(&err);
@@ -2478,28 +2483,63 @@ typedef struct replica_job {
     rc_status st;
     float loss;
     rc_error err;
+    struct replica_gate *gate;
 } replica_job;
+
+/* Threads wait here until all of them exist: a thread that could not be
+ * created must not leave the others inside a collective. */
+typedef struct replica_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int state; /* 0 wait, 1 go, -1 give up */
+} replica_gate;
 
 static void *replica_run(void *arg) {
     replica_job *j = arg;
+    replica_gate *gt = j->gate;
+    pthread_mutex_lock(&gt->mu);
+    while (gt->state == 0) pthread_cond_wait(&gt->cv, &gt->mu);
+    int go = gt->state;
+    pthread_mutex_unlock(&gt->mu);
+    if (go < 0) {
+        j->st = RC_ERR_STATE;
+        return NULL;
+    }
     j->st = j->set ? rc_trainer_set_comm(j->t, j->comm, &j->err) : rc_trainer_step(j->t, &j->loss, &j->err);
+    /* a replica that stopped may not have posted what the others wait for */
+    if (j->st != RC_OK) rc_comm_threads_fail(j->comm);
     return NULL;
 }
 
 /* Run every job, job 0 on the calling thread (the GIL released): the
- * replicas' collectives need all of them running at once. */
+ * replicas' collectives need all of them running at once. False when a
+ * thread could not be started (then no job ran). */
 static bool replicas_run(replica_job *jobs, int n) {
     pthread_t th[RC_COMM_MAX_THREADS];
+    replica_gate gate = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    for (int r = 0; r < n; r++) jobs[r].gate = &gate;
     int started = 1;
-    bool ok = true;
     Py_BEGIN_ALLOW_THREADS
     for (; started < n; started++)
         if (pthread_create(&th[started], NULL, replica_run, &jobs[started]) != 0) break;
+    pthread_mutex_lock(&gate.mu);
+    gate.state = started == n ? 1 : -1;
+    pthread_cond_broadcast(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
     if (started == n) replica_run(&jobs[0]);
-    else ok = false; /* nobody has entered a collective yet unless job 0 ran: it did not */
     for (int r = 1; r < started; r++) pthread_join(th[r], NULL);
     Py_END_ALLOW_THREADS
-    return ok;
+    return started == n;
+}
+
+/* The replica whose own failure stopped the others (theirs then read
+ * "another replica failed"), or -1. */
+static int first_failure(const replica_job *jobs, int n) {
+    for (int r = 0; r < n; r++)
+        if (jobs[r].st != RC_OK && !strstr(jobs[r].err.message, "another replica failed")) return r;
+    for (int r = 0; r < n; r++)
+        if (jobs[r].st != RC_OK) return r;
+    return -1;
 }
 
 /* The trainers of a list, checked: 2..64 of them, distinct. */
@@ -2551,11 +2591,11 @@ static PyObject *mod_replicate(PyObject *m, PyObject *lo) {
     replica_job jobs[RC_COMM_MAX_THREADS];
     for (int r = 0; r < n; r++) jobs[r] = (replica_job){.t = ts[r]->t, .comm = comms[r], .set = true};
     bool ok = replicas_run(jobs, n);
-    for (int r = 0; r < n && ok; r++)
-        if (jobs[r].st != RC_OK) {
-            for (int k = 0; k < n; k++) rc_trainer_set_comm(ts[k]->t, NULL, NULL), rc_comm_free(comms[k]);
-            return raise_err(&jobs[r].err);
-        }
+    int failed = ok ? first_failure(jobs, n) : -1;
+    if (failed >= 0) {
+        for (int k = 0; k < n; k++) rc_trainer_set_comm(ts[k]->t, NULL, NULL), rc_comm_free(comms[k]);
+        return raise_err(&jobs[failed].err);
+    }
     if (!ok) {
         /* no collective ran (job 0 never started): nobody is waiting */
         for (int k = 0; k < n; k++) rc_comm_free(comms[k]);
@@ -2571,18 +2611,35 @@ static PyObject *mod_step_replicas(PyObject *m, PyObject *lo) {
     TrainerObject *ts[RC_COMM_MAX_THREADS];
     int n = trainers_of(lo, ts);
     if (n < 0) return NULL;
-    for (int r = 0; r < n; r++)
-        if (!ts[r]->comm || rc_comm_size(ts[r]->comm) != n || rc_comm_rank(ts[r]->comm) != r) {
+    for (int r = 0; r < n; r++) {
+        if (!ts[r]->comm || rc_comm_size(ts[r]->comm) != n || rc_comm_rank(ts[r]->comm) != r ||
+            !rc_comm_threads_same_group(ts[r]->comm, ts[0]->comm)) {
             PyErr_Format(PyExc_ValueError, "replicas: trainer %d is not rank %d of these %d replicas "
-                         "(replicate them first, in this order)", r, r, n);
+                         "(replicate them first, together, in this order)", r, r, n);
             return NULL;
         }
+        if (ts[r]->busy) {
+            PyErr_SetString(PyExc_RuntimeError, "replicas: a step of these replicas is already running");
+            return NULL;
+        }
+    }
     replica_job jobs[RC_COMM_MAX_THREADS];
-    for (int r = 0; r < n; r++) jobs[r] = (replica_job){.t = ts[r]->t, .comm = ts[r]->comm};
-    if (!replicas_run(jobs, n)) return PyErr_Format(PyExc_RuntimeError, "replicas: cannot start a thread");
-    for (int r = 0; r < n; r++)
-        if (jobs[r].st != RC_OK) return raise_err(&jobs[r].err);
-    return PyFloat_FromDouble(jobs[0].loss);
+    for (int r = 0; r < n; r++) {
+        jobs[r] = (replica_job){.t = ts[r]->t, .comm = ts[r]->comm};
+        ts[r]->busy = true; /* other Python threads may run while the GIL is released */
+        Py_INCREF(ts[r]);
+    }
+    bool ran = replicas_run(jobs, n);
+    PyObject *res = NULL;
+    int failed = ran ? first_failure(jobs, n) : -1;
+    if (!ran) PyErr_SetString(PyExc_RuntimeError, "replicas: cannot start a thread");
+    else if (failed >= 0) raise_err(&jobs[failed].err);
+    else res = PyFloat_FromDouble(jobs[0].loss);
+    for (int r = 0; r < n; r++) {
+        ts[r]->busy = false;
+        Py_DECREF(ts[r]);
+    }
+    return res;
 }
 
 /* --- files and rendering ---------------------------------------------------- */

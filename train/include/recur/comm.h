@@ -15,7 +15,8 @@
  * engine (gloo, NCCL) would be one more rc_comm_ops.
  *
  * Collective calls must be made by every rank in the same order with the
- * same sizes (MPI's rule). Errors: every call returns an rc_status and
+ * same sizes (MPI's rule), and waited in the same order (the in-process
+ * engine makes its sums inside wait). Errors: every call returns an rc_status and
  * fills the caller's rc_error (may be NULL). A failed collective leaves
  * the ranks out of step: the caller ends the job (rc_comm_abort), which
  * for MPI stops every rank. Nothing here prints or exits, except
@@ -76,6 +77,14 @@ rc_comm *rc_comm_single(void);
  * last). */
 #define RC_COMM_MAX_THREADS 64
 rc_status rc_comm_threads_new(int n, rc_comm **comms, rc_error *err);
+/* A replica that fails outside a collective (its step stopped before it
+ * posted) calls this so the others do not wait for it for ever: every
+ * collective of the group, in progress or later, returns RC_ERR_STATE
+ * ("another replica failed"). The group cannot be used again. No effect
+ * on other engines' communicators. */
+void rc_comm_threads_fail(rc_comm *c);
+/* Whether a and b are ranks of one rc_comm_threads_new group. */
+bool rc_comm_threads_same_group(const rc_comm *a, const rc_comm *b);
 
 const char *rc_comm_name(const rc_comm *c);
 int rc_comm_rank(const rc_comm *c);
