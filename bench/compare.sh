@@ -4,6 +4,8 @@
 #
 # For every point and every repetition it runs, adjacent in time:
 #   recur at each of --recur-threads, torch at each of --torch-threads
+# (a recur entry rN: N replicas of one thread each, recur's data-parallel
+# training, bench/rnn --replicas N; train points with batch / N >= 4 only)
 # (the order flips every repetition so drift in the machine's load hits
 # both sides alike). Each run is one process printing one JSON line; a
 # side's time for a thread count is the median over repetitions of the
@@ -26,7 +28,7 @@
 #
 # usage: bench/compare.sh [--grid] [--cells "lstm gru"] [--hidden "128"] [--batch "32"]
 #          [--seq 50] [--input 64] [--modes "train infer"] [--reps 3]
-#          [--warmup 5] [--iters 20] [--recur-threads "1 2"]
+#          [--warmup 5] [--iters 20] [--recur-threads "1 2 r2"]
 #          [--torch-threads "1 2"] [--coretype asis|unset|both]
 #          [--build DIR] [--out FILE.jsonl]
 # Run from anywhere; the raw JSON lines go to --out (default: a temp file,
@@ -45,7 +47,7 @@ modes="train infer"
 reps=3
 warmup=5
 iters=20
-recur_threads="1 2"
+recur_threads="1 2 r2"
 torch_threads="1 2"
 coretype=asis
 build="$root/build"
@@ -112,8 +114,16 @@ orig_coretype_set="${OPENBLAS_CORETYPE+x}"
 # a failed run is recorded as {"failed":...} and the comparison goes on
 run_one() { # side tag cell hidden batch mode threads rep
     local side=$1 tag=$2 cell=$3 h=$4 b=$5 mode=$6 thr=$7 rep=$8 line
-    local args=(--hidden "$h" --batch "$b" --seq "$seq" --input "$input" --threads "$thr"
+    local args=(--hidden "$h" --batch "$b" --seq "$seq" --input "$input"
                 --mode "$mode" --warmup "$warmup" --iters "$iters")
+    if [[ $thr == r* ]]; then
+        # rN: recur's data parallelism, N replicas of one thread each (train
+        # only, batch a multiple of N; skipped elsewhere)
+        if [ "$side" != recur ] || [ "$mode" != train ] || (( b % ${thr#r} != 0 || b / ${thr#r} < 4 )); then return; fi
+        args+=(--threads 1 --replicas "${thr#r}")
+    else
+        args+=(--threads "$thr")
+    fi
     if [ "$side" = recur ] && [ "$cell" = lstm_user ]; then
         line=$("$rnn" --cell lstm --user-cell "${args[@]}" 2>"$tmpdir/err") || line=""
         [ -z "$line" ] || line="${line/\"cell\":\"lstm\"/\"cell\":\"lstm_user\"}"
@@ -126,7 +136,7 @@ run_one() { # side tag cell hidden batch mode threads rep
     fi
     if [ -z "$line" ]; then
         echo "compare.sh: $side $cell h$h b$b $mode t$thr failed: $(tail -1 "$tmpdir/err")" >&2
-        line="{\"failed\":true,\"cell\":\"$cell\",\"hidden\":$h,\"batch\":$b,\"mode\":\"$mode\",\"threads\":$thr}"
+        line="{\"failed\":true,\"cell\":\"$cell\",\"hidden\":$h,\"batch\":$b,\"mode\":\"$mode\",\"threads\":\"$thr\"}"
     fi
     printf '{"side":"%s","coretype_setting":"%s","rep":%d,"run":%s}\n' "$side" "$tag" "$rep" "$line" >> "$out"
 }
@@ -224,8 +234,8 @@ for setting in dict.fromkeys(k[0] for k in order):
             bm, _, _ = best(t[(setting, "lstm", h, b, mode)]["recur"])
             tm, tt = bm, "-"
             ratio = f"{rm / bm:7.2f} u/b" if rm and bm else f"{'-':>11}"
-        per = " ".join(f"{k}:{v:.2f}" for k, v in sorted(rmeds.items())) + " / " + \
-              " ".join(f"{k}:{v:.2f}" for k, v in sorted(tmeds.items()))
+        per = " ".join(f"{k}:{v:.2f}" for k, v in sorted(rmeds.items(), key=lambda kv: str(kv[0]))) + " / " + \
+              " ".join(f"{k}:{v:.2f}" for k, v in sorted(tmeds.items(), key=lambda kv: str(kv[0])))
         e = extra.get(key, {})
         mem = f"{e['plan_bytes'] / 2**20:8.1f} {e['max_rss_bytes'] / 2**20:7.1f}" if e else ""
         if e and e.get("needed_bytes"):

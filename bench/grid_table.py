@@ -35,8 +35,10 @@ def load(path):
             order.append(key)
         if run.get("failed"):
             continue
-        t[key][r["side"]][run["threads"]].append(run["ms_per_step_median"])
-        if r["side"] == "recur":
+        # a run with replicas is its own "thread count", rN
+        thr = f"r{run['replicas']}" if run.get("replicas", 1) > 1 else run["threads"]
+        t[key][r["side"]][thr].append(run["ms_per_step_median"])
+        if r["side"] == "recur" and "plan_bytes" in run:  # (replica runs report no plan)
             extra[key] = run
     return cores, t, extra, order
 
@@ -58,9 +60,9 @@ def main(argv):
     _, t, extra, order = load(argv[1])
 
     mib = lambda b: f"{b / 2**20:.1f}"
-    per = lambda m: " / ".join(f"{m[k]:.3g}" if k in m else "-" for k in (1, 2))
+    per = lambda m, ks=(1, 2): " / ".join(f"{m[k]:.3g}" if k in m else "-" for k in ks)
     print("| cell | H | B | mode | recur ms (thr) | torch ms (thr) | torch/recur | recur tok/s | torch tok/s"
-          " | recur 1t / 2t | torch 1t / 2t | recur GFLOP/s | plan MiB | leaves MiB | RSS MiB | need MiB"
+          " | recur 1t / 2t / 2 replicas | torch 1t / 2t | recur GFLOP/s | plan MiB | leaves MiB | RSS MiB | need MiB"
           " | (plan+leaves)/need |")
     print("|---|--:|--:|---|--:|--:|--:|--:|--:|---|---|--:|--:|--:|--:|--:|--:|")
     for key in order:
@@ -83,7 +85,7 @@ def main(argv):
                           f"{tokens / (tm * 1e-3):,.0f}")
             tper = per(tmeds)
         ratio = (e["plan_bytes"] + e["leaf_bytes"]) / e["needed_bytes"]
-        print(f"| {cell} | {h} | {b} | {mode} | {rm:.3f} ({rt}) | {torch_cols} | {per(rmeds)} | {tper} | "
+        print(f"| {cell} | {h} | {b} | {mode} | {rm:.3f} ({rt}) | {torch_cols} | {per(rmeds, (1, 2, 'r2'))} | {tper} | "
               f"{'-' if gflops is None else f'{gflops:.0f}'} | {mib(e['plan_bytes'])} | {mib(e['leaf_bytes'])} | {mib(e['max_rss_bytes'])} | "
               f"{mib(e['needed_bytes'])} | {ratio:.2f} |")
     return 0

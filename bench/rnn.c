@@ -37,6 +37,7 @@
  * Output: one JSON object per line.
  */
 #include <cblas.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ typedef struct opts {
     int warmup, iters;
     uint64_t seed;
     bool user_cell;
+    int replicas; /* > 1: run_replicas */
 } opts;
 
 static long long rss_now_bytes(void) {
@@ -161,44 +163,91 @@ static int die(rc_graph *g, const char *what) {
     return 1;
 }
 
-static int run_point(const opts *o) {
+/* The point's model on `rows` of the batch starting at row `row0`: the
+ * input and target are drawn for the whole batch (same seed, same order as
+ * one process) and this copy keeps its rows, so replicas see between them
+ * exactly the data one process sees. Train: *loss = MSE(output, target);
+ * infer: *loss = NULL. */
+typedef struct point_model {
+    rc_graph *g;
+    rc_cell *cell;
+    rc_rnn *layer;
+    rc_node *output, *loss;
+} point_model;
+
+static void point_model_free(point_model *m) {
+    rc_rnn_free(m->layer); /* frees the cell too */
+    if (!m->layer) rc_cell_free(m->cell);
+    rc_graph_free(m->g);
+    *m = (point_model){0};
+}
+
+/* Fills rows [row0, row0 + rows) of a (B, n) array from the generator's
+ * next B·n uniform values. */
+static bool fill_rows(rc_rng *rng, float *dst, int64_t B, int64_t n, int64_t row0, int64_t rows) {
+    float *all = malloc((size_t)(B * n) * sizeof *all);
+    if (!all) return false;
+    rc_rng_fill_uniform(rng, all, B * n, -1.0f, 1.0f);
+    memcpy(dst, all + row0 * n, (size_t)(rows * n) * sizeof *all);
+    free(all);
+    return true;
+}
+
+static int build_point(const opts *o, int64_t row0, int64_t rows, point_model *m) {
     const int64_t B = o->batch, T = o->seq, F = o->input, H = o->hidden;
-    double t0 = now_sec();
-    rc_graph *g = rc_graph_new();
-    if (!g) return die(NULL, "out of memory");
-    rc_cell *cell = make_cell(o->cell, H, o->user_cell);
+    *m = (point_model){0};
+    m->g = rc_graph_new();
+    if (!m->g) return die(NULL, "out of memory");
+    m->cell = make_cell(o->cell, H, o->user_cell);
     rc_rnn_config cfg = {.return_sequences = true};
-    rc_rnn *layer = cell ? rc_rnn_new("rnn", cell, &cfg, NULL) : NULL;
-    if (!layer) {
-        rc_cell_free(cell);
-        rc_graph_free(g);
+    m->layer = m->cell ? rc_rnn_new("rnn", m->cell, &cfg, NULL) : NULL;
+    if (!m->layer) {
         fprintf(stderr, "rnn: cannot create cell '%s'%s\n", o->cell, o->user_cell ? " as a user cell (lstm only)" : "");
         return 1;
     }
+    rc_graph *g = m->g;
     rc_rng rng;
     rc_rng_seed(&rng, o->seed);
-    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(B, T, F));
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(rows, T, F));
     if (!x) return die(g, "input");
-    rc_rng_fill_uniform(&rng, rc_node_data(x), B * T * F, -1.0f, 1.0f);
+    if (!fill_rows(&rng, rc_node_data(x), B, T * F, row0, rows)) return die(NULL, "out of memory");
     rc_rnn_call call = {.rng = &rng, .training = o->train};
     rc_rnn_out out;
-    if (rc_rnn_apply(layer, g, x, &call, &out) != RC_OK) return die(g, "rnn_apply");
+    if (rc_rnn_apply(m->layer, g, x, &call, &out) != RC_OK) return die(g, "rnn_apply");
+    m->output = out.output;
+    if (o->train) {
+        rc_node *target = rc_input(g, "target", RC_F32, RC_SHAPE(rows, T, H));
+        if (!target) return die(g, "target");
+        if (!fill_rows(&rng, rc_node_data(target), B, T * H, row0, rows)) return die(NULL, "out of memory");
+        m->loss = rc_mean_squared_diff(g, out.output, target);
+        if (!m->loss) return die(g, "loss");
+    }
+    return rc_graph_status(g) == RC_OK ? 0 : die(g, "graph");
+}
 
+static int run_replicas(const opts *o);
+
+static int run_point(const opts *o) {
+    if (o->replicas > 1) return run_replicas(o);
+    const int64_t B = o->batch, T = o->seq, F = o->input, H = o->hidden;
+    double t0 = now_sec();
+    point_model pm;
+    if (build_point(o, 0, B, &pm) != 0) {
+        point_model_free(&pm);
+        return 1;
+    }
+    rc_graph *g = pm.g;
+    rc_cell *cell = pm.cell;
     rc_node *outs[1 + RC_MAX_CELL_PARAMS];
     int nout = 0;
-    rc_node *loss = NULL;
+    rc_node *loss = pm.loss;
     if (o->train) {
-        rc_node *target = rc_input(g, "target", RC_F32, RC_SHAPE(B, T, H));
-        if (!target) return die(g, "target");
-        rc_rng_fill_uniform(&rng, rc_node_data(target), B * T * H, -1.0f, 1.0f);
-        loss = rc_mean_squared_diff(g, out.output, target);
         rc_node *grads[RC_MAX_CELL_PARAMS];
-        if (!loss || rc_gradients(g, loss, cell->params, cell->nparams, grads) != RC_OK)
-            return die(g, "gradients");
+        if (rc_gradients(g, loss, cell->params, cell->nparams, grads) != RC_OK) return die(g, "gradients");
         outs[nout++] = loss;
         for (int k = 0; k < cell->nparams; k++) outs[nout++] = rc_apply_gradient_descent(g, cell->params[k], grads[k], 0.01f);
     } else {
-        outs[nout++] = out.output;
+        outs[nout++] = pm.output;
     }
     if (rc_graph_status(g) != RC_OK) return die(g, "graph");
     char scope[32];
@@ -289,15 +338,146 @@ static int run_point(const opts *o) {
     fflush(stdout);
 
     rc_plan_free(p);
-    rc_rnn_free(layer);
-    rc_graph_free(g);
+    point_model_free(&pm);
     return 0;
+}
+
+/* --- --replicas N: data-parallel training in N threads ---------------------
+ * recur's own data parallelism (train/comm_threads.c, what `recur train
+ * --replicas` and recur.ReplicaTrainer run): N copies of the point's model,
+ * each on batch / N rows in a thread of its own with single-threaded
+ * kernels, stepped by an rc_trainer (SGD, lr 0.01, as above) whose weight
+ * gradients are summed over the copies during the backward pass and scaled
+ * by 1/N, so every copy applies the update one process would on the whole
+ * batch (the loss reported is the whole batch's). A step is timed from a
+ * barrier all copies pass before it to one they pass after it: the
+ * slowest copy's step. */
+typedef struct replica {
+    const opts *o;
+    rc_comm *comm;
+    int rank;
+    pthread_barrier_t *bar;
+    double *times; /* rank 0: per timed step */
+    float loss_first, loss_last;
+    int nodes;
+    long long params;
+    bool failed;
+    char msg[256];
+} replica;
+
+static void replica_fail(replica *r, const char *what, const char *why) {
+    if (!r->failed) snprintf(r->msg, sizeof r->msg, "%s: %.200s", what, why ? why : "failed");
+    r->failed = true;
+    rc_comm_threads_fail(r->comm); /* nobody waits for this copy in a collective */
+}
+
+static void *replica_main(void *arg) {
+    replica *r = arg;
+    const opts *o = r->o;
+    int n = rc_comm_size(r->comm);
+    int64_t rows = o->batch / n;
+    point_model pm = {0};
+    rc_trainer *t = NULL;
+    rc_error err = {0};
+    if (build_point(o, r->rank * rows, rows, &pm) != 0) {
+        replica_fail(r, "build", pm.g ? rc_graph_error(pm.g) : NULL);
+    } else {
+        rc_trainer_spec spec = {.loss = pm.loss, .params = pm.cell->params, .nparams = pm.cell->nparams,
+                                .optim = rc_optim_defaults(RC_OPT_SGD)};
+        spec.optim.lr.initial = 0.01;
+        t = rc_trainer_new(pm.g, &spec);
+        if (!t) replica_fail(r, "trainer", rc_graph_error(pm.g));
+        else if (rc_trainer_set_comm(t, r->comm, &err) != RC_OK) replica_fail(r, "set_comm", err.message);
+    }
+    r->nodes = pm.g ? rc_graph_node_count(pm.g) : 0;
+    r->params = pm.cell ? (long long)rc_cell_param_count(pm.cell) : 0;
+    /* every copy passes every barrier, failed or not, so none is left waiting */
+    int total = o->warmup + (o->iters > 0 ? o->iters : 1);
+    for (int i = 0; i < total; i++) {
+        pthread_barrier_wait(r->bar);
+        double s = now_sec();
+        float loss = 0;
+        if (!r->failed && rc_trainer_step(t, &loss, &err) != RC_OK) replica_fail(r, "step", err.message);
+        pthread_barrier_wait(r->bar);
+        if (r->rank == 0 && i >= o->warmup) r->times[i - o->warmup] = now_sec() - s;
+        if (i == 0) r->loss_first = loss;
+        r->loss_last = loss;
+    }
+    rc_trainer_free(t);
+    point_model_free(&pm);
+    return NULL;
+}
+
+static int run_replicas(const opts *o) {
+    const int n = o->replicas;
+    const int64_t B = o->batch, T = o->seq, F = o->input, H = o->hidden;
+    if (!o->train) return fprintf(stderr, "rnn: --replicas is for --mode train\n"), 2;
+    if (B % n != 0)
+        return fprintf(stderr, "rnn: --batch %lld is not a multiple of --replicas %d\n", (long long)B, n), 2;
+    rc_comm *comms[RC_COMM_MAX_THREADS];
+    rc_error err = {0};
+    if (rc_comm_threads_new(n, comms, &err) != RC_OK) return fprintf(stderr, "rnn: replicas: %s\n", err.message), 1;
+    int iters = o->iters > 0 ? o->iters : 1;
+    double *times = calloc((size_t)iters, sizeof *times);
+    replica *reps = calloc((size_t)n, sizeof *reps);
+    pthread_t *th = calloc((size_t)n, sizeof *th);
+    pthread_barrier_t bar;
+    if (!times || !reps || !th || pthread_barrier_init(&bar, NULL, (unsigned)n) != 0) {
+        fprintf(stderr, "rnn: out of memory\n");
+        exit(1);
+    }
+    double t0 = now_sec();
+    for (int r = 0; r < n; r++) {
+        reps[r] = (replica){.o = o, .comm = comms[r], .rank = r, .bar = &bar, .times = times};
+        if (pthread_create(&th[r], NULL, replica_main, &reps[r]) != 0) {
+            fprintf(stderr, "rnn: cannot start replica %d\n", r);
+            exit(1); /* the others would wait at the barrier for ever */
+        }
+    }
+    for (int r = 0; r < n; r++) pthread_join(th[r], NULL);
+    double wall = now_sec() - t0;
+    int rc = 0;
+    for (int r = 0; r < n; r++)
+        if (reps[r].failed) {
+            fprintf(stderr, "rnn: replica %d: %s\n", r, reps[r].msg);
+            rc = 1;
+        }
+    if (rc == 0) {
+        double tmin = 1e300;
+        for (int i = 0; i < iters; i++) tmin = times[i] < tmin ? times[i] : tmin;
+        double med = median(times, iters);
+        double G = (double)(strcmp(o->cell, "lstm") == 0 ? 4 : strcmp(o->cell, "gru") == 0 ? 3 : 1);
+        double flop = 2 * (double)(B * T) * (double)(F + H) * G * (double)H +
+                      2 * (double)(B * T) * (2 * (double)H + (double)F) * G * (double)H;
+        int64_t leaf = n * 4 * reps[0].params + 4 * B * T * F + 4 * B * T * H;
+        printf("{\"peer\":\"recur\",\"version\":\"%s\",\"cell\":", RC_VERSION_STRING);
+        json_str(o->cell);
+        printf(",\"hidden\":%lld,\"batch\":%lld,\"seq\":%lld,\"input\":%lld,\"threads\":%d,\"replicas\":%d,"
+               "\"mode\":\"train\",\"ms_per_step_median\":%.4f,\"ms_per_step_min\":%.4f,\"tokens_per_s\":%.1f,"
+               "\"iters\":%d,\"warmup\":%d,\"leaf_bytes\":%lld,\"max_rss_bytes\":%lld,"
+               "\"nodes\":%d,\"params\":%lld,\"wall_s\":%.2f,\"gemm_gflop_per_step\":%.4f,"
+               "\"gemm_gflops_median\":%.2f,\"gemm_gflops_best\":%.2f,\"loss_first\":%.6g,\"loss_last\":%.6g,"
+               "\"user_cell\":%s,\"blas\":",
+               (long long)H, (long long)B, (long long)T, (long long)F, n, n, med * 1e3, tmin * 1e3,
+               (double)(B * T) / med, iters, o->warmup, (long long)leaf, rss_max_bytes(), reps[0].nodes,
+               reps[0].params, wall, flop * 1e-9, flop / med * 1e-9, flop / tmin * 1e-9,
+               reps[0].loss_first, reps[0].loss_last, o->user_cell ? "true" : "false");
+        json_str(rc_gemm_backend_info());
+        printf("}\n");
+        fflush(stdout);
+    }
+    pthread_barrier_destroy(&bar);
+    for (int r = 0; r < n; r++) rc_comm_free(comms[r]);
+    free(th);
+    free(reps);
+    free(times);
+    return rc;
 }
 
 static void usage(FILE *f) {
     fprintf(f, "usage: rnn [--cell lstm|gru|rnn] [--hidden H] [--batch B] [--seq T] [--input I]\n"
                "           [--threads N] [--mode train|infer] [--warmup W] [--iters N] [--seed S]\n"
-               "           [--sweep] [--user-cell]\n");
+               "           [--sweep] [--user-cell] [--replicas N]\n");
 }
 
 static bool parse_i64(const char *s, int64_t min, int64_t *out) {
@@ -349,6 +529,9 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--threads") == 0) {
             ok = parse_i64(v, 1, &n) && n <= 1024;
             o.threads = (int)n;
+        } else if (strcmp(a, "--replicas") == 0) {
+            ok = parse_i64(v, 1, &n) && n <= RC_COMM_MAX_THREADS;
+            o.replicas = (int)n;
         } else if (strcmp(a, "--warmup") == 0) {
             ok = parse_i64(v, 0, &n) && n <= 1000000;
             o.warmup = (int)n;
