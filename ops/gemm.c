@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "gemm_impl.h"
@@ -186,6 +187,24 @@ static void split_part(void *ctx, int part, int nparts) {
 #define SPLIT_MIN_MACS_SMALL ((double)(1 << 19))
 #define SPLIT_MIN_MACS_BLAS ((double)(1 << 23))
 
+/* Chunks to cut a product of `macs` multiply-adds into over the threads
+ * (1: run it whole here): at most per_thread chunks a thread, at least
+ * min_macs a thread, at most `blocks`. */
+static int64_t split_chunks(double macs, double min_macs, int64_t blocks, int per_thread) {
+    int threads = rc_threads_ready();
+    if (threads == 0) threads = rc_threads_prepare(); /* first product outside a plan */
+    if (threads < 2 || macs < 2 * min_macs) return 1;
+    int64_t parts = threads;
+    if ((double)parts > macs / min_macs) parts = (int64_t)(macs / min_macs);
+    int64_t chunks = parts * per_thread;
+    return chunks > blocks ? blocks : chunks;
+}
+
+/* CBLAS takes int sizes; anything larger goes to the 64-bit loops. */
+static bool fits_int(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc) {
+    return M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX;
+}
+
 void rc_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
               int64_t ldc) {
@@ -194,33 +213,92 @@ void rc_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
         scale_c(M, N, beta, C, ldc);
         return;
     }
-    /* CBLAS takes int sizes; anything larger goes to the 64-bit loops. */
-    bool fits = M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX &&
-                ldb <= INT_MAX && ldc <= INT_MAX;
-    if (backend == RC_GEMM_NAIVE || !fits) {
+    if (backend == RC_GEMM_NAIVE || !fits_int(M, N, K, lda, ldb, ldc)) {
         rc_sgemm_naive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    int threads = rc_threads_ready();
-    if (threads == 0) threads = rc_threads_prepare(); /* first product outside a plan */
     double macs = (double)M * (double)N * (double)K;
     bool small = use_small(trans_a, trans_b, M, N, K);
-    double min_macs = small ? SPLIT_MIN_MACS_SMALL : SPLIT_MIN_MACS_BLAS;
-    if (threads > 1 && macs >= 2 * min_macs) {
-        /* split the longer side of C, if it has room for a piece per thread */
-        bool by_rows = M > N;
-        int64_t side = by_rows ? M : N, align = by_rows ? 8 : 32;
-        int64_t blocks = (side + align - 1) / align, parts = threads;
-        if ((double)parts > macs / min_macs) parts = (int64_t)(macs / min_macs);
-        /* a few chunks per thread; fewer for BLAS, which repacks per call,
-         * and one for the transposing A Bᵀ kernel, which transposes per call */
-        int64_t chunks = parts * (!small ? 2 : rc_gemm_small_uses_tn(trans_b, M, K) ? 1 : 4);
-        if (chunks > blocks) chunks = blocks;
-        if (chunks > 1) {
-            split_job j = {trans_a, trans_b, by_rows, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
-            rc_parallel((int)chunks, split_part, &j);
-            return;
-        }
+    /* split the longer side of C, if it has room for a piece per thread; a
+     * few chunks per thread, fewer for BLAS, which repacks per call, and
+     * one for the transposing A Bᵀ kernel, which transposes per call */
+    bool by_rows = M > N;
+    int64_t side = by_rows ? M : N, align = by_rows ? 8 : 32;
+    int64_t chunks = split_chunks(macs, small ? SPLIT_MIN_MACS_SMALL : SPLIT_MIN_MACS_BLAS, (side + align - 1) / align,
+                                  !small ? 2 : rc_gemm_small_uses_tn(trans_b, M, K) ? 1 : 4);
+    if (chunks > 1) {
+        split_job j = {trans_a, trans_b, by_rows, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
+        rc_parallel((int)chunks, split_part, &j);
+        return;
     }
     gemm1(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* --- packed op(B) (recur/gemm.h) ------------------------------------------ */
+
+size_t rc_sgemm_packed_bytes(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K) {
+    /* The few-row kernels' shapes (A not transposed, 2 <= M <= SMALL_M),
+     * whatever the length of the dot products: packed, A Bᵀ takes the
+     * A B tile and has no horizontal sums to amortise. One row stays with
+     * sgemv. */
+    if (backend != RC_GEMM_BLAS || trans_a || M < 2 || M > SMALL_M || N < 2 || K < 1 ||
+        !fits_int(M, N, K, 1, 1, 1) || !rc_gemm_small_available())
+        return 0;
+    int64_t cols = (N + 31) / 32 * 32;
+    if (cols > INT64_MAX / 4 / K) return 0;
+    (void)trans_b;
+    return (size_t)(cols * K) * sizeof(float);
+}
+
+void rc_sgemm_pack(bool trans_b, int64_t N, int64_t K, const float *B, int64_t ldb, float *Bp) {
+    if (N <= 0 || K <= 0) return;
+    /* the AVX-512 packer stores whole 64-byte lines (a buffer that is not
+     * aligned as documented takes the plain loop rather than a fault) */
+    if (rc_gemm_small_available() && ((uintptr_t)Bp & 63) == 0) {
+        rc_gemm_small_pack(trans_b, N, K, B, ldb, Bp);
+        return;
+    }
+    for (int64_t j = 0; j < N; j += 32)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t c = 0; c < 32; c++)
+                Bp[j * K + k * 32 + c] = j + c >= N ? 0.0f : trans_b ? B[(j + c) * ldb + k] : B[k * ldb + j + c];
+}
+
+typedef struct packed_job {
+    int64_t M, N, K, lda, ldc;
+    float alpha, beta;
+    const float *A, *Bp;
+    float *C;
+} packed_job;
+
+static void packed_part(void *ctx, int part, int nparts) {
+    const packed_job *j = ctx;
+    int64_t lo, hi;
+    range(j->N, 32, part, nparts, &lo, &hi);
+    if (hi > lo) rc_gemm_small_packed(j->M, j->N, j->K, j->alpha, j->A, j->lda, j->Bp, lo, hi, j->beta, j->C, j->ldc);
+}
+
+void rc_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *Bp,
+                     float beta, float *C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    if (backend == RC_GEMM_NAIVE || !rc_gemm_small_available()) {
+        /* the plain loop over the panels (a backend chosen after packing) */
+        scale_c(M, N, beta, C, ldc);
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t k = 0; k < K; k++) {
+                float a = alpha * A[i * lda + k];
+                for (int64_t j = 0; j < N; j++) C[i * ldc + j] += a * Bp[j / 32 * 32 * K + k * 32 + j % 32];
+            }
+        return;
+    }
+    packed_job j = {M, N, K, lda, ldc, alpha, beta, A, Bp, C};
+    int64_t chunks = split_chunks((double)M * (double)N * (double)K, SPLIT_MIN_MACS_SMALL, (N + 31) / 32, 4);
+    if (chunks > 1)
+        rc_parallel((int)chunks, packed_part, &j);
+    else
+        packed_part(&j, 0, 1);
 }

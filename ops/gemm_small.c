@@ -36,9 +36,16 @@
 
 #define T512 __attribute__((target("avx512f"), always_inline)) static inline
 
+/* Rows of a packed panel prefetched ahead of the tile (1 KiB): the panel
+ * is one contiguous stream, and at 16 rows a replica (LSTM h512) this
+ * took the A B tile from ~176 to ~200 GFLOP/s on one Zen 5 core. Read in
+ * place (ldb = 8 KiB) a prefetch that far ahead only costs: no prefetch. */
+enum { PREFETCH_ROWS = 8 };
+
 /* Row block of MR rows x one 32-column panel (masks m0, m1 for a short
- * panel), over k in [0, K). first: apply beta (else accumulate into C). */
-T512 void nn_tile(int MR, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+ * panel), over k in [0, K). first: apply beta (else accumulate into C).
+ * packed: B is a packed panel (ldb 32), prefetched ahead. */
+T512 void nn_tile(int MR, bool packed, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                   float *C, int64_t ldc, float alpha, float beta, bool first, __mmask16 m0,
                   __mmask16 m1) {
     __m512 acc0[8], acc1[8];
@@ -47,6 +54,10 @@ T512 void nn_tile(int MR, int64_t K, const float *A, int64_t lda, const float *B
 #pragma GCC unroll 2
     for (int64_t k = 0; k < K; k++) {
         const float *b = B + k * ldb;
+        if (packed) {
+            _mm_prefetch((const char *)(b + PREFETCH_ROWS * 32), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b + PREFETCH_ROWS * 32 + 16), _MM_HINT_T0);
+        }
         __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
@@ -71,43 +82,57 @@ T512 void nn_tile(int MR, int64_t K, const float *A, int64_t lda, const float *B
 }
 
 /* Instantiations with MR fixed, so the accumulators live in registers. */
-#define NN_TILE(MR)                                                                              \
-    __attribute__((target("avx512f"), noinline)) static void nn_tile_##MR(                     \
+typedef void (*nn_tile_fn)(int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C,
+                           int64_t ldc, float alpha, float beta, bool first, __mmask16 m0, __mmask16 m1);
+#define NN_TILE(MR, P, NAME)                                                                     \
+    __attribute__((target("avx512f"), noinline)) static void NAME(                             \
         int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C,           \
         int64_t ldc, float alpha, float beta, bool first, __mmask16 m0, __mmask16 m1) {         \
-        nn_tile(MR, K, A, lda, B, ldb, C, ldc, alpha, beta, first, m0, m1);                      \
+        nn_tile(MR, P, K, A, lda, B, ldb, C, ldc, alpha, beta, first, m0, m1);                   \
     }
-NN_TILE(8)
-NN_TILE(4)
-NN_TILE(2)
-NN_TILE(1)
+NN_TILE(8, false, nn_tile_8)
+NN_TILE(4, false, nn_tile_4)
+NN_TILE(2, false, nn_tile_2)
+NN_TILE(1, false, nn_tile_1)
+NN_TILE(8, true, nn_packed_tile_8)
+NN_TILE(4, true, nn_packed_tile_4)
+NN_TILE(2, true, nn_packed_tile_2)
+NN_TILE(1, true, nn_packed_tile_1)
+/* 8, 4, 2 and 1 rows */
+static const nn_tile_fn nn_tiles[4] = {nn_tile_8, nn_tile_4, nn_tile_2, nn_tile_1};
+static const nn_tile_fn nn_packed_tiles[4] = {nn_packed_tile_8, nn_packed_tile_4, nn_packed_tile_2,
+                                              nn_packed_tile_1};
 
 enum { KC = 256 };
 
-__attribute__((target("avx512f"))) static void nn(int64_t M, int64_t N, int64_t K, float alpha,
-                                                  const float *A, int64_t lda, const float *B,
-                                                  int64_t ldb, float beta, float *C, int64_t ldc) {
+/* Masks of a panel of w <= 32 columns: its first and second 16. */
+static inline void panel_masks(int64_t w, __mmask16 *m0, __mmask16 *m1) {
+    *m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
+    *m1 = w >= 32 ? 0xFFFF : w <= 16 ? 0 : (__mmask16)((1u << (w - 16)) - 1);
+}
+
+/* All M rows of C against one panel over kc values of k: blocks of 8,
+ * then 4, 2, 1 rows. */
+static void nn_rows(const nn_tile_fn tile[4], int64_t M, int64_t kc, const float *A, int64_t lda, const float *b,
+                    int64_t ldb, float *C, int64_t ldc, float alpha, float beta, bool first, __mmask16 m0,
+                    __mmask16 m1) {
+    int64_t i = 0;
+    for (; i + 8 <= M; i += 8) tile[0](kc, A + i * lda, lda, b, ldb, C + i * ldc, ldc, alpha, beta, first, m0, m1);
+    for (int t = 1, r = 4; t < 4; t++, r /= 2)
+        if (i + r <= M) {
+            tile[t](kc, A + i * lda, lda, b, ldb, C + i * ldc, ldc, alpha, beta, first, m0, m1);
+            i += r;
+        }
+}
+
+static void nn(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+               int64_t ldb, float beta, float *C, int64_t ldc) {
     for (int64_t j = 0; j < N; j += 32) {
-        int64_t w = N - j < 32 ? N - j : 32;
-        __mmask16 m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
-        __mmask16 m1 = w >= 32 ? 0xFFFF : w <= 16 ? 0 : (__mmask16)((1u << (w - 16)) - 1);
+        __mmask16 m0, m1;
+        panel_masks(N - j, &m0, &m1);
         for (int64_t k = 0; k < K; k += KC) {
             int64_t kc = K - k < KC ? K - k : KC;
-            bool first = k == 0;
-            const float *b = B + k * ldb + j;
-            int64_t i = 0;
-            for (; i + 8 <= M; i += 8)
-                nn_tile_8(kc, A + i * lda + k, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta, first, m0, m1);
-            if (i + 4 <= M) {
-                nn_tile_4(kc, A + i * lda + k, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta, first, m0, m1);
-                i += 4;
-            }
-            if (i + 2 <= M) {
-                nn_tile_2(kc, A + i * lda + k, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta, first, m0, m1);
-                i += 2;
-            }
-            if (i < M)
-                nn_tile_1(kc, A + i * lda + k, lda, b, ldb, C + i * ldc + j, ldc, alpha, beta, first, m0, m1);
+            nn_rows(nn_tiles, M, kc, A + k, lda, B + k * ldb + j, ldb, C + j, ldc, alpha, beta, k == 0, m0, m1);
         }
     }
 }
@@ -317,6 +342,56 @@ __attribute__((target("avx512f"))) static void tn(int64_t M, int64_t N, int64_t 
                 j += 2;
             }
             if (j < N) tn_tile_1(kc, At, B + j * ldb + k, ldb, c + j, ldc, mw, alpha, beta, first);
+        }
+    }
+}
+
+/* --- packed op(B) ------------------------------------------------------------
+ * An unrolled RNN multiplies by the same recurrent kernel U at every step,
+ * forward (h U) and backward (dz Uᵀ). Read where it lies, U (K x N, N =
+ * 4H: 8 KiB rows at H 512) is walked one row per k, each row on a new
+ * page, which the hardware prefetcher does not follow; Uᵀ is read by the
+ * dot-product tile, whose horizontal sums and 4 x 4 register block cost
+ * more than the A B tile (measured at LSTM h512 b32, 16 rows a replica:
+ * the A Bᵀ tile ran at ~48 % of the FMA peak, the A B tile at ~59 %).
+ * Packed once per plan run (core/plan.c), op(B) is stored as panels of 32
+ * columns, each K x 32 contiguous (zero past N): the A B tile then reads
+ * one 128-byte line per k in address order, and Bᵀ takes the same tile. */
+
+__attribute__((target("avx512f"))) void rc_gemm_small_pack(bool trans_b, int64_t N, int64_t K, const float *B,
+                                                            int64_t ldb, float *Bp) {
+    for (int64_t j = 0; j < N; j += 32) {
+        int64_t w = N - j < 32 ? N - j : 32;
+        __mmask16 m0, m1;
+        panel_masks(w, &m0, &m1);
+        float *panel = Bp + j * K; /* panel j / 32 starts at (j / 32) * 32 * K */
+        if (trans_b) {
+            /* op(B)[k][c] = B[c][k]: rows j..j+w of B transposed */
+            for (int64_t k = 0; k < K; k += KT) {
+                int64_t kc = K - k < KT ? K - k : KT;
+                transpose_rows(B + j * ldb + k, ldb, w, kc, panel + k * 32);
+            }
+        } else {
+            /* a row of the panel: 32 floats, zero past N (masked loads) */
+            for (int64_t k = 0; k < K; k++) {
+                const float *b = B + k * ldb + j;
+                _mm512_storeu_ps(panel + k * 32, _mm512_maskz_loadu_ps(m0, b));
+                _mm512_storeu_ps(panel + k * 32 + 16, _mm512_maskz_loadu_ps(m1, b + 16));
+            }
+        }
+    }
+}
+
+void rc_gemm_small_packed(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                          const float *Bp, int64_t j0, int64_t j1, float beta, float *C, int64_t ldc) {
+    if (j1 > N) j1 = N;
+    for (int64_t j = j0; j < j1; j += 32) {
+        __mmask16 m0, m1;
+        panel_masks(N - j, &m0, &m1);
+        for (int64_t k = 0; k < K; k += KC) {
+            int64_t kc = K - k < KC ? K - k : KC;
+            nn_rows(nn_packed_tiles, M, kc, A + k, lda, Bp + j * K + k * 32, 32, C + j, ldc, alpha, beta, k == 0,
+                    m0, m1);
         }
     }
 }

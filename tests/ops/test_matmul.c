@@ -11,6 +11,8 @@
 
 #include "util.h"
 
+bool rc_gemm_small_available(void); /* ops/gemm_impl.h */
+
 /* Unit roundoff of float32. */
 #define U32 (1.0 / (1 << 24))
 
@@ -167,8 +169,6 @@ Test(gemm, products_split_over_two_threads_agree_with_the_exact_result) {
     few_rows_cases(2);
 }
 
-bool rc_gemm_small_available(void);
-
 /* Splitting by columns gives every element of C the same kernel and the
  * same summation order as on one thread: the small AVX-512 kernel's
  * property (BLAS' blocking depends on the width it is given, so under
@@ -205,6 +205,153 @@ Test(gemm, few_row_products_with_beta_zero_overwrite_nan) {
         free(A);
         free(B);
     }
+}
+
+/* --- packed op(B) (rc_sgemm_pack / rc_sgemm_packed) ------------------------ */
+
+/* Packs c's op(B) into a buffer of the documented layout: panels of 32
+ * columns, K x 32 floats each, zero past N. */
+static float *pack_case(const gemm_case *c) {
+    size_t n = (size_t)((c->N + 31) / 32 * 32 * c->K);
+    float *Bp = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    rc_sgemm_pack(c->tb, c->N, c->K, c->B, c->ldb, Bp);
+    return Bp;
+}
+
+static float *run_packed(const gemm_case *c, const float *Bp) {
+    float *C = malloc((size_t)(c->M * c->ldc) * sizeof(float));
+    memcpy(C, c->C0, (size_t)(c->M * c->ldc) * sizeof(float));
+    rc_sgemm_packed(c->M, c->N, c->K, c->alpha, c->A, c->lda, Bp, c->beta, C, c->ldc);
+    return C;
+}
+
+/* The packed product on every tail of the few-row kernel (row blocks of
+ * 8/4/2/1, a last panel cut short, K blocks of 256), both op(B), against
+ * the exact result with check_case's bound; C's padding untouched; the
+ * panel layout itself (zero past N) checked element by element. Without
+ * AVX-512 (RECUR_ISA=avx2) this checks the plain fallback. */
+static void packed_cases(int threads) {
+    static const int64_t Ms[] = {1, 2, 5, 8, 9, 17, 33, 64};
+    static const int64_t Ns[] = {2, 17, 32, 33, 100};
+    static const int64_t Ks[] = {1, 17, 256, 257, 600};
+    static const float ab[][2] = {{1.0f, 0.0f}, {-0.5f, 1.5f}};
+    rc_set_num_threads(threads);
+    rc_rng r;
+    rc_rng_seed(&r, 17);
+    for (int tb = 0; tb < 2; tb++)
+        for (int mi = 0; mi < 8; mi++)
+            for (int ni = 0; ni < 5; ni++)
+                for (int ki = 0; ki < 5; ki++) {
+                    const float *s = ab[(mi + ni + ki) % 2];
+                    gemm_case c = make_case(&r, false, tb, Ms[mi], Ns[ni], Ks[ki], s[0], s[1]);
+                    float *Bp = pack_case(&c), *C = run_packed(&c, Bp);
+                    for (int64_t k = 0; k < c.K; k++)
+                        for (int64_t j = 0; j < (c.N + 31) / 32 * 32; j++) {
+                            float want = j < c.N ? (float)opb(&c, k, j) : 0.0f;
+                            cr_assert_eq(Bp[j / 32 * 32 * c.K + k * 32 + j % 32], want,
+                                         "tb=%d N=%lld K=%lld k=%lld j=%lld", tb, (long long)c.N, (long long)c.K,
+                                         (long long)k, (long long)j);
+                        }
+                    double gam = (double)(c.K + 3) * U32 / (1.0 - (double)(c.K + 3) * U32);
+                    for (int64_t i = 0; i < c.M; i++) {
+                        for (int64_t j = 0; j < c.N; j++) {
+                            double exact = 0, mag = 0;
+                            for (int64_t k = 0; k < c.K; k++) {
+                                exact += opa(&c, i, k) * opb(&c, k, j);
+                                mag += fabs(opa(&c, i, k) * opb(&c, k, j));
+                            }
+                            double c0 = c.C0[i * c.ldc + j];
+                            exact = c.alpha * exact + c.beta * c0;
+                            double bound = gam * (fabs(c.alpha) * mag + fabs(c.beta * c0)) + 1e-30;
+                            cr_assert(fabs(C[i * c.ldc + j] - exact) <= bound,
+                                      "packed tb=%d M=%lld N=%lld K=%lld C[%lld,%lld] = %.9g, exact %.12g", tb,
+                                      (long long)c.M, (long long)c.N, (long long)c.K, (long long)i, (long long)j,
+                                      C[i * c.ldc + j], exact);
+                        }
+                        for (int64_t j = c.N; j < c.ldc; j++)
+                            cr_assert_eq(C[i * c.ldc + j], c.C0[i * c.ldc + j], "packed product wrote C padding");
+                    }
+                    free(C);
+                    free(Bp);
+                    free_case(&c);
+                }
+}
+
+Test(gemm, packed_products_agree_with_the_exact_result_on_every_tail) { packed_cases(1); }
+Test(gemm, packed_products_split_over_two_threads_agree_with_the_exact_result) { packed_cases(2); }
+
+/* Packed A B runs the same tile in the same order as A B read in place,
+ * and a column split keeps every element's summation: bit-identical to
+ * the unpacked product and on one and two threads (A Bᵀ packed is held to
+ * the exact result above: unpacked it runs other kernels). */
+Test(gemm, packed_products_are_bit_identical_to_unpacked_and_across_threads) {
+    if (!rc_gemm_small_available()) cr_skip_test("the small AVX-512 kernel is not in use");
+    rc_rng r;
+    rc_rng_seed(&r, 18);
+    for (int v = 0; v < 4; v++) {
+        gemm_case c = make_case(&r, false, v & 1, v < 2 ? 16 : 33, 1100, 600, 1.0f, v < 2 ? 0.0f : 0.5f);
+        float *Bp = pack_case(&c);
+        rc_set_num_threads(1);
+        float *one = run_packed(&c, Bp), *plain = run_case(&c, false);
+        rc_set_num_threads(2);
+        float *two = run_packed(&c, Bp);
+        size_t bytes = (size_t)(c.M * c.ldc) * sizeof(float);
+        cr_assert(memcmp(one, two, bytes) == 0, "tb=%d: one and two threads differ", v & 1);
+        if (!(v & 1)) cr_assert(memcmp(one, plain, bytes) == 0, "packed and unpacked A B differ");
+        free(one);
+        free(two);
+        free(plain);
+        free(Bp);
+        free_case(&c);
+    }
+}
+
+/* A buffer not 64-byte aligned (against the documented contract) still
+ * packs, by the plain loop, to the same layout: no fault. */
+Test(gemm, packing_into_an_unaligned_buffer_gives_the_same_layout) {
+    rc_rng r;
+    rc_rng_seed(&r, 19);
+    for (int tb = 0; tb < 2; tb++) {
+        gemm_case c = make_case(&r, false, tb, 4, 70, 33, 1.0f, 0.0f);
+        size_t n = (size_t)(96 * c.K);
+        float *good = pack_case(&c), *raw = aligned_alloc(64, (n + 16) * sizeof(float));
+        rc_sgemm_pack(tb, c.N, c.K, c.B, c.ldb, raw + 1);
+        cr_assert(memcmp(good, raw + 1, n * sizeof(float)) == 0, "tb=%d", tb);
+        free(good);
+        free(raw);
+        free_case(&c);
+    }
+}
+
+Test(gemm, packed_products_with_beta_zero_overwrite_nan) {
+    enum { M = 9, N = 40, K = 300 };
+    for (int tb = 0; tb < 2; tb++) {
+        float *A = malloc(M * K * sizeof(float)), *B = malloc(K * N * sizeof(float)), C[M * N];
+        float *Bp = aligned_alloc(64, 64 * K * sizeof(float));
+        for (int i = 0; i < M * K; i++) A[i] = 1.0f;
+        for (int i = 0; i < K * N; i++) B[i] = 0.5f;
+        for (int i = 0; i < M * N; i++) C[i] = NAN;
+        rc_sgemm_pack(tb, N, K, B, tb ? K : N, Bp);
+        rc_sgemm_packed(M, N, K, 1.0f, A, K, Bp, 0.0f, C, N);
+        for (int i = 0; i < M * N; i++) cr_assert_eq(C[i], 150.0f, "tb=%d C[%d] = %g", tb, i, C[i]);
+        free(A);
+        free(B);
+        free(Bp);
+    }
+}
+
+/* Packing is offered where it pays: few rows of A, not transposed, the
+ * small AVX-512 kernel under the BLAS backend; the size is the layout's. */
+Test(gemm, packed_bytes_offers_packing_only_to_few_row_products) {
+    bool small = rc_gemm_small_available();
+    cr_assert_eq(rc_sgemm_packed_bytes(false, false, 16, 2048, 512), small ? (size_t)2048 * 512 * 4 : 0);
+    cr_assert_eq(rc_sgemm_packed_bytes(false, true, 16, 100, 7), small ? (size_t)128 * 7 * 4 : 0);
+    cr_assert_eq(rc_sgemm_packed_bytes(true, false, 16, 2048, 512), 0, "A transposed");
+    cr_assert_eq(rc_sgemm_packed_bytes(false, false, 1, 2048, 512), 0, "one row: sgemv");
+    cr_assert_eq(rc_sgemm_packed_bytes(false, false, 65, 2048, 512), 0, "more rows than the small kernel's");
+    rc_gemm_set_backend(RC_GEMM_NAIVE);
+    cr_assert_eq(rc_sgemm_packed_bytes(false, false, 16, 2048, 512), 0, "naive backend");
+    rc_gemm_set_backend(RC_GEMM_BLAS);
 }
 
 Test(gemm, alpha_and_beta_scale_the_product_and_the_old_c) {
