@@ -28,6 +28,12 @@
  * nothing later (e.g. the running sum of weight-gradient GEMMs, ops/matmul.c
  * matmul_acc).
  *
+ * Packed operands (rc_op.pack_bytes): when one value is read by two or
+ * more kernels of an op that can read it in a layout of its own (an RNN's
+ * recurrent kernel, by the product of every step), the first of them
+ * packs it into an arena buffer that lives until the last, and all of
+ * them read the packed copy (forward_packed). The step list is unchanged.
+ *
  * Running: call each step's kernel with precomputed pointers. No allocation,
  * no graph walking.
  *
@@ -56,7 +62,25 @@ typedef struct step {
     rc_kernel_fn fn;
     void *out;
     void **in;
+    const void *pack_src; /* the first reader of a packed operand packs it: */
+    void *pack_dst;       /* node->op->pack(node, pack_src, pack_dst) first */
 } step;
+
+/* Readers of one packed operand (rc_op.pack_bytes): same op, same input
+ * storage (root and offset), same key and size. Groups of one root that
+ * follow each other in time (an RNN's recurrent kernel, packed for the
+ * forward steps and transposed for the backward ones) share one buffer:
+ * the lead's, taken at its first reader and given back at `end`, the last
+ * reader of the chain, with room for the largest; each group packs into
+ * it again at its own first reader. One long-lived buffer, placed once,
+ * keeps the arena close to its peak, where two would leave gaps. */
+typedef struct pack_group {
+    const rc_op *op;
+    int root, k, first, last, count, buf, next; /* next: the root's next group */
+    int lead, end;                              /* the buffer's owner; its last reader (lead only) */
+    int64_t offset, key[4];
+    size_t bytes, room;                         /* room: the shared buffer's size (lead only) */
+} pack_group;
 
 struct rc_plan {
     rc_graph *g;
@@ -212,13 +236,25 @@ done:
     return total;
 }
 
-/* Two greedy layouts, the smaller kept: largest first, and (when smaller)
- * the buffers alive at the busiest step first, longest-lived lowest, then
- * the rest largest first. The first packs mixed sizes well; the second
- * reaches the busiest step's total exactly, where the first can leave a
- * gap under long-lived values (e.g. an RNN's per-step activations placed
- * above a short-lived large value). Deterministic; the first's offsets are
- * kept when the second is not smaller (or cannot be tried for memory). */
+/* In order of first use (longest-lived first among equals): a
+ * first-fit allocator that knows every lifetime in advance. */
+static int by_first(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    if (sort_pool->first[x] != sort_pool->first[y]) return sort_pool->first[x] - sort_pool->first[y];
+    if (sort_pool->last[x] != sort_pool->last[y]) return sort_pool->last[x] < sort_pool->last[y] ? 1 : -1;
+    return by_size_desc(a, b);
+}
+
+/* Greedy layouts, the smallest kept: largest first; then (when that one
+ * wastes more than 1/32 of the busiest step's total) the buffers alive at
+ * the busiest step first, longest-lived lowest, then the rest largest
+ * first; and in order of first use. The first packs mixed sizes well; the
+ * second reaches the busiest step's total where the first leaves a gap
+ * under long-lived values (an RNN's per-step activations placed above a
+ * short-lived large value); the third where a long-lived buffer starts
+ * early (a packed recurrent kernel, alive from the first step to the last
+ * step of backward) and the others would place it above the activations.
+ * Deterministic; on a tie the earlier layout's offsets are kept. */
 static size_t pool_layout_best(buf_pool *p, int horizon) {
     size_t *live = rc_calloc((size_t)horizon + 2, sizeof *live);
     unsigned char *hot = rc_calloc((size_t)p->n + 1, 1);
@@ -237,14 +273,19 @@ static size_t pool_layout_best(buf_pool *p, int horizon) {
         if (acc > peak) peak = acc, at = s;
     }
     best = total;
-    /* tried only when the first wastes more than 1/32 of the peak */
     if (total > peak + peak / 32 && (off = rc_malloc((size_t)p->n * sizeof *off))) {
-        memcpy(off, p->off, (size_t)p->n * sizeof *off);
+        memcpy(off, p->off, (size_t)p->n * sizeof *off); /* the best so far */
         for (int b = 0; b < p->n; b++) hot[b] = p->first[b] <= at && at <= p->last[b];
         sort_hot = hot;
-        size_t second = pool_layout(p, horizon, by_hot_last);
-        if (second < total) best = second;
-        else memcpy(p->off, off, (size_t)p->n * sizeof *off); /* keep the first */
+        int (*const others[2])(const void *, const void *) = {by_hot_last, by_first};
+        for (int i = 0; i < 2; i++) {
+            size_t t = pool_layout(p, horizon, others[i]); /* (size_t)-1: out of memory, not kept */
+            if (t < best) {
+                best = t;
+                memcpy(off, p->off, (size_t)p->n * sizeof *off);
+            }
+        }
+        memcpy(p->off, off, (size_t)p->n * sizeof *off);
     }
 done:
     rc_free(live);
@@ -279,8 +320,13 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     int *host = rc_malloc((size_t)N * sizeof *host);        /* concat a node is placed in, or -1 */
     int64_t *host_off = rc_calloc((size_t)N, sizeof *host_off);
     unsigned char *hosting = rc_calloc((size_t)N, 1);
+    int *pack_of = rc_malloc((size_t)N * sizeof *pack_of);   /* pack group a node reads through, or -1 */
+    int *pack_head = rc_malloc((size_t)N * sizeof *pack_head); /* first pack group of a root, or -1 */
+    pack_group *packs = NULL;
+    int npacks = 0, packs_cap = 0;
     buf_pool pool = {0};
-    if (!p || !needed || !root || !offset || !last_use || !buf || !order || !host || !host_off || !hosting)
+    if (!p || !needed || !root || !offset || !last_use || !buf || !order || !host || !host_off || !hosting ||
+        !pack_of || !pack_head)
         goto nomem;
     p->g = g;
     p->nnodes = N;
@@ -379,12 +425,78 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     }
     for (int i = 0; i < n; i++) last_use[root[outputs[i]->id]] = norder;
 
+    /* Packed operands: readers grouped by (op, input storage, key); a group
+     * of two or more packs once (rc_op.pack_bytes). Groups are chained per
+     * root so the search is short. */
+    for (int i = 0; i < N; i++) pack_of[i] = -1, pack_head[i] = -1;
+    for (int s = 0; s < norder; s++) {
+        rc_node *v = g->nodes[order[s]];
+        if (!v->op->pack_bytes || !v->op->pack || !v->op->forward_packed || (v->op->flags & RC_OPF_LEAF) ||
+            (root[v->id] != v->id && host[v->id] < 0))
+            continue;
+        int k = -1;
+        int64_t key[4] = {0};
+        size_t bytes = v->op->pack_bytes(v, &k, key);
+        if (!bytes || k < 0 || k >= v->nin) continue;
+        int r = root[v->in[k]->id], gi = pack_head[r];
+        for (; gi >= 0; gi = packs[gi].next) {
+            pack_group *q = &packs[gi];
+            if (q->op == v->op && q->k == k && q->offset == offset[v->in[k]->id] && q->bytes == bytes &&
+                !memcmp(q->key, key, sizeof key))
+                break;
+        }
+        if (gi < 0) {
+            if (npacks == packs_cap) {
+                int cap = packs_cap ? 2 * packs_cap : 8;
+                pack_group *pg = rc_realloc(packs, (size_t)cap * sizeof *pg);
+                if (!pg) goto nomem;
+                packs = pg;
+                packs_cap = cap;
+            }
+            gi = npacks++;
+            packs[gi] = (pack_group){.op = v->op, .root = r, .k = k, .first = s, .buf = -1, .next = pack_head[r],
+                                     .offset = offset[v->in[k]->id], .bytes = bytes};
+            memcpy(packs[gi].key, key, sizeof key);
+            pack_head[r] = gi;
+        }
+        packs[gi].count++;
+        packs[gi].last = s;
+        pack_of[v->id] = gi;
+    }
+    for (int i = 0; i < N; i++)
+        if (pack_of[i] >= 0 && packs[pack_of[i]].count < 2) pack_of[i] = -1;
+    /* Groups are made in order of their first reader; a group starting
+     * after the root's previous packed group has ended shares its buffer.
+     * pack_head now holds each root's latest packed group. */
+    for (int i = 0; i < N; i++) pack_head[i] = -1;
+    for (int gi = 0; gi < npacks; gi++) {
+        pack_group *q = &packs[gi];
+        if (q->count < 2) continue;
+        int prev = pack_head[q->root];
+        if (prev >= 0 && packs[prev].last < q->first) {
+            pack_group *lead = &packs[packs[prev].lead];
+            q->lead = packs[prev].lead;
+            lead->end = q->last;
+            if (q->bytes > lead->room) lead->room = q->bytes;
+        } else {
+            q->lead = gi;
+            q->end = q->last;
+            q->room = q->bytes;
+        }
+        pack_head[q->root] = gi;
+    }
+
     /* Buffers, then steps. */
     for (int s = 0; s < norder; s++) {
         rc_node *v = g->nodes[order[s]];
         bool placed = host[v->id] >= 0;
         bool is_view = root[v->id] != v->id && !placed;
         bool kernel = !(v->op->flags & RC_OPF_LEAF) && !is_view;
+        pack_group *pk = kernel && pack_of[v->id] >= 0 ? &packs[pack_of[v->id]] : NULL;
+        if (pk && pk->first == s && pk->lead == pack_of[v->id]) {
+            pk->buf = pool_take(&pool, round64(pk->room), s);
+            if (pk->buf < 0) goto nomem;
+        }
         if (kernel) {
             if (!v->op->forward) {
                 rc_graph_fail(g, RC_ERR_ARG, "rc_plan_new: op %s has no forward kernel", v->op->name);
@@ -427,6 +539,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
             pool_give(&pool, buf[v->id], s);
             last_use[v->id] = -2;
         }
+        if (pk && packs[pk->lead].end == s) pool_give(&pool, packs[pk->lead].buf, s);
     }
 
     size_t total = pool_layout_best(&pool, norder);
@@ -468,6 +581,16 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
         st->out = p->ptr[v->id];
         st->in = pool_at;
         for (int k = 0; k < v->nin; k++) *pool_at++ = p->ptr[v->in[k]->id];
+        if (pack_of[v->id] >= 0) {
+            const pack_group *pk = &packs[pack_of[v->id]];
+            void *packed = p->arena + pool.off[packs[pk->lead].buf];
+            if (pk->first == s) {
+                st->pack_src = st->in[pk->k];
+                st->pack_dst = packed;
+            }
+            st->in[pk->k] = packed;
+            st->fn = v->op->forward_packed;
+        }
     }
     goto done;
 
@@ -490,6 +613,9 @@ done:
     rc_free(host);
     rc_free(host_off);
     rc_free(hosting);
+    rc_free(pack_of);
+    rc_free(pack_head);
+    rc_free(packs);
     return p;
 }
 
@@ -527,6 +653,7 @@ rc_status rc_plan_run(rc_plan *p, rc_error *err) {
     rc_status r = p->nhooks ? fire(p, &h, 1, err) : RC_OK;
     for (int s = 0; s < p->nsteps && r == RC_OK; s++) {
         const step *st = &p->steps[s];
+        if (st->pack_dst) st->node->op->pack(st->node, st->pack_src, st->pack_dst);
         r = st->fn(st->node, st->out, st->in, p->scratch);
         if (r != RC_OK) {
             char path[300];

@@ -105,6 +105,32 @@ static rc_status matmul_ref(const rc_node *n, void *out, void *const *in, void *
     return RC_OK;
 }
 
+/* Packed B (recur/op.h pack_bytes; recur/gemm.h): a 2-D product whose B
+ * the plan sees read by several products of the same shape — the
+ * recurrent kernel U in h U (forward) and dz Uᵀ (backward) at every step
+ * of an unrolled RNN — reads it packed, once per run, in panels the
+ * few-row kernel streams in address order. */
+static size_t matmul_pack_bytes(const rc_node *n, int *k, int64_t key[4]) {
+    rc_shape a = n->in[0]->shape, b = n->in[1]->shape;
+    if (a.ndim != 2 || b.ndim != 2) return 0;
+    mm_dims d = dims_of(a, b, n->attr.i[0], n->attr.i[1]);
+    *k = 1;
+    key[0] = d.tb, key[1] = d.K, key[2] = d.N, key[3] = d.ldb;
+    return rc_sgemm_packed_bytes(d.ta, d.tb, d.M, d.N, d.K);
+}
+
+static void matmul_pack(const rc_node *n, const void *src, void *dst) {
+    mm_dims d = dims_of(n->in[0]->shape, n->in[1]->shape, n->attr.i[0], n->attr.i[1]);
+    rc_sgemm_pack(d.tb, d.N, d.K, src, d.ldb, dst);
+}
+
+static rc_status matmul_fwd_packed(const rc_node *n, void *out, void *const *in, void *s) {
+    (void)s;
+    mm_dims d = dims_of(n->in[0]->shape, n->in[1]->shape, n->attr.i[0], n->attr.i[1]);
+    rc_sgemm_packed(d.M, d.N, d.K, 1.0f, in[0], d.lda, in[1], 0.0f, out, d.N);
+    return RC_OK;
+}
+
 /* A as the input projection of an RNN reads it: rows of steps [t0, t1) of
  * a leaf x (B, T, I) in time-major order, declared so by the layer with a
  * time_rows node (ops/shape.c, layers/rnn.c). For the weight gradient
@@ -358,7 +384,8 @@ done:
 
 const rc_op rc_op_matmul = {.name = "matmul", .arity = 2, .infer = matmul_infer, .forward = matmul_fwd,
                             .reference = matmul_ref, .grad = matmul_grad, .accumulate = matmul_accumulate,
-                            .label = matmul_label};
+                            .label = matmul_label, .pack_bytes = matmul_pack_bytes, .pack = matmul_pack,
+                            .forward_packed = matmul_fwd_packed};
 
 rc_node *rc_matmul(rc_graph *g, rc_node *a, rc_node *b, bool trans_a, bool trans_b) {
     rc_node *in[2] = {a, b};

@@ -61,10 +61,14 @@ Test(rnn_memory, training_plan_grows_linearly_with_sequence_length) {
  *            backward must keep, per step LSTM i, f, g, o, c, h (6·B·H),
  *            GRU z, r, candidate, recurrent candidate term, h (5·B·H).
  * The issue asks for 1.3 at every point of its grid (H 32, 128, 512; B 1
- * and 32). The bounds are what the planner reaches now plus under 0.01
- * (b32: LSTM 1.192 / 1.186 / 1.064, GRU 1.220 / 1.230 / 1.234 at H 32 /
- * 128 / 512; b1 at most 1.211, GRU H 32), so a regression fails here. Plan
- * bytes are deterministic: no run, no timing. */
+ * and 32). The bounds are what the planner reaches now plus under 0.01,
+ * never above 1.3 (b32: LSTM 1.200 / 1.224 / 1.192, GRU 1.227 / 1.263 /
+ * 1.2997 at H 32 / 128 / 512; b1 at most 1.211, GRU H 32), so a
+ * regression fails here. At b32 the plan keeps one packed copy of the
+ * recurrent kernel from the first step to the last step of backward
+ * (core/plan.c, packed operands): + 0.006 to + 0.13 of `need` (LSTM h512,
+ * where U is 4 MiB); GRU h512 is the tightest point. Plan bytes are
+ * deterministic: no run, no timing. */
 static double train_ratio(const char *cell, int64_t H, int64_t B) {
     const int64_t T = 50, I = 64;
     rc_graph *g = rc_graph_new();
@@ -93,8 +97,8 @@ static double train_ratio(const char *cell, int64_t H, int64_t B) {
 
 Test(rnn_memory, training_step_at_every_grid_point_within_bound) {
     struct { const char *cell; int64_t H, B; double bound; } pts[] = {
-        {"lstm", 32, 32, 1.20},  {"lstm", 128, 32, 1.19}, {"lstm", 512, 32, 1.07}, {"gru", 32, 32, 1.23},
-        {"gru", 128, 32, 1.24},  {"gru", 512, 32, 1.24},  {"lstm", 32, 1, 1.22},   {"lstm", 128, 1, 1.22},
+        {"lstm", 32, 32, 1.21},  {"lstm", 128, 32, 1.23}, {"lstm", 512, 32, 1.20}, {"gru", 32, 32, 1.23},
+        {"gru", 128, 32, 1.27},  {"gru", 512, 32, 1.30},  {"lstm", 32, 1, 1.22},   {"lstm", 128, 1, 1.22},
         {"lstm", 512, 1, 1.22},  {"gru", 32, 1, 1.22},    {"gru", 128, 1, 1.22},   {"gru", 512, 1, 1.22}};
     for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
         double r = train_ratio(pts[i].cell, pts[i].H, pts[i].B);
@@ -138,12 +142,13 @@ Test(rnn_memory, chunked_projection_gradients_match_the_reference) {
  * and matmul's gradient makes them again from x (ops/matmul.c rows_again):
  * no gradient node reads the forward's time-major copy, which therefore
  * dies after the forward pass. Without it the LSTM/GRU h32 b32 T50
- * training plan grows from 1 650 816 / 1 438 592 bytes (this test's bound)
- * to 2 060 416 / 1 848 192: the copy (T·B·I floats) lives through backward. */
+ * training plan grows from 1 667 200 / 1 450 880 bytes (this test's bound,
+ * with the packed recurrent kernel) by 409 600 bytes: the copy (T·B·I
+ * floats) lives through backward. */
 Test(rnn_memory, the_kernel_gradient_reads_the_input_rows_again) {
     const rc_op *time_rows = rc_op_find("time_rows");
     cr_assert(time_rows);
-    const size_t bound[2] = {1650816, 1438592};
+    const size_t bound[2] = {1667200, 1450880};
     for (int kind = 0; kind < 2; kind++) {
         const int64_t B = 32, T = 50, I = 64, H = 32;
         rc_graph *g = rc_graph_new();

@@ -91,6 +91,23 @@ struct rc_op {
     rc_node *(*accumulate)(rc_graph *g, rc_node *const *c, int n);
     /* Short label for DOT export, e.g. "slice[1, 0:4]"; NULL = op name. */
     void (*label)(const rc_node *n, char *buf, size_t len);
+    /* Optional: an operand read in a layout made once per run ("packed").
+     * pack_bytes returns 0 (read as stored) or the packed size of input *k
+     * for this node, and sets *k and key[0..3] (what the layout depends
+     * on). When one value (the same storage) is input *k of two or more
+     * nodes of this op with equal keys and sizes in a plan — an unrolled
+     * RNN's recurrent kernel, read at every step — the plan calls pack(n,
+     * value, packed) right before the first of them runs, into that many
+     * bytes of its arena (64-byte aligned, alive until the last of them;
+     * groups of one value that follow each other in time share one
+     * buffer, each packing at its own first reader), and runs
+     * forward_packed for each with in[k] pointing at the packed copy. The value must not change in between; in a run no value does
+     * (values are final when computed, leaves are written only by
+     * side-effect kernels, which run last, and by hooks, which run before
+     * the first reader: recur/plan.h). NULL = never packed. */
+    size_t (*pack_bytes)(const rc_node *n, int *k, int64_t key[4]);
+    void (*pack)(const rc_node *n, const void *src, void *dst);
+    rc_kernel_fn forward_packed;
 };
 
 /* A node. Fields are read by kernels, planners and exporters; only
