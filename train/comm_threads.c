@@ -67,6 +67,27 @@ static rc_status post(rc_comm *c, int si, int kind, void *data, int64_t len, int
     return RC_OK;
 }
 
+/* Elements [lo, hi) of the n buffers replaced by their sum, added in rank
+ * order. In blocks through a local array, so the compiler vectorises the
+ * loops (the buffers may alias as far as it knows): the gradients of an
+ * LSTM h512 are 4.7 MB a replica, summed every step. */
+enum { SUM_BLOCK = 512 };
+#define SUM_RANKS(T, NAME)                                                                        \
+    static void NAME(T **p, int n, int64_t lo, int64_t hi) {                                      \
+        T acc[SUM_BLOCK];                                                                         \
+        for (int64_t j0 = lo; j0 < hi; j0 += SUM_BLOCK) {                                         \
+            int64_t w = hi - j0 < SUM_BLOCK ? hi - j0 : SUM_BLOCK;                                \
+            memcpy(acc, p[0] + j0, (size_t)w * sizeof(T));                                        \
+            for (int q = 1; q < n; q++) {                                                         \
+                const T *src = p[q] + j0;                                                         \
+                for (int64_t j = 0; j < w; j++) acc[j] += src[j];                                 \
+            }                                                                                     \
+            for (int q = 0; q < n; q++) memcpy(p[q] + j0, acc, (size_t)w * sizeof(T));            \
+        }                                                                                         \
+    }
+SUM_RANKS(float, sum_f32)
+SUM_RANKS(double, sum_f64)
+
 static rc_status complete(rc_comm *c, int si, rc_error *err) {
     group *g = grp(c);
     coll_slot *s = &g->s[si];
@@ -78,21 +99,10 @@ static rc_status complete(rc_comm *c, int si, rc_error *err) {
     if (broken) return broken_err(err);
     if (!bad) {
         int64_t lo = s->len * r / n, hi = s->len * (r + 1) / n;
-        if (s->kind == K_F32) {
-            float **p = (float **)s->ptr;
-            for (int64_t j = lo; j < hi; j++) {
-                float sum = p[0][j];
-                for (int q = 1; q < n; q++) sum += p[q][j];
-                for (int q = 0; q < n; q++) p[q][j] = sum;
-            }
-        } else if (s->kind == K_F64) {
-            double **p = (double **)s->ptr;
-            for (int64_t j = lo; j < hi; j++) {
-                double sum = p[0][j];
-                for (int q = 1; q < n; q++) sum += p[q][j];
-                for (int q = 0; q < n; q++) p[q][j] = sum;
-            }
-        } else if (s->kind == K_BCAST && r != s->root && s->len) {
+        if (s->kind == K_F32)
+            sum_f32((float **)s->ptr, n, lo, hi);
+        else if (s->kind == K_F64)
+            sum_f64((double **)s->ptr, n, lo, hi); else if (s->kind == K_BCAST && r != s->root && s->len) {
             memcpy(s->ptr[r], s->ptr[s->root], (size_t)s->len);
         }
     }
