@@ -7,9 +7,10 @@
  * resolve views to (root node, element offset), compute each root's last
  * use, and give every non-leaf root a buffer that lives from the step that
  * computes it to its last consumer. Buffers are laid out in one arena
- * allocated once, in an order (largest first, or those alive at the
- * busiest step first), each at the lowest offset free for its whole
- * lifetime (pool_layout, pool_layout_best).
+ * allocated once, in an order (largest first, those alive at the busiest
+ * step first, or in order of first use; the smallest arena is kept), each
+ * at the lowest offset free for its whole lifetime (pool_layout,
+ * pool_layout_best).
  *
  * Placement ("write into slice"): a concat (an op flagged RC_OPF_CONCAT)
  * whose pieces are contiguous blocks of its output (outer size 1 along its

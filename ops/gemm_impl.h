@@ -23,7 +23,8 @@ static inline bool rc_gemm_small_uses_tn(bool trans_b, int64_t M, int64_t K) {
  * 64-byte aligned. */
 void rc_gemm_small_pack(bool trans_b, int64_t N, int64_t K, const float *B, int64_t ldb, float *Bp);
 /* Columns [j0, j1) of C = alpha A op(B) + beta C from the packed op(B);
- * j0 a multiple of 32. Same tile and summation order as A B unpacked. */
+ * j0 a multiple of 32 (j1 anything, clamped to N). Same tile and
+ * summation order as A B unpacked. */
 void rc_gemm_small_packed(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                           const float *Bp, int64_t j0, int64_t j1, float beta, float *C, int64_t ldc);
 

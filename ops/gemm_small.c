@@ -387,7 +387,7 @@ void rc_gemm_small_packed(int64_t M, int64_t N, int64_t K, float alpha, const fl
     if (j1 > N) j1 = N;
     for (int64_t j = j0; j < j1; j += 32) {
         __mmask16 m0, m1;
-        panel_masks(N - j, &m0, &m1);
+        panel_masks(j1 - j, &m0, &m1); /* a range may end inside a panel */
         for (int64_t k = 0; k < K; k += KC) {
             int64_t kc = K - k < KC ? K - k : KC;
             nn_rows(nn_packed_tiles, M, kc, A + k, lda, Bp + j * K + k * 32, 32, C + j, ldc, alpha, beta, k == 0,

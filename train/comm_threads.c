@@ -102,7 +102,8 @@ static rc_status complete(rc_comm *c, int si, rc_error *err) {
         if (s->kind == K_F32)
             sum_f32((float **)s->ptr, n, lo, hi);
         else if (s->kind == K_F64)
-            sum_f64((double **)s->ptr, n, lo, hi); else if (s->kind == K_BCAST && r != s->root && s->len) {
+            sum_f64((double **)s->ptr, n, lo, hi);
+        else if (s->kind == K_BCAST && r != s->root && s->len) {
             memcpy(s->ptr[r], s->ptr[s->root], (size_t)s->len);
         }
     }

@@ -361,12 +361,12 @@ Test(plan, a_weight_read_by_every_step_is_packed_once_and_read_packed) {
     rc_plan *plain = rc_plan_new(g, outs, 2);
     rc_gemm_set_backend(RC_GEMM_BLAS);
     cr_assert(plain, "%s", rc_graph_error(g));
-    /* one copy, shared by the forward and the backward group: more than
-     * the plain plan, by at most the copy's bytes (the arena's layout may
-     * hide part of it in a gap) */
+    /* one copy, shared by the forward and the backward group: at most the
+     * copy's bytes more than the plain plan (the arena's layout may hide
+     * part of it in a gap) */
     if (rc_gemm_small_available()) {
         size_t a = rc_plan_peak_bytes(packed), b = rc_plan_peak_bytes(plain);
-        cr_assert(a > b && a <= b + 64 * H * sizeof(float), "packed %zu, plain %zu", a, b);
+        cr_assert(a >= b && a <= b + 64 * H * sizeof(float), "packed %zu, plain %zu", a, b);
     } else
         cr_assert_eq(rc_plan_peak_bytes(packed), rc_plan_peak_bytes(plain));
 

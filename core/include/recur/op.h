@@ -101,10 +101,15 @@ struct rc_op {
      * bytes of its arena (64-byte aligned, alive until the last of them;
      * groups of one value that follow each other in time share one
      * buffer, each packing at its own first reader), and runs
-     * forward_packed for each with in[k] pointing at the packed copy. The value must not change in between; in a run no value does
-     * (values are final when computed, leaves are written only by
-     * side-effect kernels, which run last, and by hooks, which run before
-     * the first reader: recur/plan.h). NULL = never packed. */
+     * forward_packed for each with in[k] pointing at the packed copy.
+     * The value must not change in between; in a run no value does
+     * (values are final when computed, and leaves are written only by
+     * side-effect kernels, which run last), except through a hook
+     * (recur/plan.h): a hook may rewrite the value before its first
+     * reader — packing comes after it — but one that rewrote it between
+     * two packed readers (say, an on_needed hook of a view of it read
+     * later) would not be seen by the later readers. NULL = never
+     * packed. */
     size_t (*pack_bytes)(const rc_node *n, int *k, int64_t key[4]);
     void (*pack)(const rc_node *n, const void *src, void *dst);
     rc_kernel_fn forward_packed;

@@ -37,12 +37,14 @@ void rc_sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
  * as panels of 32 columns, each K x 32 floats contiguous, zero past N.
  *
  * rc_sgemm_packed_bytes: the size of the packed op(B) when a product of
- * these shapes would run faster from it (A not transposed, 2..64 rows, the
- * CPU's AVX-512 kernels, the BLAS backend), else 0: then do not pack.
- * rc_sgemm_pack: write it into Bp (the caller's buffer of that many bytes,
- * 64-byte aligned). rc_sgemm_packed: C = alpha A op(B) + beta C from it,
- * A (M, K) not transposed; results equal rc_sgemm's to rounding (the same
- * kernel as A B unpacked, so for A B bit-identical to it). */
+ * these shapes would run faster from it (A not transposed, 2..64 rows, at
+ * least 2 columns, the CPU's AVX-512 kernels, the BLAS backend), else 0:
+ * then do not pack. rc_sgemm_pack: write it into Bp (the caller's buffer
+ * of that many bytes, 64-byte aligned). rc_sgemm_packed: C = alpha A
+ * op(B) + beta C from it, A (M, K) not transposed; results equal
+ * rc_sgemm's to rounding (with the AVX-512 kernels the same tile as A B
+ * unpacked, so for A B bit-identical to it; without them, or under the
+ * naive backend, a plain loop over the panels). */
 size_t rc_sgemm_packed_bytes(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K);
 void rc_sgemm_pack(bool trans_b, int64_t N, int64_t K, const float *B, int64_t ldb, float *Bp);
 void rc_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *Bp,
