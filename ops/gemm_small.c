@@ -125,16 +125,26 @@ static void nn_rows(const nn_tile_fn tile[4], int64_t M, int64_t kc, const float
         }
 }
 
-static void nn(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B,
-               int64_t ldb, float beta, float *C, int64_t ldc) {
-    for (int64_t j = 0; j < N; j += 32) {
+/* Columns [j0, j1) of C (j0 a multiple of 32), panel by panel, K in
+ * blocks of KC. Element (k, j) of op(B) is at B + j * col_step + k * ldb:
+ * col_step 1 for B read in place, K for packed panels (ldb 32). */
+static void nn_panels(const nn_tile_fn tile[4], int64_t M, int64_t K, float alpha, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, int64_t col_step, int64_t j0, int64_t j1, float beta, float *C,
+                      int64_t ldc) {
+    for (int64_t j = j0; j < j1; j += 32) {
         __mmask16 m0, m1;
-        panel_masks(N - j, &m0, &m1);
+        panel_masks(j1 - j, &m0, &m1); /* a range may end inside a panel */
         for (int64_t k = 0; k < K; k += KC) {
             int64_t kc = K - k < KC ? K - k : KC;
-            nn_rows(nn_tiles, M, kc, A + k, lda, B + k * ldb + j, ldb, C + j, ldc, alpha, beta, k == 0, m0, m1);
+            nn_rows(tile, M, kc, A + k, lda, B + j * col_step + k * ldb, ldb, C + j, ldc, alpha, beta, k == 0, m0,
+                    m1);
         }
     }
+}
+
+static void nn(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+               int64_t ldb, float beta, float *C, int64_t ldc) {
+    nn_panels(nn_tiles, M, K, alpha, A, lda, B, ldb, 1, 0, N, beta, C, ldc);
 }
 
 /* C[i][j] for i < MR, j < NR: dot products of A's rows with B's rows. */
@@ -384,16 +394,7 @@ __attribute__((target("avx512f"))) void rc_gemm_small_pack(bool trans_b, int64_t
 
 void rc_gemm_small_packed(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                           const float *Bp, int64_t j0, int64_t j1, float beta, float *C, int64_t ldc) {
-    if (j1 > N) j1 = N;
-    for (int64_t j = j0; j < j1; j += 32) {
-        __mmask16 m0, m1;
-        panel_masks(j1 - j, &m0, &m1); /* a range may end inside a panel */
-        for (int64_t k = 0; k < K; k += KC) {
-            int64_t kc = K - k < KC ? K - k : KC;
-            nn_rows(nn_packed_tiles, M, kc, A + k, lda, Bp + j * K + k * 32, 32, C + j, ldc, alpha, beta, k == 0,
-                    m0, m1);
-        }
-    }
+    nn_panels(nn_packed_tiles, M, K, alpha, A, lda, Bp, 32, K, j0, j1 < N ? j1 : N, beta, C, ldc);
 }
 
 bool rc_gemm_small_available(void) {
