@@ -69,8 +69,7 @@ Test(rnn_memory, training_plan_grows_linearly_with_sequence_length) {
  * (core/plan.c, packed operands): + 0.006 to + 0.13 of `need` (LSTM h512,
  * where U is 4 MiB); GRU h512 is the tightest point. Plan bytes are
  * deterministic: no run, no timing. */
-static double train_ratio(const char *cell, int64_t H, int64_t B) {
-    const int64_t T = 50, I = 64;
+static double train_ratio_at(const char *cell, int64_t H, int64_t B, int64_t T, int64_t I) {
     rc_graph *g = rc_graph_new();
     rc_cell_config cc = rc_cell_defaults(H);
     bool lstm = cell[0] == 'l';
@@ -94,6 +93,8 @@ static double train_ratio(const char *cell, int64_t H, int64_t B) {
     rc_graph_free(g);
     return ratio;
 }
+
+static double train_ratio(const char *cell, int64_t H, int64_t B) { return train_ratio_at(cell, H, B, 50, 64); }
 
 Test(rnn_memory, training_step_at_every_grid_point_within_bound) {
     struct { const char *cell; int64_t H, B; double bound; } pts[] = {
@@ -177,5 +178,26 @@ Test(rnn_memory, the_kernel_gradient_reads_the_input_rows_again) {
         rc_plan_free(p);
         rc_rnn_free(l);
         rc_graph_free(g);
+    }
+}
+
+/* Off the grid, where the plan used to keep far more than backward needs
+ * (the figures before, in brackets): a sequence of 256..511 rows was one
+ * projection chunk, whose stack of per-step deltas (4H a row) sat beside
+ * every step's activations (LSTM h32 b8 T50 I16: 1.93); a large recurrent
+ * kernel over few steps was packed whatever the copy cost (GRU h1024 b32
+ * T5: 1.49). Now at least 4 chunks of 64 rows or more (layers/rnn.c
+ * MIN_CHUNKS) and the packing budget (core/plan.c): every point within
+ * 1.3. Plan bytes only: no run. */
+Test(rnn_memory, training_step_off_the_grid_within_bound) {
+    struct { const char *cell; int64_t H, B, T, I; double before; } pts[] = {
+        {"lstm", 32, 8, 50, 16, 1.93},   {"lstm", 128, 8, 50, 64, 1.65},  {"lstm", 512, 8, 100, 64, 1.36},
+        {"lstm", 768, 32, 20, 16, 1.42}, {"gru", 1024, 32, 5, 64, 1.49},  {"gru", 768, 64, 5, 16, 1.58},
+        {"lstm", 256, 16, 20, 64, 1.48}, {"lstm", 512, 16, 50, 64, 1.36}};
+    for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+        double r = train_ratio_at(pts[i].cell, pts[i].H, pts[i].B, pts[i].T, pts[i].I);
+        cr_assert_leq(r, 1.30, "%s h%lld b%lld T%lld I%lld train: (plan + leaves) / need = %.4f > 1.30 (was %.2f)",
+                      pts[i].cell, (long long)pts[i].H, (long long)pts[i].B, (long long)pts[i].T, (long long)pts[i].I,
+                      r, pts[i].before);
     }
 }
