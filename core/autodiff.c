@@ -6,6 +6,7 @@
  * topological order, so one sweep from y's id down to 0 sees every consumer
  * of v before v itself. Contributions are summed with one add_n per node.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -69,6 +70,29 @@ static rc_node *accumulate(rc_graph *g, rc_node **c, int n) {
     rc_free(used);
     if (rest != small) rc_free(rest);
     if (group != gsmall) rc_free(group);
+    return r;
+}
+
+static int by_id(const void *a, const void *b) {
+    int x = (*(rc_node *const *)a)->id, y = (*(rc_node *const *)b)->id;
+    return (x > y) - (x < y);
+}
+
+rc_node *rc_running_sum(rc_graph *g, rc_node *const *c, int n) {
+    if (!g || !c || n < 1) return NULL;
+    rc_node **v = rc_malloc((size_t)n * sizeof *v), *r = NULL;
+    if (!v) return rc_graph_fail(g, RC_ERR_NOMEM, "rc_gradients: out of memory");
+    memcpy(v, c, (size_t)n * sizeof *v);
+    qsort(v, (size_t)n, sizeof *v, by_id); /* the order backward makes them in */
+    bool same = true;
+    for (int k = 1; k < n && same; k++) same = rc_shape_eq(v[k]->shape, v[0]->shape) && v[k]->dtype == v[0]->dtype;
+    for (int k = 0; k < n && same; k++) {
+        rc_graph_schedule_after(g, v[k]);
+        r = k == 0 ? v[0] : rc_add_n(g, (rc_node *[]){r, v[k]}, 2);
+        rc_graph_schedule_after(g, NULL);
+        if (!r) break;
+    }
+    rc_free(v);
     return r;
 }
 

@@ -407,38 +407,13 @@ static void sum_to_grad(rc_graph *g, rc_node *n, rc_node *dy, rc_node **dx) {
     dx[0] = rc_broadcast_to(g, dy, n->in[0]->shape);
 }
 
-/* sum_k sum_to(x_k) as a running sum: each partial sum is added right
- * after its contribution is made (rc_graph_schedule_after), so a
- * contribution dies at once instead of waiting for one add_n at the end.
- * An unrolled GRU's recurrent bias gets one contribution per step, made
- * as backward passes it: held to the end, T of them (batch 1: as much as
- * every step's delta) sat on the step's memory peak. A few contributions
- * (up to RUNNING_MIN - 1, e.g. a three-step picture) stay one add_n. */
-enum { RUNNING_MIN = 5 };
-
-static int by_id(const void *a, const void *b) {
-    int x = (*(rc_node *const *)a)->id, y = (*(rc_node *const *)b)->id;
-    return (x > y) - (x < y);
-}
-
+/* sum_k sum_to(x_k) as a running sum (rc_running_sum): an unrolled GRU's
+ * recurrent bias gets one contribution per step, made as backward passes
+ * it; held for one add_n at the end, T of them (batch 1: as much as every
+ * step's delta) sat on the step's memory peak. A few contributions (up to
+ * RC_RUNNING_MIN - 1, e.g. a three-step picture) stay one add_n. */
 static rc_node *sum_to_accumulate(rc_graph *g, rc_node *const *c, int n) {
-    if (n < RUNNING_MIN) return NULL;
-    rc_node **v = rc_malloc((size_t)n * sizeof *v), *r = NULL;
-    if (!v) return NULL;
-    memcpy(v, c, (size_t)n * sizeof *v);
-    qsort(v, (size_t)n, sizeof *v, by_id); /* the order backward makes them in */
-    for (int k = 0; k < n; k++) {
-        if (!rc_shape_eq(v[k]->shape, v[0]->shape)) {
-            r = NULL;
-            break;
-        }
-        rc_graph_schedule_after(g, v[k]);
-        r = k == 0 ? v[0] : rc_add(g, r, v[k]);
-        rc_graph_schedule_after(g, NULL);
-        if (!r) break;
-    }
-    rc_free(v);
-    return r;
+    return n < RC_RUNNING_MIN ? NULL : rc_running_sum(g, c, n);
 }
 
 static void shape_label(const rc_node *n, char *buf, size_t len) {
