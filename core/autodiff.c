@@ -80,18 +80,21 @@ static int by_id(const void *a, const void *b) {
 
 rc_node *rc_running_sum(rc_graph *g, rc_node *const *c, int n) {
     if (!g || !c || n < 1) return NULL;
+    for (int k = 0; k < n; k++)
+        if (!c[k] || c[k]->graph != g) return NULL;
     rc_node **v = rc_malloc((size_t)n * sizeof *v), *r = NULL;
-    if (!v) return rc_graph_fail(g, RC_ERR_NOMEM, "rc_gradients: out of memory");
+    if (!v) return rc_graph_fail(g, RC_ERR_NOMEM, "rc_running_sum: out of memory");
     memcpy(v, c, (size_t)n * sizeof *v);
     qsort(v, (size_t)n, sizeof *v, by_id); /* the order backward makes them in */
     bool same = true;
     for (int k = 1; k < n && same; k++) same = rc_shape_eq(v[k]->shape, v[0]->shape) && v[k]->dtype == v[0]->dtype;
+    int anchor = g->anchor; /* the caller's, restored after */
     for (int k = 0; k < n && same; k++) {
         rc_graph_schedule_after(g, v[k]);
         r = k == 0 ? v[0] : rc_add_n(g, (rc_node *[]){r, v[k]}, 2);
-        rc_graph_schedule_after(g, NULL);
         if (!r) break;
     }
+    g->anchor = anchor;
     rc_free(v);
     return r;
 }

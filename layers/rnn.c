@@ -233,15 +233,16 @@ static rc_node *step_rows(rc_graph *g, rc_node *seq, int64_t t) {
 }
 
 /* Rows of a projection chunk: up to PROJECT_ROWS; and at least
- * MIN_CHUNKS chunks of MIN_CHUNK_ROWS or more when the sequence has
- * SPLIT_ROWS rows or more. Backward keeps one chunk's stack of per-step
+ * MIN_CHUNKS chunks (of whole steps, so about SPLIT_ROWS / MIN_CHUNKS rows
+ * or more; at most T) when the sequence has SPLIT_ROWS rows or more.
+ * Backward keeps one chunk's stack of per-step
  * deltas (rows x 4H for an LSTM) beside every step's activations (6H a
  * row): as one chunk of 256..511 rows that stack is 2/3 of the
  * activations (LSTM h32 b8 T50 needed 1.93x what backward keeps; in 4
  * chunks 1.25x; b4 T20: 1.59x, 1.24x). Below 64 rows (batch 1 at T 50, or
  * short sequences drawn as pictures) one chunk, as before: the stack is
  * small and the weight gradient one GEMM. */
-enum { PROJECT_ROWS = 256, MIN_CHUNKS = 4, MIN_CHUNK_ROWS = 16, SPLIT_ROWS = 64 };
+enum { PROJECT_ROWS = 256, MIN_CHUNKS = 4, SPLIT_ROWS = 64 };
 
 /* cell.project of steps [t0, t1) of seq (T, B, I), chunk k of n (as even
  * as the steps allow), as (t1 - t0, B, F). `leaf`: the leaf x that seq is
@@ -358,7 +359,7 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
      * steps). */
     int64_t nchunks = c->cls->project ? (T * B) / PROJECT_ROWS : 1;
     if (c->cls->project && nchunks < MIN_CHUNKS)
-        nchunks = T * B < SPLIT_ROWS ? 1 : (T * B) / MIN_CHUNK_ROWS < MIN_CHUNKS ? (T * B) / MIN_CHUNK_ROWS : MIN_CHUNKS;
+        nchunks = T * B < SPLIT_ROWS ? 1 : MIN_CHUNKS;
     if (nchunks < 1) nchunks = 1;
     if (nchunks > T) nchunks = T;
     rc_node *xseq = seq, *proj = NULL;

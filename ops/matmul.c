@@ -249,8 +249,16 @@ enum { GROUP_ROWS = 256, MIN_GROUP_ROWS = 64 };
 /* A contribution of this many rows is its own group: its GEMM is efficient
  * enough alone (GRU b32: one per step, K = 32), and it needs no stack, so
  * nothing is copied and nothing more is kept. Below it (b1: K = 1, rank-1
- * products) contributions are stacked, GROUP_ROWS rows a group. */
+ * products) contributions are stacked, GROUP_ROWS rows a group (fewer
+ * when the rows are few: matmul_accumulate). */
 enum { ALONE_ROWS = 32 };
+
+/* A contribution whose B is a stack already (e.g. one projected chunk's)
+ * or has ALONE_ROWS rows: its GEMM is a group of its own. */
+static bool own_group(const rc_node *b) {
+    const rc_node *pb = peel_reshape(b);
+    return ((pb->op->flags & RC_OPF_CONCAT) && pb->attr.i[0] == 0 && pb->nin > 1) || b->shape.dim[0] >= ALONE_ROWS;
+}
 
 typedef struct mm_group {
     int anchor;    /* id after which the group's nodes may run */
@@ -287,7 +295,8 @@ static bool group_factors(rc_graph *g, mm_group *gr, rc_node **as, rc_node **bs,
  *     made, ops/shape.c pad_accumulate; one per projected chunk of steps,
  *     layers/rnn.c) read that stack as it is, their A stacked in its order;
  *   - the others, in the order given (backward's order), in groups of
- *     GROUP_ROWS rows, each stacking its B and A.
+ *     group_rows rows (GROUP_ROWS, or a quarter of theirs), each stacking
+ *     its B and A.
  * Each group's GEMM runs as soon as its factors exist (group_factors),
  * adding onto the sum of the groups before it in place (matmul_acc), so
  * backward keeps one group's stacks and one weight-sized sum at a time and
@@ -344,9 +353,10 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
      * that is less (not under MIN_GROUP_ROWS). A group's stacks (its B
      * and A rows) wait beside the activations until its GEMM: one group of
      * a whole GRU h32 b4 T50 (200 rows of 3H) was 60 % of them. */
-    int64_t rest_rows = 0;
-    for (int k = 0; k < n; k++)
-        if (grp[k] < 0) rest_rows += c[k]->in[1]->shape.dim[0];
+    int64_t rest_rows = 0; /* rows of the contributions to be grouped */
+    for (int k = 0; k < n; k++) {
+        if (grp[k] < 0 && !own_group(c[k]->in[1])) rest_rows += c[k]->in[1]->shape.dim[0];
+    }
     int64_t group_rows = rest_rows / 4 < GROUP_ROWS ? rest_rows / 4 : GROUP_ROWS;
     if (group_rows < MIN_GROUP_ROWS) group_rows = MIN_GROUP_ROWS;
     for (int k = 0; k < n;) {
@@ -358,9 +368,7 @@ static rc_node *matmul_accumulate(rc_graph *g, rc_node *const *c, int n) {
         int64_t rows = 0;
         for (; k < n && rows < group_rows; k++) {
             if (grp[k] >= 0) continue;
-            const rc_node *pb = peel_reshape(c[k]->in[1]);
-            bool stacked = ((pb->op->flags & RC_OPF_CONCAT) && pb->attr.i[0] == 0 && pb->nin > 1) ||
-                           c[k]->in[1]->shape.dim[0] >= ALONE_ROWS;
+            bool stacked = own_group(c[k]->in[1]);
             if (stacked && m > 0) break;
             as[m] = c[k]->in[0];
             bs[m] = c[k]->in[1];

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <recur/op.h>
+
 #include "util.h"
 
 /* f(x) = x tanh x;  f' = t + x (1 - t^2);  f'' = 2 (1 - t^2)(1 - x t). */
@@ -255,5 +257,47 @@ Test(autodiff, op_without_gradient_on_the_path_is_an_error_not_a_zero) {
     cr_assert_null(d2);
     cr_assert(strstr(rc_graph_error(g), "op lstm_cell_grad"), "%s", rc_graph_error(g));
     cr_assert(strstr(rc_graph_error(g), "has no gradient"), "%s", rc_graph_error(g));
+    rc_graph_free(g);
+}
+
+/* rc_running_sum (recur/op.h): the sum of equal-shaped contributions in id
+ * order, each add planned right after its contribution; NULL for
+ * mismatched shapes or a NULL entry; one contribution is itself; the
+ * caller's schedule anchor is kept. Values: the reference evaluator's sum.
+ * Through sum_to's hook, a bias read by 6 steps gets its gradient as
+ * such a chain (add_n nodes of two inputs), not one add_n of 6. */
+Test(autodiff, running_sum_adds_contributions_in_order_and_keeps_the_anchor) {
+    rc_graph *g = rc_graph_new();
+    rc_rng r;
+    rc_rng_seed(&r, 3);
+    rc_node *c[5];
+    for (int k = 0; k < 5; k++) c[k] = tu_const(g, RC_SHAPE(4, 3), &r, -1, 1);
+    rc_node *odd = tu_const(g, RC_SHAPE(3, 4), &r, -1, 1);
+    cr_assert_eq(rc_running_sum(g, c, 1), c[0]);
+    cr_assert_null(rc_running_sum(g, (rc_node *[]){c[0], odd}, 2));
+    cr_assert_null(rc_running_sum(g, (rc_node *[]){c[0], NULL}, 2));
+    rc_graph_schedule_after(g, c[1]);
+    rc_node *s = rc_running_sum(g, (rc_node *[]){c[3], c[0], c[4], c[2], c[1]}, 5);
+    cr_assert(s, "%s", rc_graph_error(g));
+    rc_node *after = rc_tanh(g, c[0]); /* made under the caller's anchor again */
+    rc_graph_schedule_after(g, NULL);
+    cr_assert_eq(after->after, c[1]->id);
+    /* the chain: the last add reads the last contribution by id */
+    cr_assert_eq(s->nin, 2);
+    cr_assert_eq(s->in[1], c[4]);
+    cr_assert_eq(s->after, c[4]->id);
+    rc_node *ref = rc_add_n(g, c, 5);
+    tu_check_forward(g, rc_sub(g, s, ref), 1e-6, 0);
+    rc_graph_free(g);
+
+    /* a bias read by 6 steps: its gradient is a running sum */
+    g = rc_graph_new();
+    rc_node *b = tu_param(g, "b", RC_SHAPE(3), &r, -1, 1), *h = tu_const(g, RC_SHAPE(2, 3), &r, -1, 1);
+    for (int t = 0; t < 6; t++) h = rc_tanh(g, rc_add(g, h, b));
+    rc_node *db, *loss = rc_sum(g, h, RC_ALL_AXES, false);
+    tu_check_gradients(g, loss, &b, 1, 0, 0);
+    cr_assert_eq(rc_gradients(g, loss, &b, 1, &db), RC_OK, "%s", rc_graph_error(g));
+    cr_assert_str_eq(db->op->name, "add_n");
+    cr_assert_eq(db->nin, 2, "one add_n of %d contributions instead of a running sum", db->nin);
     rc_graph_free(g);
 }

@@ -147,14 +147,16 @@ struct rc_node {
  * core/plan.c). Values are unchanged; only the order of kernels is. */
 void rc_graph_schedule_after(rc_graph *g, const rc_node *anchor);
 
-/* For accumulate hooks: c[0] + ... + c[n-1] (n >= 1, equal shapes) as a
- * running sum in the order the contributions are made (by id), each add
- * planned right after its contribution (rc_graph_schedule_after), so each
- * contribution dies as soon as it is added instead of all of them
- * waiting for one add_n at the end. NULL if the shapes differ (autodiff
- * then uses add_n). The sum's rounding differs from add_n's order. Hooks
- * use it from RC_RUNNING_MIN contributions on: below that one add_n holds
- * little and draws as one node. */
+/* For accumulate hooks: c[0] + ... + c[n-1] (n >= 1 nodes of g, equal
+ * shapes and dtypes) as a running sum in the order the contributions are
+ * made (by id), each add planned right after its contribution
+ * (rc_graph_schedule_after; the caller's setting is kept), so each
+ * contribution dies as soon as it is added instead of all of them waiting
+ * for one add_n at the end. c is only read; the nodes made belong to g.
+ * NULL if the shapes or dtypes differ or an entry is NULL (autodiff then
+ * uses add_n), or on error (g failed). The sum's rounding differs from
+ * add_n's order. Hooks use it from RC_RUNNING_MIN contributions on: below
+ * that one add_n holds little and draws as one node. */
 rc_node *rc_running_sum(rc_graph *g, rc_node *const *c, int n);
 enum { RC_RUNNING_MIN = 5 };
 
