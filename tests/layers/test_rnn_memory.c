@@ -36,8 +36,9 @@ static size_t train_plan_bytes(int kind, int64_t T, int64_t *nodes) {
 Test(rnn_memory, training_plan_grows_linearly_with_sequence_length) {
     for (int kind = 0; kind < 3; kind++) {
         int64_t n1, n2, n4;
-        /* T = 64, 128, 256 at batch 4: the projection's chunks and the
-         * weight-gradient groups (256 rows each) double with T too */
+        /* T = 64, 128, 256 at batch 4: the projection's chunks (4, then
+         * 256 rows each) and the weight-gradient groups (a quarter of the
+         * rows, then 256 each) grow with T too */
         size_t b1 = train_plan_bytes(kind, 64, &n1), b2 = train_plan_bytes(kind, 128, &n2),
                b4 = train_plan_bytes(kind, 256, &n4);
         /* memory: doubling T at most doubles the plan (plus 10% slack for
@@ -110,7 +111,7 @@ Test(rnn_memory, training_step_at_every_grid_point_within_bound) {
     }
 }
 
-/* With more than 256 rows the input projection runs in chunks, and the
+/* From 64 rows on the input projection runs in chunks, and the
  * weight gradient reads each chunk's rows made again from the input
  * (ops/matmul.c rows_again): the float32 gradients of every weight, and of
  * the input, agree with the double reference. */
