@@ -81,6 +81,7 @@ typedef struct pack_group {
     int lead, end;                              /* the buffer's owner; its last reader (lead only) */
     int64_t offset, key[4];
     size_t bytes, room;                         /* room: the shared buffer's size (lead only) */
+    bool dropped;                               /* over the memory budget (lead only) */
 } pack_group;
 
 struct rc_plan {
@@ -93,6 +94,7 @@ struct rc_plan {
     unsigned char *is_out;
     char *arena;
     size_t arena_bytes, scratch_bytes;
+    size_t packed_bytes; /* of the arena, held by packed copies */
     int64_t reserved; /* of the memory budget (rc_limits): arena + scratch */
     void *scratch;
     int *step_of;        /* [nnodes] step computing the node, -1 if none */
@@ -296,53 +298,75 @@ done:
 }
 
 /* A packed copy trades memory for speed (one U-sized buffer saves a
- * strided walk of U at every step, ~1.3x at LSTM h512). It is kept when
- * the copies add at most PACK_BUDGET of the step's memory without them:
- * the arena plus the leaves the steps read (weights, inputs, optimizer
- * slots). Beyond that (a large recurrent kernel over few steps: GRU h1024
- * b32 T5 would need 1.49x what backward keeps instead of 1.04x) the plan
- * runs unpacked, at the speed of the unpacked kernels. With the budget
- * the copy fits where it pays: LSTM h512 b16 T50 (one replica of bench/rnn
- * --replicas 2) adds 18 %, GRU h512 b32 T50 10 %.
+ * strided walk of U at every step, ~1.3x at LSTM h512). The copies are
+ * kept while they add at most PACK_BUDGET of the step's memory without
+ * them: the arena plus the leaves the steps read (weights, inputs,
+ * optimizer slots). Over it, the largest copy is dropped first (its
+ * groups read U where it lies, at the speed of the unpacked kernels)
+ * until the rest fit: a large recurrent kernel over few steps (GRU h1024
+ * b32 T5 would need 1.49x what backward keeps instead of 1.04x) runs
+ * unpacked while a smaller kernel of the same plan may stay packed. With
+ * the budget the copy fits where it pays: LSTM h512 b16 T50 (one replica
+ * of bench/rnn --replicas 2) adds 18 %, GRU h512 b32 T50 10 %.
  *
- * Called with the pool laid out with the packed buffers (*total bytes).
- * Returns 1 (kept), 0 (dropped: the pool is laid out again with the
- * packed buffers at size 0, *total its size; the caller drops the groups)
- * or -1 (out of memory). */
+ * Called with the pool laid out with every packed buffer (*total bytes).
+ * Marks the dropped leads (pack_group.dropped), leaves the pool laid out
+ * without their buffers (size 0) and *total that layout's size. Returns
+ * 0, or -1 (out of memory). */
 enum { PACK_BUDGET_PERCENT = 20 };
 
+static const buf_pool *size_pool; /* by_size_of's pool (qsort has no context) */
+static const pack_group *size_packs;
+
+static int by_size_of(const void *a, const void *b) {
+    size_t x = size_pool->size[size_packs[*(const int *)a].buf], y = size_pool->size[size_packs[*(const int *)b].buf];
+    if (x != y) return x < y ? 1 : -1; /* largest first */
+    return *(const int *)a - *(const int *)b;
+}
+
 static int packs_within_budget(const rc_graph *g, buf_pool *pool, int norder, const int *order, const int *root,
-                               const pack_group *packs, int npacks, size_t *total) {
-    size_t packed = 0;
+                               pack_group *packs, int npacks, size_t *total) {
+    int nlead = 0;
     for (int gi = 0; gi < npacks; gi++)
-        if (packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0) packed += pool->size[packs[gi].buf];
-    if (!packed) return 1;
+        if (packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0) nlead++;
+    if (!nlead) return 0;
     size_t leaves = 0;
     for (int s = 0; s < norder; s++) {
         const rc_node *v = g->nodes[order[s]];
         if (v->value && root[v->id] == v->id) leaves += node_bytes(v);
     }
-    size_t with = *total, *off = rc_malloc((size_t)pool->n * sizeof *off), *size = rc_malloc((size_t)pool->n * sizeof *size);
-    if (!off || !size) {
-        rc_free(off);
-        rc_free(size);
-        return -1;
-    }
+    size_t *off = rc_malloc((size_t)pool->n * sizeof *off), *size = rc_malloc((size_t)pool->n * sizeof *size);
+    int *lead = rc_malloc((size_t)nlead * sizeof *lead), rc = -1;
+    if (!off || !size || !lead) goto done;
     memcpy(off, pool->off, (size_t)pool->n * sizeof *off);
     memcpy(size, pool->size, (size_t)pool->n * sizeof *size);
+    nlead = 0;
     for (int gi = 0; gi < npacks; gi++)
-        if (packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0) pool->size[packs[gi].buf] = 0;
+        if (packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0) lead[nlead++] = gi;
+    size_pool = pool, size_packs = packs;
+    qsort(lead, (size_t)nlead, sizeof *lead, by_size_of);
+    /* the budget: a fifth over the layout without any copy */
+    for (int i = 0; i < nlead; i++) pool->size[packs[lead[i]].buf] = 0;
     size_t without = pool_layout_best(pool, norder);
-    int kept = without == (size_t)-1 ? -1
-               : (double)(with + leaves) <= (1.0 + PACK_BUDGET_PERCENT / 100.0) * (double)(without + leaves) ? 1 : 0;
-    if (kept == 1) { /* the layout with the copies back */
+    if (without == (size_t)-1) goto done;
+    double limit = (1.0 + PACK_BUDGET_PERCENT / 100.0) * ((double)without + (double)leaves);
+    memcpy(pool->size, size, (size_t)pool->n * sizeof *size);
+    size_t t = *total;
+    int dropped = 0;
+    while ((double)t + (double)leaves > limit && dropped < nlead) {
+        packs[lead[dropped]].dropped = true;
+        pool->size[packs[lead[dropped++]].buf] = 0;
+        if ((t = pool_layout_best(pool, norder)) == (size_t)-1) goto done;
+    }
+    if (dropped == 0) /* all kept: the first layout */
         memcpy(pool->off, off, (size_t)pool->n * sizeof *off);
-        memcpy(pool->size, size, (size_t)pool->n * sizeof *size);
-    } else if (kept == 0)
-        *total = without;
+    *total = t;
+    rc = 0;
+done:
     rc_free(off);
     rc_free(size);
-    return kept;
+    rc_free(lead);
+    return rc;
 }
 
 rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
@@ -595,10 +619,12 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
 
     size_t total = pool_layout_best(&pool, norder);
     if (total == (size_t)-1) goto nomem;
-    int budget = packs_within_budget(g, &pool, norder, order, root, packs, npacks, &total);
-    if (budget < 0) goto nomem;
-    if (budget == 0) /* over budget: the plan runs unpacked */
-        for (int i = 0; i < N; i++) pack_of[i] = -1;
+    if (packs_within_budget(g, &pool, norder, order, root, packs, npacks, &total) < 0) goto nomem;
+    for (int i = 0; i < N; i++) /* over budget: those groups read U where it lies */
+        if (pack_of[i] >= 0 && packs[packs[pack_of[i]].lead].dropped) pack_of[i] = -1;
+    for (int gi = 0; gi < npacks; gi++)
+        if (packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0 && !packs[gi].dropped)
+            p->packed_bytes += pool.size[packs[gi].buf];
     /* refused up front, with the figure, rather than left to the allocator
      * (which under overcommit says yes and the OOM killer decides later) */
     if (total > (size_t)INT64_MAX - p->scratch_bytes || !rc_limits_reserve((int64_t)(total + p->scratch_bytes))) {
@@ -799,6 +825,7 @@ const float *rc_plan_f32(const rc_plan *p, const rc_node *out) {
 }
 
 size_t rc_plan_peak_bytes(const rc_plan *p) { return p ? p->arena_bytes + p->scratch_bytes : 0; }
+size_t rc_plan_packed_bytes(const rc_plan *p) { return p ? p->packed_bytes : 0; }
 int rc_plan_steps(const rc_plan *p) { return p ? p->nsteps : 0; }
 const rc_node *rc_plan_step_node(const rc_plan *p, int k) {
     return p && k >= 0 && k < p->nsteps ? p->steps[k].node : NULL;

@@ -401,6 +401,8 @@ Test(plan, a_weight_read_by_every_step_is_packed_once_and_read_packed) {
  * gradient at the step's peak, would add 62 % (688 128 bytes instead of
  * 425 984), so the plan is the unpacked one, byte for byte; over 48 steps
  * of batch 16 the same copy is within the budget and made. */
+static size_t last_packed; /* rc_plan_packed_bytes of the last plan made */
+
 static size_t unrolled_plan_bytes(int B, int T, bool blas, float *du) {
     enum { H = 256 };
     rc_rng r;
@@ -419,6 +421,7 @@ static size_t unrolled_plan_bytes(int B, int T, bool blas, float *du) {
     rc_gemm_set_backend(RC_GEMM_BLAS);
     memcpy(du, rc_plan_f32(p, dU), H * H * sizeof(float));
     size_t bytes = rc_plan_peak_bytes(p);
+    last_packed = rc_plan_packed_bytes(p);
     rc_plan_free(p);
     rc_graph_free(g);
     return bytes;
@@ -428,15 +431,54 @@ Test(plan, a_packed_copy_is_made_only_within_its_memory_budget) {
     static float du[2][256 * 256];
     size_t few = unrolled_plan_bytes(32, 3, true, du[0]), few_plain = unrolled_plan_bytes(32, 3, false, du[1]);
     cr_assert_eq(few, few_plain, "3 steps of batch 32: packed plan %zu bytes, unpacked %zu", few, few_plain);
+    cr_assert_eq(last_packed, 0);
     /* and it runs, reading U where it lies (no packed group left behind) */
     for (int i = 0; i < 256 * 256; i++)
         cr_assert_float_eq(du[0][i], du[1][i], 1e-5f * (1 + fabsf(du[1][i])), "dU[%d]", i);
-    size_t many = unrolled_plan_bytes(16, 48, true, du[0]), many_plain = unrolled_plan_bytes(16, 48, false, du[1]);
-    if (rc_gemm_small_available())
+    size_t many = unrolled_plan_bytes(16, 48, true, du[0]);
+    size_t many_packed = last_packed, many_plain = unrolled_plan_bytes(16, 48, false, du[1]);
+    if (rc_gemm_small_available()) {
         cr_assert(many > many_plain && many <= many_plain + 256 * 256 * sizeof(float),
                   "48 steps of batch 16: packed plan %zu bytes, unpacked %zu", many, many_plain);
-    else
+        cr_assert_eq(many_packed, 256 * 256 * sizeof(float));
+    } else
         cr_assert_eq(many, many_plain);
     for (int i = 0; i < 256 * 256; i++)
         cr_assert_float_eq(du[0][i], du[1][i], 1e-4f * (1 + fabsf(du[1][i])), "dU[%d]", i);
+}
+
+/* Over the budget the largest copy goes first: one plan with U1 (256 x
+ * 256, three steps of batch 32: its copy alone is over) and U2 (64 x 64,
+ * 48 steps of batch 16) keeps U2's copy (64 x 64 floats) and reads U1
+ * where it lies; values as the unpacked plan's. */
+Test(plan, over_the_budget_the_largest_copy_is_dropped_first) {
+    rc_rng r;
+    rc_rng_seed(&r, 23);
+    rc_graph *g = rc_graph_new();
+    rc_node *U[2] = {tu_param(g, "U1", RC_SHAPE(256, 256), &r, -0.05f, 0.05f),
+                     tu_param(g, "U2", RC_SHAPE(64, 64), &r, -0.2f, 0.2f)};
+    /* U2's chain first: its groups come first, so only the size order
+     * drops U1's copy before U2's */
+    rc_node *h2 = unrolled(g, U[1], tu_const(g, RC_SHAPE(16, 64), &r, -1, 1), 48);
+    rc_node *h1 = unrolled(g, U[0], tu_const(g, RC_SHAPE(32, 256), &r, -1, 1), 3);
+    rc_node *loss = rc_add(g, tu_weighted_sum(g, h1, &r), tu_weighted_sum(g, h2, &r)), *dU[2];
+    cr_assert_eq(rc_gradients(g, loss, U, 2, dU), RC_OK, "%s", rc_graph_error(g));
+    rc_plan *p = rc_plan_new(g, dU, 2);
+    rc_gemm_set_backend(RC_GEMM_NAIVE);
+    rc_plan *plain = rc_plan_new(g, dU, 2);
+    rc_gemm_set_backend(RC_GEMM_BLAS);
+    cr_assert(p && plain, "%s", rc_graph_error(g));
+    cr_assert_eq(rc_plan_packed_bytes(p), rc_gemm_small_available() ? 64 * 64 * sizeof(float) : 0);
+    cr_assert_eq(rc_plan_packed_bytes(plain), 0);
+    rc_error e;
+    cr_assert_eq(rc_plan_run(p, &e), RC_OK, "%s", e.message);
+    cr_assert_eq(rc_plan_run(plain, &e), RC_OK, "%s", e.message);
+    for (int k = 0; k < 2; k++) {
+        const float *a = rc_plan_f32(p, dU[k]), *b = rc_plan_f32(plain, dU[k]);
+        for (int64_t i = 0; i < rc_shape_numel(rc_node_shape(dU[k])); i++)
+            cr_assert_float_eq(a[i], b[i], 1e-4f * (1 + fabsf(b[i])), "dU%d[%lld]", k + 1, (long long)i);
+    }
+    rc_plan_free(p);
+    rc_plan_free(plain);
+    rc_graph_free(g);
 }

@@ -40,6 +40,10 @@ const void *rc_plan_data(const rc_plan *p, const rc_node *out);
 
 /* Bytes the plan holds for intermediate values and scratch (the arena). */
 size_t rc_plan_peak_bytes(const rc_plan *p);
+/* Of those, the bytes held by packed copies of operands (a recurrent
+ * kernel read by every step, within the plan's memory budget; see
+ * docs/architecture.md, plan step 5); 0 when nothing is packed. */
+size_t rc_plan_packed_bytes(const rc_plan *p);
 /* Number of kernels a run executes (views and leaves are not kernels). */
 int rc_plan_steps(const rc_plan *p);
 /* The node whose kernel is step k of a run (0 <= k < rc_plan_steps), NULL
