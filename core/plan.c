@@ -141,8 +141,11 @@ static int pool_take(buf_pool *p, size_t bytes, int at_step) {
 
 static void pool_give(buf_pool *p, int b, int at_step) { p->last[b] = at_step; }
 
-static const buf_pool *sort_pool;
-static const unsigned char *sort_hot;
+/* The comparators' context (qsort has none). Thread-local: replicas of a
+ * training job (recur train --replicas, recur/comm.h) make their plans
+ * at the same time, each in its own thread. */
+static _Thread_local const buf_pool *sort_pool;
+static _Thread_local const unsigned char *sort_hot;
 static int by_size_desc(const void *a, const void *b) {
     int x = *(const int *)a, y = *(const int *)b;
     size_t sx = sort_pool->size[x], sy = sort_pool->size[y];
@@ -315,11 +318,10 @@ done:
  * 0, or -1 (out of memory). */
 enum { PACK_BUDGET_PERCENT = 20 };
 
-static const buf_pool *size_pool; /* by_size_of's pool (qsort has no context) */
-static const pack_group *size_packs;
+static _Thread_local const pack_group *sort_packs; /* by_size_of's, with sort_pool */
 
 static int by_size_of(const void *a, const void *b) {
-    size_t x = size_pool->size[size_packs[*(const int *)a].buf], y = size_pool->size[size_packs[*(const int *)b].buf];
+    size_t x = sort_pool->size[sort_packs[*(const int *)a].buf], y = sort_pool->size[sort_packs[*(const int *)b].buf];
     if (x != y) return x < y ? 1 : -1; /* largest first */
     return *(const int *)a - *(const int *)b;
 }
@@ -343,7 +345,7 @@ static int packs_within_budget(const rc_graph *g, buf_pool *pool, int norder, co
     nlead = 0;
     for (int gi = 0; gi < npacks; gi++)
         if (packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0) lead[nlead++] = gi;
-    size_pool = pool, size_packs = packs;
+    sort_pool = pool, sort_packs = packs;
     qsort(lead, (size_t)nlead, sizeof *lead, by_size_of);
     /* the budget: a fifth over the layout without any copy */
     for (int i = 0; i < nlead; i++) pool->size[packs[lead[i]].buf] = 0;
