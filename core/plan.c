@@ -318,6 +318,12 @@ done:
  * 0, or -1 (out of memory). */
 enum { PACK_BUDGET_PERCENT = 20 };
 
+/* Group gi owns a packed buffer: it has two readers or more and leads
+ * the groups of its value that share the buffer. */
+static bool owns_buffer(const pack_group *packs, int gi) {
+    return packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0;
+}
+
 static _Thread_local const pack_group *sort_packs; /* by_size_of's, with sort_pool */
 
 static int by_size_of(const void *a, const void *b) {
@@ -330,7 +336,7 @@ static int packs_within_budget(const rc_graph *g, buf_pool *pool, int norder, co
                                pack_group *packs, int npacks, size_t *total) {
     int nlead = 0;
     for (int gi = 0; gi < npacks; gi++)
-        if (packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0) nlead++;
+        if (owns_buffer(packs, gi)) nlead++;
     if (!nlead) return 0;
     size_t leaves = 0;
     for (int s = 0; s < norder; s++) {
@@ -344,7 +350,7 @@ static int packs_within_budget(const rc_graph *g, buf_pool *pool, int norder, co
     memcpy(size, pool->size, (size_t)pool->n * sizeof *size);
     nlead = 0;
     for (int gi = 0; gi < npacks; gi++)
-        if (packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0) lead[nlead++] = gi;
+        if (owns_buffer(packs, gi)) lead[nlead++] = gi;
     sort_pool = pool, sort_packs = packs;
     qsort(lead, (size_t)nlead, sizeof *lead, by_size_of);
     /* the budget: a fifth over the layout without any copy */
@@ -625,7 +631,7 @@ rc_plan *rc_plan_new(rc_graph *g, rc_node *const *outputs, int n) {
     for (int i = 0; i < N; i++) /* over budget: those groups read U where it lies */
         if (pack_of[i] >= 0 && packs[packs[pack_of[i]].lead].dropped) pack_of[i] = -1;
     for (int gi = 0; gi < npacks; gi++)
-        if (packs[gi].count >= 2 && packs[gi].lead == gi && packs[gi].buf >= 0 && !packs[gi].dropped)
+        if (owns_buffer(packs, gi) && !packs[gi].dropped)
             p->packed_bytes += pool.size[packs[gi].buf];
     /* refused up front, with the figure, rather than left to the allocator
      * (which under overcommit says yes and the OOM killer decides later) */

@@ -355,8 +355,8 @@ rc_status rc_rnn_apply(rc_rnn *l, rc_graph *g, rc_node *x, const rc_rnn_call *ca
      * gradient (the stack of the chunk's per-step deltas) is complete when
      * backward has, so the weight gradients are taken chunk by chunk
      * (ops/matmul.c matmul_accumulate) and the stack is reused. Chunk
-     * sizes: PROJECT_ROWS, MIN_CHUNKS above (batch 1: one GEMM for all
-     * steps). */
+     * sizes: PROJECT_ROWS, MIN_CHUNKS above (below SPLIT_ROWS rows, e.g.
+     * batch 1 up to 63 steps, one GEMM for all steps). */
     int64_t nchunks = c->cls->project ? (T * B) / PROJECT_ROWS : 1;
     if (c->cls->project && nchunks < MIN_CHUNKS)
         nchunks = T * B < SPLIT_ROWS ? 1 : MIN_CHUNKS;

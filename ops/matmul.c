@@ -242,9 +242,11 @@ rc_node *rc_matmul_acc(rc_graph *g, rc_node *acc, rc_node *a, rc_node *b) {
 }
 
 /* Row chunks of the weight-gradient GEMMs: a group of small contributions
- * not already stacked is cut when its rows reach this many (batch 1: one
- * group up to 256 steps; batch 8: 32 steps a group). Enough rows for an
- * efficient GEMM; few enough that the group's stacks stay small. */
+ * not already stacked is cut when its rows reach this many, or a quarter
+ * of all their rows when that is less, but not under MIN_GROUP_ROWS
+ * (batch 1: one group up to 64 steps, then groups of 64 steps or T / 4,
+ * at most 256; batch 8 T 50: 13 steps a group). Enough rows for an efficient
+ * GEMM; few enough that the group's stacks stay small. */
 enum { GROUP_ROWS = 256, MIN_GROUP_ROWS = 64 };
 /* A contribution of this many rows is its own group: its GEMM is efficient
  * enough alone (GRU b32: one per step, K = 32), and it needs no stack, so
