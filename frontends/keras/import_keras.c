@@ -231,17 +231,6 @@ static rc_status read_weights(rc_io_model *m, hid_t file) {
 #define H5_WALL_SECONDS 60 /* wall-clock deadline of the parent */
 #define H5_MSG_MAX 1024
 
-#if defined(__SANITIZE_ADDRESS__)
-#define H5_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define H5_UNDER_ASAN 1
-#endif
-#endif
-#ifndef H5_UNDER_ASAN
-#define H5_UNDER_ASAN 0
-#endif
-
 /* In the child: the image opened in memory (core driver) and every layer's
  * weights read into m (the child's copy). HDF5 prints its error stack by
  * default; the library must not. */
@@ -285,13 +274,19 @@ static _Noreturn void h5_child(rc_io_model *m, const char *h5, size_t h5_len, in
         dup2(null, STDERR_FILENO);
         close(null);
     }
+    /* A fault here is contained, the parent's to report: the host program's
+     * own crash handlers (Python's faulthandler, a crash reporter, a
+     * sanitizer's or a fuzzer's death hooks) must not run on it, so the
+     * default action ends the child. */
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP};
+    for (size_t i = 0; i < sizeof faults / sizeof *faults; i++) signal(faults[i], SIG_DFL);
     struct rlimit core = {0, 0}, cpu = {H5_CPU_SECONDS, H5_CPU_SECONDS + 1};
     setrlimit(RLIMIT_CORE, &core);
     setrlimit(RLIMIT_CPU, &cpu);
-#if !H5_UNDER_ASAN
-    /* Address space: what the process has now plus the memory limit. (Not
-     * under AddressSanitizer, which reserves terabytes of shadow memory;
-     * there its allocator's own limit stops huge requests.) */
+    /* Address space: what the process has mapped now (under
+     * AddressSanitizer that includes the terabytes of shadow it reserved)
+     * plus the memory limit, so a huge request of libhdf5's fails in the
+     * child as malloc's NULL. */
     int64_t lim = rc_limits_get().max_bytes;
     long pages = 0, page = sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/self/statm", "r");
@@ -304,7 +299,6 @@ static _Noreturn void h5_child(rc_io_model *m, const char *h5, size_t h5_len, in
         struct rlimit r = {as, as};
         setrlimit(RLIMIT_AS, &r);
     }
-#endif
     m->err = msg, m->err_len = H5_MSG_MAX, msg[0] = 0;
     int32_t st = (int32_t)h5_read_all(m, h5, h5_len);
     uint32_t ml = (uint32_t)strlen(msg);
@@ -423,6 +417,9 @@ static rc_status read_weights_contained(rc_io_model *m, const char *h5, size_t h
         close(fds[1]);
         return io_fail(m, RC_ERR_NOMEM, "out of memory");
     }
+    /* libhdf5 initialised here, on no bytes of the file, rather than in
+     * every child (its free lists and type tables) */
+    H5open();
     fflush(NULL); /* nothing buffered is written twice */
     pid_t pid = fork();
     if (pid < 0) {
