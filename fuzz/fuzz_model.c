@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include <recur/model_io.h>
+#include <zip.h>
+
+#include "fuzz_util.h"
 
 void fz_check_error(rc_status st, const rc_error *err, const char *fn) {
     const char *why = NULL;
@@ -47,4 +50,25 @@ void fz_model(const char *path) {
     }
     rc_io_free(m);
     rc_graph_free(g);
+}
+
+static void pack_member(zip_t *z, const char *name, const void *data, size_t n) {
+    zip_source_t *s = zip_source_buffer(z, data, n, 0);
+    zip_int64_t i = s ? zip_file_add(z, name, s, ZIP_FL_OVERWRITE) : -1;
+    if (i < 0 || zip_set_file_compression(z, (zip_uint64_t)i, ZIP_CM_STORE, 0) != 0) {
+        fprintf(stderr, "fuzz: libzip: %s\n", zip_strerror(z));
+        abort();
+    }
+}
+
+char *fz_pack_keras(const void *config, size_t config_len, const void *h5, size_t h5_len) {
+    char *path = fz_path("model.keras");
+    int zerr = 0;
+    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    if (!z) abort();
+    pack_member(z, "metadata.json", "{\"keras_version\": \"3.0.0\"}", 26);
+    pack_member(z, "config.json", config, config_len);
+    pack_member(z, "model.weights.h5", h5, h5_len);
+    if (zip_close(z) != 0) abort();
+    return path;
 }

@@ -13,5 +13,11 @@
 void fz_check_error(rc_status st, const rc_error *err, const char *fn);
 /* Load, build and summarise the model at path (see above). */
 void fz_model(const char *path);
+/* Write a .keras (zip, members stored, libzip) holding a fixed
+ * metadata.json, the given config.json and model.weights.h5 bytes to
+ * dir/model.keras (fuzz_util.h); returns the malloc'd path. For harnesses
+ * whose input is one member: the mutations reach that member's reader,
+ * not the zip layer's checks (sizes, CRCs). */
+char *fz_pack_keras(const void *config, size_t config_len, const void *h5, size_t h5_len);
 
 #endif

@@ -13,7 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sep=$'\n--recur-fuzz-shard--\n'
 
-for t in keras keras_config tfjs checkpoint corpus_bytes corpus_ints args plot predict_input; do
+for t in keras keras_config keras_weights tfjs checkpoint corpus_bytes corpus_ints args plot predict_input; do
     rm -rf "corpus/$t"
     mkdir -p "corpus/$t"
 done
@@ -23,6 +23,14 @@ for d in "$golden"/models/*/; do
     n=$(basename "$d")
     cp "$d/model.keras" "corpus/keras/$n.keras"
     unzip -p "$d/model.keras" config.json > "corpus/keras_config/$n.json"
+done
+# model.weights.h5 after its model's index byte (fuzz_keras_weights.c; the
+# order of FUZZ_KERAS_MODELS in meson.build)
+k=0
+for n in bidir_lstm_dense embedding_lstm_dense gru_lstm_dense; do
+    { printf "\\x$(printf %02x $k)"; unzip -p "$golden/models/$n/model.keras" model.weights.h5; } \
+        > "corpus/keras_weights/$n.h5"
+    k=$((k + 1))
 done
 
 # TF.js model.json + shards in manifest order (fuzz_tfjs.c's layout)
