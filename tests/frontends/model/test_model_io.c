@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 
 #ifndef GOLDEN_MODELS
 #error "GOLDEN_MODELS must name tests/golden/models"
+#endif
+#ifndef HOSTILE_KERAS
+#error "HOSTILE_KERAS must name fuzz/regressions/keras"
 #endif
 
 static char tmp[64];
@@ -260,6 +264,28 @@ Test(model_io, keras_without_config) {
 
 Test(model_io, keras_not_a_zip) {
     expect_error(write_text("model.keras", "PK but not really a zip archive"), RC_ERR_FORMAT, "not a readable .keras");
+}
+
+/* What a host program's crash reporter might do on a fault. */
+static void host_fault_handler(int sig) {
+    (void)sig;
+    _exit(77);
+}
+
+/* libhdf5 dereferences a wild pointer on this weights file (the golden
+ * embedding_lstm_dense's, bytes mutated by make_inputs.py h5mut, seed 120,
+ * copy 9; SIGSEGV in the ordinary and the sanitizer builds). The child that
+ * runs libhdf5 dies and the load fails naming the signal. The process's own
+ * fault handler, inherited across fork, must not run in the child (it would
+ * exit 77 there, and the parent would report "exit status 77"): the child
+ * resets fault signals to their default action. */
+Test(model_io, hdf5_fault_is_contained_and_named) {
+    struct sigaction sa = {.sa_handler = host_fault_handler}, old;
+    sigemptyset(&sa.sa_mask);
+    cr_assert(sigaction(SIGSEGV, &sa, &old) == 0);
+    expect_error(HOSTILE_KERAS "/hdf5-sigsegv-a.keras", RC_ERR_FORMAT,
+                 "model.weights.h5: the HDF5 reader crashed (signal 11");
+    cr_assert(sigaction(SIGSEGV, &old, NULL) == 0);
 }
 
 Test(model_io, keras_weights_disagree_with_config) {
