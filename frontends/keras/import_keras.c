@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -275,9 +276,11 @@ static _Noreturn void h5_child(rc_io_model *m, const char *h5, size_t h5_len, in
         close(null);
     }
     /* A fault here is contained, the parent's to report: the host program's
-     * own crash handlers (Python's faulthandler, a crash reporter, a
-     * sanitizer's or a fuzzer's death hooks) must not run on it, so the
-     * default action ends the child. */
+     * own handlers of fault signals (Python's faulthandler, a crash
+     * reporter, a sanitizer's or a fuzzer's SIGSEGV handler) must not run
+     * on it, so the default action ends the child. (An error a sanitizer
+     * finds by itself, not through a signal, still runs its death hooks:
+     * fuzz/run.sh looks for their reports.) */
     static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP};
     for (size_t i = 0; i < sizeof faults / sizeof *faults; i++) signal(faults[i], SIG_DFL);
     struct rlimit core = {0, 0}, cpu = {H5_CPU_SECONDS, H5_CPU_SECONDS + 1};
@@ -286,7 +289,9 @@ static _Noreturn void h5_child(rc_io_model *m, const char *h5, size_t h5_len, in
     /* Address space: what the process has mapped now (under
      * AddressSanitizer that includes the terabytes of shadow it reserved)
      * plus the memory limit, so a huge request of libhdf5's fails in the
-     * child as malloc's NULL. */
+     * child as malloc's NULL (under AddressSanitizer: NULL with
+     * allocator_may_return_null=1, else its report and exit status 1;
+     * contained either way). */
     int64_t lim = rc_limits_get().max_bytes;
     long pages = 0, page = sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/self/statm", "r");
@@ -355,8 +360,13 @@ static bool take(h5_pipe *p, void *buf, size_t n) {
  * checked before it is used. Returns RC_OK, the child's own error, or
  * RC_ERR_FORMAT for a stream that ended or broke the rules (the caller then
  * looks at how the child ended). */
-static rc_status h5_receive(rc_io_model *m, h5_pipe *p, bool *broken) {
+/* *broken: the child's data ended or was malformed (what the child did then
+ * decides the error); *refused: the parent stopped reading on its own (the
+ * memory limit, out of memory), its error stands whatever the child does
+ * with the rest it still had to send. */
+static rc_status h5_receive(rc_io_model *m, h5_pipe *p, bool *broken, bool *refused) {
     *broken = true;
+    *refused = false;
     int32_t st;
     uint32_t ml;
     char msg[H5_MSG_MAX + 1];
@@ -387,13 +397,13 @@ static rc_status h5_receive(rc_io_model *m, h5_pipe *p, bool *broken) {
             total += bytes;
             if (!rc_limits_fit(total)) {
                 char a[32], b[32];
-                *broken = false;
+                *broken = false, *refused = true;
                 return io_fail(m, RC_ERR_NOMEM, "model.weights.h5: the weights need more than %s, over the memory "
                                "limit of %s", rc_bytes_str(total, a, sizeof a),
                                rc_bytes_str(rc_limits_get().max_bytes, b, sizeof b));
             }
             if (!(w->data = rc_malloc((size_t)bytes))) {
-                *broken = false;
+                *broken = false, *refused = true;
                 return io_fail(m, RC_ERR_NOMEM, "out of memory for weight '%s'", w->name);
             }
             L->nw++; /* owned by L from here (rc_io_free) */
@@ -407,6 +417,9 @@ static rc_status h5_receive(rc_io_model *m, h5_pipe *p, bool *broken) {
     return RC_OK;
 }
 
+static pthread_once_t h5_init_once = PTHREAD_ONCE_INIT;
+static void h5_init(void) { H5open(); }
+
 static rc_status read_weights_contained(rc_io_model *m, const char *h5, size_t h5_len) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
@@ -417,9 +430,13 @@ static rc_status read_weights_contained(rc_io_model *m, const char *h5, size_t h
         close(fds[1]);
         return io_fail(m, RC_ERR_NOMEM, "out of memory");
     }
-    /* libhdf5 initialised here, on no bytes of the file, rather than in
-     * every child (its free lists and type tables) */
-    H5open();
+    /* libhdf5 initialised once in the parent, on no bytes of the file,
+     * rather than in every child (its free lists and type tables). Once:
+     * a thread-safe libhdf5 takes its global lock in H5open, and a child
+     * forked by another thread while one held it would hang on its first
+     * HDF5 call; pthread_once makes every loader wait until the
+     * initialisation is over. */
+    pthread_once(&h5_init_once, h5_init);
     fflush(NULL); /* nothing buffered is written twice */
     pid_t pid = fork();
     if (pid < 0) {
@@ -438,13 +455,15 @@ static rc_status read_weights_contained(rc_io_model *m, const char *h5, size_t h
     h5_pipe p = {.fd = fds[0]};
     clock_gettime(CLOCK_MONOTONIC, &p.deadline);
     p.deadline.tv_sec += H5_WALL_SECONDS;
-    bool broken;
-    rc_status st = h5_receive(m, &p, &broken);
+    bool broken, refused;
+    rc_status st = h5_receive(m, &p, &broken, &refused);
     close(fds[0]);
-    if (p.timed_out) kill(pid, SIGKILL);
+    /* a child still writing what was refused would die of SIGPIPE on the
+     * closed pipe, which is not its crash */
+    if (p.timed_out || refused) kill(pid, SIGKILL);
     int ws = 0;
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
-    if (!broken && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) return st;
+    if (refused || (!broken && WIFEXITED(ws) && WEXITSTATUS(ws) == 0)) return st;
     /* the child crashed, hit a limit, hung or broke the protocol */
     if (m->err) m->err[0] = 0;
     if (p.timed_out)
