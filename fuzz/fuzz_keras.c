@@ -8,9 +8,11 @@
  * sees it, so plain byte mutations would fuzz the zip layer and almost
  * never the HDF5 (or JSON) bytes. The custom mutator below therefore
  * mutates, three times in four, the bytes of one member (the weights file
- * three times in four of those) and writes the archive back with libzip,
- * sizes and CRCs right; the fourth time it mutates the raw archive (headers,
- * sizes, CRCs). Inputs stay plain .keras files: a crash input is a file
+ * three times in four, else a member drawn at random: with Keras' three
+ * members the weights five times in six) and writes the archive back with
+ * libzip, sizes and CRCs right; the fourth time, or when the archive cannot
+ * be opened or rewritten, it mutates the raw archive (headers, sizes,
+ * CRCs). Inputs stay plain .keras files: a crash input is a file
  * that `recur summary` can be given as it is. (libpng's fuzzer fixes its
  * chunk CRCs the same way.) */
 #include <stdlib.h>
@@ -47,11 +49,11 @@ static size_t mutate_member(uint8_t *data, size_t size, size_t max_size, uint64_
     zip_error_init(&ze);
     /* libzip gets a copy it owns: a buffer source written to may free its
      * first buffer (libzip 1.7), and data is libFuzzer's */
-    uint8_t *copy = malloc(size ? size : 1);
+    if (size == 0) return 0; /* nothing to open (and libzip would not own an empty copy) */
+    uint8_t *copy = malloc(size);
     if (!copy) return 0;
     memcpy(copy, data, size);
-    zip_source_t *src = zip_source_buffer_create(copy, size, 1, &ze);
-    if (!src) free(copy);
+    zip_source_t *src = zip_source_buffer_create(copy, size, 1, &ze); /* frees copy, even when it fails */
     zip_t *z = src ? zip_open_from_source(src, 0, &ze) : NULL; /* owns src from here */
     zip_error_fini(&ze);
     if (!z) {
@@ -64,16 +66,19 @@ static size_t mutate_member(uint8_t *data, size_t size, size_t max_size, uint64_
     zip_stat_t st;
     uint8_t *buf = NULL;
     zip_file_t *f = NULL;
+    /* The member may grow into the room the archive has left under
+     * max_size (a stored member's bytes are the archive's one for one). */
+    size_t room = 0;
     if (idx < 0 || zip_stat_index(z, (zip_uint64_t)idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) ||
-        st.size > max_size || !(buf = malloc(max_size ? max_size : 1)) ||
-        !(f = zip_fopen_index(z, (zip_uint64_t)idx, 0)))
+        st.size > max_size || max_size < size || (room = max_size - size + st.size) == 0 ||
+        !(buf = malloc(room)) || !(f = zip_fopen_index(z, (zip_uint64_t)idx, 0)))
         goto done;
     size_t have = 0;
     for (zip_int64_t got; have < st.size && (got = zip_fread(f, buf + have, st.size - have)) > 0;)
         have += (size_t)got;
     zip_fclose(f);
     if (have != st.size) goto done; /* damaged (a raw mutation of an earlier round): mutate the raw bytes */
-    size_t len = LLVMFuzzerMutate(buf, have, max_size);
+    size_t len = LLVMFuzzerMutate(buf, have, room);
     zip_source_t *s = zip_source_buffer(z, buf, len, 1);
     if (!s) goto done;
     buf = NULL; /* s frees it */
