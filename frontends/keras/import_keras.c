@@ -232,6 +232,24 @@ static rc_status read_weights(rc_io_model *m, hid_t file) {
 #define H5_WALL_SECONDS 60 /* wall-clock deadline of the parent */
 #define H5_MSG_MAX 1024
 
+/* Headroom of the child's address space beyond the memory limit: libhdf5's
+ * own caches and the child's copies of what it reads; under
+ * AddressSanitizer also its quarantine of freed blocks (256 MiB by
+ * default), redzones and internal mappings. Without it a sanitizer build's
+ * child could fail inside the sanitizer's own report and hang until the
+ * parent's deadline. */
+#if defined(__SANITIZE_ADDRESS__)
+#define H5_SANITIZER_SLACK ((int64_t)1 << 30)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define H5_SANITIZER_SLACK ((int64_t)1 << 30)
+#endif
+#endif
+#ifndef H5_SANITIZER_SLACK
+#define H5_SANITIZER_SLACK 0
+#endif
+#define H5_SLACK (((int64_t)64 << 20) + H5_SANITIZER_SLACK)
+
 /* In the child: the image opened in memory (core driver) and every layer's
  * weights read into m (the child's copy). HDF5 prints its error stack by
  * default; the library must not. */
@@ -288,9 +306,9 @@ static _Noreturn void h5_child(rc_io_model *m, const char *h5, size_t h5_len, in
     setrlimit(RLIMIT_CPU, &cpu);
     /* Address space: what the process has mapped now (under
      * AddressSanitizer that includes the terabytes of shadow it reserved)
-     * plus the memory limit, so a huge request of libhdf5's fails in the
-     * child as malloc's NULL (under AddressSanitizer: NULL with
-     * allocator_may_return_null=1, else its report and exit status 1;
+     * plus the memory limit and H5_SLACK, so a huge request of libhdf5's
+     * fails in the child as malloc's NULL (under AddressSanitizer: NULL
+     * with allocator_may_return_null=1, else its report and exit status 1;
      * contained either way). */
     int64_t lim = rc_limits_get().max_bytes;
     long pages = 0, page = sysconf(_SC_PAGESIZE);
@@ -300,7 +318,7 @@ static _Noreturn void h5_child(rc_io_model *m, const char *h5, size_t h5_len, in
         fclose(f);
     }
     if (lim > 0 && pages > 0 && page > 0) {
-        rlim_t as = (rlim_t)pages * (rlim_t)page + (rlim_t)lim;
+        rlim_t as = (rlim_t)pages * (rlim_t)page + (rlim_t)lim + (rlim_t)H5_SLACK;
         struct rlimit r = {as, as};
         setrlimit(RLIMIT_AS, &r);
     }
