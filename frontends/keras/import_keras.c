@@ -239,10 +239,10 @@ static rc_status read_weights(rc_io_model *m, hid_t file) {
  * child could fail inside the sanitizer's own report and hang until the
  * parent's deadline. */
 #if defined(__SANITIZE_ADDRESS__)
-#define H5_SANITIZER_SLACK ((int64_t)1 << 30)
+#define H5_SANITIZER_SLACK ((int64_t)512 << 20)
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define H5_SANITIZER_SLACK ((int64_t)1 << 30)
+#define H5_SANITIZER_SLACK ((int64_t)512 << 20)
 #endif
 #endif
 #ifndef H5_SANITIZER_SLACK
