@@ -45,14 +45,14 @@ static uint64_t next(uint64_t *s) { /* splitmix64 */
  * cannot be opened or rewritten within max_size (the caller then mutates
  * the raw bytes). */
 static size_t mutate_member(uint8_t *data, size_t size, size_t max_size, uint64_t *rng) {
-    zip_error_t ze;
-    zip_error_init(&ze);
+    if (size == 0) return 0; /* nothing to open (and libzip would not own an empty copy) */
     /* libzip gets a copy it owns: a buffer source written to may free its
      * first buffer (libzip 1.7), and data is libFuzzer's */
-    if (size == 0) return 0; /* nothing to open (and libzip would not own an empty copy) */
     uint8_t *copy = malloc(size);
     if (!copy) return 0;
     memcpy(copy, data, size);
+    zip_error_t ze;
+    zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(copy, size, 1, &ze); /* frees copy, even when it fails */
     zip_t *z = src ? zip_open_from_source(src, 0, &ze) : NULL; /* owns src from here */
     zip_error_fini(&ze);

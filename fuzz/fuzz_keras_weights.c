@@ -2,8 +2,9 @@
  * downloaded model that libhdf5 reads (in a contained child process,
  * frontends/keras/import_keras.c). The first input byte chooses one of the
  * golden models (its index modulo their number, in the order of
- * FUZZ_KERAS_MODELS); the rest is the HDF5 file, packed beside that model's
- * own config.json into a zip (stored, fz_pack_keras), then loaded and
+ * FUZZ_KERAS_CONFIGS); the rest is the HDF5 file, packed beside that model's
+ * own config.json (tests/golden/models/NAME/config.json, the one its
+ * model.keras holds, pretty-printed) into a zip (stored, fz_pack_keras), then loaded and
  * summarised as `recur summary` would (fuzz_model.c). With the config valid
  * and the zip's CRCs right, every mutation reaches libhdf5 and the reading
  * of the layers' weights, which the `keras` target's mutations of the whole
@@ -12,13 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zip.h>
 
 #include "fuzz_model.h"
 #include "fuzz_util.h"
 
-#ifndef FUZZ_KERAS_MODELS
-#error "FUZZ_KERAS_MODELS (the golden model.keras files, ':'-separated) is defined by fuzz/meson.build"
+#ifndef FUZZ_KERAS_CONFIGS
+#error "FUZZ_KERAS_CONFIGS (the golden models' config.json files, ':'-separated) is defined by fuzz/meson.build"
 #endif
 
 #define MAX_MODELS 8
@@ -26,31 +26,14 @@ static char *configs[MAX_MODELS];
 static size_t config_lens[MAX_MODELS];
 static int nmodels;
 
-/* config.json of the .keras at path, malloc'd; aborts if unreadable (the
- * harness' environment, not a finding). */
-static char *read_config(const char *path, size_t *len) {
-    int zerr = 0;
-    zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
-    zip_stat_t st;
-    zip_file_t *f = NULL;
-    char *buf = NULL;
-    if (z && zip_stat(z, "config.json", 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE) &&
-        (buf = malloc(st.size + 1)) && (f = zip_fopen(z, "config.json", 0)) &&
-        zip_fread(f, buf, st.size) == (zip_int64_t)st.size) {
-        zip_fclose(f);
-        zip_close(z);
-        *len = st.size;
-        return buf;
-    }
-    fprintf(stderr, "fuzz_keras_weights: cannot read config.json of %s\n", path);
-    abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    char *list = strdup(FUZZ_KERAS_MODELS), *save = NULL;
+    char *list = strdup(FUZZ_KERAS_CONFIGS), *save = NULL;
     if (!list) abort();
     for (char *p = strtok_r(list, ":", &save); p && nmodels < MAX_MODELS; p = strtok_r(NULL, ":", &save)) {
-        configs[nmodels] = read_config(p, &config_lens[nmodels]);
+        if (!(configs[nmodels] = (char *)fz_read_file(p, &config_lens[nmodels]))) {
+            fprintf(stderr, "fuzz_keras_weights: cannot read %s\n", p);
+            abort();
+        }
         nmodels++;
     }
     free(list);

@@ -25,7 +25,7 @@ for d in "$golden"/models/*/; do
     unzip -p "$d/model.keras" config.json > "corpus/keras_config/$n.json"
 done
 # model.weights.h5 after its model's index byte (fuzz_keras_weights.c; the
-# order of FUZZ_KERAS_MODELS in meson.build)
+# order of FUZZ_KERAS_CONFIGS in meson.build)
 k=0
 for n in bidir_lstm_dense embedding_lstm_dense gru_lstm_dense; do
     { printf "\\x$(printf %02x $k)"; unzip -p "$golden/models/$n/model.keras" model.weights.h5; } \
