@@ -27,6 +27,7 @@
 #include <zip.h>
 
 #include "../model/model_io_impl.h"
+#include "h5read.h"
 
 /* Deflate cannot expand more than about 1032:1; a member declaring more is
  * lying about its size (a zip bomb, or a header crafted to make the reader
@@ -99,10 +100,55 @@ static rc_status read_member(rc_io_model *m, zip_t *z, int64_t archive_len, cons
     return RC_OK;
 }
 
-/* Number of links in a group (-1 when absent). */
-static long group_size(hid_t file, const char *path) {
-    if (H5Lexists(file, path, H5P_DEFAULT) <= 0) return -1;
-    hid_t gr = H5Gopen2(file, path, H5P_DEFAULT);
+/* --- where the weights come from -----------------------------------------------------
+ * read_weights walks the model's layers and asks a source for groups and
+ * datasets: recur's own reader (h5read.c, in process) or libhdf5 (in the
+ * contained child below). The messages are the same either way. */
+
+typedef struct h5_src {
+    bool own;
+    h5r *r;            /* own */
+    bool unsupported;  /* own: the file is outside the reader's subset */
+    hid_t file;        /* libhdf5 */
+    hid_t lapl, gapl, dapl; /* libhdf5: link, group and dataset access lists that refuse external links */
+} h5_src;
+
+typedef struct h5_info {
+    int ndim;          /* -1: unreadable */
+    uint64_t dims[H5R_MAX_RANK];
+    bool f32;
+    h5r_dataset d;     /* own */
+    hid_t ds;          /* libhdf5 */
+} h5_info;
+
+/* An error of the own reader as the load's error; UNSUPPORTED is marked
+ * for the caller, which then hands the file to libhdf5. */
+static rc_status own_fail(rc_io_model *m, h5_src *s, h5r_status hs, const char *what) {
+    const char *why = h5r_message(s->r);
+    if (hs == H5R_UNSUPPORTED) {
+        s->unsupported = true;
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: uses %s, which recur's HDF5 reader does not read "
+                       "(RECUR_HDF5=own)", what, why);
+    }
+    if (hs == H5R_REFUSED) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: %s", what, why);
+    return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: damaged or hostile file: %s", what, why);
+}
+
+/* Links in the group at path: -1 when there is no such group, -2 on an
+ * error (m's message set). */
+static long group_size(rc_io_model *m, h5_src *s, const char *path) {
+    if (s->own) {
+        long n;
+        h5r_status hs = h5r_group_size(s->r, path, &n);
+        if (hs == H5R_OK) return n;
+        if (hs == H5R_ABSENT || hs == H5R_WRONG_KIND) return -1;
+        char what[700];
+        snprintf(what, sizeof what, "group '%.600s'", path);
+        own_fail(m, s, hs, what);
+        return -2;
+    }
+    if (H5Lexists(s->file, path, s->lapl) <= 0) return -1;
+    hid_t gr = H5Gopen2(s->file, path, s->gapl);
     if (gr < 0) return -1;
     H5G_info_t info;
     long n = H5Gget_info(gr, &info) < 0 ? -1 : (long)info.nlinks;
@@ -110,12 +156,78 @@ static long group_size(hid_t file, const char *path) {
     return n;
 }
 
+/* The dataset at name described in *i (its type, its shape). */
+static rc_status dataset_open(rc_io_model *m, h5_src *s, const char *name, h5_info *i) {
+    *i = (h5_info){.ndim = -1, .ds = -1};
+    if (s->own) {
+        h5r_status hs = h5r_dataset_open(s->r, name, &i->d);
+        if (hs == H5R_ABSENT) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s' is missing", name);
+        if (hs == H5R_WRONG_KIND) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: '%s' is not a dataset", name);
+        char what[700];
+        snprintf(what, sizeof what, "weight '%.600s'", name);
+        if (hs) return own_fail(m, s, hs, what);
+        i->ndim = i->d.ndim;
+        memcpy(i->dims, i->d.dims, sizeof i->dims);
+        i->f32 = i->d.is_float && i->d.size == 4;
+        return RC_OK;
+    }
+    if (H5Lexists(s->file, name, s->lapl) <= 0)
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s' is missing", name);
+    i->ds = H5Dopen2(s->file, name, s->dapl);
+    if (i->ds < 0) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: '%s' is not a dataset", name);
+    /* data in other files (external storage, a virtual dataset) is not
+     * this file's to hand over */
+    hid_t dcpl = H5Dget_create_plist(i->ds);
+    bool other_files = dcpl < 0 || H5Pget_external_count(dcpl) != 0 || H5Pget_layout(dcpl) == H5D_VIRTUAL;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (other_files)
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': its data is in other files (external "
+                       "storage or a virtual dataset): refused", name);
+    hid_t ty = H5Dget_type(i->ds), sp = H5Dget_space(i->ds);
+    i->f32 = ty >= 0 && H5Tget_class(ty) == H5T_FLOAT && H5Tget_size(ty) == 4;
+    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    hsize_t dims[H5R_MAX_RANK];
+    if (nd >= 0 && nd <= H5R_MAX_RANK && H5Sget_simple_extent_dims(sp, dims, NULL) >= 0) {
+        i->ndim = nd;
+        for (int d = 0; d < nd; d++) i->dims[d] = dims[d];
+    }
+    if (sp >= 0) H5Sclose(sp);
+    if (ty >= 0) H5Tclose(ty);
+    return RC_OK;
+}
+
+static rc_status dataset_read(rc_io_model *m, h5_src *s, const char *name, h5_info *i, float *out, int64_t numel) {
+    if (s->own) {
+        h5r_status hs = h5r_read_f32(s->r, &i->d, out, (uint64_t)numel);
+        if (hs == H5R_OK) return RC_OK;
+        char what[700];
+        snprintf(what, sizeof what, "weight '%.600s'", name);
+        return own_fail(m, s, hs, what);
+    }
+    if (H5Dread(i->ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': cannot read its data", name);
+    return RC_OK;
+}
+
+static void dataset_close(h5_src *s, h5_info *i) {
+    if (!s->own && i->ds >= 0) H5Dclose(i->ds);
+    i->ds = -1;
+}
+
+static rc_status over_the_limit(rc_io_model *m, int64_t total) {
+    char a[32], b[32];
+    return io_fail(m, RC_ERR_NOMEM, "model.weights.h5: the weights need more than %s, over the memory limit of %s",
+                   rc_bytes_str(total, a, sizeof a), rc_bytes_str(rc_limits_get().max_bytes, b, sizeof b));
+}
+
 /* path/vars/0..count-1 into L's weights; the vars group must hold exactly
- * count datasets. */
-static rc_status read_vars(rc_io_model *m, hid_t file, io_layer *L, const char *path, int count) {
+ * count datasets. *total: bytes of weights so far, against the memory
+ * limit before each allocation. */
+static rc_status read_vars(rc_io_model *m, h5_src *s, io_layer *L, const char *path, int count, int64_t *total) {
     char vp[600];
     snprintf(vp, sizeof vp, "%s/vars", path);
-    long have = group_size(file, vp);
+    long have = group_size(m, s, vp);
+    if (have == -2) return RC_ERR_FORMAT;
     if (have < 0) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: layer '%s' (%s): group '%s' is missing", L->name,
                                  L->cls, vp);
     if (have != count)
@@ -125,50 +237,44 @@ static rc_status read_vars(rc_io_model *m, hid_t file, io_layer *L, const char *
         if (L->nw >= IO_MAX_W) return io_fail(m, RC_ERR_FORMAT, "layer '%s': too many weights", L->name);
         io_weight *w = &L->w[L->nw];
         snprintf(w->name, sizeof w->name, "%.600s/%d", vp, k);
-        if (H5Lexists(file, w->name, H5P_DEFAULT) <= 0)
-            return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s' is missing", w->name);
-        hid_t ds = H5Dopen2(file, w->name, H5P_DEFAULT);
-        if (ds < 0) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: '%s' is not a dataset", w->name);
-        hid_t ty = H5Dget_type(ds), sp = H5Dget_space(ds);
-        rc_status st = RC_OK;
-        int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-        if (ty < 0 || H5Tget_class(ty) != H5T_FLOAT || H5Tget_size(ty) != 4)
+        h5_info i;
+        rc_status st = dataset_open(m, s, w->name, &i);
+        if (!st && !i.f32)
             st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': dtype is not float32 (only float32 is "
                          "supported)", w->name);
-        else if (nd < 0 || nd > RC_MAX_DIMS)
-            st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': %d dimensions (at most %d)", w->name, nd,
+        else if (!st && (i.ndim < 0 || i.ndim > RC_MAX_DIMS))
+            st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': %d dimensions (at most %d)", w->name, i.ndim,
                          RC_MAX_DIMS);
-        hsize_t dims[RC_MAX_DIMS] = {0};
-        if (!st && H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
-            st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': unreadable shape", w->name);
         int64_t numel = 1;
-        w->shape.ndim = nd;
-        for (int d = 0; !st && d < nd; d++) {
-            if (dims[d] < 1 || dims[d] > (hsize_t)RC_MAX_ELEMS || numel > RC_MAX_ELEMS / (int64_t)dims[d])
+        w->shape.ndim = st ? 0 : i.ndim;
+        for (int d = 0; !st && d < i.ndim; d++) {
+            if (i.dims[d] < 1 || i.dims[d] > (uint64_t)RC_MAX_ELEMS || numel > RC_MAX_ELEMS / (int64_t)i.dims[d])
                 st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': shape has more than 2^40 elements or "
                              "an empty dimension", w->name);
-            else numel *= (int64_t)dims[d], w->shape.dim[d] = (int64_t)dims[d];
+            else numel *= (int64_t)i.dims[d], w->shape.dim[d] = (int64_t)i.dims[d];
+        }
+        if (!st) {
+            *total += numel * (int64_t)sizeof(float);
+            if (!rc_limits_fit(*total)) st = over_the_limit(m, *total);
         }
         if (!st && !(w->data = rc_malloc((size_t)numel * sizeof(float))))
             st = io_fail(m, RC_ERR_NOMEM, "out of memory for weight '%s'", w->name);
         if (!st) {
-            L->nw++;
-            if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w->data) < 0)
-                st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': cannot read its data", w->name);
+            L->nw++; /* owned by L from here (rc_io_free) */
+            st = dataset_read(m, s, w->name, &i, w->data, numel);
         }
-        if (sp >= 0) H5Sclose(sp);
-        if (ty >= 0) H5Tclose(ty);
-        H5Dclose(ds);
+        dataset_close(s, &i);
         if (st) return st;
     }
     return RC_OK;
 }
 
-static rc_status read_weights(rc_io_model *m, hid_t file) {
+static rc_status read_weights(rc_io_model *m, h5_src *s) {
     /* slots: class names in snake_case, numbered per name in model order */
     char (*slot)[80] = rc_calloc((size_t)m->nlayers, sizeof *slot);
     if (!slot) return io_fail(m, RC_ERR_NOMEM, "out of memory");
     int nslots = 0;
+    int64_t total = 0;
     rc_status st = RC_OK;
     for (int l = 0; l < m->nlayers && !st; l++) {
         io_layer *L = &m->layers[l];
@@ -186,10 +292,11 @@ static rc_status read_weights(rc_io_model *m, hid_t file) {
         if (seen) snprintf(path, sizeof path, "layers/%.40s_%d", base, seen % 1000000);
         else snprintf(path, sizeof path, "layers/%s", base);
         snprintf(slot[nslots++], sizeof slot[0], "%s", path);
-        if (group_size(file, path) < 0) {
+        long n = group_size(m, s, path);
+        if (n == -2) st = RC_ERR_FORMAT;
+        else if (n < 0)
             st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: no group '%s' for layer '%s' (%s)", path, L->name, L->cls);
-            break;
-        }
+        if (st) break;
         /* the row's weights, read group by group: a run of weights with
          * the same h5 group is that group's vars/0.. */
         io_wspec ws[IO_MAX_W];
@@ -200,18 +307,21 @@ static rc_status read_weights(rc_io_model *m, hid_t file) {
             while (k + run < nw && !strcmp(ws[k + run].h5, ws[k].h5)) run++;
             if (ws[k].h5[0]) snprintf(p, sizeof p, "%s/%s", path, ws[k].h5);
             else snprintf(p, sizeof p, "%s", path);
-            st = read_vars(m, file, L, p, run);
+            st = read_vars(m, s, L, p, run, &total);
             k += run;
         }
-        if (nw == 0) { /* no variables: the group's vars (if any) must be empty */
+        if (!st && nw == 0) { /* no variables: the group's vars (if any) must be empty */
             snprintf(p, sizeof p, "%s/vars", path);
-            if (group_size(file, p) > 0)
+            long v = group_size(m, s, p);
+            if (v == -2) st = RC_ERR_FORMAT;
+            else if (v > 0)
                 st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: layer '%s' (%s) has no weights but '%s' holds some "
                              "(extra weights)", L->name, L->cls, p);
         }
     }
-    long have = group_size(file, "layers");
-    if (!st && have > nslots)
+    long have = st ? 0 : group_size(m, s, "layers");
+    if (have == -2) st = RC_ERR_FORMAT;
+    else if (!st && have > nslots)
         st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: 'layers' holds %ld layer groups, the model has %d layers "
                      "(extra weights)", have, nslots);
     rc_free(slot);
@@ -250,22 +360,38 @@ static rc_status read_weights(rc_io_model *m, hid_t file) {
 #endif
 #define H5_SLACK (((int64_t)64 << 20) + H5_SANITIZER_SLACK)
 
+/* External links name other files: libhdf5 would open them (in the
+ * child, but with the user's rights); a weights file may only hand over
+ * its own bytes. */
+static herr_t refuse_external_link(const char *parent_file, const char *parent_group, const char *child_file,
+                                   const char *child_object, unsigned *acc_flags, hid_t fapl, void *op_data) {
+    (void)parent_file, (void)parent_group, (void)child_file, (void)child_object, (void)acc_flags, (void)fapl,
+        (void)op_data;
+    return -1;
+}
+
 /* In the child: the image opened in memory (core driver) and every layer's
  * weights read into m (the child's copy). HDF5 prints its error stack by
  * default; the library must not. */
 static rc_status h5_read_all(rc_io_model *m, const char *h5, size_t h5_len) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    hid_t file = -1;
+    h5_src s = {.own = false, .file = -1, .lapl = H5Pcreate(H5P_LINK_ACCESS), .gapl = H5Pcreate(H5P_GROUP_ACCESS),
+                .dapl = H5Pcreate(H5P_DATASET_ACCESS)};
     rc_status st;
-    if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 && H5Pset_file_image(fapl, (void *)h5, h5_len) >= 0)
-        file = H5Fopen("model.weights.h5", H5F_ACC_RDONLY, fapl);
-    if (file < 0) st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5 is not a readable HDF5 file");
+    if (fapl >= 0 && s.lapl >= 0 && s.gapl >= 0 && s.dapl >= 0 && H5Pset_elink_cb(s.lapl, refuse_external_link, NULL) >= 0 &&
+        H5Pset_elink_cb(s.gapl, refuse_external_link, NULL) >= 0 &&
+        H5Pset_elink_cb(s.dapl, refuse_external_link, NULL) >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 &&
+        H5Pset_file_image(fapl, (void *)h5, h5_len) >= 0)
+        s.file = H5Fopen("model.weights.h5", H5F_ACC_RDONLY, fapl);
+    if (s.file < 0) st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5 is not a readable HDF5 file");
     else {
-        st = read_weights(m, file);
-        H5Fclose(file);
+        st = read_weights(m, &s);
+        H5Fclose(s.file);
     }
-    if (fapl >= 0) H5Pclose(fapl);
+    hid_t lists[] = {fapl, s.lapl, s.gapl, s.dapl};
+    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
+        if (lists[k] >= 0) H5Pclose(lists[k]);
     return st;
 }
 
@@ -501,6 +627,45 @@ static rc_status read_weights_contained(rc_io_model *m, const char *h5, size_t h
     return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: the HDF5 reader sent malformed data");
 }
 
+/* The weights drop what a reader put in before the other one starts. */
+static void drop_weights(rc_io_model *m) {
+    for (int l = 0; l < m->nlayers; l++) {
+        io_layer *L = &m->layers[l];
+        for (int k = 0; k < L->nw; k++) rc_free(L->w[k].data), L->w[k].data = NULL;
+        L->nw = 0;
+    }
+    if (m->err && m->err_len) m->err[0] = 0;
+}
+
+/* recur's own reader first, in process; a file outside its subset (well
+ * formed, but dense groups, chunked data, ...) goes to libhdf5 in the
+ * contained child. RECUR_HDF5=own uses only the own reader (a file outside
+ * its subset is an error), RECUR_HDF5=libhdf5 only the child; unset or
+ * "auto": both, as above. */
+static rc_status read_weights_any(rc_io_model *m, const char *h5, size_t h5_len) {
+    const char *mode = getenv("RECUR_HDF5");
+    bool auto_mode = !mode || !*mode || !strcmp(mode, "auto");
+    if (!auto_mode && strcmp(mode, "own") && strcmp(mode, "libhdf5"))
+        return io_fail(m, RC_ERR_ARG, "RECUR_HDF5=%.40s: expected auto, own or libhdf5", mode);
+    if (!auto_mode && !strcmp(mode, "libhdf5")) return read_weights_contained(m, h5, h5_len);
+    h5_src s = {.own = true, .file = -1, .lapl = -1, .gapl = -1, .dapl = -1};
+    char why[256];
+    h5r_status hs = h5r_open((const uint8_t *)h5, h5_len, &s.r, why, sizeof why);
+    rc_status st;
+    if (hs == H5R_UNSUPPORTED) {
+        s.unsupported = true;
+        st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: uses %s, which recur's HDF5 reader does not read "
+                     "(RECUR_HDF5=own)", why);
+    } else if (hs) st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: not a readable HDF5 file: %s", why);
+    else {
+        st = read_weights(m, &s);
+        h5r_close(s.r);
+    }
+    if (!st || !s.unsupported || !auto_mode) return st;
+    drop_weights(m);
+    return read_weights_contained(m, h5, h5_len);
+}
+
 rc_status io_load_keras(rc_io_model *m, const char *path) {
     m->format = "keras3";
     m->keras3 = true;
@@ -530,7 +695,7 @@ rc_status io_load_keras(rc_io_model *m, const char *path) {
                                 je.column, je.text);
     }
     if (!st) st = io_parse_topology(m, root);
-    if (!st) st = read_weights_contained(m, h5, h5_len);
+    if (!st) st = read_weights_any(m, h5, h5_len);
     json_decref(root);
     rc_free(cfg);
     rc_free(h5);

@@ -1,0 +1,774 @@
+/* recur's own reader of the HDF5 subset Keras writes (see h5read.h).
+ *
+ * Every read goes through a cursor that knows the bytes it may touch: an
+ * address from the file becomes a cursor only after address + length has
+ * been checked against the image (overflow-safe), and a cursor that runs
+ * past its end turns "bad" and yields zeros from then on, which the
+ * parser reports as damage. Structures that refer to other structures
+ * (B-trees, continuation blocks) can form cycles or DAGs in a hostile
+ * file: B-tree levels must strictly decrease, continuation blocks are
+ * counted, and a reader has a work budget proportional to the image's
+ * size, which the lookups of a well-formed file cannot exhaust: a lookup
+ * descends the group B-trees by their keys, as libhdf5 does, and visits a
+ * few hundred entries, each of them bytes of the file.
+ *
+ * Format facts: "HDF5 File Format Specification Version 3.0" (The HDF
+ * Group): superblock (II.A), B-tree v1 (III.A.1), symbol table node
+ * (III.B), symbol table entry (III.C), local heap (III.D), object headers
+ * v1 and v2 (IV.A.1), messages 0x0001 dataspace, 0x0002 link info, 0x0003
+ * datatype, 0x0004/0x0005 fill value, 0x0006 link, 0x0007 external files,
+ * 0x0008 data layout, 0x0010 continuation, 0x0011 symbol table (IV.A.2). */
+#include "h5read.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+#define UNDEF UINT64_MAX          /* the undefined address (all bits set) */
+#define MAX_CHUNKS 4096           /* object header chunks (continuations) */
+#define MAX_BTREE_LEVEL 32        /* a v1 B-tree of K >= 2 with 2^64 entries has fewer */
+
+struct h5r {
+    const uint8_t *img;
+    uint64_t len;     /* bytes of the image */
+    uint64_t base;    /* absolute position of address 0 */
+    unsigned so, sl;  /* size of offsets, of lengths (bytes) */
+    uint64_t root;    /* root group's object header */
+    uint64_t budget;  /* work left (entries and messages visited) */
+    char msg[256];
+};
+
+static h5r_status fail(h5r *r, h5r_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static h5r_status fail(h5r *r, h5r_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+const char *h5r_message(const h5r *r) { return r ? r->msg : "no reader"; }
+
+/* --- bounded cursors -------------------------------------------------------- */
+
+typedef struct cur {
+    const uint8_t *p;
+    uint64_t n, i;
+    bool bad;
+} cur;
+
+static uint64_t get(cur *c, unsigned k) { /* k <= 8 bytes, little-endian */
+    if (c->bad || k > c->n - c->i) {
+        c->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (unsigned b = 0; b < k; b++) v |= (uint64_t)c->p[c->i + b] << (8 * b);
+    c->i += k;
+    return v;
+}
+
+static const uint8_t *take(cur *c, uint64_t k) {
+    if (c->bad || k > c->n - c->i) {
+        c->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = c->p + c->i;
+    c->i += k;
+    return p;
+}
+
+static uint64_t left(const cur *c) { return c->bad ? 0 : c->n - c->i; }
+
+static uint64_t get_addr(h5r *r, cur *c) {
+    uint64_t v = get(c, r->so);
+    uint64_t all = r->so == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * r->so)) - 1;
+    return v == all ? UNDEF : v;
+}
+
+static uint64_t get_len(h5r *r, cur *c) { return get(c, r->sl); }
+
+/* A cursor over n bytes at file address addr (relative to the base). */
+static bool at(h5r *r, uint64_t addr, uint64_t n, cur *c) {
+    *c = (cur){0};
+    if (addr == UNDEF || addr > r->len - r->base) return false;
+    uint64_t abs = r->base + addr;
+    if (n > r->len - abs) return false;
+    *c = (cur){r->img + abs, n, 0, false};
+    return true;
+}
+
+/* A cursor from addr to the end of the image (for structures whose size is
+ * found while parsing). */
+static bool at_open(h5r *r, uint64_t addr, cur *c) {
+    if (addr == UNDEF || addr > r->len - r->base) return false;
+    return at(r, addr, r->len - r->base - addr, c);
+}
+
+static bool spend(h5r *r, uint64_t k) {
+    if (r->budget < k) return false;
+    r->budget -= k;
+    return true;
+}
+
+
+#define TOO_MUCH(r) fail((r), H5R_MALFORMED, "more structure than the file's size allows (a loop or a hostile file)")
+
+/* Jenkins' lookup3 hashlittle(), the checksum of version-2 metadata
+ * (libhdf5 has it, but not in its public API). */
+#define ROT(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+static uint32_t lookup3(const uint8_t *k, size_t length) {
+    uint32_t a, b, c;
+    a = b = c = 0xdeadbeef + (uint32_t)length;
+    while (length > 12) {
+        a += k[0] + ((uint32_t)k[1] << 8) + ((uint32_t)k[2] << 16) + ((uint32_t)k[3] << 24);
+        b += k[4] + ((uint32_t)k[5] << 8) + ((uint32_t)k[6] << 16) + ((uint32_t)k[7] << 24);
+        c += k[8] + ((uint32_t)k[9] << 8) + ((uint32_t)k[10] << 16) + ((uint32_t)k[11] << 24);
+        a -= c, a ^= ROT(c, 4), c += b;
+        b -= a, b ^= ROT(a, 6), a += c;
+        c -= b, c ^= ROT(b, 8), b += a;
+        a -= c, a ^= ROT(c, 16), c += b;
+        b -= a, b ^= ROT(a, 19), a += c;
+        c -= b, c ^= ROT(b, 4), b += a;
+        length -= 12, k += 12;
+    }
+    switch (length) { /* the last 1..12 bytes; 0 leaves c as it is */
+    case 12: c += (uint32_t)k[11] << 24; /* fall through */
+    case 11: c += (uint32_t)k[10] << 16; /* fall through */
+    case 10: c += (uint32_t)k[9] << 8;   /* fall through */
+    case 9: c += k[8];                   /* fall through */
+    case 8: b += (uint32_t)k[7] << 24;   /* fall through */
+    case 7: b += (uint32_t)k[6] << 16;   /* fall through */
+    case 6: b += (uint32_t)k[5] << 8;    /* fall through */
+    case 5: b += k[4];                   /* fall through */
+    case 4: a += (uint32_t)k[3] << 24;   /* fall through */
+    case 3: a += (uint32_t)k[2] << 16;   /* fall through */
+    case 2: a += (uint32_t)k[1] << 8;    /* fall through */
+    case 1: a += k[0]; break;
+    case 0: return c;
+    }
+    c ^= b, c -= ROT(b, 14);
+    a ^= c, a -= ROT(c, 11);
+    b ^= a, b -= ROT(a, 25);
+    c ^= b, c -= ROT(b, 16);
+    a ^= c, a -= ROT(c, 4);
+    b ^= a, b -= ROT(a, 14);
+    c ^= b, c -= ROT(b, 24);
+    return c;
+}
+
+/* The 4 bytes after n checksummed bytes at p hold their lookup3. */
+static bool checksum_ok(const uint8_t *p, uint64_t n) {
+    uint32_t want = (uint32_t)p[n] | (uint32_t)p[n + 1] << 8 | (uint32_t)p[n + 2] << 16 | (uint32_t)p[n + 3] << 24;
+    return lookup3(p, (size_t)n) == want;
+}
+
+/* --- object headers ---------------------------------------------------------- */
+
+typedef struct link {
+    const uint8_t *name;
+    uint64_t name_len;
+    int type;       /* 0 hard, 1 soft, 64 external, other: user-defined */
+    uint64_t addr;  /* hard links */
+} link;
+
+/* What an object header says, of what this reader needs. */
+typedef struct obj {
+    bool stab;                  /* old-style group: symbol table message */
+    uint64_t btree, heap;
+    bool linfo, dense;          /* new-style group; dense: links in a fractal heap */
+    link *links;                /* compact links (owned) */
+    size_t nlinks, cap;
+    bool space, type, layout;
+    int space_kind;             /* 0 scalar, 1 simple, 2 null */
+    int ndim;
+    uint64_t dims[H5R_MAX_RANK];
+    bool is_float, big_endian;
+    unsigned tsize;
+    int layout_class;           /* 0 compact, 1 contiguous */
+    uint64_t data_addr, data_len;
+    const uint8_t *compact;
+    bool fill_set;
+    const uint8_t *fill;        /* the fill value's bytes */
+    uint64_t fill_len;
+    const char *unsupported;    /* first feature outside the subset */
+    const char *refused;        /* first reference to another file */
+} obj;
+
+static void obj_free(obj *o) { free(o->links); }
+
+static h5r_status add_link(h5r *r, obj *o, link l) {
+    if (o->nlinks == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 8;
+        link *nl = realloc(o->links, cap * sizeof *nl);
+        if (!nl) return fail(r, H5R_MALFORMED, "out of memory");
+        o->links = nl, o->cap = cap;
+    }
+    o->links[o->nlinks++] = l;
+    return H5R_OK;
+}
+
+/* One message's body. Unknown types are skipped (attributes, times,
+ * comments, group info...). */
+static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur b, uint64_t at_addr) {
+    /* a shared message's body is a reference to the real one (another
+     * header, or the shared-message heap) */
+    bool shared = flags & 0x02;
+    switch (type) {
+    case 0x0001: { /* dataspace */
+        if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared dataspace", H5R_OK;
+        unsigned ver = (unsigned)get(&b, 1), nd = (unsigned)get(&b, 1), fl = (unsigned)get(&b, 1);
+        if (ver == 1) get(&b, 5), o->space_kind = nd ? 1 : 0;
+        else if (ver == 2) {
+            o->space_kind = (int)get(&b, 1);
+            if (o->space_kind > 2) return fail(r, H5R_MALFORMED, "dataspace at 0x%llx: unknown kind %d",
+                                              (unsigned long long)at_addr, o->space_kind);
+        } else return fail(r, H5R_MALFORMED, "dataspace at 0x%llx: unknown version %u", (unsigned long long)at_addr, ver);
+        if (nd > H5R_MAX_RANK)
+            return fail(r, H5R_MALFORMED, "dataspace at 0x%llx: %u dimensions (HDF5 allows %d)",
+                        (unsigned long long)at_addr, nd, H5R_MAX_RANK);
+        o->ndim = o->space_kind == 1 ? (int)nd : 0;
+        for (unsigned d = 0; d < nd; d++) {
+            uint64_t v = get_len(r, &b);
+            if (d < H5R_MAX_RANK) o->dims[d] = v;
+        }
+        (void)fl; /* maximum dimensions and permutations follow: not needed */
+        if (b.bad) return fail(r, H5R_MALFORMED, "dataspace at 0x%llx is cut short", (unsigned long long)at_addr);
+        o->space = true;
+        return H5R_OK;
+    }
+    case 0x0003: { /* datatype */
+        if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared (committed) datatype", H5R_OK;
+        unsigned cv = (unsigned)get(&b, 1), bf0 = (unsigned)get(&b, 1), bf1 = (unsigned)get(&b, 1);
+        get(&b, 1);
+        o->tsize = (unsigned)get(&b, 4);
+        o->is_float = false;
+        if ((cv & 15) == 1) { /* floating point: bit offset, precision, exponent and mantissa fields, bias */
+            unsigned off = (unsigned)get(&b, 2), prec = (unsigned)get(&b, 2), eloc = (unsigned)get(&b, 1),
+                     esz = (unsigned)get(&b, 1), mloc = (unsigned)get(&b, 1), msz = (unsigned)get(&b, 1);
+            uint32_t bias = (uint32_t)get(&b, 4);
+            /* IEEE 754 binary32, either byte order (bit 6 with bit 0 is VAX order) */
+            o->is_float = !b.bad && o->tsize == 4 && off == 0 && prec == 32 && eloc == 23 && esz == 8 && mloc == 0 &&
+                          msz == 23 && bias == 127 && bf1 == 31 && !(bf0 & 0x40) && ((bf0 >> 4) & 3) == 2;
+            o->big_endian = bf0 & 1;
+        }
+        if (b.bad) return fail(r, H5R_MALFORMED, "datatype at 0x%llx is cut short", (unsigned long long)at_addr);
+        o->type = true;
+        return H5R_OK;
+    }
+    case 0x0004: { /* fill value, old: size, value */
+        uint64_t n = get(&b, 4);
+        const uint8_t *v = take(&b, n);
+        if (b.bad) return fail(r, H5R_MALFORMED, "fill value at 0x%llx is cut short", (unsigned long long)at_addr);
+        if (!o->fill_set && n) o->fill_set = true, o->fill = v, o->fill_len = n;
+        return H5R_OK;
+    }
+    case 0x0005: { /* fill value: versions 1-2 (times, defined flag), 3 (flags) */
+        if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared fill value", H5R_OK;
+        unsigned ver = (unsigned)get(&b, 1);
+        bool defined;
+        if (ver == 1 || ver == 2) {
+            get(&b, 2);
+            defined = get(&b, 1) != 0 || ver == 1;
+        } else if (ver == 3) {
+            unsigned fl = (unsigned)get(&b, 1);
+            defined = fl & 0x20;
+        } else return fail(r, H5R_MALFORMED, "fill value at 0x%llx: unknown version %u", (unsigned long long)at_addr, ver);
+        if (defined) {
+            uint64_t n = get(&b, 4);
+            const uint8_t *v = take(&b, n);
+            if (n) o->fill_set = true, o->fill = v, o->fill_len = n;
+        }
+        if (b.bad) return fail(r, H5R_MALFORMED, "fill value at 0x%llx is cut short", (unsigned long long)at_addr);
+        return H5R_OK;
+    }
+    case 0x0002: { /* link info: a new-style group; a defined fractal heap means dense storage */
+        unsigned ver = (unsigned)get(&b, 1), fl = (unsigned)get(&b, 1);
+        if (ver != 0) return fail(r, H5R_MALFORMED, "link info at 0x%llx: unknown version %u", (unsigned long long)at_addr, ver);
+        if (fl & 1) get(&b, 8);
+        uint64_t fheap = get_addr(r, &b);
+        get_addr(r, &b);
+        if (b.bad) return fail(r, H5R_MALFORMED, "link info at 0x%llx is cut short", (unsigned long long)at_addr);
+        o->linfo = true;
+        if (fheap != UNDEF) o->dense = true;
+        return H5R_OK;
+    }
+    case 0x0006: { /* link */
+        unsigned ver = (unsigned)get(&b, 1), fl = (unsigned)get(&b, 1);
+        if (ver != 1) return fail(r, H5R_MALFORMED, "link at 0x%llx: unknown version %u", (unsigned long long)at_addr, ver);
+        link l = {0};
+        l.type = fl & 0x08 ? (int)get(&b, 1) : 0;
+        if (fl & 0x04) get(&b, 8);      /* creation order */
+        if (fl & 0x10) get(&b, 1);      /* name's character set */
+        l.name_len = get(&b, 1u << (fl & 3));
+        l.name = take(&b, l.name_len);
+        if (l.type == 0) l.addr = get_addr(r, &b);
+        if (b.bad || !l.name_len) return fail(r, H5R_MALFORMED, "link at 0x%llx is cut short", (unsigned long long)at_addr);
+        return add_link(r, o, l);
+    }
+    case 0x0007: /* external data files: the raw data lives in files named by this one */
+        if (!o->refused) o->refused = "stores its data in external files";
+        return H5R_OK;
+    case 0x0008: { /* data layout */
+        if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared data layout", H5R_OK;
+        unsigned ver = (unsigned)get(&b, 1);
+        if (ver < 3) {
+            if (!o->unsupported) o->unsupported = "a version 1 or 2 data layout";
+            return H5R_OK;
+        }
+        if (ver > 4) return fail(r, H5R_MALFORMED, "data layout at 0x%llx: unknown version %u", (unsigned long long)at_addr, ver);
+        o->layout_class = (int)get(&b, 1);
+        if (o->layout_class == 0) {
+            o->data_len = get(&b, 2);
+            o->compact = take(&b, o->data_len);
+        } else if (o->layout_class == 1) {
+            o->data_addr = get_addr(r, &b);
+            o->data_len = get_len(r, &b);
+        } else if (o->layout_class == 2) {
+            if (!o->unsupported) o->unsupported = "chunked storage";
+            return H5R_OK;
+        } else if (o->layout_class == 3) {
+            if (!o->refused) o->refused = "is a virtual dataset (its data is in other files)";
+            return H5R_OK;
+        } else return fail(r, H5R_MALFORMED, "data layout at 0x%llx: unknown class %d", (unsigned long long)at_addr, o->layout_class);
+        if (b.bad) return fail(r, H5R_MALFORMED, "data layout at 0x%llx is cut short", (unsigned long long)at_addr);
+        o->layout = true;
+        return H5R_OK;
+    }
+    case 0x0011: /* symbol table: an old-style group */
+        o->btree = get_addr(r, &b);
+        o->heap = get_addr(r, &b);
+        if (b.bad) return fail(r, H5R_MALFORMED, "symbol table message at 0x%llx is cut short", (unsigned long long)at_addr);
+        o->stab = true;
+        return H5R_OK;
+    default:
+        /* bit 7: a reader that does not know the type must fail */
+        if ((flags & 0x80) && !o->unsupported) o->unsupported = "a message type this reader does not know";
+        return H5R_OK;
+    }
+}
+
+typedef struct span { uint64_t addr, len; } span;
+
+/* The messages of one chunk [c.i, c.n); v2 headers have 1-byte types and
+ * maybe a creation order. Continuations are queued. */
+static h5r_status chunk_messages(h5r *r, obj *o, cur c, int ver, bool order, uint64_t chunk_addr, span *queue,
+                                 int *nq) {
+    unsigned hdr = ver == 1 ? 8 : (order ? 6 : 4);
+    while (left(&c) >= hdr) {
+        if (!spend(r, 1)) return TOO_MUCH(r);
+        uint64_t here = chunk_addr + c.i;
+        unsigned type, size, flags;
+        if (ver == 1) type = (unsigned)get(&c, 2), size = (unsigned)get(&c, 2), flags = (unsigned)get(&c, 1), get(&c, 3);
+        else {
+            type = (unsigned)get(&c, 1), size = (unsigned)get(&c, 2), flags = (unsigned)get(&c, 1);
+            if (order) get(&c, 2);
+        }
+        const uint8_t *body = take(&c, size);
+        if (!body) return fail(r, H5R_MALFORMED, "object header message at 0x%llx runs past its chunk",
+                               (unsigned long long)here);
+        cur b = {body, size, 0, false};
+        if (type == 0x0010) { /* continuation */
+            uint64_t a = get_addr(r, &b), n = get_len(r, &b);
+            if (b.bad) return fail(r, H5R_MALFORMED, "continuation at 0x%llx is cut short", (unsigned long long)here);
+            if (*nq >= MAX_CHUNKS) return TOO_MUCH(r);
+            queue[(*nq)++] = (span){a, n};
+            continue;
+        }
+        h5r_status st = on_message(r, o, type, flags, b, here);
+        if (st) return st;
+    }
+    return H5R_OK;
+}
+
+static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
+    *o = (obj){0};
+    cur c;
+    if (!at_open(r, addr, &c)) return fail(r, H5R_MALFORMED, "object header address 0x%llx is outside the file",
+                                           (unsigned long long)addr);
+    span *queue = malloc(MAX_CHUNKS * sizeof *queue);
+    if (!queue) return fail(r, H5R_MALFORMED, "out of memory");
+    int nq = 0, ver;
+    bool order = false;
+    h5r_status st = H5R_OK;
+    if (c.n >= 4 && !memcmp(c.p, "OHDR", 4)) {
+        ver = 2;
+        get(&c, 4);
+        unsigned v = (unsigned)get(&c, 1), fl = (unsigned)get(&c, 1);
+        if (v != 2) st = fail(r, H5R_MALFORMED, "object header at 0x%llx: unknown version %u", (unsigned long long)addr, v);
+        order = fl & 0x04;
+        if (fl & 0x20) get(&c, 16); /* times */
+        if (fl & 0x10) get(&c, 4);  /* attribute phase change */
+        uint64_t n = get(&c, 1u << (fl & 3));
+        uint64_t start = c.i;
+        if (!st && (c.bad || n > left(&c) || left(&c) - n < 4))
+            st = fail(r, H5R_MALFORMED, "object header at 0x%llx runs past the end of the file", (unsigned long long)addr);
+        else if (!st && !checksum_ok(c.p, start + n))
+            st = fail(r, H5R_MALFORMED, "object header at 0x%llx: checksum mismatch", (unsigned long long)addr);
+        if (!st) st = chunk_messages(r, o, (cur){c.p + start, n, 0, false}, 2, order, addr + start, queue, &nq);
+    } else {
+        ver = (int)get(&c, 1);
+        if (ver != 1) st = fail(r, H5R_MALFORMED, "object header at 0x%llx: unknown version %d", (unsigned long long)addr, ver);
+        get(&c, 3);          /* reserved, number of messages (not needed: chunks end them) */
+        get(&c, 4);          /* reference count */
+        uint64_t n = get(&c, 4);
+        get(&c, 4);          /* padding to 8 bytes */
+        if (!st && (c.bad || n > left(&c)))
+            st = fail(r, H5R_MALFORMED, "object header at 0x%llx runs past the end of the file", (unsigned long long)addr);
+        if (!st) st = chunk_messages(r, o, (cur){c.p + c.i, n, 0, false}, 1, false, addr + 16, queue, &nq);
+    }
+    for (int q = 0; !st && q < nq; q++) {
+        span s = queue[q];
+        cur k;
+        if (!at(r, s.addr, s.len, &k))
+            st = fail(r, H5R_MALFORMED, "continuation block at 0x%llx (%llu bytes) is outside the file",
+                      (unsigned long long)s.addr, (unsigned long long)s.len);
+        else if (ver == 1) st = chunk_messages(r, o, k, 1, false, s.addr, queue, &nq);
+        else if (s.len < 8 || memcmp(k.p, "OCHK", 4))
+            st = fail(r, H5R_MALFORMED, "continuation block at 0x%llx: no OCHK signature", (unsigned long long)s.addr);
+        else if (!checksum_ok(k.p, s.len - 4))
+            st = fail(r, H5R_MALFORMED, "continuation block at 0x%llx: checksum mismatch", (unsigned long long)s.addr);
+        else st = chunk_messages(r, o, (cur){k.p + 4, s.len - 8, 0, false}, 2, order, s.addr + 4, queue, &nq);
+    }
+    free(queue);
+    if (st) obj_free(o), *o = (obj){0};
+    return st;
+}
+
+/* --- groups --------------------------------------------------------------------- */
+
+/* Called per link; returns true to stop. */
+typedef bool (*link_fn)(void *ctx, const link *l);
+
+typedef struct heap { cur seg; } heap;
+
+static h5r_status open_heap(h5r *r, uint64_t addr, heap *h) {
+    cur c;
+    if (!at(r, addr, 8 + 2 * r->sl + r->so, &c) || memcmp(c.p, "HEAP", 4) || c.p[4] != 0)
+        return fail(r, H5R_MALFORMED, "local heap at 0x%llx: no HEAP signature", (unsigned long long)addr);
+    get(&c, 8);
+    uint64_t size = get_len(r, &c);
+    get_len(r, &c);
+    uint64_t data = get_addr(r, &c);
+    if (!at(r, data, size, &h->seg))
+        return fail(r, H5R_MALFORMED, "local heap at 0x%llx: its data (%llu bytes at 0x%llx) is outside the file",
+                    (unsigned long long)addr, (unsigned long long)size, (unsigned long long)data);
+    return H5R_OK;
+}
+
+static bool heap_name(const heap *h, uint64_t off, link *l) {
+    if (off >= h->seg.n) return false;
+    const uint8_t *s = h->seg.p + off, *z = memchr(s, 0, (size_t)(h->seg.n - off));
+    if (!z || z == s) return false;
+    l->name = s, l->name_len = (uint64_t)(z - s);
+    return true;
+}
+
+/* A symbol table node's entries. */
+static h5r_status snod_links(h5r *r, uint64_t addr, const heap *h, link_fn fn, void *ctx, bool *stop) {
+    cur c;
+    if (!at(r, addr, 8, &c) || memcmp(c.p, "SNOD", 4) || c.p[4] != 1)
+        return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: no SNOD signature", (unsigned long long)addr);
+    get(&c, 6);
+    unsigned n = (unsigned)get(&c, 2);
+    uint64_t entry = 2 * (uint64_t)r->so + 24;
+    if (!spend(r, n + 1)) return TOO_MUCH(r);
+    if (!at(r, addr + 8, n * entry, &c))
+        return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: %u entries run past the end of the file",
+                    (unsigned long long)addr, n);
+    for (unsigned e = 0; e < n && !*stop; e++) {
+        link l = {0};
+        uint64_t name = get_addr(r, &c);
+        l.addr = get_addr(r, &c);
+        unsigned cache = (unsigned)get(&c, 4);
+        get(&c, 20);
+        if (!heap_name(h, name, &l))
+            return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: entry %u has no name in the local heap",
+                        (unsigned long long)addr, e);
+        l.type = cache == 2 ? 1 : 0; /* cache type 2: a soft link, its value in the heap */
+        *stop = fn(ctx, &l);
+    }
+    return H5R_OK;
+}
+
+/* A group B-tree (v1, type 0) node and its subtree; level must be the
+ * parent's minus one (-1 at the root: any). */
+static h5r_status btree_links(h5r *r, uint64_t addr, int level, const heap *h, link_fn fn, void *ctx, bool *stop) {
+    cur c;
+    uint64_t head = 8 + 2 * (uint64_t)r->so;
+    if (!at(r, addr, head, &c) || memcmp(c.p, "TREE", 4))
+        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: no TREE signature", (unsigned long long)addr);
+    get(&c, 4);
+    unsigned type = (unsigned)get(&c, 1), lev = (unsigned)get(&c, 1), n = (unsigned)get(&c, 2);
+    if (type != 0) return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: node type %u, not a group's", (unsigned long long)addr, type);
+    if (lev > MAX_BTREE_LEVEL || (level >= 0 && (int)lev != level))
+        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: level %u where %d was expected", (unsigned long long)addr,
+                    lev, level);
+    if (!spend(r, n + 1)) return TOO_MUCH(r);
+    /* key0 child0 key1 child1 ... child(n-1) key(n); keys are heap offsets */
+    if (!at(r, addr + head, (uint64_t)n * (r->so + r->sl) + r->sl, &c))
+        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: %u entries run past the end of the file",
+                    (unsigned long long)addr, n);
+    for (unsigned e = 0; e < n && !*stop; e++) {
+        get_len(r, &c);
+        uint64_t child = get_addr(r, &c);
+        h5r_status st = lev ? btree_links(r, child, (int)lev - 1, h, fn, ctx, stop) : snod_links(r, child, h, fn, ctx, stop);
+        if (st) return st;
+    }
+    return H5R_OK;
+}
+
+/* Every link of a parsed group object. */
+static h5r_status group_links(h5r *r, const obj *o, link_fn fn, void *ctx) {
+    bool stop = false;
+    if (o->stab) {
+        heap h;
+        h5r_status st = open_heap(r, o->heap, &h);
+        return st ? st : btree_links(r, o->btree, -1, &h, fn, ctx, &stop);
+    }
+    if (o->dense) return fail(r, H5R_UNSUPPORTED, "a group with dense link storage (fractal heap)");
+    for (size_t i = 0; i < o->nlinks && !stop; i++) stop = fn(ctx, &o->links[i]);
+    return H5R_OK;
+}
+
+typedef struct find { const char *name; size_t len; link found; bool hit; } find;
+
+static bool find_fn(void *ctx, const link *l) {
+    find *f = ctx;
+    if (l->name_len != f->len || memcmp(l->name, f->name, f->len)) return false;
+    f->found = *l, f->hit = true;
+    return true;
+}
+
+static bool is_group(const obj *o) { return o->stab || o->linfo || o->nlinks; }
+
+/* strcmp order of name (n bytes) against a heap string */
+static int name_cmp(const char *name, size_t n, const link *l) {
+    size_t k = n < l->name_len ? n : (size_t)l->name_len;
+    int c = memcmp(name, l->name, k);
+    return c ? c : (n > l->name_len) - (n < l->name_len);
+}
+
+/* A name in a group B-tree, as libhdf5 looks it up: key i+1 is the last
+ * name under child i, so the name is under the first child whose right
+ * key is not below it; within a symbol node, a scan. Keys out of order (a
+ * damaged file) make the name absent, as for libhdf5. */
+static h5r_status btree_find(h5r *r, uint64_t addr, int level, const heap *h, const char *name, size_t n, link *out,
+                             bool *hit) {
+    cur c;
+    uint64_t head = 8 + 2 * (uint64_t)r->so;
+    if (!at(r, addr, head, &c) || memcmp(c.p, "TREE", 4))
+        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: no TREE signature", (unsigned long long)addr);
+    get(&c, 4);
+    unsigned type = (unsigned)get(&c, 1), lev = (unsigned)get(&c, 1), k = (unsigned)get(&c, 2);
+    if (type != 0) return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: node type %u, not a group's", (unsigned long long)addr, type);
+    if (lev > MAX_BTREE_LEVEL || (level >= 0 && (int)lev != level))
+        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: level %u where %d was expected", (unsigned long long)addr,
+                    lev, level);
+    if (!spend(r, k + 1)) return TOO_MUCH(r);
+    if (!at(r, addr + head, (uint64_t)k * (r->so + r->sl) + r->sl, &c))
+        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: %u entries run past the end of the file",
+                    (unsigned long long)addr, k);
+    get_len(r, &c); /* key 0 */
+    for (unsigned e = 0; e < k; e++) {
+        uint64_t child = get_addr(r, &c), key = get_len(r, &c);
+        link right;
+        if (!heap_name(h, key, &right) && key != 0)
+            return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: key %u is not a name in the local heap",
+                        (unsigned long long)addr, e + 1);
+        if (key == 0 || name_cmp(name, n, &right) > 0) continue;
+        if (lev) return btree_find(r, child, (int)lev - 1, h, name, n, out, hit);
+        find f = {name, n, {0}, false};
+        bool stop = false;
+        h5r_status st = snod_links(r, child, h, find_fn, &f, &stop);
+        if (!st && f.hit) *out = f.found, *hit = true;
+        return st;
+    }
+    return H5R_OK;
+}
+
+/* The link called name (n bytes) in a parsed group object. */
+static h5r_status group_find(h5r *r, const obj *o, const char *name, size_t n, link *out, bool *hit) {
+    *hit = false;
+    if (o->stab) {
+        heap h;
+        h5r_status st = open_heap(r, o->heap, &h);
+        return st ? st : btree_find(r, o->btree, -1, &h, name, n, out, hit);
+    }
+    if (o->dense) return fail(r, H5R_UNSUPPORTED, "a group with dense link storage (fractal heap)");
+    find f = {name, n, {0}, false};
+    for (size_t i = 0; i < o->nlinks && !f.hit; i++) find_fn(&f, &o->links[i]);
+    if (f.hit) *out = f.found, *hit = true;
+    return H5R_OK;
+}
+
+/* The object at path, parsed into *o. */
+static h5r_status resolve(h5r *r, const char *path, obj *o) {
+    h5r_status st = parse_object(r, r->root, o);
+    const char *p = path;
+    while (!st) {
+        while (*p == '/') p++;
+        if (!*p) return H5R_OK;
+        size_t n = strcspn(p, "/");
+        if (!is_group(o)) st = fail(r, H5R_ABSENT, "'%.*s' is under something that is not a group", (int)n, p);
+        find f = {p, n, {0}, false};
+        if (!st) st = group_find(r, o, p, n, &f.found, &f.hit);
+        if (!st && !f.hit) st = fail(r, H5R_ABSENT, "no link '%.*s'", (int)n, p);
+        if (!st && f.found.type == 1) st = fail(r, H5R_UNSUPPORTED, "a soft link ('%.*s')", (int)n, p);
+        else if (!st && f.found.type == 64)
+            st = fail(r, H5R_REFUSED, "'%.*s' is an external link (to another file): refused", (int)n, p);
+        else if (!st && f.found.type != 0) st = fail(r, H5R_UNSUPPORTED, "a user-defined link ('%.*s')", (int)n, p);
+        p += n;
+        obj_free(o);
+        *o = (obj){0};
+        if (!st) st = parse_object(r, f.found.addr, o);
+    }
+    return st;
+}
+
+static bool count_fn(void *ctx, const link *l) {
+    (void)l;
+    ++*(long *)ctx;
+    return false;
+}
+
+h5r_status h5r_group_size(h5r *r, const char *path, long *n) {
+    obj o;
+    *n = -1;
+    h5r_status st = resolve(r, path, &o);
+    if (!st && !is_group(&o)) st = fail(r, H5R_WRONG_KIND, "'%s' is not a group", path);
+    long k = 0;
+    if (!st) st = group_links(r, &o, count_fn, &k);
+    if (!st) *n = k;
+    obj_free(&o);
+    return st;
+}
+
+h5r_status h5r_dataset_open(h5r *r, const char *path, h5r_dataset *d) {
+    obj o;
+    *d = (h5r_dataset){0};
+    h5r_status st = resolve(r, path, &o);
+    if (st) return st;
+    if (o.refused) st = fail(r, H5R_REFUSED, "'%s' %s: refused", path, o.refused);
+    else if (o.unsupported) st = fail(r, H5R_UNSUPPORTED, "%s", o.unsupported);
+    else if (!o.space || !o.type || !o.layout)
+        st = fail(r, H5R_WRONG_KIND, "'%s' is not a dataset", path);
+    else if (o.space_kind == 2) st = fail(r, H5R_MALFORMED, "'%s' has a null dataspace (no values)", path);
+    if (st) {
+        obj_free(&o);
+        return st;
+    }
+    d->ndim = o.ndim;
+    memcpy(d->dims, o.dims, sizeof d->dims);
+    d->is_float = o.is_float, d->size = o.tsize, d->big_endian = o.big_endian;
+    if (o.layout_class == 0) d->data = o.compact, d->data_len = o.data_len;
+    else if (o.data_addr != UNDEF) {
+        cur c;
+        if (!at(r, o.data_addr, o.data_len, &c))
+            st = fail(r, H5R_MALFORMED, "'%s': its data (%llu bytes at 0x%llx) is outside the file", path,
+                      (unsigned long long)o.data_len, (unsigned long long)o.data_addr);
+        d->data = c.p, d->data_len = o.data_len;
+    }
+    if (!st && !d->data && o.fill_set && o.is_float) { /* unallocated: the fill value, when one is set */
+        if (o.fill_len != 4 || !o.is_float) st = fail(r, H5R_UNSUPPORTED, "a fill value of another type");
+        else memcpy(d->fill, o.fill, 4);
+    }
+    obj_free(&o);
+    return st;
+}
+
+h5r_status h5r_read_f32(h5r *r, const h5r_dataset *d, float *out, uint64_t numel) {
+    if (!d->is_float || d->size != 4) return fail(r, H5R_WRONG_KIND, "not float32");
+    if (numel > UINT64_MAX / 4) return fail(r, H5R_MALFORMED, "too many elements");
+    const uint8_t *src = d->data;
+    if (src && d->data_len != numel * 4)
+        return fail(r, H5R_MALFORMED, "its storage holds %llu bytes, its shape needs %llu",
+                    (unsigned long long)d->data_len, (unsigned long long)(numel * 4));
+    for (uint64_t i = 0; i < numel; i++) {
+        const uint8_t *b = src ? src + 4 * i : d->fill;
+        uint32_t u = d->big_endian ? (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 | (uint32_t)b[0] << 24
+                                   : (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+        memcpy(&out[i], &u, 4);
+    }
+    return H5R_OK;
+}
+
+/* --- superblock ------------------------------------------------------------------ */
+
+static const uint8_t SIGNATURE[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
+h5r_status h5r_open(const uint8_t *image, size_t len, h5r **out, char *msg, size_t msg_len) {
+    *out = NULL;
+    h5r *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(msg, msg_len, "out of memory");
+        return H5R_MALFORMED;
+    }
+    r->img = image, r->len = len;
+    /* the work of every lookup of one load: a lookup of a well-formed file
+     * visits a few hundred entries, each of them bytes of the file */
+    r->budget = 16 * (uint64_t)len + ((uint64_t)1 << 20);
+    /* the superblock is at 0, or after a user block at 512, 1024, 2048, ... */
+    uint64_t sb = 0;
+    while (!(len >= 8 && sb <= len - 8 && !memcmp(image + sb, SIGNATURE, 8))) {
+        sb = sb ? sb * 2 : 512;
+        if (sb >= len) break;
+    }
+    h5r_status st = H5R_OK;
+    cur c = {image, len, 0, false};
+    if (sb >= len || len < 8) st = fail(r, H5R_MALFORMED, "no HDF5 signature (not an HDF5 file)");
+    else {
+        c.i = sb + 8;
+        unsigned ver = (unsigned)get(&c, 1);
+        uint64_t eof = 0;
+        if (ver <= 1) {
+            get(&c, 4); /* free-space, root entry, reserved, shared header versions */
+            r->so = (unsigned)get(&c, 1), r->sl = (unsigned)get(&c, 1);
+            get(&c, 1 + 2 + 2 + 4 + (ver == 1 ? 4 : 0)); /* reserved, K values, flags */
+        } else if (ver <= 3) {
+            r->so = (unsigned)get(&c, 1), r->sl = (unsigned)get(&c, 1);
+            get(&c, 1); /* flags */
+        } else st = fail(r, H5R_UNSUPPORTED, "superblock version %u", ver);
+        if (!st && !((r->so == 2 || r->so == 4 || r->so == 8) && (r->sl == 2 || r->sl == 4 || r->sl == 8)))
+            st = fail(r, H5R_MALFORMED, "sizes of offsets and lengths %u and %u (HDF5 writes 2, 4 or 8)", r->so, r->sl);
+        if (!st) {
+            r->base = get_addr(r, &c);
+            if (ver <= 1) {
+                get_addr(r, &c); /* free-space info */
+                eof = get_addr(r, &c);
+                uint64_t driver = get_addr(r, &c);
+                get_addr(r, &c); /* root entry: link name offset */
+                r->root = get_addr(r, &c);
+                get(&c, 24);     /* cache type, reserved, scratch pad */
+                if (!c.bad && driver != UNDEF) st = fail(r, H5R_UNSUPPORTED, "a file driver information block");
+            } else {
+                get_addr(r, &c); /* superblock extension: nothing this reader needs */
+                eof = get_addr(r, &c);
+                r->root = get_addr(r, &c);
+                if (!c.bad && !checksum_ok(image + sb, c.i - sb)) st = fail(r, H5R_MALFORMED, "superblock checksum mismatch");
+                get(&c, 4);
+            }
+            if (!st && c.bad) st = fail(r, H5R_MALFORMED, "the superblock is cut short");
+            /* a base of UNDEF or past the image cannot be */
+            else if (!st && (r->base == UNDEF || r->base > len))
+                st = fail(r, H5R_MALFORMED, "base address 0x%llx is outside the file", (unsigned long long)r->base);
+            /* libhdf5 compares the end-of-file address with the file's
+             * whole size, user block included */
+            else if (!st && (eof == UNDEF || eof > len))
+                st = fail(r, H5R_MALFORMED, "the superblock says the file ends at %llu bytes, it has %llu (truncated)",
+                          (unsigned long long)(eof == UNDEF ? 0 : eof), (unsigned long long)len);
+            else if (!st && r->root == UNDEF) st = fail(r, H5R_MALFORMED, "no root group");
+        }
+    }
+    if (st) {
+        snprintf(msg, msg_len, "%s", r->msg);
+        free(r);
+        return st;
+    }
+    *out = r;
+    return H5R_OK;
+}
+
+void h5r_close(h5r *r) { free(r); }

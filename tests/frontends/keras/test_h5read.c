@@ -1,0 +1,451 @@
+/* recur's own HDF5 reader (frontends/keras/h5read.c) against libhdf5 as
+ * the oracle: files written by libhdf5 in the layouts h5py and Keras use
+ * (and some they do not) are read by both, and every group size and every
+ * float32 value must agree; what is outside the reader's subset must say
+ * so (H5R_UNSUPPORTED, then libhdf5 reads it, contained); what names other
+ * files must be refused; damaged structure (loops, cycles, offsets out of
+ * the file) must be reported, not followed. */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5read.h"
+#include "util.h"
+
+TestSuite(h5read, .init = tu_tmpdir_setup, .fini = tu_tmpdir_teardown);
+
+static char path_buf[600];
+
+static const char *tmp_path(const char *name) {
+    snprintf(path_buf, sizeof path_buf, "%s/%s", tu_tmpdir, name);
+    return path_buf;
+}
+
+static uint8_t *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)n);
+    cr_assert(b && fread(b, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* A file at path: latest = libver bounds latest (superblock v3, v2
+ * object headers, link messages); userblock bytes before the superblock. */
+static hid_t create(const char *path, bool latest, hsize_t userblock) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (latest) cr_assert(H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0);
+    if (userblock) cr_assert(H5Pset_userblock(fcpl, userblock) >= 0);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    cr_assert(f >= 0);
+    H5Pclose(fapl), H5Pclose(fcpl);
+    return f;
+}
+
+/* A float32 dataset of shape dims with values seed + 0.25 * i (type:
+ * H5T_IEEE_F32LE or _BE; dcpl may set a layout). */
+static void dataset(hid_t loc, const char *name, int nd, const hsize_t *dims, hid_t type, hid_t dcpl, float seed) {
+    hsize_t n = 1;
+    for (int d = 0; d < nd; d++) n *= dims[d];
+    float *v = malloc((n ? n : 1) * sizeof *v);
+    for (hsize_t i = 0; i < n; i++) v[i] = seed + 0.25f * (float)i;
+    hid_t sp = nd ? H5Screate_simple(nd, dims, NULL) : H5Screate(H5S_SCALAR);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t ds = H5Dcreate2(loc, name, type, sp, lcpl, dcpl, H5P_DEFAULT);
+    cr_assert(ds >= 0, "%s", name);
+    cr_assert(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Dclose(ds), H5Sclose(sp), H5Pclose(lcpl);
+    free(v);
+}
+
+/* Keras puts a variable-length string attribute "name" on its vars groups. */
+static void name_attribute(hid_t loc, const char *obj, const char *value) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate_by_name(loc, obj, "name", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(a >= 0);
+    cr_assert(H5Awrite(a, t, &value) >= 0);
+    H5Aclose(a), H5Sclose(sp), H5Tclose(t);
+}
+
+/* --- the comparison: every object libhdf5 sees, read by both ---------------------- */
+
+typedef struct walk {
+    h5r *r;
+    hid_t file;
+    int groups, datasets;
+} walk;
+
+static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *op) {
+    walk *w = op;
+    (void)obj;
+    if (!strcmp(name, ".")) name = "";
+    if (info->type == H5O_TYPE_GROUP) {
+        hid_t g = H5Gopen2(w->file, name[0] ? name : "/", H5P_DEFAULT);
+        H5G_info_t gi;
+        cr_assert(H5Gget_info(g, &gi) >= 0);
+        H5Gclose(g);
+        long n;
+        h5r_status st = h5r_group_size(w->r, name, &n);
+        cr_assert_eq(st, H5R_OK, "group '%s': %s", name, h5r_message(w->r));
+        cr_assert_eq(n, (long)gi.nlinks, "group '%s': %ld links, libhdf5 says %llu", name, n,
+                     (unsigned long long)gi.nlinks);
+        w->groups++;
+    } else if (info->type == H5O_TYPE_DATASET) {
+        hid_t ds = H5Dopen2(w->file, name, H5P_DEFAULT), sp = H5Dget_space(ds), ty = H5Dget_type(ds);
+        int nd = H5Sget_simple_extent_ndims(sp);
+        hsize_t dims[H5R_MAX_RANK];
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+        hssize_t n = H5Sget_simple_extent_npoints(sp);
+        h5r_dataset d;
+        h5r_status st = h5r_dataset_open(w->r, name, &d);
+        cr_assert_eq(st, H5R_OK, "dataset '%s': %s", name, h5r_message(w->r));
+        cr_assert_eq(d.ndim, nd, "dataset '%s'", name);
+        for (int k = 0; k < nd; k++) cr_assert_eq(d.dims[k], dims[k], "dataset '%s' dim %d", name, k);
+        bool f32 = H5Tget_class(ty) == H5T_FLOAT && H5Tget_size(ty) == 4;
+        cr_assert_eq(d.is_float && d.size == 4, f32, "dataset '%s'", name);
+        if (f32) {
+            float *a = malloc((size_t)n * 4 + 4), *b = malloc((size_t)n * 4 + 4);
+            cr_assert(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a) >= 0);
+            cr_assert_eq(h5r_read_f32(w->r, &d, b, (uint64_t)n), H5R_OK, "%s: %s", name, h5r_message(w->r));
+            cr_assert(!memcmp(a, b, (size_t)n * 4), "dataset '%s': values differ from libhdf5's", name);
+            free(a), free(b);
+        }
+        H5Tclose(ty), H5Sclose(sp), H5Dclose(ds);
+        w->datasets++;
+    }
+    return 0;
+}
+
+/* Both readers over the file at path; returns the counts compared. */
+static walk compare(const char *path) {
+    size_t len;
+    uint8_t *img = slurp(path, &len);
+    walk w = {0};
+    char msg[256];
+    h5r_status st = h5r_open(img, len, &w.r, msg, sizeof msg);
+    cr_assert_eq(st, H5R_OK, "%s: %s", path, msg);
+    w.file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(w.file >= 0);
+    cr_assert(H5Ovisit(w.file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &w) >= 0);
+    H5Fclose(w.file);
+    h5r_close(w.r);
+    free(img);
+    return w;
+}
+
+/* A Keras-like tree: layers/<name>/vars/0..2 with the name attribute. */
+static void keras_like(hid_t f, int layers) {
+    for (int l = 0; l < layers; l++) {
+        char p[64];
+        hsize_t dims[2] = {(hsize_t)(3 + l % 4), (hsize_t)(2 + l % 3)}, bias[1] = {dims[1]};
+        snprintf(p, sizeof p, "layers/dense_%d/vars/0", l);
+        dataset(f, p, 2, dims, H5T_IEEE_F32LE, H5P_DEFAULT, (float)l);
+        snprintf(p, sizeof p, "layers/dense_%d/vars/1", l);
+        dataset(f, p, 1, bias, H5T_IEEE_F32LE, H5P_DEFAULT, -(float)l);
+        snprintf(p, sizeof p, "layers/dense_%d/vars", l);
+        name_attribute(f, p, "dense");
+    }
+}
+
+Test(h5read, keras_layout_as_h5py_writes_it) {
+    const char *p = tmp_path("classic.h5");
+    hid_t f = create(p, false, 0);
+    keras_like(f, 5);
+    H5Fclose(f);
+    walk w = compare(p);
+    cr_assert_eq(w.datasets, 10);
+    cr_assert_eq(w.groups, 1 + 1 + 5 * 2);
+}
+
+/* 600 members: symbol nodes hold 8 entries (leaf K 4), a B-tree node 32
+ * children (internal K 16), so the group's B-tree has two levels. */
+Test(h5read, large_group_two_level_btree) {
+    const char *p = tmp_path("large.h5");
+    hid_t f = create(p, false, 0);
+    hsize_t one[1] = {1};
+    for (int k = 0; k < 600; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "big/%d", k);
+        dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
+    }
+    H5Fclose(f);
+    walk w = compare(p);
+    cr_assert_eq(w.datasets, 600);
+}
+
+/* libver latest: superblock v3, v2 object headers with checksums, groups
+ * of link messages (compact, up to 8 links). */
+Test(h5read, latest_format_compact_groups) {
+    const char *p = tmp_path("latest.h5");
+    hid_t f = create(p, true, 0);
+    keras_like(f, 6); /* layers holds 6 links: still compact */
+    H5Fclose(f);
+    walk w = compare(p);
+    cr_assert_eq(w.datasets, 12);
+}
+
+/* Object headers that grew after creation: 40 attributes added one by one
+ * spill into continuation blocks (v1: plain, v2: OCHK with checksum). */
+static void many_attributes(bool latest) {
+    const char *p = tmp_path(latest ? "cont2.h5" : "cont1.h5");
+    hid_t f = create(p, latest, 0);
+    hsize_t dims[2] = {4, 5};
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (latest) H5Pset_attr_phase_change(dcpl, 1000, 1000); /* attributes stay in the header */
+    dataset(f, "g/w", 2, dims, H5T_IEEE_F32LE, dcpl, 1.5f);
+    H5Pclose(dcpl);
+    for (int k = 0; k < 40; k++) {
+        char an[16];
+        snprintf(an, sizeof an, "attr%02d", k);
+        hid_t sp = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate_by_name(f, "g/w", an, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        double v = k;
+        H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+        H5Aclose(a), H5Sclose(sp);
+    }
+    H5Fclose(f);
+    size_t len;
+    uint8_t *img = slurp(p, &len);
+    cr_assert(latest ? memmem(img, len, "OCHK", 4) != NULL : true, "no continuation block was written");
+    free(img);
+    compare(p);
+}
+
+Test(h5read, continuation_blocks_v1) { many_attributes(false); }
+Test(h5read, continuation_blocks_v2) { many_attributes(true); }
+
+Test(h5read, big_endian_compact_scalar_and_user_block) {
+    const char *p = tmp_path("mixed.h5");
+    hid_t f = create(p, false, 1024);
+    hsize_t dims[3] = {2, 3, 4};
+    dataset(f, "be/w", 3, dims, H5T_IEEE_F32BE, H5P_DEFAULT, -3.0f);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_layout(dcpl, H5D_COMPACT);
+    dataset(f, "compact/w", 3, dims, H5T_IEEE_F32LE, dcpl, 7.0f);
+    H5Pclose(dcpl);
+    dataset(f, "scalar", 0, NULL, H5T_IEEE_F32LE, H5P_DEFAULT, 42.0f);
+    hsize_t two[1] = {2};
+    dataset(f, "f64", 1, two, H5T_IEEE_F64LE, H5P_DEFAULT, 1.0f); /* not float32: both say so */
+    H5Fclose(f);
+    walk w = compare(p);
+    cr_assert_eq(w.datasets, 4);
+}
+
+/* Storage never written (late allocation): the fill value, or zeros. */
+Test(h5read, unallocated_storage_reads_the_fill_value) {
+    const char *p = tmp_path("fill.h5");
+    hid_t f = create(p, false, 0);
+    hsize_t dims[1] = {1000};
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    for (int k = 0; k < 2; k++) {
+        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE);
+        float fill = 2.5f;
+        if (k) H5Pset_fill_value(dcpl, H5T_NATIVE_FLOAT, &fill);
+        hid_t ds = H5Dcreate2(f, k ? "filled" : "zeros", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        cr_assert(ds >= 0);
+        H5Dclose(ds), H5Pclose(dcpl);
+    }
+    H5Sclose(sp);
+    H5Fclose(f);
+    compare(p);
+    size_t len;
+    uint8_t *img = slurp(p, &len);
+    h5r *r;
+    char msg[256];
+    cr_assert_eq(h5r_open(img, len, &r, msg, sizeof msg), H5R_OK);
+    h5r_dataset d;
+    float v[1000];
+    cr_assert_eq(h5r_dataset_open(r, "filled", &d), H5R_OK, "%s", h5r_message(r));
+    cr_assert_null(d.data);
+    cr_assert_eq(h5r_read_f32(r, &d, v, 1000), H5R_OK);
+    cr_assert(v[0] == 2.5f && v[999] == 2.5f);
+    h5r_close(r);
+    free(img);
+}
+
+/* --- outside the subset, and other files ---------------------------------------- */
+
+static h5r_status open_dataset_status(const char *p, const char *name, char *why, size_t n) {
+    size_t len;
+    uint8_t *img = slurp(p, &len);
+    h5r *r;
+    cr_assert_eq(h5r_open(img, len, &r, why, n), H5R_OK, "%s", why);
+    h5r_dataset d;
+    h5r_status st = h5r_dataset_open(r, name, &d);
+    snprintf(why, n, "%s", h5r_message(r));
+    h5r_close(r);
+    free(img);
+    return st;
+}
+
+Test(h5read, chunked_data_and_dense_groups_are_unsupported) {
+    const char *p = tmp_path("chunked.h5");
+    hid_t f = create(p, true, 0);
+    hsize_t dims[2] = {8, 8}, chunk[2] = {4, 4};
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_deflate(dcpl, 4);
+    dataset(f, "chunked", 2, dims, H5T_IEEE_F32LE, dcpl, 0.0f);
+    H5Pclose(dcpl);
+    hsize_t one[1] = {1};
+    for (int k = 0; k < 20; k++) { /* more than 8 links: dense storage (fractal heap) */
+        char name[32];
+        snprintf(name, sizeof name, "dense/%d", k);
+        dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
+    }
+    H5Fclose(f);
+    char why[256];
+    cr_assert_eq(open_dataset_status(p, "chunked", why, sizeof why), H5R_UNSUPPORTED, "%s", why);
+    cr_assert(strstr(why, "chunked"), "%s", why);
+    cr_assert_eq(open_dataset_status(p, "dense/3", why, sizeof why), H5R_UNSUPPORTED, "%s", why);
+    cr_assert(strstr(why, "dense"), "%s", why);
+}
+
+Test(h5read, other_files_are_refused_soft_links_unsupported) {
+    const char *p = tmp_path("links.h5");
+    hid_t f = create(p, false, 0);
+    hsize_t dims[1] = {4};
+    dataset(f, "real/w", 1, dims, H5T_IEEE_F32LE, H5P_DEFAULT, 1.0f);
+    cr_assert(H5Lcreate_external("/etc/other.h5", "/w", f, "ext", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    cr_assert(H5Lcreate_soft("/real/w", f, "soft", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    cr_assert(H5Pset_external(dcpl, "/etc/passwd", 0, 16) >= 0);
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t ds = H5Dcreate2(f, "outside", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    cr_assert(ds >= 0);
+    H5Dclose(ds), H5Sclose(sp), H5Pclose(dcpl);
+    H5Fclose(f);
+    char why[256];
+    cr_assert_eq(open_dataset_status(p, "ext", why, sizeof why), H5R_REFUSED, "%s", why);
+    cr_assert(strstr(why, "external link"), "%s", why);
+    cr_assert_eq(open_dataset_status(p, "outside", why, sizeof why), H5R_REFUSED, "%s", why);
+    cr_assert(strstr(why, "external files"), "%s", why);
+    cr_assert_eq(open_dataset_status(p, "soft", why, sizeof why), H5R_UNSUPPORTED, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "real/w", why, sizeof why), H5R_OK, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "real/none", why, sizeof why), H5R_ABSENT, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "real/w/below", why, sizeof why), H5R_ABSENT, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "real", why, sizeof why), H5R_WRONG_KIND, "%s", why);
+}
+
+/* The golden models' weights files: every group and value as libhdf5
+ * reads them. */
+Test(h5read, golden_weights_files) {
+    const char *models[] = {"bidir_lstm_dense", "embedding_lstm_dense", "gru_lstm_dense"};
+    for (int k = 0; k < 3; k++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s.h5", KERAS_WEIGHTS_SEEDS, models[k]);
+        /* the fuzz seeds: one selector byte, then the weights file */
+        size_t len;
+        uint8_t *b = slurp(p, &len);
+        const char *out = tmp_path("golden.h5");
+        FILE *f = fopen(out, "wb");
+        cr_assert(f && fwrite(b + 1, 1, len - 1, f) == len - 1 && fclose(f) == 0);
+        free(b);
+        walk w = compare(out);
+        cr_assert_gt(w.datasets, 4, "%s", models[k]);
+    }
+}
+
+/* --- damage: loops and cycles are reported, not followed ------------------------- */
+
+static h5r_status count_status(uint8_t *img, size_t len, const char *group, char *why, size_t n) {
+    h5r *r;
+    h5r_status st = h5r_open(img, len, &r, why, n);
+    if (st) return st;
+    long k;
+    st = h5r_group_size(r, group, &k);
+    snprintf(why, n, "%s", h5r_message(r));
+    h5r_close(r);
+    return st;
+}
+
+/* A B-tree node whose child is itself: levels must decrease. */
+Test(h5read, btree_loop_is_damage) {
+    const char *p = tmp_path("loop.h5");
+    hid_t f = create(p, false, 0);
+    hsize_t one[1] = {1};
+    for (int k = 0; k < 300; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "big/%d", k);
+        dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
+    }
+    H5Fclose(f);
+    size_t len;
+    uint8_t *img = slurp(p, &len);
+    uint8_t *t = img;
+    while ((t = memmem(t, len - (size_t)(t - img), "TREE", 4)) && t[5] != 1) t += 4; /* the level-1 root */
+    cr_assert(t, "no two-level B-tree");
+    uint64_t self = (uint64_t)(t - img);
+    memcpy(t + 8 + 16 + 8, &self, 8); /* header 8 + siblings 16, key 8, then child 0 */
+    char why[256];
+    cr_assert_eq(count_status(img, len, "big", why, sizeof why), H5R_MALFORMED, "%s", why);
+    cr_assert(strstr(why, "level"), "%s", why);
+    free(img);
+}
+
+/* A continuation message that points at the block holding it. */
+Test(h5read, continuation_cycle_is_damage) {
+    const char *p = tmp_path("cycle.h5");
+    hid_t f = create(p, false, 0);
+    hsize_t dims[1] = {2};
+    dataset(f, "g/w", 1, dims, H5T_IEEE_F32LE, H5P_DEFAULT, 0.0f);
+    for (int k = 0; k < 30; k++) {
+        char an[16];
+        snprintf(an, sizeof an, "a%02d", k);
+        hid_t sp = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate_by_name(f, "g", an, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        double v = k;
+        H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+        H5Aclose(a), H5Sclose(sp);
+    }
+    H5Fclose(f);
+    size_t len;
+    uint8_t *img = slurp(p, &len);
+    /* v1 message header: type 0x0010, size 16, flags, 3 reserved */
+    static const uint8_t cont[8] = {0x10, 0, 0x10, 0, 0, 0, 0, 0};
+    uint8_t *c = memmem(img, len, cont, 8);
+    cr_assert(c, "no continuation message");
+    uint64_t at = (uint64_t)(c - img), n = 24;
+    memcpy(c + 8, &at, 8);
+    memcpy(c + 16, &n, 8);
+    char why[256];
+    h5r_status st = count_status(img, len, "g", why, sizeof why);
+    cr_assert_eq(st, H5R_MALFORMED, "%s", why);
+    cr_assert(strstr(why, "more structure than"), "%s", why);
+    free(img);
+}
+
+/* Offsets past the end, truncation, garbage: reported, never read. */
+Test(h5read, truncated_and_garbage_images) {
+    const char *p = tmp_path("t.h5");
+    hid_t f = create(p, false, 0);
+    keras_like(f, 3);
+    H5Fclose(f);
+    size_t len;
+    uint8_t *img = slurp(p, &len);
+    char why[256];
+    h5r *r;
+    for (size_t cut = 0; cut < len; cut += 97) {
+        uint8_t *copy = malloc(cut + 1);
+        memcpy(copy, img, cut);
+        h5r_status st = h5r_open(copy, cut, &r, why, sizeof why);
+        cr_assert_neq(st, H5R_OK, "a file cut at %zu bytes opened", cut);
+        free(copy);
+    }
+    cr_assert_eq(h5r_open((const uint8_t *)"not hdf5", 8, &r, why, sizeof why), H5R_MALFORMED);
+    cr_assert(strstr(why, "signature"), "%s", why);
+    free(img);
+}
