@@ -60,7 +60,7 @@ typedef struct cur {
 } cur;
 
 static uint64_t get(cur *c, unsigned k) { /* k <= 8 bytes, little-endian */
-    if (c->bad || k > c->n - c->i) {
+    if (c->bad || k > 8 || k > c->n - c->i) { /* k > 8: a caller's bug, as damage */
         c->bad = true;
         return 0;
     }
@@ -79,6 +79,8 @@ static const uint8_t *take(cur *c, uint64_t k) {
     c->i += k;
     return p;
 }
+
+static void skip(cur *c, uint64_t k) { (void)take(c, k); }
 
 static uint64_t left(const cur *c) { return c->bad ? 0 : c->n - c->i; }
 
@@ -172,6 +174,8 @@ typedef struct link {
     uint64_t name_len;
     int type;       /* 0 hard, 1 soft, 64 external, other: user-defined */
     uint64_t addr;  /* hard links */
+    const uint8_t *target; /* soft links: the path they stand for */
+    uint64_t target_len;
 } link;
 
 /* What an object header says, of what this reader needs. */
@@ -220,7 +224,7 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
     case 0x0001: { /* dataspace */
         if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared dataspace", H5R_OK;
         unsigned ver = (unsigned)get(&b, 1), nd = (unsigned)get(&b, 1), fl = (unsigned)get(&b, 1);
-        if (ver == 1) get(&b, 5), o->space_kind = nd ? 1 : 0;
+        if (ver == 1) skip(&b, 5), o->space_kind = nd ? 1 : 0;
         else if (ver == 2) {
             o->space_kind = (int)get(&b, 1);
             if (o->space_kind > 2) return fail(r, H5R_MALFORMED, "dataspace at 0x%llx: unknown kind %d",
@@ -305,6 +309,10 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
         l.name_len = get(&b, 1u << (fl & 3));
         l.name = take(&b, l.name_len);
         if (l.type == 0) l.addr = get_addr(r, &b);
+        else if (l.type == 1) {
+            l.target_len = get(&b, 2);
+            l.target = take(&b, l.target_len);
+        }
         if (b.bad || !l.name_len) return fail(r, H5R_MALFORMED, "link at 0x%llx is cut short", (unsigned long long)at_addr);
         return add_link(r, o, l);
     }
@@ -344,18 +352,41 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
         o->stab = true;
         return H5R_OK;
     default:
-        /* bit 7: a reader that does not know the type must fail */
-        if ((flags & 0x80) && !o->unsupported) o->unsupported = "a message type this reader does not know";
+        /* Types up to 0x18 are HDF5's own (attributes, times, group info,
+         * ...): nothing this reader needs. Beyond, bit 7 says a reader
+         * that does not know the type must fail; libhdf5 does not know
+         * one either. */
+        if (type > 0x18 && (flags & 0x80))
+            return fail(r, H5R_MALFORMED, "message at 0x%llx: unknown type %u that must be understood",
+                        (unsigned long long)at_addr, type);
         return H5R_OK;
     }
 }
 
 typedef struct span { uint64_t addr, len; } span;
 
+/* Continuation blocks still to parse: a few in place, more on the heap. */
+typedef struct spans {
+    span *v, local[8];
+    int n, cap;
+} spans;
+
+static bool spans_push(spans *q, span s) {
+    if (q->n == q->cap) {
+        int cap = q->cap * 2;
+        span *nv = malloc((size_t)cap * sizeof *nv);
+        if (!nv) return false;
+        memcpy(nv, q->v, (size_t)q->n * sizeof *nv);
+        if (q->v != q->local) free(q->v);
+        q->v = nv, q->cap = cap;
+    }
+    q->v[q->n++] = s;
+    return true;
+}
+
 /* The messages of one chunk [c.i, c.n); v2 headers have 1-byte types and
  * maybe a creation order. Continuations are queued. */
-static h5r_status chunk_messages(h5r *r, obj *o, cur c, int ver, bool order, uint64_t chunk_addr, span *queue,
-                                 int *nq) {
+static h5r_status chunk_messages(h5r *r, obj *o, cur c, int ver, bool order, uint64_t chunk_addr, spans *queue) {
     unsigned hdr = ver == 1 ? 8 : (order ? 6 : 4);
     while (left(&c) >= hdr) {
         if (!spend(r, 1)) return TOO_MUCH(r);
@@ -373,8 +404,8 @@ static h5r_status chunk_messages(h5r *r, obj *o, cur c, int ver, bool order, uin
         if (type == 0x0010) { /* continuation */
             uint64_t a = get_addr(r, &b), n = get_len(r, &b);
             if (b.bad) return fail(r, H5R_MALFORMED, "continuation at 0x%llx is cut short", (unsigned long long)here);
-            if (*nq >= MAX_CHUNKS) return TOO_MUCH(r);
-            queue[(*nq)++] = (span){a, n};
+            if (queue->n >= MAX_CHUNKS) return TOO_MUCH(r);
+            if (!spans_push(queue, (span){a, n})) return fail(r, H5R_MALFORMED, "out of memory");
             continue;
         }
         h5r_status st = on_message(r, o, type, flags, b, here);
@@ -388,9 +419,9 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
     cur c;
     if (!at_open(r, addr, &c)) return fail(r, H5R_MALFORMED, "object header address 0x%llx is outside the file",
                                            (unsigned long long)addr);
-    span *queue = malloc(MAX_CHUNKS * sizeof *queue);
-    if (!queue) return fail(r, H5R_MALFORMED, "out of memory");
-    int nq = 0, ver;
+    spans queue = {0};
+    queue.v = queue.local, queue.cap = (int)(sizeof queue.local / sizeof *queue.local);
+    int ver;
     bool order = false;
     h5r_status st = H5R_OK;
     if (c.n >= 4 && !memcmp(c.p, "OHDR", 4)) {
@@ -399,7 +430,7 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
         unsigned v = (unsigned)get(&c, 1), fl = (unsigned)get(&c, 1);
         if (v != 2) st = fail(r, H5R_MALFORMED, "object header at 0x%llx: unknown version %u", (unsigned long long)addr, v);
         order = fl & 0x04;
-        if (fl & 0x20) get(&c, 16); /* times */
+        if (fl & 0x20) skip(&c, 16); /* times */
         if (fl & 0x10) get(&c, 4);  /* attribute phase change */
         uint64_t n = get(&c, 1u << (fl & 3));
         uint64_t start = c.i;
@@ -407,7 +438,7 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
             st = fail(r, H5R_MALFORMED, "object header at 0x%llx runs past the end of the file", (unsigned long long)addr);
         else if (!st && !checksum_ok(c.p, start + n))
             st = fail(r, H5R_MALFORMED, "object header at 0x%llx: checksum mismatch", (unsigned long long)addr);
-        if (!st) st = chunk_messages(r, o, (cur){c.p + start, n, 0, false}, 2, order, addr + start, queue, &nq);
+        if (!st) st = chunk_messages(r, o, (cur){c.p + start, n, 0, false}, 2, order, addr + start, &queue);
     } else {
         ver = (int)get(&c, 1);
         if (ver != 1) st = fail(r, H5R_MALFORMED, "object header at 0x%llx: unknown version %d", (unsigned long long)addr, ver);
@@ -417,22 +448,22 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
         get(&c, 4);          /* padding to 8 bytes */
         if (!st && (c.bad || n > left(&c)))
             st = fail(r, H5R_MALFORMED, "object header at 0x%llx runs past the end of the file", (unsigned long long)addr);
-        if (!st) st = chunk_messages(r, o, (cur){c.p + c.i, n, 0, false}, 1, false, addr + 16, queue, &nq);
+        if (!st) st = chunk_messages(r, o, (cur){c.p + c.i, n, 0, false}, 1, false, addr + 16, &queue);
     }
-    for (int q = 0; !st && q < nq; q++) {
-        span s = queue[q];
+    for (int q = 0; !st && q < queue.n; q++) {
+        span s = queue.v[q];
         cur k;
         if (!at(r, s.addr, s.len, &k))
             st = fail(r, H5R_MALFORMED, "continuation block at 0x%llx (%llu bytes) is outside the file",
                       (unsigned long long)s.addr, (unsigned long long)s.len);
-        else if (ver == 1) st = chunk_messages(r, o, k, 1, false, s.addr, queue, &nq);
+        else if (ver == 1) st = chunk_messages(r, o, k, 1, false, s.addr, &queue);
         else if (s.len < 8 || memcmp(k.p, "OCHK", 4))
             st = fail(r, H5R_MALFORMED, "continuation block at 0x%llx: no OCHK signature", (unsigned long long)s.addr);
         else if (!checksum_ok(k.p, s.len - 4))
             st = fail(r, H5R_MALFORMED, "continuation block at 0x%llx: checksum mismatch", (unsigned long long)s.addr);
-        else st = chunk_messages(r, o, (cur){k.p + 4, s.len - 8, 0, false}, 2, order, s.addr + 4, queue, &nq);
+        else st = chunk_messages(r, o, (cur){k.p + 4, s.len - 8, 0, false}, 2, order, s.addr + 4, &queue);
     }
-    free(queue);
+    if (queue.v != queue.local) free(queue.v);
     if (st) obj_free(o), *o = (obj){0};
     return st;
 }
@@ -483,11 +514,19 @@ static h5r_status snod_links(h5r *r, uint64_t addr, const heap *h, link_fn fn, v
         uint64_t name = get_addr(r, &c);
         l.addr = get_addr(r, &c);
         unsigned cache = (unsigned)get(&c, 4);
-        get(&c, 20);
+        get(&c, 4);
+        uint64_t value = get(&c, 4); /* scratch pad; cache type 2 (soft link): its value's heap offset */
+        skip(&c, 12);
         if (!heap_name(h, name, &l))
             return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: entry %u has no name in the local heap",
                         (unsigned long long)addr, e);
-        l.type = cache == 2 ? 1 : 0; /* cache type 2: a soft link, its value in the heap */
+        if (cache == 2) {
+            link v;
+            if (!heap_name(h, value, &v))
+                return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: soft link %u has no value in the local heap",
+                            (unsigned long long)addr, e);
+            l.type = 1, l.target = v.name, l.target_len = v.name_len;
+        }
         *stop = fn(ctx, &l);
     }
     return H5R_OK;
@@ -604,28 +643,46 @@ static h5r_status group_find(h5r *r, const obj *o, const char *name, size_t n, l
     return H5R_OK;
 }
 
-/* The object at path, parsed into *o. */
-static h5r_status resolve(h5r *r, const char *path, obj *o) {
-    h5r_status st = parse_object(r, r->root, o);
-    const char *p = path;
+#define MAX_SOFT_LINKS 16 /* libhdf5's default limit of link traversals (H5L_NUM_LINKS) */
+
+/* The object at path (n bytes; absolute, or relative to the group at
+ * start), parsed into *o, its address into *addr. Soft links are followed
+ * within the file, at most MAX_SOFT_LINKS deep (a loop ends there). */
+static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t len, int depth, obj *o,
+                               uint64_t *addr) {
+    const char *p = path, *end = path + len;
+    uint64_t here = len && path[0] == '/' ? r->root : start;
+    h5r_status st = parse_object(r, here, o);
     while (!st) {
-        while (*p == '/') p++;
-        if (!*p) return H5R_OK;
-        size_t n = strcspn(p, "/");
+        while (p < end && *p == '/') p++;
+        if (p == end) return *addr = here, H5R_OK;
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
         if (!is_group(o)) st = fail(r, H5R_ABSENT, "'%.*s' is under something that is not a group", (int)n, p);
-        find f = {p, n, {0}, false};
-        if (!st) st = group_find(r, o, p, n, &f.found, &f.hit);
-        if (!st && !f.hit) st = fail(r, H5R_ABSENT, "no link '%.*s'", (int)n, p);
-        if (!st && f.found.type == 1) st = fail(r, H5R_UNSUPPORTED, "a soft link ('%.*s')", (int)n, p);
-        else if (!st && f.found.type == 64)
-            st = fail(r, H5R_REFUSED, "'%.*s' is an external link (to another file): refused", (int)n, p);
-        else if (!st && f.found.type != 0) st = fail(r, H5R_UNSUPPORTED, "a user-defined link ('%.*s')", (int)n, p);
-        p += n;
+        link l = {0};
+        bool hit = false;
+        if (!st) st = group_find(r, o, p, n, &l, &hit);
+        if (!st && !hit) st = fail(r, H5R_ABSENT, "no link '%.*s'", (int)n, p);
         obj_free(o);
         *o = (obj){0};
-        if (!st) st = parse_object(r, f.found.addr, o);
+        if (st) break;
+        if (l.type == 0) st = parse_object(r, here = l.addr, o);
+        else if (l.type == 1) {
+            if (depth >= MAX_SOFT_LINKS)
+                st = fail(r, H5R_MALFORMED, "more than %d soft links in a row at '%.*s' (a loop)", MAX_SOFT_LINKS,
+                          (int)n, p);
+            else st = resolve_from(r, here, (const char *)l.target, (size_t)l.target_len, depth + 1, o, &here);
+        } else if (l.type == 64) st = fail(r, H5R_REFUSED, "'%.*s' is an external link (to another file): refused", (int)n, p);
+        else /* user-defined classes are registered by a program, not by the file: libhdf5 fails too */
+            st = fail(r, H5R_MALFORMED, "link '%.*s' of type %d (no reader knows it)", (int)n, p, l.type);
+        p += n;
     }
     return st;
+}
+
+static h5r_status resolve(h5r *r, const char *path, obj *o) {
+    uint64_t addr;
+    return resolve_from(r, r->root, path, strlen(path), 0, o, &addr);
 }
 
 static bool count_fn(void *ctx, const link *l) {
@@ -672,7 +729,8 @@ h5r_status h5r_dataset_open(h5r *r, const char *path, h5r_dataset *d) {
         d->data = c.p, d->data_len = o.data_len;
     }
     if (!st && !d->data && o.fill_set && o.is_float) { /* unallocated: the fill value, when one is set */
-        if (o.fill_len != 4 || !o.is_float) st = fail(r, H5R_UNSUPPORTED, "a fill value of another type");
+        if (o.fill_len != 4) st = fail(r, H5R_MALFORMED, "'%s': a fill value of %llu bytes for 4-byte values", path,
+                                       (unsigned long long)o.fill_len);
         else memcpy(d->fill, o.fill, 4);
     }
     obj_free(&o);
@@ -726,11 +784,11 @@ h5r_status h5r_open(const uint8_t *image, size_t len, h5r **out, char *msg, size
         if (ver <= 1) {
             get(&c, 4); /* free-space, root entry, reserved, shared header versions */
             r->so = (unsigned)get(&c, 1), r->sl = (unsigned)get(&c, 1);
-            get(&c, 1 + 2 + 2 + 4 + (ver == 1 ? 4 : 0)); /* reserved, K values, flags */
+            skip(&c, 1 + 2 + 2 + 4 + (ver == 1 ? 4 : 0)); /* reserved, K values, flags */
         } else if (ver <= 3) {
             r->so = (unsigned)get(&c, 1), r->sl = (unsigned)get(&c, 1);
             get(&c, 1); /* flags */
-        } else st = fail(r, H5R_UNSUPPORTED, "superblock version %u", ver);
+        } else st = fail(r, H5R_MALFORMED, "unknown superblock version %u", ver);
         if (!st && !((r->so == 2 || r->so == 4 || r->so == 8) && (r->sl == 2 || r->sl == 4 || r->sl == 8)))
             st = fail(r, H5R_MALFORMED, "sizes of offsets and lengths %u and %u (HDF5 writes 2, 4 or 8)", r->so, r->sl);
         if (!st) {
@@ -741,8 +799,9 @@ h5r_status h5r_open(const uint8_t *image, size_t len, h5r **out, char *msg, size
                 uint64_t driver = get_addr(r, &c);
                 get_addr(r, &c); /* root entry: link name offset */
                 r->root = get_addr(r, &c);
-                get(&c, 24);     /* cache type, reserved, scratch pad */
-                if (!c.bad && driver != UNDEF) st = fail(r, H5R_UNSUPPORTED, "a file driver information block");
+                skip(&c, 24);    /* cache type, reserved, scratch pad */
+                if (!c.bad && driver != UNDEF) /* the family, multi and split drivers' files: one of a set */
+                    st = fail(r, H5R_REFUSED, "a file driver information block (one file of a multi-file set): refused");
             } else {
                 get_addr(r, &c); /* superblock extension: nothing this reader needs */
                 eof = get_addr(r, &c);

@@ -236,32 +236,34 @@ static rc_status read_vars(rc_io_model *m, h5_src *s, io_layer *L, const char *p
     for (int k = 0; k < count; k++) {
         if (L->nw >= IO_MAX_W) return io_fail(m, RC_ERR_FORMAT, "layer '%s': too many weights", L->name);
         io_weight *w = &L->w[L->nw];
-        snprintf(w->name, sizeof w->name, "%.600s/%d", vp, k);
+        char name[IO_WEIGHT_NAME_MAX];
+        snprintf(name, sizeof name, "%.600s/%d", vp, k);
         h5_info i;
-        rc_status st = dataset_open(m, s, w->name, &i);
+        rc_status st = dataset_open(m, s, name, &i);
         if (!st && !i.f32)
             st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': dtype is not float32 (only float32 is "
-                         "supported)", w->name);
+                         "supported)", name);
         else if (!st && (i.ndim < 0 || i.ndim > RC_MAX_DIMS))
-            st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': %d dimensions (at most %d)", w->name, i.ndim,
+            st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': %d dimensions (at most %d)", name, i.ndim,
                          RC_MAX_DIMS);
         int64_t numel = 1;
         w->shape.ndim = st ? 0 : i.ndim;
         for (int d = 0; !st && d < i.ndim; d++) {
             if (i.dims[d] < 1 || i.dims[d] > (uint64_t)RC_MAX_ELEMS || numel > RC_MAX_ELEMS / (int64_t)i.dims[d])
                 st = io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': shape has more than 2^40 elements or "
-                             "an empty dimension", w->name);
+                             "an empty dimension", name);
             else numel *= (int64_t)i.dims[d], w->shape.dim[d] = (int64_t)i.dims[d];
         }
         if (!st) {
             *total += numel * (int64_t)sizeof(float);
             if (!rc_limits_fit(*total)) st = over_the_limit(m, *total);
         }
-        if (!st && !(w->data = rc_malloc((size_t)numel * sizeof(float))))
-            st = io_fail(m, RC_ERR_NOMEM, "out of memory for weight '%s'", w->name);
         if (!st) {
+            w->data = rc_malloc((size_t)numel * sizeof(float));
+            w->name = rc_strdup(name);
             L->nw++; /* owned by L from here (rc_io_free) */
-            st = dataset_read(m, s, w->name, &i, w->data, numel);
+            st = w->data && w->name ? dataset_read(m, s, name, &i, w->data, numel)
+                                    : io_fail(m, RC_ERR_NOMEM, "out of memory for weight '%s'", name);
         }
         dataset_close(s, &i);
         if (st) return st;
@@ -530,8 +532,9 @@ static rc_status h5_receive(rc_io_model *m, h5_pipe *p, bool *broken, bool *refu
             io_weight *w = &L->w[L->nw];
             uint32_t nl;
             int32_t nd;
-            if (!take(p, &nl, 4) || nl >= sizeof w->name || !take(p, w->name, nl)) return RC_ERR_FORMAT;
-            w->name[nl] = 0;
+            char name[IO_WEIGHT_NAME_MAX];
+            if (!take(p, &nl, 4) || nl >= sizeof name || !take(p, name, nl)) return RC_ERR_FORMAT;
+            name[nl] = 0;
             if (!take(p, &nd, 4) || nd < 0 || nd > RC_MAX_DIMS ||
                 !take(p, w->shape.dim, (size_t)nd * sizeof(int64_t)))
                 return RC_ERR_FORMAT;
@@ -546,11 +549,13 @@ static rc_status h5_receive(rc_io_model *m, h5_pipe *p, bool *broken, bool *refu
                                "limit of %s", rc_bytes_str(total, a, sizeof a),
                                rc_bytes_str(rc_limits_get().max_bytes, b, sizeof b));
             }
-            if (!(w->data = rc_malloc((size_t)bytes))) {
-                *broken = false, *refused = true;
-                return io_fail(m, RC_ERR_NOMEM, "out of memory for weight '%s'", w->name);
-            }
+            w->data = rc_malloc((size_t)bytes);
+            w->name = rc_strdup(name);
             L->nw++; /* owned by L from here (rc_io_free) */
+            if (!w->data || !w->name) {
+                *broken = false, *refused = true;
+                return io_fail(m, RC_ERR_NOMEM, "out of memory for weight '%s'", name);
+            }
             if (!take(p, w->data, (size_t)bytes)) return RC_ERR_FORMAT;
         }
     }
@@ -631,7 +636,7 @@ static rc_status read_weights_contained(rc_io_model *m, const char *h5, size_t h
 static void drop_weights(rc_io_model *m) {
     for (int l = 0; l < m->nlayers; l++) {
         io_layer *L = &m->layers[l];
-        for (int k = 0; k < L->nw; k++) rc_free(L->w[k].data), L->w[k].data = NULL;
+        for (int k = 0; k < L->nw; k++) rc_free(L->w[k].data), rc_free(L->w[k].name), L->w[k] = (io_weight){0};
         L->nw = 0;
     }
     if (m->err && m->err_len) m->err[0] = 0;

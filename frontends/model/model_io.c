@@ -1226,7 +1226,7 @@ void rc_io_free(rc_io_model *m) {
     if (!m) return;
     for (int l = 0; l < m->nlayers; l++) {
         io_layer *L = &m->layers[l];
-        for (int k = 0; k < L->nw; k++) rc_free(L->w[k].data);
+        for (int k = 0; k < L->nw; k++) rc_free(L->w[k].data), rc_free(L->w[k].name);
         /* layers that were created but never reached the model */
         if (L->obj && !in_model(m->model, L->obj)) rc_layer_free(L->obj);
     }

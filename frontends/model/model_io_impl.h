@@ -30,8 +30,10 @@ typedef struct io_rnn {
     rc_rnn_config cfg;
 } io_rnn;
 
+#define IO_WEIGHT_NAME_MAX 640 /* bytes of a weight's name from a .keras file, NUL included */
+
 typedef struct io_weight {
-    char name[640];
+    char *name;                   /* owned (rc_free): the file's path or name of the weight */
     rc_shape shape;
     float *data;                  /* owned */
 } io_weight;

@@ -138,10 +138,10 @@ static rc_status read_group(rc_io_model *m, int dirfd, const char *dir, json_t *
             break;
         }
         io_weight *iw = &L->w[L->nw++];
-        snprintf(iw->name, sizeof iw->name, "%s", wn);
+        iw->name = rc_strdup(wn);
         iw->shape = s;
         iw->data = rc_malloc(n * sizeof(float) + 1);
-        if (!iw->data) {
+        if (!iw->data || !iw->name) {
             st = io_fail(m, RC_ERR_NOMEM, "out of memory");
             break;
         }

@@ -314,13 +314,18 @@ Test(h5read, chunked_data_and_dense_groups_are_unsupported) {
     cr_assert(strstr(why, "dense"), "%s", why);
 }
 
-Test(h5read, other_files_are_refused_soft_links_unsupported) {
+Test(h5read, other_files_are_refused_soft_links_followed) {
     const char *p = tmp_path("links.h5");
     hid_t f = create(p, false, 0);
     hsize_t dims[1] = {4};
     dataset(f, "real/w", 1, dims, H5T_IEEE_F32LE, H5P_DEFAULT, 1.0f);
     cr_assert(H5Lcreate_external("/etc/other.h5", "/w", f, "ext", H5P_DEFAULT, H5P_DEFAULT) >= 0);
     cr_assert(H5Lcreate_soft("/real/w", f, "soft", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    cr_assert(H5Lcreate_soft("w", f, "real/relative", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    cr_assert(H5Lcreate_soft("/real", f, "dir", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    cr_assert(H5Lcreate_soft("/loop2", f, "loop1", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    cr_assert(H5Lcreate_soft("/loop1", f, "loop2", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    cr_assert(H5Lcreate_soft("/nowhere", f, "dangling", H5P_DEFAULT, H5P_DEFAULT) >= 0);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     cr_assert(H5Pset_external(dcpl, "/etc/passwd", 0, 16) >= 0);
     hid_t sp = H5Screate_simple(1, dims, NULL);
@@ -333,7 +338,13 @@ Test(h5read, other_files_are_refused_soft_links_unsupported) {
     cr_assert(strstr(why, "external link"), "%s", why);
     cr_assert_eq(open_dataset_status(p, "outside", why, sizeof why), H5R_REFUSED, "%s", why);
     cr_assert(strstr(why, "external files"), "%s", why);
-    cr_assert_eq(open_dataset_status(p, "soft", why, sizeof why), H5R_UNSUPPORTED, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "soft", why, sizeof why), H5R_OK, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "real/relative", why, sizeof why), H5R_OK, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "dir/w", why, sizeof why), H5R_OK, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "dir/relative", why, sizeof why), H5R_OK, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "loop1", why, sizeof why), H5R_MALFORMED, "%s", why);
+    cr_assert(strstr(why, "soft links in a row"), "%s", why);
+    cr_assert_eq(open_dataset_status(p, "dangling", why, sizeof why), H5R_ABSENT, "%s", why);
     cr_assert_eq(open_dataset_status(p, "real/w", why, sizeof why), H5R_OK, "%s", why);
     cr_assert_eq(open_dataset_status(p, "real/none", why, sizeof why), H5R_ABSENT, "%s", why);
     cr_assert_eq(open_dataset_status(p, "real/w/below", why, sizeof why), H5R_ABSENT, "%s", why);
