@@ -40,7 +40,9 @@ for t in "${targets[@]}"; do
     exe=$(realpath "$exe")
     # keras, keras_weights: libhdf5 runs in a forked child
     # (frontends/keras/import_keras.c) and asks for petabytes on damaged
-    # files. allocator_may_return_null makes such a request fail there as
+    # files (keras: for a well-formed file outside recur's own HDF5
+    # reader's subset; keras_weights: under RECUR_HDF5=libhdf5 or auto, its
+    # default being the own reader alone). allocator_may_return_null makes such a request fail there as
     # malloc's NULL, as the child's address-space limit makes it fail
     # without the sanitizer: the child fails, the parent reports it. Not for
     # the other targets: an oversized request of recur's own stays a finding.

@@ -5,12 +5,16 @@
  * been checked against the image (overflow-safe), and a cursor that runs
  * past its end turns "bad" and yields zeros from then on, which the
  * parser reports as damage. Structures that refer to other structures
- * (B-trees, continuation blocks) can form cycles or DAGs in a hostile
- * file: B-tree levels must strictly decrease, continuation blocks are
- * counted, and a reader has a work budget proportional to the image's
- * size, which the lookups of a well-formed file cannot exhaust: a lookup
- * descends the group B-trees by their keys, as libhdf5 does, and visits a
- * few hundred entries, each of them bytes of the file.
+ * (B-trees, continuation blocks, soft links) can form cycles or DAGs in a
+ * hostile file: B-tree levels must strictly decrease (a one-byte level:
+ * at most 256 deep), continuation blocks may not overlap the header's
+ * other chunks (so each byte is parsed once per object), a path follows
+ * at most 16 soft links, and a reader has a work budget (entries visited,
+ * and bytes checksummed or scanned, per 64) of 16 per byte of the file
+ * plus 2^20, which the lookups of a well-formed file cannot exhaust: a
+ * lookup descends the group B-trees by their keys, as libhdf5 does, and
+ * compares names in place, reading at most the name's length of a heap
+ * string; counting a group's links reads no names at all.
  *
  * Format facts: "HDF5 File Format Specification Version 3.0" (The HDF
  * Group): superblock (II.A), B-tree v1 (III.A.1), symbol table node
@@ -20,6 +24,7 @@
  * 0x0008 data layout, 0x0010 continuation, 0x0011 symbol table (IV.A.2). */
 #include "h5read.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +32,7 @@
 
 
 #define UNDEF UINT64_MAX          /* the undefined address (all bits set) */
-#define MAX_CHUNKS 4096           /* object header chunks (continuations) */
-#define MAX_BTREE_LEVEL 32        /* a v1 B-tree of K >= 2 with 2^64 entries has fewer */
+#define MAX_CHUNKS 1024           /* chunks of one object header (continuation blocks) */
 
 struct h5r {
     const uint8_t *img;
@@ -194,9 +198,15 @@ typedef struct obj {
     int layout_class;           /* 0 compact, 1 contiguous */
     uint64_t data_addr, data_len;
     const uint8_t *compact;
-    bool fill_set;
-    const uint8_t *fill;        /* the fill value's bytes */
+    bool float_class;           /* a floating-point type, IEEE binary32 or not */
+    /* fill value: the 0x0005 message's (it wins), else the old 0x0004's */
+    int fill_state;             /* 0 default (zeros), 1 a value, 2 undefined */
+    int fill_time;              /* 0 on allocation, 1 never, 2 if set */
+    const uint8_t *fill;
     uint64_t fill_len;
+    bool fill_new;              /* a 0x0005 message was seen */
+    const uint8_t *old_fill;    /* the 0x0004 message's value */
+    uint64_t old_fill_len;
     const char *unsupported;    /* first feature outside the subset */
     const char *refused;        /* first reference to another file */
 } obj;
@@ -249,7 +259,8 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
         get(&b, 1);
         o->tsize = (unsigned)get(&b, 4);
         o->is_float = false;
-        if ((cv & 15) == 1) { /* floating point: bit offset, precision, exponent and mantissa fields, bias */
+        o->float_class = (cv & 15) == 1;
+        if (o->float_class) { /* floating point: bit offset, precision, exponent and mantissa fields, bias */
             unsigned off = (unsigned)get(&b, 2), prec = (unsigned)get(&b, 2), eloc = (unsigned)get(&b, 1),
                      esz = (unsigned)get(&b, 1), mloc = (unsigned)get(&b, 1), msz = (unsigned)get(&b, 1);
             uint32_t bias = (uint32_t)get(&b, 4);
@@ -262,30 +273,35 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
         o->type = true;
         return H5R_OK;
     }
-    case 0x0004: { /* fill value, old: size, value */
+    case 0x0004: { /* fill value, old: size, value (ignored when a 0x0005 message exists, as libhdf5 does) */
         uint64_t n = get(&b, 4);
         const uint8_t *v = take(&b, n);
         if (b.bad) return fail(r, H5R_MALFORMED, "fill value at 0x%llx is cut short", (unsigned long long)at_addr);
-        if (!o->fill_set && n) o->fill_set = true, o->fill = v, o->fill_len = n;
+        if (n) o->old_fill = v, o->old_fill_len = n;
         return H5R_OK;
     }
-    case 0x0005: { /* fill value: versions 1-2 (times, defined flag), 3 (flags) */
+    case 0x0005: { /* fill value: versions 1-2 (allocation time, fill time, defined), 3 (flags) */
         if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared fill value", H5R_OK;
         unsigned ver = (unsigned)get(&b, 1);
-        bool defined;
+        bool has_value;
         if (ver == 1 || ver == 2) {
-            get(&b, 2);
-            defined = get(&b, 1) != 0 || ver == 1;
+            get(&b, 1);
+            o->fill_time = (int)get(&b, 1);
+            has_value = get(&b, 1) != 0;
+            o->fill_state = has_value ? 0 : 2;
         } else if (ver == 3) {
             unsigned fl = (unsigned)get(&b, 1);
-            defined = fl & 0x20;
+            o->fill_time = (int)((fl >> 2) & 3);
+            has_value = fl & 0x20;
+            o->fill_state = fl & 0x10 ? 2 : 0;
         } else return fail(r, H5R_MALFORMED, "fill value at 0x%llx: unknown version %u", (unsigned long long)at_addr, ver);
-        if (defined) {
+        if (has_value) { /* size 0: the default, zeros */
             uint64_t n = get(&b, 4);
             const uint8_t *v = take(&b, n);
-            if (n) o->fill_set = true, o->fill = v, o->fill_len = n;
+            if (n) o->fill_state = 1, o->fill = v, o->fill_len = n;
         }
         if (b.bad) return fail(r, H5R_MALFORMED, "fill value at 0x%llx is cut short", (unsigned long long)at_addr);
+        o->fill_new = true;
         return H5R_OK;
     }
     case 0x0002: { /* link info: a new-style group; a defined fractal heap means dense storage */
@@ -404,6 +420,15 @@ static h5r_status chunk_messages(h5r *r, obj *o, cur c, int ver, bool order, uin
         if (type == 0x0010) { /* continuation */
             uint64_t a = get_addr(r, &b), n = get_len(r, &b);
             if (b.bad) return fail(r, H5R_MALFORMED, "continuation at 0x%llx is cut short", (unsigned long long)here);
+            /* chunks may not overlap: a block named twice, or one that
+             * holds its own continuation, would be parsed again and again */
+            if (n == 0 || a == UNDEF || a > UINT64_MAX - n)
+                return fail(r, H5R_MALFORMED, "continuation at 0x%llx: block of %llu bytes at 0x%llx",
+                            (unsigned long long)here, (unsigned long long)n, (unsigned long long)a);
+            for (int q = 0; q < queue->n; q++)
+                if (a < queue->v[q].addr + queue->v[q].len && queue->v[q].addr < a + n)
+                    return fail(r, H5R_MALFORMED, "continuation block at 0x%llx overlaps another chunk of the header",
+                                (unsigned long long)a);
             if (queue->n >= MAX_CHUNKS) return TOO_MUCH(r);
             if (!spans_push(queue, (span){a, n})) return fail(r, H5R_MALFORMED, "out of memory");
             continue;
@@ -436,7 +461,9 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
         uint64_t start = c.i;
         if (!st && (c.bad || n > left(&c) || left(&c) - n < 4))
             st = fail(r, H5R_MALFORMED, "object header at 0x%llx runs past the end of the file", (unsigned long long)addr);
-        else if (!st && !checksum_ok(c.p, start + n))
+        else if (!st && !spend(r, 1 + (start + n) / 64)) st = TOO_MUCH(r); /* the checksum's bytes */
+        else if (!st) queue.v[queue.n++] = (span){addr, start + n + 4};
+        if (!st && !checksum_ok(c.p, start + n))
             st = fail(r, H5R_MALFORMED, "object header at 0x%llx: checksum mismatch", (unsigned long long)addr);
         if (!st) st = chunk_messages(r, o, (cur){c.p + start, n, 0, false}, 2, order, addr + start, &queue);
     } else {
@@ -448,12 +475,14 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
         get(&c, 4);          /* padding to 8 bytes */
         if (!st && (c.bad || n > left(&c)))
             st = fail(r, H5R_MALFORMED, "object header at 0x%llx runs past the end of the file", (unsigned long long)addr);
+        else if (!st) queue.v[queue.n++] = (span){addr, 16 + n};
         if (!st) st = chunk_messages(r, o, (cur){c.p + c.i, n, 0, false}, 1, false, addr + 16, &queue);
     }
-    for (int q = 0; !st && q < queue.n; q++) {
+    for (int q = 1; !st && q < queue.n; q++) { /* 0: the first chunk */
         span s = queue.v[q];
         cur k;
-        if (!at(r, s.addr, s.len, &k))
+        if (!spend(r, 1 + s.len / 64)) st = TOO_MUCH(r);
+        else if (!at(r, s.addr, s.len, &k))
             st = fail(r, H5R_MALFORMED, "continuation block at 0x%llx (%llu bytes) is outside the file",
                       (unsigned long long)s.addr, (unsigned long long)s.len);
         else if (ver == 1) st = chunk_messages(r, o, k, 1, false, s.addr, &queue);
@@ -469,9 +498,6 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
 }
 
 /* --- groups --------------------------------------------------------------------- */
-
-/* Called per link; returns true to stop. */
-typedef bool (*link_fn)(void *ctx, const link *l);
 
 typedef struct heap { cur seg; } heap;
 
@@ -489,166 +515,152 @@ static h5r_status open_heap(h5r *r, uint64_t addr, heap *h) {
     return H5R_OK;
 }
 
-static bool heap_name(const heap *h, uint64_t off, link *l) {
+/* strcmp(name, the heap string at off) for a name of n bytes, reading at
+ * most n + 1 bytes of the heap (a hostile heap may hold one megabyte-long
+ * string that every entry names). False when off is outside the heap or
+ * the string runs off its end before the comparison is decided. */
+static bool heap_cmp(const heap *h, uint64_t off, const char *name, size_t n, int *cmp) {
     if (off >= h->seg.n) return false;
-    const uint8_t *s = h->seg.p + off, *z = memchr(s, 0, (size_t)(h->seg.n - off));
-    if (!z || z == s) return false;
-    l->name = s, l->name_len = (uint64_t)(z - s);
-    return true;
+    const uint8_t *s = h->seg.p + off;
+    uint64_t room = h->seg.n - off;
+    for (size_t i = 0; i <= n; i++) {
+        if (i >= room) return false;
+        int a = i < n ? (unsigned char)name[i] : 0, c = s[i];
+        if (a != c || a == 0) {
+            *cmp = a - c;
+            return true;
+        }
+    }
+    return false; /* not reached: i == n gives a == 0 */
 }
 
-/* A symbol table node's entries. */
-static h5r_status snod_links(h5r *r, uint64_t addr, const heap *h, link_fn fn, void *ctx, bool *stop) {
+/* The whole heap string at off (a soft link's value: read once per link
+ * followed, its bytes charged to the budget). */
+static h5r_status heap_string(h5r *r, const heap *h, uint64_t off, const uint8_t **s, uint64_t *len) {
+    if (off >= h->seg.n) return fail(r, H5R_MALFORMED, "a soft link's value is outside its local heap");
+    const uint8_t *p = h->seg.p + off, *z = memchr(p, 0, (size_t)(h->seg.n - off));
+    if (!z) return fail(r, H5R_MALFORMED, "a soft link's value runs off the end of its local heap");
+    if (!spend(r, 1 + (uint64_t)(z - p) / 64)) return TOO_MUCH(r);
+    *s = p, *len = (uint64_t)(z - p);
+    return H5R_OK;
+}
+
+/* A symbol table node: its number of entries (*count += it: counting needs
+ * no names, as libhdf5's own count), or the entry called name (find). */
+static h5r_status snod_scan(h5r *r, uint64_t addr, const heap *h, const char *name, size_t n, uint64_t *count,
+                            link *out, bool *hit) {
     cur c;
     if (!at(r, addr, 8, &c) || memcmp(c.p, "SNOD", 4) || c.p[4] != 1)
         return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: no SNOD signature", (unsigned long long)addr);
     get(&c, 6);
-    unsigned n = (unsigned)get(&c, 2);
+    unsigned k = (unsigned)get(&c, 2);
     uint64_t entry = 2 * (uint64_t)r->so + 24;
-    if (!spend(r, n + 1)) return TOO_MUCH(r);
-    if (!at(r, addr + 8, n * entry, &c))
+    if (!spend(r, 1 + (name ? k : 0))) return TOO_MUCH(r);
+    if (!at(r, addr + 8, k * entry, &c))
         return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: %u entries run past the end of the file",
-                    (unsigned long long)addr, n);
-    for (unsigned e = 0; e < n && !*stop; e++) {
-        link l = {0};
-        uint64_t name = get_addr(r, &c);
-        l.addr = get_addr(r, &c);
+                    (unsigned long long)addr, k);
+    if (!name) {
+        *count += k;
+        return H5R_OK;
+    }
+    for (unsigned e = 0; e < k; e++) {
+        uint64_t off = get_addr(r, &c), ohdr = get_addr(r, &c);
         unsigned cache = (unsigned)get(&c, 4);
         get(&c, 4);
         uint64_t value = get(&c, 4); /* scratch pad; cache type 2 (soft link): its value's heap offset */
         skip(&c, 12);
-        if (!heap_name(h, name, &l))
+        int cmp;
+        if (!heap_cmp(h, off, name, n, &cmp))
             return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: entry %u has no name in the local heap",
                         (unsigned long long)addr, e);
+        if (cmp) continue;
+        *out = (link){.name = (const uint8_t *)name, .name_len = n, .addr = ohdr};
         if (cache == 2) {
-            link v;
-            if (!heap_name(h, value, &v))
-                return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: soft link %u has no value in the local heap",
-                            (unsigned long long)addr, e);
-            l.type = 1, l.target = v.name, l.target_len = v.name_len;
+            out->type = 1;
+            h5r_status st = heap_string(r, h, value, &out->target, &out->target_len);
+            if (st) return st;
         }
-        *stop = fn(ctx, &l);
+        *hit = true;
+        return H5R_OK;
     }
     return H5R_OK;
 }
 
 /* A group B-tree (v1, type 0) node and its subtree; level must be the
- * parent's minus one (-1 at the root: any). */
-static h5r_status btree_links(h5r *r, uint64_t addr, int level, const heap *h, link_fn fn, void *ctx, bool *stop) {
-    cur c;
-    uint64_t head = 8 + 2 * (uint64_t)r->so;
-    if (!at(r, addr, head, &c) || memcmp(c.p, "TREE", 4))
-        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: no TREE signature", (unsigned long long)addr);
-    get(&c, 4);
-    unsigned type = (unsigned)get(&c, 1), lev = (unsigned)get(&c, 1), n = (unsigned)get(&c, 2);
-    if (type != 0) return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: node type %u, not a group's", (unsigned long long)addr, type);
-    if (lev > MAX_BTREE_LEVEL || (level >= 0 && (int)lev != level))
-        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: level %u where %d was expected", (unsigned long long)addr,
-                    lev, level);
-    if (!spend(r, n + 1)) return TOO_MUCH(r);
-    /* key0 child0 key1 child1 ... child(n-1) key(n); keys are heap offsets */
-    if (!at(r, addr + head, (uint64_t)n * (r->so + r->sl) + r->sl, &c))
-        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: %u entries run past the end of the file",
-                    (unsigned long long)addr, n);
-    for (unsigned e = 0; e < n && !*stop; e++) {
-        get_len(r, &c);
-        uint64_t child = get_addr(r, &c);
-        h5r_status st = lev ? btree_links(r, child, (int)lev - 1, h, fn, ctx, stop) : snod_links(r, child, h, fn, ctx, stop);
-        if (st) return st;
-    }
-    return H5R_OK;
-}
-
-/* Every link of a parsed group object. */
-static h5r_status group_links(h5r *r, const obj *o, link_fn fn, void *ctx) {
-    bool stop = false;
-    if (o->stab) {
-        heap h;
-        h5r_status st = open_heap(r, o->heap, &h);
-        return st ? st : btree_links(r, o->btree, -1, &h, fn, ctx, &stop);
-    }
-    if (o->dense) return fail(r, H5R_UNSUPPORTED, "a group with dense link storage (fractal heap)");
-    for (size_t i = 0; i < o->nlinks && !stop; i++) stop = fn(ctx, &o->links[i]);
-    return H5R_OK;
-}
-
-typedef struct find { const char *name; size_t len; link found; bool hit; } find;
-
-static bool find_fn(void *ctx, const link *l) {
-    find *f = ctx;
-    if (l->name_len != f->len || memcmp(l->name, f->name, f->len)) return false;
-    f->found = *l, f->hit = true;
-    return true;
-}
-
-static bool is_group(const obj *o) { return o->stab || o->linfo || o->nlinks; }
-
-/* strcmp order of name (n bytes) against a heap string */
-static int name_cmp(const char *name, size_t n, const link *l) {
-    size_t k = n < l->name_len ? n : (size_t)l->name_len;
-    int c = memcmp(name, l->name, k);
-    return c ? c : (n > l->name_len) - (n < l->name_len);
-}
-
-/* A name in a group B-tree, as libhdf5 looks it up: key i+1 is the last
- * name under child i, so the name is under the first child whose right
- * key is not below it; within a symbol node, a scan. Keys out of order (a
- * damaged file) make the name absent, as for libhdf5. */
-static h5r_status btree_find(h5r *r, uint64_t addr, int level, const heap *h, const char *name, size_t n, link *out,
-                             bool *hit) {
+ * parent's minus one (-1 at the root: any), so the descent ends within
+ * 256 levels. Counting visits every child; a lookup, as libhdf5's, goes
+ * down the first child whose right key (the last name under it) is not
+ * below the name; keys out of order (a damaged file) make the name absent,
+ * as they do for libhdf5. */
+static h5r_status btree_scan(h5r *r, uint64_t addr, int level, const heap *h, const char *name, size_t n,
+                             uint64_t *count, link *out, bool *hit) {
     cur c;
     uint64_t head = 8 + 2 * (uint64_t)r->so;
     if (!at(r, addr, head, &c) || memcmp(c.p, "TREE", 4))
         return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: no TREE signature", (unsigned long long)addr);
     get(&c, 4);
     unsigned type = (unsigned)get(&c, 1), lev = (unsigned)get(&c, 1), k = (unsigned)get(&c, 2);
-    if (type != 0) return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: node type %u, not a group's", (unsigned long long)addr, type);
-    if (lev > MAX_BTREE_LEVEL || (level >= 0 && (int)lev != level))
+    if (type != 0)
+        return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: node type %u, not a group's", (unsigned long long)addr,
+                    type);
+    if (level >= 0 && (int)lev != level)
         return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: level %u where %d was expected", (unsigned long long)addr,
                     lev, level);
     if (!spend(r, k + 1)) return TOO_MUCH(r);
+    /* key0 child0 key1 child1 ... child(k-1) key(k); keys are heap offsets */
     if (!at(r, addr + head, (uint64_t)k * (r->so + r->sl) + r->sl, &c))
         return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: %u entries run past the end of the file",
                     (unsigned long long)addr, k);
     get_len(r, &c); /* key 0 */
     for (unsigned e = 0; e < k; e++) {
         uint64_t child = get_addr(r, &c), key = get_len(r, &c);
-        link right;
-        if (!heap_name(h, key, &right) && key != 0)
-            return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: key %u is not a name in the local heap",
-                        (unsigned long long)addr, e + 1);
-        if (key == 0 || name_cmp(name, n, &right) > 0) continue;
-        if (lev) return btree_find(r, child, (int)lev - 1, h, name, n, out, hit);
-        find f = {name, n, {0}, false};
-        bool stop = false;
-        h5r_status st = snod_links(r, child, h, find_fn, &f, &stop);
-        if (!st && f.hit) *out = f.found, *hit = true;
-        return st;
+        if (name) {
+            int cmp;
+            if (!heap_cmp(h, key, name, n, &cmp))
+                return fail(r, H5R_MALFORMED, "group B-tree node at 0x%llx: key %u is not a name in the local heap",
+                            (unsigned long long)addr, e + 1);
+            if (cmp > 0) continue;
+        }
+        h5r_status st = lev ? btree_scan(r, child, (int)lev - 1, h, name, n, count, out, hit)
+                            : snod_scan(r, child, h, name, n, count, out, hit);
+        if (st || name) return st;
     }
     return H5R_OK;
 }
 
-/* The link called name (n bytes) in a parsed group object. */
-static h5r_status group_find(h5r *r, const obj *o, const char *name, size_t n, link *out, bool *hit) {
+/* A group, as libhdf5 tells one: a link info message (the newer format;
+ * its links in link messages, or dense in a fractal heap) or else a symbol
+ * table message. */
+static bool is_group(const obj *o) { return o->stab || o->linfo; }
+
+/* name (n bytes) in a group: *hit and the link; or, name NULL, the number
+ * of links in *count. */
+static h5r_status group_scan(h5r *r, const obj *o, const char *name, size_t n, uint64_t *count, link *out, bool *hit) {
     *hit = false;
-    if (o->stab) {
-        heap h;
-        h5r_status st = open_heap(r, o->heap, &h);
-        return st ? st : btree_find(r, o->btree, -1, &h, name, n, out, hit);
+    if (o->linfo) {
+        if (o->dense) return fail(r, H5R_UNSUPPORTED, "a group with dense link storage (fractal heap)");
+        if (!spend(r, 1 + o->nlinks)) return TOO_MUCH(r);
+        if (!name) *count += o->nlinks;
+        for (size_t i = 0; name && i < o->nlinks; i++)
+            if (o->links[i].name_len == n && !memcmp(o->links[i].name, name, n)) {
+                *out = o->links[i], *hit = true;
+                break;
+            }
+        return H5R_OK;
     }
-    if (o->dense) return fail(r, H5R_UNSUPPORTED, "a group with dense link storage (fractal heap)");
-    find f = {name, n, {0}, false};
-    for (size_t i = 0; i < o->nlinks && !f.hit; i++) find_fn(&f, &o->links[i]);
-    if (f.hit) *out = f.found, *hit = true;
-    return H5R_OK;
+    heap h;
+    h5r_status st = open_heap(r, o->heap, &h);
+    return st ? st : btree_scan(r, o->btree, -1, &h, name, n, count, out, hit);
 }
 
-#define MAX_SOFT_LINKS 16 /* libhdf5's default limit of link traversals (H5L_NUM_LINKS) */
+#define MAX_SOFT_LINKS 16 /* soft links one path may go through: libhdf5's default (H5L_NUM_LINKS) */
 
 /* The object at path (n bytes; absolute, or relative to the group at
  * start), parsed into *o, its address into *addr. Soft links are followed
- * within the file, at most MAX_SOFT_LINKS deep (a loop ends there). */
-static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t len, int depth, obj *o,
+ * within the file, *links_left of them in all (one count for the whole
+ * traversal, nested targets included, as libhdf5's); "." is the group
+ * itself. */
+static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t len, int *links_left, obj *o,
                                uint64_t *addr) {
     const char *p = path, *end = path + len;
     uint64_t here = len && path[0] == '/' ? r->root : start;
@@ -658,21 +670,28 @@ static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t 
         if (p == end) return *addr = here, H5R_OK;
         const char *slash = memchr(p, '/', (size_t)(end - p));
         size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
+        if (n == 1 && *p == '.') {
+            if (!is_group(o)) st = fail(r, H5R_ABSENT, "'.' under something that is not a group");
+            p += n;
+            continue;
+        }
         if (!is_group(o)) st = fail(r, H5R_ABSENT, "'%.*s' is under something that is not a group", (int)n, p);
         link l = {0};
         bool hit = false;
-        if (!st) st = group_find(r, o, p, n, &l, &hit);
+        uint64_t unused = 0;
+        if (!st) st = group_scan(r, o, p, n, &unused, &l, &hit);
         if (!st && !hit) st = fail(r, H5R_ABSENT, "no link '%.*s'", (int)n, p);
         obj_free(o);
         *o = (obj){0};
         if (st) break;
         if (l.type == 0) st = parse_object(r, here = l.addr, o);
         else if (l.type == 1) {
-            if (depth >= MAX_SOFT_LINKS)
-                st = fail(r, H5R_MALFORMED, "more than %d soft links in a row at '%.*s' (a loop)", MAX_SOFT_LINKS,
+            if (--*links_left < 0)
+                st = fail(r, H5R_MALFORMED, "more than %d soft links on the way to '%.*s' (a loop?)", MAX_SOFT_LINKS,
                           (int)n, p);
-            else st = resolve_from(r, here, (const char *)l.target, (size_t)l.target_len, depth + 1, o, &here);
-        } else if (l.type == 64) st = fail(r, H5R_REFUSED, "'%.*s' is an external link (to another file): refused", (int)n, p);
+            else st = resolve_from(r, here, (const char *)l.target, (size_t)l.target_len, links_left, o, &here);
+        } else if (l.type == 64)
+            st = fail(r, H5R_REFUSED, "'%.*s' is an external link (to another file): refused", (int)n, p);
         else /* user-defined classes are registered by a program, not by the file: libhdf5 fails too */
             st = fail(r, H5R_MALFORMED, "link '%.*s' of type %d (no reader knows it)", (int)n, p, l.type);
         p += n;
@@ -682,13 +701,8 @@ static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t 
 
 static h5r_status resolve(h5r *r, const char *path, obj *o) {
     uint64_t addr;
-    return resolve_from(r, r->root, path, strlen(path), 0, o, &addr);
-}
-
-static bool count_fn(void *ctx, const link *l) {
-    (void)l;
-    ++*(long *)ctx;
-    return false;
+    int links_left = MAX_SOFT_LINKS;
+    return resolve_from(r, r->root, path, strlen(path), &links_left, o, &addr);
 }
 
 h5r_status h5r_group_size(h5r *r, const char *path, long *n) {
@@ -696,9 +710,11 @@ h5r_status h5r_group_size(h5r *r, const char *path, long *n) {
     *n = -1;
     h5r_status st = resolve(r, path, &o);
     if (!st && !is_group(&o)) st = fail(r, H5R_WRONG_KIND, "'%s' is not a group", path);
-    long k = 0;
-    if (!st) st = group_links(r, &o, count_fn, &k);
-    if (!st) *n = k;
+    uint64_t k = 0;
+    link unused;
+    bool hit;
+    if (!st) st = group_scan(r, &o, NULL, 0, &k, &unused, &hit);
+    if (!st) *n = k > (uint64_t)LONG_MAX ? LONG_MAX : (long)k;
     obj_free(&o);
     return st;
 }
@@ -708,11 +724,18 @@ h5r_status h5r_dataset_open(h5r *r, const char *path, h5r_dataset *d) {
     *d = (h5r_dataset){0};
     h5r_status st = resolve(r, path, &o);
     if (st) return st;
+    if (is_group(&o) || !o.space || !o.type || !o.layout)
+        st = o.refused || o.unsupported ? H5R_OK : fail(r, H5R_WRONG_KIND, "'%s' is not a dataset", path);
+    if (st) {
+        obj_free(&o);
+        return st;
+    }
     if (o.refused) st = fail(r, H5R_REFUSED, "'%s' %s: refused", path, o.refused);
     else if (o.unsupported) st = fail(r, H5R_UNSUPPORTED, "%s", o.unsupported);
-    else if (!o.space || !o.type || !o.layout)
-        st = fail(r, H5R_WRONG_KIND, "'%s' is not a dataset", path);
-    else if (o.space_kind == 2) st = fail(r, H5R_MALFORMED, "'%s' has a null dataspace (no values)", path);
+    /* a 4-byte float that is not IEEE binary32 (another bias, VAX order):
+     * libhdf5 converts it */
+    else if (o.float_class && o.tsize == 4 && !o.is_float) st = fail(r, H5R_UNSUPPORTED, "a non-IEEE 4-byte float type");
+    else if (o.space_kind == 2) st = fail(r, H5R_NO_VALUES, "'%s' holds no values (a null dataspace)", path);
     if (st) {
         obj_free(&o);
         return st;
@@ -728,10 +751,19 @@ h5r_status h5r_dataset_open(h5r *r, const char *path, h5r_dataset *d) {
                       (unsigned long long)o.data_len, (unsigned long long)o.data_addr);
         d->data = c.p, d->data_len = o.data_len;
     }
-    if (!st && !d->data && o.fill_set && o.is_float) { /* unallocated: the fill value, when one is set */
-        if (o.fill_len != 4) st = fail(r, H5R_MALFORMED, "'%s': a fill value of %llu bytes for 4-byte values", path,
-                                       (unsigned long long)o.fill_len);
-        else memcpy(d->fill, o.fill, 4);
+    if (!st && !d->data && o.is_float) {
+        /* storage never written: what libhdf5 reads there. The 0x0005
+         * message's fill value wins over the old 0x0004 one. */
+        int state = o.fill_new ? o.fill_state : (o.old_fill ? 1 : 0);
+        const uint8_t *v = o.fill_new ? o.fill : o.old_fill;
+        uint64_t vlen = o.fill_new ? o.fill_len : o.old_fill_len;
+        if (o.fill_new && o.fill_time == 1) /* libhdf5 leaves the reader's buffer as it was */
+            st = fail(r, H5R_NO_VALUES, "'%s' holds no values (storage never written, fill time \"never\")", path);
+        else if (state == 2) /* libhdf5 fails the read */
+            st = fail(r, H5R_NO_VALUES, "'%s' holds no values (storage never written, no fill value)", path);
+        else if (state == 1 && vlen != 4)
+            st = fail(r, H5R_MALFORMED, "'%s': a fill value of %llu bytes for 4-byte values", path, (unsigned long long)vlen);
+        else if (state == 1) memcpy(d->fill, v, 4);
     }
     obj_free(&o);
     return st;
@@ -789,10 +821,14 @@ h5r_status h5r_open(const uint8_t *image, size_t len, h5r **out, char *msg, size
             r->so = (unsigned)get(&c, 1), r->sl = (unsigned)get(&c, 1);
             get(&c, 1); /* flags */
         } else st = fail(r, H5R_MALFORMED, "unknown superblock version %u", ver);
-        if (!st && !((r->so == 2 || r->so == 4 || r->so == 8) && (r->sl == 2 || r->sl == 4 || r->sl == 8)))
-            st = fail(r, H5R_MALFORMED, "sizes of offsets and lengths %u and %u (HDF5 writes 2, 4 or 8)", r->so, r->sl);
+        bool sizes_ok = (r->so == 2 || r->so == 4 || r->so == 8) && (r->sl == 2 || r->sl == 4 || r->sl == 8);
+        if (!st && !sizes_ok && (r->so == 16 || r->sl == 16) && r->so <= 16 && r->sl <= 16)
+            st = fail(r, H5R_UNSUPPORTED, "16-byte offsets or lengths");
+        else if (!st && !sizes_ok)
+            st = fail(r, H5R_MALFORMED, "sizes of offsets and lengths %u and %u (HDF5 has 2, 4, 8 or 16)", r->so, r->sl);
+        uint64_t stored_base = 0;
         if (!st) {
-            r->base = get_addr(r, &c);
+            stored_base = get_addr(r, &c);
             if (ver <= 1) {
                 get_addr(r, &c); /* free-space info */
                 eof = get_addr(r, &c);
@@ -806,19 +842,24 @@ h5r_status h5r_open(const uint8_t *image, size_t len, h5r **out, char *msg, size
                 get_addr(r, &c); /* superblock extension: nothing this reader needs */
                 eof = get_addr(r, &c);
                 r->root = get_addr(r, &c);
-                if (!c.bad && !checksum_ok(image + sb, c.i - sb)) st = fail(r, H5R_MALFORMED, "superblock checksum mismatch");
-                get(&c, 4);
+                uint32_t stored = (uint32_t)get(&c, 4);
+                if (!c.bad && lookup3(image + sb, (size_t)(c.i - 4 - sb)) != stored)
+                    st = fail(r, H5R_MALFORMED, "superblock checksum mismatch");
             }
+            /* As libhdf5: addresses count from where the superblock was
+             * found (a user block, or bytes put before the file), whatever
+             * base the superblock stores, and the stored end of file moves
+             * with it; it is compared with the file's whole size. */
+            r->base = sb;
             if (!st && c.bad) st = fail(r, H5R_MALFORMED, "the superblock is cut short");
-            /* a base of UNDEF or past the image cannot be */
-            else if (!st && (r->base == UNDEF || r->base > len))
-                st = fail(r, H5R_MALFORMED, "base address 0x%llx is outside the file", (unsigned long long)r->base);
-            /* libhdf5 compares the end-of-file address with the file's
-             * whole size, user block included */
-            else if (!st && (eof == UNDEF || eof > len))
-                st = fail(r, H5R_MALFORMED, "the superblock says the file ends at %llu bytes, it has %llu (truncated)",
-                          (unsigned long long)(eof == UNDEF ? 0 : eof), (unsigned long long)len);
+            else if (!st && (stored_base == UNDEF || eof == UNDEF || eof < stored_base || eof - stored_base > len - sb))
+                st = fail(r, H5R_MALFORMED, "the superblock says the file ends at %llu bytes (base %llu), it has %llu "
+                          "(truncated)", (unsigned long long)(eof == UNDEF ? 0 : eof),
+                          (unsigned long long)(stored_base == UNDEF ? 0 : stored_base), (unsigned long long)len);
             else if (!st && r->root == UNDEF) st = fail(r, H5R_MALFORMED, "no root group");
+            /* nothing past the end of file is read, as libhdf5 reads nothing
+             * past its end of allocation */
+            if (!st) r->len = sb + (eof - stored_base);
         }
     }
     if (st) {

@@ -8,17 +8,21 @@
  * image before it reads, bounds its work, never follows a link or a data
  * file outside the image, and allocates nothing that the file's sizes
  * decide. What it understands:
- *   superblock versions 0-3; object headers version 1 and 2 (with
+ *   superblock versions 0-3 (after a user block or bytes put before it,
+ *   as libhdf5 finds it); object headers version 1 and 2 (with
  *   continuation blocks and checksums); groups stored as symbol tables
  *   (v1 B-tree, local heap, symbol nodes) or as compact link messages;
- *   datasets with a scalar or simple dataspace, an IEEE float datatype
- *   and compact or contiguous storage (unallocated storage reads as the
- *   fill value).
+ *   soft links within the file (16 per path, as libhdf5); datasets with a
+ *   scalar or simple dataspace, an IEEE float32 datatype of either byte
+ *   order (other types are described, for the caller to refuse) and
+ *   compact or contiguous storage (storage never written reads as the
+ *   fill value, as libhdf5 reads it).
  * Anything else that is well formed (dense link storage, chunked or
- * filtered data, shared messages, soft links, old layout versions) is
- * H5R_UNSUPPORTED: the caller hands the file to libhdf5, contained.
- * External links, external data files and virtual datasets name other
- * files: they are H5R_REFUSED, never followed by either reader. */
+ * filtered data, shared messages, old layout versions, non-IEEE 4-byte
+ * floats, 16-byte offsets) is H5R_UNSUPPORTED: the caller hands the file
+ * to libhdf5, contained. External links, external data files, virtual
+ * datasets and multi-file driver blocks name other files: they are
+ * H5R_REFUSED, never followed by either reader. */
 #ifndef RC_H5READ_H
 #define RC_H5READ_H
 
@@ -35,6 +39,8 @@ typedef enum h5r_status {
     H5R_MALFORMED,   /* damaged or hostile: the message says where */
     H5R_UNSUPPORTED, /* well formed, outside the subset above */
     H5R_REFUSED,     /* names another file (external link or storage, virtual dataset) */
+    H5R_NO_VALUES,   /* a well-formed dataset that holds no values (null dataspace, storage never
+                        written with no fill value): libhdf5 reads none either */
 } h5r_status;
 
 typedef struct h5r h5r; /* a reader; owns nothing of the image */

@@ -130,7 +130,7 @@ static rc_status own_fail(rc_io_model *m, h5_src *s, h5r_status hs, const char *
         return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: uses %s, which recur's HDF5 reader does not read "
                        "(RECUR_HDF5=own)", what, why);
     }
-    if (hs == H5R_REFUSED) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: %s", what, why);
+    if (hs == H5R_REFUSED || hs == H5R_NO_VALUES) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: %s", what, why);
     return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: damaged or hostile file: %s", what, why);
 }
 
@@ -183,6 +183,22 @@ static rc_status dataset_open(rc_io_model *m, h5_src *s, const char *name, h5_in
     if (other_files)
         return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': its data is in other files (external "
                        "storage or a virtual dataset): refused", name);
+    /* no values to read: libhdf5 would leave the buffer as it was (a null
+     * dataspace; storage never written with the fill time "never") */
+    hid_t sp0 = H5Dget_space(i->ds);
+    bool null_space = sp0 >= 0 && H5Sget_simple_extent_type(sp0) == H5S_NULL;
+    if (sp0 >= 0) H5Sclose(sp0);
+    H5D_space_status_t alloc = H5D_SPACE_STATUS_ERROR;
+    H5D_fill_time_t fill_time = H5D_FILL_TIME_ERROR;
+    dcpl = H5Dget_create_plist(i->ds);
+    if (dcpl >= 0) H5Pget_fill_time(dcpl, &fill_time), H5Pclose(dcpl);
+    H5Dget_space_status(i->ds, &alloc);
+    if (null_space)
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': '%s' holds no values (a null dataspace)", name,
+                       name);
+    if (alloc == H5D_SPACE_STATUS_NOT_ALLOCATED && fill_time == H5D_FILL_TIME_NEVER)
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': '%s' holds no values (storage never written, "
+                       "fill time \"never\")", name, name);
     hid_t ty = H5Dget_type(i->ds), sp = H5Dget_space(i->ds);
     i->f32 = ty >= 0 && H5Tget_class(ty) == H5T_FLOAT && H5Tget_size(ty) == 4;
     int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
@@ -204,6 +220,7 @@ static rc_status dataset_read(rc_io_model *m, h5_src *s, const char *name, h5_in
         snprintf(what, sizeof what, "weight '%.600s'", name);
         return own_fail(m, s, hs, what);
     }
+    memset(out, 0, (size_t)numel * sizeof(float)); /* whatever libhdf5 leaves unwritten is not the heap's */
     if (H5Dread(i->ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
         return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': cannot read its data", name);
     return RC_OK;

@@ -302,16 +302,12 @@ Test(model_io, hdf5_fault_is_contained_and_named) {
     expect_error(path, RC_ERR_FORMAT, "model.weights.h5: the HDF5 reader crashed (signal 11");
 }
 
-/* The parent refuses the weights for the memory limit while the HDF5 child
- * still has megabytes to send: the load must say so (before, the child died
- * of SIGPIPE on the closed pipe and the load reported a crash of the
- * reader). The golden embedding table is replaced by a 200000 x 3 float32
- * dataset whose storage is never written (late allocation: the file stays
- * small, libhdf5 reads the fill value), 2.3 MiB against a 1 MiB limit
- * (the child's address space has room beyond the limit, H5_SLACK, so it
- * reads them and writes them to the pipe, in every build). */
-Test(model_io, weights_over_the_limit_are_refused_by_name) {
-    char src[512], h5[256], path[256];
+/* The golden embedding_lstm_dense model with its embedding table replaced
+ * through libhdf5 by make(file) (which creates "layers/embedding/vars/0"),
+ * as big.keras in the test's directory; returns its path (static). */
+static const char *keras_with_new_embedding(void (*make)(hid_t file)) {
+    static char path[256];
+    char src[512], h5[256];
     snprintf(src, sizeof src, "%s/embedding_lstm_dense/model.keras", GOLDEN_MODELS);
     snprintf(h5, sizeof h5, "%s/model.weights.h5", tmp);
     snprintf(path, sizeof path, "%s/big.keras", tmp);
@@ -332,12 +328,8 @@ Test(model_io, weights_over_the_limit_are_refused_by_name) {
     hid_t file = H5Fopen(h5, H5F_ACC_RDWR, H5P_DEFAULT);
     cr_assert(file >= 0);
     cr_assert(H5Ldelete(file, "layers/embedding/vars/0", H5P_DEFAULT) >= 0);
-    hsize_t dims[2] = {200000, 3};
-    hid_t space = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    cr_assert(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE) >= 0);
-    hid_t d = H5Dcreate2(file, "layers/embedding/vars/0", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    cr_assert(d >= 0);
-    H5Dclose(d), H5Pclose(dcpl), H5Sclose(space), H5Fclose(file);
+    make(file);
+    H5Fclose(file);
 
     copy_file(src, path, -1);
     z = zip_open(path, 0, &e);
@@ -345,11 +337,84 @@ Test(model_io, weights_over_the_limit_are_refused_by_name) {
     zip_source_t *s = zip_source_file(z, h5, 0, -1);
     cr_assert(s && zip_file_add(z, "model.weights.h5", s, ZIP_FL_OVERWRITE) >= 0);
     cr_assert(zip_close(z) == 0);
+    return path;
+}
 
+/* a 200000 x 3 float32 table whose storage is never written (late
+ * allocation: the file stays small, the readers give the fill value) */
+static void late_table(hid_t file) {
+    hsize_t dims[2] = {200000, 3};
+    hid_t space = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    cr_assert(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE) >= 0);
+    hid_t d = H5Dcreate2(file, "layers/embedding/vars/0", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    cr_assert(d >= 0);
+    H5Dclose(d), H5Pclose(dcpl), H5Sclose(space);
+}
+
+/* The weights need more than the memory limit: refused by name, before
+ * allocating, by recur's own HDF5 reader and by libhdf5 in its child
+ * (where, before, the parent refused while the child still had megabytes
+ * to send: the child died of SIGPIPE on the closed pipe and the load
+ * reported a crash of the reader). 2.3 MiB against a 1 MiB limit. */
+Test(model_io, weights_over_the_limit_are_refused_by_name) {
+    const char *path = keras_with_new_embedding(late_table);
     rc_limits old = rc_limits_get();
     rc_limits_set(&(rc_limits){.max_bytes = (int64_t)1 << 20});
-    expect_error(path, RC_ERR_NOMEM, "model.weights.h5: the weights need more than 2.3 MiB, over the memory limit of 1.0 MiB");
+    const char *modes[] = {"own", "libhdf5"};
+    for (int k = 0; k < 2; k++) {
+        cr_assert(setenv("RECUR_HDF5", modes[k], 1) == 0);
+        expect_error(path, RC_ERR_NOMEM, "model.weights.h5: the weights need more than 2.3 MiB, over the memory limit "
+                     "of 1.0 MiB");
+    }
     rc_limits_set(&old);
+}
+
+/* a table with a null dataspace: a well-formed dataset with no values */
+static void null_table(hid_t file) {
+    hid_t space = H5Screate(H5S_NULL);
+    hid_t d = H5Dcreate2(file, "layers/embedding/vars/0", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(d >= 0);
+    H5Dclose(d), H5Sclose(space);
+}
+
+/* a table never written whose fill time is "never": libhdf5 would leave
+ * the reader's buffer as it was (the heap's old bytes as weights) */
+static void never_filled_table(hid_t file) {
+    hsize_t dims[2] = {10, 3};
+    hid_t space = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    cr_assert(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE) >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0);
+    hid_t d = H5Dcreate2(file, "layers/embedding/vars/0", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    cr_assert(d >= 0);
+    H5Dclose(d), H5Pclose(dcpl), H5Sclose(space);
+}
+
+Test(model_io, weights_without_values_are_refused_by_both_readers) {
+    void (*makes[])(hid_t) = {null_table, never_filled_table};
+    const char *what[] = {"holds no values (a null dataspace)", "holds no values (storage never written, fill time"};
+    const char *modes[] = {"auto", "libhdf5"};
+    for (int t = 0; t < 2; t++) {
+        const char *path = keras_with_new_embedding(makes[t]);
+        for (int k = 0; k < 2; k++) {
+            cr_assert(setenv("RECUR_HDF5", modes[k], 1) == 0);
+            expect_error(path, RC_ERR_FORMAT, what[t]);
+        }
+    }
+}
+
+/* RECUR_HDF5 takes three values; another is an error, not a silent choice */
+Test(model_io, recur_hdf5_values) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/gru_lstm_dense/model.keras", GOLDEN_MODELS);
+    const char *ok[] = {"auto", "own", "libhdf5", ""};
+    for (int k = 0; k < 4; k++) {
+        cr_assert(setenv("RECUR_HDF5", ok[k], 1) == 0);
+        rc_io_model *m = NULL;
+        rc_error err;
+        cr_assert_eq(rc_io_load(path, &m, &err), RC_OK, "RECUR_HDF5=%s: %s", ok[k], err.message);
+        rc_io_free(m);
+    }
+    cr_assert(setenv("RECUR_HDF5", "hdf5", 1) == 0);
+    expect_error(path, RC_ERR_ARG, "RECUR_HDF5=hdf5: expected auto, own or libhdf5");
 }
 
 Test(model_io, keras_weights_disagree_with_config) {
