@@ -224,6 +224,27 @@ static h5r_status add_link(h5r *r, obj *o, link l) {
     return H5R_OK;
 }
 
+static bool in_file(const h5r *r, uint64_t addr) { return addr != UNDEF && addr < r->len - r->base; }
+
+/* A message flagged shared holds a reference to the real one (another
+ * object header, or the shared-message heap): outside the subset when the
+ * reference is well formed, damage when it is not (a flipped flag bit over
+ * an ordinary message), so hostile bytes are not handed to libhdf5 for
+ * nothing. */
+static h5r_status shared_ref(h5r *r, obj *o, cur b, uint64_t at_addr, const char *what) {
+    unsigned ver = (unsigned)get(&b, 1), type = (unsigned)get(&b, 1);
+    bool ok;
+    if (ver == 1) skip(&b, 6), ok = in_file(r, get_addr(r, &b));
+    else if (ver == 2 || (ver == 3 && type == 2)) ok = in_file(r, get_addr(r, &b));
+    else if (ver == 3 && type == 1) get(&b, 8), ok = true; /* a heap ID */
+    else ok = false;
+    if (!ok || b.bad)
+        return fail(r, H5R_MALFORMED, "%s at 0x%llx: flagged shared, but no reference to a shared message",
+                    what, (unsigned long long)at_addr);
+    if (!o->unsupported) o->unsupported = "shared messages";
+    return H5R_OK;
+}
+
 /* One message's body. Unknown types are skipped (attributes, times,
  * comments, group info...). */
 static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur b, uint64_t at_addr) {
@@ -232,7 +253,7 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
     bool shared = flags & 0x02;
     switch (type) {
     case 0x0001: { /* dataspace */
-        if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared dataspace", H5R_OK;
+        if (shared) return shared_ref(r, o, b, at_addr, "dataspace");
         unsigned ver = (unsigned)get(&b, 1), nd = (unsigned)get(&b, 1), fl = (unsigned)get(&b, 1);
         if (ver == 1) skip(&b, 5), o->space_kind = nd ? 1 : 0;
         else if (ver == 2) {
@@ -254,7 +275,7 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
         return H5R_OK;
     }
     case 0x0003: { /* datatype */
-        if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared (committed) datatype", H5R_OK;
+        if (shared) return shared_ref(r, o, b, at_addr, "datatype");
         unsigned cv = (unsigned)get(&b, 1), bf0 = (unsigned)get(&b, 1), bf1 = (unsigned)get(&b, 1);
         get(&b, 1);
         o->tsize = (unsigned)get(&b, 4);
@@ -268,6 +289,13 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
             o->is_float = !b.bad && o->tsize == 4 && off == 0 && prec == 32 && eloc == 23 && esz == 8 && mloc == 0 &&
                           msz == 23 && bias == 127 && bf1 == 31 && !(bf0 & 0x40) && ((bf0 >> 4) & 3) == 2;
             o->big_endian = bf0 & 1;
+            /* the fields must lie, apart, inside the precision, and the
+             * precision inside the type's bytes (else damage, not a float
+             * format for libhdf5 to convert) */
+            if (!b.bad && !(msz >= 1 && esz >= 1 && mloc + msz <= eloc && eloc + esz <= prec && bf1 < prec &&
+                            (bf1 >= eloc + esz || bf1 < mloc) && (uint64_t)off + prec <= 8 * (uint64_t)o->tsize))
+                return fail(r, H5R_MALFORMED, "datatype at 0x%llx: float fields that do not fit its %u bytes",
+                            (unsigned long long)at_addr, o->tsize);
         }
         if (b.bad) return fail(r, H5R_MALFORMED, "datatype at 0x%llx is cut short", (unsigned long long)at_addr);
         o->type = true;
@@ -281,7 +309,7 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
         return H5R_OK;
     }
     case 0x0005: { /* fill value: versions 1-2 (allocation time, fill time, defined), 3 (flags) */
-        if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared fill value", H5R_OK;
+        if (shared) return shared_ref(r, o, b, at_addr, "fill value");
         unsigned ver = (unsigned)get(&b, 1);
         bool has_value;
         if (ver == 1 || ver == 2) {
@@ -312,7 +340,13 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
         get_addr(r, &b);
         if (b.bad) return fail(r, H5R_MALFORMED, "link info at 0x%llx is cut short", (unsigned long long)at_addr);
         o->linfo = true;
-        if (fheap != UNDEF) o->dense = true;
+        if (fheap != UNDEF) { /* dense storage: a fractal heap, or damage */
+            cur h;
+            if (!at(r, fheap, 4, &h) || memcmp(h.p, "FRHP", 4))
+                return fail(r, H5R_MALFORMED, "link info at 0x%llx: no fractal heap at 0x%llx", (unsigned long long)at_addr,
+                            (unsigned long long)fheap);
+            o->dense = true;
+        }
         return H5R_OK;
     }
     case 0x0006: { /* link */
@@ -336,9 +370,15 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
         if (!o->refused) o->refused = "stores its data in external files";
         return H5R_OK;
     case 0x0008: { /* data layout */
-        if (shared) return o->unsupported = o->unsupported ? o->unsupported : "a shared data layout", H5R_OK;
+        if (shared) return shared_ref(r, o, b, at_addr, "data layout");
         unsigned ver = (unsigned)get(&b, 1);
-        if (ver < 3) {
+        if (ver == 1 || ver == 2) { /* HDF5 1.6 and before: dimensionality, class, reserved, address */
+            unsigned nd = (unsigned)get(&b, 1), cls = (unsigned)get(&b, 1);
+            skip(&b, 5);
+            uint64_t a = cls ? get_addr(r, &b) : UNDEF;
+            if (b.bad || nd < 1 || nd > H5R_MAX_RANK + 1 || cls > 2 || (a != UNDEF && !in_file(r, a)))
+                return fail(r, H5R_MALFORMED, "data layout at 0x%llx: not a version %u layout", (unsigned long long)at_addr,
+                            ver);
             if (!o->unsupported) o->unsupported = "a version 1 or 2 data layout";
             return H5R_OK;
         }
@@ -351,6 +391,24 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
             o->data_addr = get_addr(r, &b);
             o->data_len = get_len(r, &b);
         } else if (o->layout_class == 2) {
+            /* v3: dimensionality (the dataspace's + 1), the chunk index's
+             * address, the chunk's dimensions (4 bytes each); v4: flags,
+             * dimensionality, the dimensions' width, ... */
+            unsigned nd;
+            bool ok;
+            if (ver == 3) {
+                nd = (unsigned)get(&b, 1);
+                uint64_t a = get_addr(r, &b);
+                ok = nd >= 2 && nd <= H5R_MAX_RANK + 1 && (a == UNDEF || in_file(r, a));
+                for (unsigned d = 0; ok && d < nd; d++) ok = get(&b, 4) != 0;
+            } else {
+                unsigned fl = (unsigned)get(&b, 1);
+                nd = (unsigned)get(&b, 1);
+                unsigned w = (unsigned)get(&b, 1);
+                ok = fl < 4 && nd >= 2 && nd <= H5R_MAX_RANK + 1 && w >= 1 && w <= 8;
+            }
+            if (!ok || b.bad)
+                return fail(r, H5R_MALFORMED, "data layout at 0x%llx: not a chunked layout", (unsigned long long)at_addr);
             if (!o->unsupported) o->unsupported = "chunked storage";
             return H5R_OK;
         } else if (o->layout_class == 3) {

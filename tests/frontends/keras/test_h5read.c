@@ -314,6 +314,27 @@ Test(h5read, chunked_data_and_dense_groups_are_unsupported) {
     cr_assert(strstr(why, "dense"), "%s", why);
 }
 
+/* The same in the earliest format (a version-3 chunked layout), and a
+ * committed datatype (a shared message in the dataset's header). */
+Test(h5read, chunked_v3_and_committed_types_are_unsupported) {
+    const char *p = tmp_path("chunked_v3.h5");
+    hid_t f = create(p, false, 0);
+    hsize_t dims[2] = {8, 8}, chunk[2] = {4, 4};
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    dataset(f, "chunked", 2, dims, H5T_IEEE_F32LE, dcpl, 0.0f);
+    H5Pclose(dcpl);
+    hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+    cr_assert(H5Tcommit2(f, "float_type", t, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    dataset(f, "typed", 2, dims, t, H5P_DEFAULT, 1.0f);
+    H5Tclose(t);
+    H5Fclose(f);
+    char why[256];
+    cr_assert_eq(open_dataset_status(p, "chunked", why, sizeof why), H5R_UNSUPPORTED, "%s", why);
+    cr_assert_eq(open_dataset_status(p, "typed", why, sizeof why), H5R_UNSUPPORTED, "%s", why);
+    cr_assert(strstr(why, "shared"), "%s", why);
+}
+
 Test(h5read, other_files_are_refused_soft_links_followed) {
     const char *p = tmp_path("links.h5");
     hid_t f = create(p, false, 0);
