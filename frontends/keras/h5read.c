@@ -11,10 +11,12 @@
  * other chunks (so each byte is parsed once per object), a path follows
  * at most 16 soft links, and a reader has a work budget (entries visited,
  * and bytes checksummed or scanned, per 64) of 16 per byte of the file
- * plus 2^20, which the lookups of a well-formed file cannot exhaust: a
- * lookup descends the group B-trees by their keys, as libhdf5 does, and
- * compares names in place, reading at most the name's length of a heap
- * string; counting a group's links reads no names at all.
+ * plus 2^20. The lookups of Keras's files stay far inside it: a lookup
+ * descends the group B-trees by their keys and bisects symbol nodes, as
+ * libhdf5 does, and compares names in place, reading at most the name's
+ * length of a heap string; counting a group's links reads no names at
+ * all. A file that exhausts it is H5R_UNSUPPORTED: libhdf5 decides,
+ * contained, under its CPU limit.
  *
  * Format facts: "HDF5 File Format Specification Version 3.0" (The HDF
  * Group): superblock (II.A), B-tree v1 (III.A.1), symbol table node
@@ -32,7 +34,6 @@
 
 
 #define UNDEF UINT64_MAX          /* the undefined address (all bits set) */
-#define MAX_CHUNKS 1024           /* chunks of one object header (continuation blocks) */
 
 struct h5r {
     const uint8_t *img;
@@ -120,7 +121,10 @@ static bool spend(h5r *r, uint64_t k) {
 }
 
 
-#define TOO_MUCH(r) fail((r), H5R_MALFORMED, "more structure than the file's size allows (a loop or a hostile file)")
+/* The budget spent: a hostile file's loops, or a well-formed file of
+ * extreme structure; either way libhdf5 decides, contained, under its CPU
+ * limit. */
+#define TOO_MUCH(r) fail((r), H5R_UNSUPPORTED, "more structure than recur's reader reads within its work budget")
 
 /* Jenkins' lookup3 hashlittle(), the checksum of version-2 metadata
  * (libhdf5 has it, but not in its public API). */
@@ -187,8 +191,13 @@ typedef struct obj {
     bool stab;                  /* old-style group: symbol table message */
     uint64_t btree, heap;
     bool linfo, dense;          /* new-style group; dense: links in a fractal heap */
-    link *links;                /* compact links (owned) */
-    size_t nlinks, cap;
+    /* compact links (link messages): nothing is stored of them but the one
+     * asked for (want) and their number */
+    const char *want;           /* the name looked for (NULL: none) */
+    size_t want_len;
+    link hit;
+    bool found;
+    uint64_t nlinks;
     bool space, type, layout;
     int space_kind;             /* 0 scalar, 1 simple, 2 null */
     int ndim;
@@ -207,22 +216,12 @@ typedef struct obj {
     bool fill_new;              /* a 0x0005 message was seen */
     const uint8_t *old_fill;    /* the 0x0004 message's value */
     uint64_t old_fill_len;
+    bool driver;                /* a driver info message */
     const char *unsupported;    /* first feature outside the subset */
     const char *refused;        /* first reference to another file */
 } obj;
 
-static void obj_free(obj *o) { free(o->links); }
-
-static h5r_status add_link(h5r *r, obj *o, link l) {
-    if (o->nlinks == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 8;
-        link *nl = realloc(o->links, cap * sizeof *nl);
-        if (!nl) return fail(r, H5R_MALFORMED, "out of memory");
-        o->links = nl, o->cap = cap;
-    }
-    o->links[o->nlinks++] = l;
-    return H5R_OK;
-}
+static void obj_free(obj *o) { (void)o; /* owns nothing: kept for the day it does */ }
 
 static bool in_file(const h5r *r, uint64_t addr) { return addr != UNDEF && addr < r->len - r->base; }
 
@@ -234,7 +233,7 @@ static bool in_file(const h5r *r, uint64_t addr) { return addr != UNDEF && addr 
 static h5r_status shared_ref(h5r *r, obj *o, cur b, uint64_t at_addr, const char *what) {
     unsigned ver = (unsigned)get(&b, 1), type = (unsigned)get(&b, 1);
     bool ok;
-    if (ver == 1) skip(&b, 6), ok = in_file(r, get_addr(r, &b));
+    if (ver == 1) skip(&b, 6 + r->sl), ok = in_file(r, get_addr(r, &b)); /* libhdf5 skips a length first */
     else if (ver == 2 || (ver == 3 && type == 2)) ok = in_file(r, get_addr(r, &b));
     else if (ver == 3 && type == 1) get(&b, 8), ok = true; /* a heap ID */
     else ok = false;
@@ -292,8 +291,10 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
             /* the fields must lie, apart, inside the precision, and the
              * precision inside the type's bytes (else damage, not a float
              * format for libhdf5 to convert) */
-            if (!b.bad && !(msz >= 1 && esz >= 1 && mloc + msz <= eloc && eloc + esz <= prec && bf1 < prec &&
-                            (bf1 >= eloc + esz || bf1 < mloc) && (uint64_t)off + prec <= 8 * (uint64_t)o->tsize))
+            bool apart = mloc + msz <= eloc || eloc + esz <= mloc;
+            bool sign_apart = (bf1 < mloc || bf1 >= mloc + msz) && (bf1 < eloc || bf1 >= eloc + esz);
+            if (!b.bad && !(msz >= 1 && esz >= 1 && mloc + msz <= prec && eloc + esz <= prec && bf1 < prec && apart &&
+                            sign_apart && (uint64_t)off + prec <= 8 * (uint64_t)o->tsize))
                 return fail(r, H5R_MALFORMED, "datatype at 0x%llx: float fields that do not fit its %u bytes",
                             (unsigned long long)at_addr, o->tsize);
         }
@@ -319,6 +320,8 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
             o->fill_state = has_value ? 0 : 2;
         } else if (ver == 3) {
             unsigned fl = (unsigned)get(&b, 1);
+            if ((fl & 0xc0) || (fl & 0x30) == 0x30) /* libhdf5 refuses these */
+                return fail(r, H5R_MALFORMED, "fill value at 0x%llx: flags 0x%x", (unsigned long long)at_addr, fl);
             o->fill_time = (int)((fl >> 2) & 3);
             has_value = fl & 0x20;
             o->fill_state = fl & 0x10 ? 2 : 0;
@@ -364,7 +367,12 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
             l.target = take(&b, l.target_len);
         }
         if (b.bad || !l.name_len) return fail(r, H5R_MALFORMED, "link at 0x%llx is cut short", (unsigned long long)at_addr);
-        return add_link(r, o, l);
+        if (l.type > 1 && l.type < 64) /* reserved types: libhdf5 cannot decode them either */
+            return fail(r, H5R_MALFORMED, "link at 0x%llx: type %d", (unsigned long long)at_addr, l.type);
+        o->nlinks++;
+        if (o->want && !o->found && l.name_len == o->want_len && !memcmp(l.name, o->want, o->want_len))
+            o->hit = l, o->found = true;
+        return H5R_OK;
     }
     case 0x0007: /* external data files: the raw data lives in files named by this one */
         if (!o->refused) o->refused = "stores its data in external files";
@@ -382,7 +390,8 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
             if (!o->unsupported) o->unsupported = "a version 1 or 2 data layout";
             return H5R_OK;
         }
-        if (ver > 4) return fail(r, H5R_MALFORMED, "data layout at 0x%llx: unknown version %u", (unsigned long long)at_addr, ver);
+        if (ver == 0 || ver > 4)
+            return fail(r, H5R_MALFORMED, "data layout at 0x%llx: unknown version %u", (unsigned long long)at_addr, ver);
         o->layout_class = (int)get(&b, 1);
         if (o->layout_class == 0) {
             o->data_len = get(&b, 2);
@@ -419,6 +428,9 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
         o->layout = true;
         return H5R_OK;
     }
+    case 0x0014: /* driver info (in a superblock extension): the family, multi and split drivers' */
+        o->driver = true;
+        return H5R_OK;
     case 0x0011: /* symbol table: an old-style group */
         o->btree = get_addr(r, &b);
         o->heap = get_addr(r, &b);
@@ -439,23 +451,55 @@ static h5r_status on_message(h5r *r, obj *o, unsigned type, unsigned flags, cur 
 
 typedef struct span { uint64_t addr, len; } span;
 
-/* Continuation blocks still to parse: a few in place, more on the heap. */
+/* The chunks of one object header: in the order they are parsed (v, a
+ * queue: the first chunk, then each continuation block as it is named),
+ * and by address (by_addr) to refuse a block that overlaps another. A few
+ * in place, more on the heap. */
 typedef struct spans {
-    span *v, local[8];
-    int n, cap;
+    span *v, *by_addr, local[8], local_by[8];
+    size_t n, cap;
 } spans;
 
-static bool spans_push(spans *q, span s) {
-    if (q->n == q->cap) {
-        int cap = q->cap * 2;
-        span *nv = malloc((size_t)cap * sizeof *nv);
-        if (!nv) return false;
-        memcpy(nv, q->v, (size_t)q->n * sizeof *nv);
-        if (q->v != q->local) free(q->v);
-        q->v = nv, q->cap = cap;
+static void spans_init(spans *q) {
+    *q = (spans){0};
+    q->v = q->local, q->by_addr = q->local_by, q->cap = sizeof q->local / sizeof *q->local;
+}
+
+static void spans_free(spans *q) {
+    if (q->v != q->local) free(q->v), free(q->by_addr);
+}
+
+/* Adds s unless it overlaps a chunk already there: H5R_OK, or
+ * H5R_MALFORMED naming it (or out of memory). The insertion's shift is
+ * charged to the budget. */
+static h5r_status spans_add(h5r *r, spans *q, span s) {
+    size_t lo = 0, hi = q->n; /* first chunk at or after s.addr */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (q->by_addr[mid].addr < s.addr) lo = mid + 1;
+        else hi = mid;
     }
+    if ((lo > 0 && q->by_addr[lo - 1].addr + q->by_addr[lo - 1].len > s.addr) ||
+        (lo < q->n && q->by_addr[lo].addr < s.addr + s.len))
+        return fail(r, H5R_MALFORMED, "continuation block at 0x%llx overlaps another chunk of its object header",
+                    (unsigned long long)s.addr);
+    if (!spend(r, 1 + q->n / 256)) return TOO_MUCH(r);
+    if (q->n == q->cap) {
+        size_t cap = q->cap * 2;
+        span *nv = malloc(cap * sizeof *nv), *nb = malloc(cap * sizeof *nb);
+        if (!nv || !nb) {
+            free(nv), free(nb);
+            return fail(r, H5R_MALFORMED, "out of memory");
+        }
+        memcpy(nv, q->v, q->n * sizeof *nv);
+        memcpy(nb, q->by_addr, q->n * sizeof *nb);
+        spans_free(q);
+        q->v = nv, q->by_addr = nb, q->cap = cap;
+    }
+    memmove(q->by_addr + lo + 1, q->by_addr + lo, (q->n - lo) * sizeof *q->by_addr);
+    q->by_addr[lo] = s;
     q->v[q->n++] = s;
-    return true;
+    return H5R_OK;
 }
 
 /* The messages of one chunk [c.i, c.n); v2 headers have 1-byte types and
@@ -479,16 +523,13 @@ static h5r_status chunk_messages(h5r *r, obj *o, cur c, int ver, bool order, uin
             uint64_t a = get_addr(r, &b), n = get_len(r, &b);
             if (b.bad) return fail(r, H5R_MALFORMED, "continuation at 0x%llx is cut short", (unsigned long long)here);
             /* chunks may not overlap: a block named twice, or one that
-             * holds its own continuation, would be parsed again and again */
+             * holds its own continuation, would be parsed again and again;
+             * so each byte of the file is parsed at most once per object */
             if (n == 0 || a == UNDEF || a > UINT64_MAX - n)
                 return fail(r, H5R_MALFORMED, "continuation at 0x%llx: block of %llu bytes at 0x%llx",
                             (unsigned long long)here, (unsigned long long)n, (unsigned long long)a);
-            for (int q = 0; q < queue->n; q++)
-                if (a < queue->v[q].addr + queue->v[q].len && queue->v[q].addr < a + n)
-                    return fail(r, H5R_MALFORMED, "continuation block at 0x%llx overlaps another chunk of the header",
-                                (unsigned long long)a);
-            if (queue->n >= MAX_CHUNKS) return TOO_MUCH(r);
-            if (!spans_push(queue, (span){a, n})) return fail(r, H5R_MALFORMED, "out of memory");
+            h5r_status st = spans_add(r, queue, (span){a, n});
+            if (st) return st;
             continue;
         }
         h5r_status st = on_message(r, o, type, flags, b, here);
@@ -497,13 +538,16 @@ static h5r_status chunk_messages(h5r *r, obj *o, cur c, int ver, bool order, uin
     return H5R_OK;
 }
 
-static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
+/* The object header at addr into *o; want (n bytes, or NULL): the link
+ * message looked for, in a group that keeps its links in its header. */
+static h5r_status parse_object(h5r *r, uint64_t addr, obj *o, const char *want, size_t want_len) {
     *o = (obj){0};
+    o->want = want, o->want_len = want_len;
     cur c;
     if (!at_open(r, addr, &c)) return fail(r, H5R_MALFORMED, "object header address 0x%llx is outside the file",
                                            (unsigned long long)addr);
-    spans queue = {0};
-    queue.v = queue.local, queue.cap = (int)(sizeof queue.local / sizeof *queue.local);
+    spans queue;
+    spans_init(&queue);
     int ver;
     bool order = false;
     h5r_status st = H5R_OK;
@@ -520,7 +564,7 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
         if (!st && (c.bad || n > left(&c) || left(&c) - n < 4))
             st = fail(r, H5R_MALFORMED, "object header at 0x%llx runs past the end of the file", (unsigned long long)addr);
         else if (!st && !spend(r, 1 + (start + n) / 64)) st = TOO_MUCH(r); /* the checksum's bytes */
-        else if (!st) queue.v[queue.n++] = (span){addr, start + n + 4};
+        else if (!st) st = spans_add(r, &queue, (span){addr, start + n + 4});
         if (!st && !checksum_ok(c.p, start + n))
             st = fail(r, H5R_MALFORMED, "object header at 0x%llx: checksum mismatch", (unsigned long long)addr);
         if (!st) st = chunk_messages(r, o, (cur){c.p + start, n, 0, false}, 2, order, addr + start, &queue);
@@ -533,10 +577,10 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
         get(&c, 4);          /* padding to 8 bytes */
         if (!st && (c.bad || n > left(&c)))
             st = fail(r, H5R_MALFORMED, "object header at 0x%llx runs past the end of the file", (unsigned long long)addr);
-        else if (!st) queue.v[queue.n++] = (span){addr, 16 + n};
+        else if (!st) st = spans_add(r, &queue, (span){addr, 16 + n});
         if (!st) st = chunk_messages(r, o, (cur){c.p + c.i, n, 0, false}, 1, false, addr + 16, &queue);
     }
-    for (int q = 1; !st && q < queue.n; q++) { /* 0: the first chunk */
+    for (size_t q = 1; !st && q < queue.n; q++) { /* 0: the first chunk */
         span s = queue.v[q];
         cur k;
         if (!spend(r, 1 + s.len / 64)) st = TOO_MUCH(r);
@@ -550,7 +594,7 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o) {
             st = fail(r, H5R_MALFORMED, "continuation block at 0x%llx: checksum mismatch", (unsigned long long)s.addr);
         else st = chunk_messages(r, o, (cur){k.p + 4, s.len - 8, 0, false}, 2, order, s.addr + 4, &queue);
     }
-    if (queue.v != queue.local) free(queue.v);
+    spans_free(&queue);
     if (st) obj_free(o), *o = (obj){0};
     return st;
 }
@@ -604,7 +648,11 @@ static h5r_status heap_string(h5r *r, const heap *h, uint64_t off, const uint8_t
 }
 
 /* A symbol table node: its number of entries (*count += it: counting needs
- * no names, as libhdf5's own count), or the entry called name (find). */
+ * no names, as libhdf5's own count), or the entry called name (find),
+ * bisected as libhdf5 does (entries are in name order; out of order, in a
+ * damaged file, a name may be missed, as libhdf5 misses it). An entry is
+ * a symbol table entry: name offset (a length), object header address,
+ * cache type, reserved, 16 bytes of scratch pad. */
 static h5r_status snod_scan(h5r *r, uint64_t addr, const heap *h, const char *name, size_t n, uint64_t *count,
                             link *out, bool *hit) {
     cur c;
@@ -612,34 +660,41 @@ static h5r_status snod_scan(h5r *r, uint64_t addr, const heap *h, const char *na
         return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: no SNOD signature", (unsigned long long)addr);
     get(&c, 6);
     unsigned k = (unsigned)get(&c, 2);
-    uint64_t entry = 2 * (uint64_t)r->so + 24;
-    if (!spend(r, 1 + (name ? k : 0))) return TOO_MUCH(r);
-    if (!at(r, addr + 8, k * entry, &c))
+    uint64_t entry = (uint64_t)r->so + r->sl + 24;
+    if (!spend(r, 1)) return TOO_MUCH(r);
+    cur all;
+    if (!at(r, addr + 8, k * entry, &all))
         return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: %u entries run past the end of the file",
                     (unsigned long long)addr, k);
     if (!name) {
         *count += k;
         return H5R_OK;
     }
-    for (unsigned e = 0; e < k; e++) {
-        uint64_t off = get_addr(r, &c), ohdr = get_addr(r, &c);
-        unsigned cache = (unsigned)get(&c, 4);
-        get(&c, 4);
-        uint64_t value = get(&c, 4); /* scratch pad; cache type 2 (soft link): its value's heap offset */
-        skip(&c, 12);
+    unsigned lo = 0, hi = k;
+    while (lo < hi) {
+        if (!spend(r, 1)) return TOO_MUCH(r);
+        unsigned e = lo + (hi - lo) / 2;
+        cur c2 = {all.p + e * entry, entry, 0, false};
+        uint64_t off = get_len(r, &c2), ohdr = get_addr(r, &c2);
+        unsigned cache = (unsigned)get(&c2, 4);
+        get(&c2, 4);
+        uint64_t value = get(&c2, 4); /* scratch pad; cache type 2 (soft link): its value's heap offset */
         int cmp;
         if (!heap_cmp(h, off, name, n, &cmp))
             return fail(r, H5R_MALFORMED, "symbol table node at 0x%llx: entry %u has no name in the local heap",
                         (unsigned long long)addr, e);
-        if (cmp) continue;
-        *out = (link){.name = (const uint8_t *)name, .name_len = n, .addr = ohdr};
-        if (cache == 2) {
-            out->type = 1;
-            h5r_status st = heap_string(r, h, value, &out->target, &out->target_len);
-            if (st) return st;
+        if (cmp < 0) hi = e;
+        else if (cmp > 0) lo = e + 1;
+        else {
+            *out = (link){.name = (const uint8_t *)name, .name_len = n, .addr = ohdr};
+            if (cache == 2) {
+                out->type = 1;
+                h5r_status st = heap_string(r, h, value, &out->target, &out->target_len);
+                if (st) return st;
+            }
+            *hit = true;
+            return H5R_OK;
         }
-        *hit = true;
-        return H5R_OK;
     }
     return H5R_OK;
 }
@@ -695,15 +750,10 @@ static bool is_group(const obj *o) { return o->stab || o->linfo; }
  * of links in *count. */
 static h5r_status group_scan(h5r *r, const obj *o, const char *name, size_t n, uint64_t *count, link *out, bool *hit) {
     *hit = false;
-    if (o->linfo) {
+    if (o->linfo) { /* the links were looked at as the header was parsed (parse_object's want) */
         if (o->dense) return fail(r, H5R_UNSUPPORTED, "a group with dense link storage (fractal heap)");
-        if (!spend(r, 1 + o->nlinks)) return TOO_MUCH(r);
         if (!name) *count += o->nlinks;
-        for (size_t i = 0; name && i < o->nlinks; i++)
-            if (o->links[i].name_len == n && !memcmp(o->links[i].name, name, n)) {
-                *out = o->links[i], *hit = true;
-                break;
-            }
+        else if (o->found && o->want_len == n && !memcmp(o->want, name, n)) *out = o->hit, *hit = true;
         return H5R_OK;
     }
     heap h;
@@ -713,60 +763,83 @@ static h5r_status group_scan(h5r *r, const obj *o, const char *name, size_t n, u
 
 #define MAX_SOFT_LINKS 16 /* soft links one path may go through: libhdf5's default (H5L_NUM_LINKS) */
 
-/* The object at path (n bytes; absolute, or relative to the group at
- * start), parsed into *o, its address into *addr. Soft links are followed
- * within the file, *links_left of them in all (one count for the whole
- * traversal, nested targets included, as libhdf5's); "." is the group
- * itself. */
-static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t len, int *links_left, obj *o,
-                               uint64_t *addr) {
-    const char *p = path, *end = path + len;
-    uint64_t here = len && path[0] == '/' ? r->root : start;
-    h5r_status st = parse_object(r, here, o);
-    while (!st) {
-        while (p < end && *p == '/') p++;
-        if (p == end) return *addr = here, H5R_OK;
-        const char *slash = memchr(p, '/', (size_t)(end - p));
-        size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
-        if (n == 1 && *p == '.') {
-            if (!is_group(o)) st = fail(r, H5R_ABSENT, "'.' under something that is not a group");
-            p += n;
+/* The next component of [*p, end) ("" and "." skipped, as libhdf5 skips
+ * them whatever the object is): its start and length, or NULL at the end. */
+static const char *next_component(const char **p, const char *end, size_t *n) {
+    for (;;) {
+        while (*p < end && **p == '/') ++*p;
+        if (*p == end) return NULL;
+        const char *slash = memchr(*p, '/', (size_t)(end - *p));
+        *n = slash ? (size_t)(slash - *p) : (size_t)(end - *p);
+        if (*n == 1 && **p == '.') {
+            *p += 1;
             continue;
         }
-        if (!is_group(o)) st = fail(r, H5R_ABSENT, "'%.*s' is under something that is not a group", (int)n, p);
+        const char *c = *p;
+        *p += *n;
+        return c;
+    }
+}
+
+/* The object at path (len bytes; absolute, or relative to the group at
+ * start), parsed into *o with want (the link the caller will look for in
+ * it, or NULL), its address into *addr. Each header is parsed knowing the
+ * name to look for in it, so nothing of its links is kept. Soft links are
+ * followed within the file, *links_left of them in all (one count for the
+ * whole traversal, nested targets included, as libhdf5's). On an error *o
+ * holds nothing. */
+static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t len, int *links_left, const char *want,
+                               size_t want_len, obj *o, uint64_t *addr) {
+    const char *p = path, *end = path + len;
+    uint64_t here = len && path[0] == '/' ? r->root : start;
+    size_t n = 0, next_n = 0;
+    const char *comp = next_component(&p, end, &n);
+    h5r_status st = comp ? parse_object(r, here, o, comp, n) : parse_object(r, here, o, want, want_len);
+    while (!st && comp) {
+        if (!is_group(o)) st = fail(r, H5R_ABSENT, "'%.*s' is under something that is not a group", (int)n, comp);
         link l = {0};
         bool hit = false;
         uint64_t unused = 0;
-        if (!st) st = group_scan(r, o, p, n, &unused, &l, &hit);
-        if (!st && !hit) st = fail(r, H5R_ABSENT, "no link '%.*s'", (int)n, p);
+        if (!st) st = group_scan(r, o, comp, n, &unused, &l, &hit);
+        if (!st && !hit) st = fail(r, H5R_ABSENT, "no link '%.*s'", (int)n, comp);
         obj_free(o);
         *o = (obj){0};
         if (st) break;
-        if (l.type == 0) st = parse_object(r, here = l.addr, o);
-        else if (l.type == 1) {
+        const char *next = next_component(&p, end, &next_n);
+        const char *w = next ? next : want;
+        size_t wn = next ? next_n : want_len;
+        if (l.type == 1) { /* resolve the soft link's path, then parse its object for what comes next */
             if (--*links_left < 0)
                 st = fail(r, H5R_MALFORMED, "more than %d soft links on the way to '%.*s' (a loop?)", MAX_SOFT_LINKS,
-                          (int)n, p);
-            else st = resolve_from(r, here, (const char *)l.target, (size_t)l.target_len, links_left, o, &here);
+                          (int)n, comp);
+            else {
+                obj t;
+                st = resolve_from(r, here, (const char *)l.target, (size_t)l.target_len, links_left, NULL, 0, &t, &here);
+                obj_free(&t);
+            }
         } else if (l.type == 64)
-            st = fail(r, H5R_REFUSED, "'%.*s' is an external link (to another file): refused", (int)n, p);
-        else /* user-defined classes are registered by a program, not by the file: libhdf5 fails too */
-            st = fail(r, H5R_MALFORMED, "link '%.*s' of type %d (no reader knows it)", (int)n, p, l.type);
-        p += n;
+            st = fail(r, H5R_REFUSED, "'%.*s' is an external link (to another file): refused", (int)n, comp);
+        else if (l.type != 0) /* user-defined classes are registered by a program, not by the file: libhdf5 fails too */
+            st = fail(r, H5R_MALFORMED, "link '%.*s' of type %d (no reader knows it)", (int)n, comp, l.type);
+        else here = l.addr;
+        if (!st) st = parse_object(r, here, o, w, wn);
+        comp = next, n = next_n;
     }
+    if (st) obj_free(o), *o = (obj){0};
+    else *addr = here;
     return st;
 }
 
-static h5r_status resolve(h5r *r, const char *path, obj *o) {
+static h5r_status resolve(h5r *r, const char *path, const char *want, size_t want_len, obj *o) {
     uint64_t addr;
     int links_left = MAX_SOFT_LINKS;
-    return resolve_from(r, r->root, path, strlen(path), &links_left, o, &addr);
+    return resolve_from(r, r->root, path, strlen(path), &links_left, want, want_len, o, &addr);
 }
 
 h5r_status h5r_group_size(h5r *r, const char *path, long *n) {
     obj o;
     *n = -1;
-    h5r_status st = resolve(r, path, &o);
+    h5r_status st = resolve(r, path, NULL, 0, &o);
     if (!st && !is_group(&o)) st = fail(r, H5R_WRONG_KIND, "'%s' is not a group", path);
     uint64_t k = 0;
     link unused;
@@ -780,7 +853,7 @@ h5r_status h5r_group_size(h5r *r, const char *path, long *n) {
 h5r_status h5r_dataset_open(h5r *r, const char *path, h5r_dataset *d) {
     obj o;
     *d = (h5r_dataset){0};
-    h5r_status st = resolve(r, path, &o);
+    h5r_status st = resolve(r, path, NULL, 0, &o);
     if (st) return st;
     if (is_group(&o) || !o.space || !o.type || !o.layout)
         st = o.refused || o.unsupported ? H5R_OK : fail(r, H5R_WRONG_KIND, "'%s' is not a dataset", path);
@@ -812,7 +885,8 @@ h5r_status h5r_dataset_open(h5r *r, const char *path, h5r_dataset *d) {
     if (!st && !d->data && o.is_float) {
         /* storage never written: what libhdf5 reads there. The 0x0005
          * message's fill value wins over the old 0x0004 one. */
-        int state = o.fill_new ? o.fill_state : (o.old_fill ? 1 : 0);
+        /* no 0x0005 message: the old one's value, or (none, or empty) undefined, as libhdf5 takes it */
+        int state = o.fill_new ? o.fill_state : (o.old_fill ? 1 : 2);
         const uint8_t *v = o.fill_new ? o.fill : o.old_fill;
         uint64_t vlen = o.fill_new ? o.fill_len : o.old_fill_len;
         if (o.fill_new && o.fill_time == 1) /* libhdf5 leaves the reader's buffer as it was */
@@ -880,24 +954,26 @@ h5r_status h5r_open(const uint8_t *image, size_t len, h5r **out, char *msg, size
             get(&c, 1); /* flags */
         } else st = fail(r, H5R_MALFORMED, "unknown superblock version %u", ver);
         bool sizes_ok = (r->so == 2 || r->so == 4 || r->so == 8) && (r->sl == 2 || r->sl == 4 || r->sl == 8);
-        if (!st && !sizes_ok && (r->so == 16 || r->sl == 16) && r->so <= 16 && r->sl <= 16)
+        bool sizes_16 = (r->so == 2 || r->so == 4 || r->so == 8 || r->so == 16) &&
+                        (r->sl == 2 || r->sl == 4 || r->sl == 8 || r->sl == 16);
+        if (!st && !sizes_ok && sizes_16)
             st = fail(r, H5R_UNSUPPORTED, "16-byte offsets or lengths");
         else if (!st && !sizes_ok)
             st = fail(r, H5R_MALFORMED, "sizes of offsets and lengths %u and %u (HDF5 has 2, 4, 8 or 16)", r->so, r->sl);
-        uint64_t stored_base = 0;
+        uint64_t stored_base = 0, ext = UNDEF;
         if (!st) {
             stored_base = get_addr(r, &c);
             if (ver <= 1) {
                 get_addr(r, &c); /* free-space info */
                 eof = get_addr(r, &c);
                 uint64_t driver = get_addr(r, &c);
-                get_addr(r, &c); /* root entry: link name offset */
+                get_len(r, &c);  /* root entry: link name offset (a length, as libhdf5 decodes it) */
                 r->root = get_addr(r, &c);
                 skip(&c, 24);    /* cache type, reserved, scratch pad */
                 if (!c.bad && driver != UNDEF) /* the family, multi and split drivers' files: one of a set */
                     st = fail(r, H5R_REFUSED, "a file driver information block (one file of a multi-file set): refused");
             } else {
-                get_addr(r, &c); /* superblock extension: nothing this reader needs */
+                ext = get_addr(r, &c); /* superblock extension: looked at for a driver info message */
                 eof = get_addr(r, &c);
                 r->root = get_addr(r, &c);
                 uint32_t stored = (uint32_t)get(&c, 4);
@@ -916,8 +992,14 @@ h5r_status h5r_open(const uint8_t *image, size_t len, h5r **out, char *msg, size
                           (unsigned long long)(stored_base == UNDEF ? 0 : stored_base), (unsigned long long)len);
             else if (!st && r->root == UNDEF) st = fail(r, H5R_MALFORMED, "no root group");
             /* nothing past the end of file is read, as libhdf5 reads nothing
-             * past its end of allocation */
-            if (!st) r->len = sb + (eof - stored_base);
+             * past its end of allocation; the budget follows the bytes read */
+            if (!st) {
+                r->len = sb + (eof - stored_base);
+                r->budget = 16 * r->len + ((uint64_t)1 << 20);
+            }
+            obj x;
+            if (!st && ext != UNDEF && !(st = parse_object(r, ext, &x, NULL, 0)) && x.driver)
+                st = fail(r, H5R_REFUSED, "a file driver information block (one file of a multi-file set): refused");
         }
     }
     if (st) {

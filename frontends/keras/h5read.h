@@ -7,7 +7,8 @@
  * load. This reader bounds-checks every address and size against the
  * image before it reads, bounds its work, never follows a link or a data
  * file outside the image, and allocates nothing that the file's sizes
- * decide. What it understands:
+ * decide (only the list of a header's chunks, which cannot overlap: a
+ * small multiple of the file's own bytes at most). What it understands:
  *   superblock versions 0-3 (after a user block or bytes put before it,
  *   as libhdf5 finds it); object headers version 1 and 2 (with
  *   continuation blocks and checksums); groups stored as symbol tables

@@ -251,7 +251,7 @@ static rc_status read_vars(rc_io_model *m, h5_src *s, io_layer *L, const char *p
         return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: layer '%s' (%s): '%s' holds %ld weights, expected %d (%s "
                        "weights)", L->name, L->cls, vp, have, count, have < count ? "missing" : "extra");
     for (int k = 0; k < count; k++) {
-        if (L->nw >= IO_MAX_W) return io_fail(m, RC_ERR_FORMAT, "layer '%s': too many weights", L->name);
+        if (L->nw >= IO_MAX_W) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: layer '%s': too many weights", L->name);
         io_weight *w = &L->w[L->nw];
         char name[IO_WEIGHT_NAME_MAX];
         snprintf(name, sizeof name, "%.600s/%d", vp, k);
@@ -280,7 +280,7 @@ static rc_status read_vars(rc_io_model *m, h5_src *s, io_layer *L, const char *p
             w->name = rc_strdup(name);
             L->nw++; /* owned by L from here (rc_io_free) */
             st = w->data && w->name ? dataset_read(m, s, name, &i, w->data, numel)
-                                    : io_fail(m, RC_ERR_NOMEM, "out of memory for weight '%s'", name);
+                                    : io_fail(m, RC_ERR_NOMEM, "model.weights.h5: out of memory for weight '%s'", name);
         }
         dataset_close(s, &i);
         if (st) return st;
@@ -571,7 +571,7 @@ static rc_status h5_receive(rc_io_model *m, h5_pipe *p, bool *broken, bool *refu
             L->nw++; /* owned by L from here (rc_io_free) */
             if (!w->data || !w->name) {
                 *broken = false, *refused = true;
-                return io_fail(m, RC_ERR_NOMEM, "out of memory for weight '%s'", name);
+                return io_fail(m, RC_ERR_NOMEM, "model.weights.h5: out of memory for weight '%s'", name);
             }
             if (!take(p, w->data, (size_t)bytes)) return RC_ERR_FORMAT;
         }

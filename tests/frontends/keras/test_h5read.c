@@ -580,3 +580,75 @@ Test(h5read, datasets_without_values_and_other_floats) {
     cr_assert_eq(open_dataset_status(p, "never", why, sizeof why), H5R_NO_VALUES, "%s", why);
     cr_assert_eq(open_dataset_status(p, "odd", why, sizeof why), H5R_UNSUPPORTED, "%s", why);
 }
+
+/* Offsets and lengths of different sizes (h5py's default format with
+ * H5Pset_sizes): a symbol table entry's name offset is a length. */
+Test(h5read, offset_and_length_sizes) {
+    const unsigned sizes[][2] = {{4, 8}, {8, 4}, {2, 4}, {4, 2}, {4, 4}, {2, 2}, {8, 2}};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        const char *p = tmp_path("sizes.h5");
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+        cr_assert(H5Pset_sizes(fcpl, sizes[k][0], sizes[k][1]) >= 0);
+        hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+        cr_assert(f >= 0, "sizes %u %u", sizes[k][0], sizes[k][1]);
+        H5Pclose(fcpl);
+        keras_like(f, 3);
+        H5Fclose(f);
+        cr_assert_eq(compare(p).datasets, 6, "sizes %u %u", sizes[k][0], sizes[k][1]);
+    }
+}
+
+/* "." anywhere in a path, after a dataset too, as libhdf5 reads it; a
+ * float whose sign bit lies between its fields (well formed: libhdf5
+ * converts it). */
+Test(h5read, dots_and_odd_float_layouts) {
+    const char *p = tmp_path("dots.h5");
+    hid_t f = create(p, false, 0);
+    hsize_t dims[1] = {3};
+    dataset(f, "g/d", 1, dims, H5T_IEEE_F32LE, H5P_DEFAULT, 2.0f);
+    cr_assert(H5Lcreate_soft("/g/d/.", f, "g/s", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    hid_t odd = H5Tcopy(H5T_IEEE_F32LE);
+    cr_assert(H5Tset_fields(odd, 23, 24, 8, 0, 23) >= 0);
+    dataset(f, "odd", 1, dims, odd, H5P_DEFAULT, 1.0f);
+    H5Tclose(odd);
+    H5Fclose(f);
+    char why[256];
+    const char *same[] = {"g/d/.", "g/./d/./.", "./g/d", "g/s"};
+    for (int k = 0; k < 4; k++)
+        cr_assert_eq(open_dataset_status(p, same[k], why, sizeof why), H5R_OK, "%s: %s", same[k], why);
+    cr_assert_eq(open_dataset_status(p, "odd", why, sizeof why), H5R_UNSUPPORTED, "%s", why);
+}
+
+/* Headers of many chunks: 300 attributes on a group, each added after
+ * another object was created, so that libhdf5 gives most of them a
+ * continuation block of their own; and a compact group of 300 links
+ * (link phase change raised), looked up 300 times within the budget. */
+Test(h5read, many_chunks_and_a_large_compact_group) {
+    const char *p = tmp_path("chunks.h5");
+    hid_t f = create(p, true, 0);
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    cr_assert(H5Pset_link_phase_change(gcpl, 65535, 65535) >= 0);
+    H5Gclose(H5Gcreate2(f, "big", H5P_DEFAULT, gcpl, H5P_DEFAULT));
+    H5Gclose(H5Gcreate2(f, "attrs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5Pclose(gcpl);
+    hsize_t one[1] = {1};
+    for (int k = 0; k < 300; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "big/%03d", k);
+        dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
+        snprintf(name, sizeof name, "a%03d", k);
+        hid_t sp = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate_by_name(f, "attrs", name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        double v = k;
+        H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+        H5Aclose(a), H5Sclose(sp);
+    }
+    H5Fclose(f);
+    size_t len, blocks = 0;
+    uint8_t *img = slurp(p, &len);
+    for (uint8_t *q = img; (q = memmem(q, len - (size_t)(q - img), "OCHK", 4)); q += 4) blocks++;
+    free(img);
+    cr_assert_gt(blocks, 100, "only %zu continuation blocks", blocks);
+    cr_assert_eq(compare(p).datasets, 300);
+}
