@@ -169,6 +169,22 @@ void tu_tmpdir_teardown(void) {
     cr_assert_eq(system(cmd), 0);
 }
 
+char *tu_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    cr_assert_geq(n, 0, "cannot size %s", path);
+    char *s = malloc((size_t)n + 1);
+    cr_assert(s);
+    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n, "cannot read %s", path);
+    s[n] = 0;
+    fclose(f);
+    *len = (size_t)n;
+    return s;
+}
+
 const char *tu_write_tmp(const char *name, const void *data, size_t n) {
     static char path[256];
     snprintf(path, sizeof path, "%s/%s", tu_tmpdir, name);

@@ -52,5 +52,8 @@ extern char tu_tmpdir[];
 void tu_tmpdir_setup(void);
 void tu_tmpdir_teardown(void);
 const char *tu_write_tmp(const char *name, const void *data, size_t n);
+/* The whole file at path in a new buffer (the caller frees it), with a NUL
+ * after its *len bytes; asserts it can be read. */
+char *tu_read_file(const char *path, size_t *len);
 
 #endif

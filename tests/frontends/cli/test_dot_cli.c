@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util.h"
+
 extern char **environ;
 
 static const char *env_path(const char *name) {
@@ -42,20 +44,6 @@ static int run(char *const argv[], char *out, size_t outlen) {
     close(fd);
     unlink(log);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return s;
 }
 
 static char tmpdir[64];
@@ -121,7 +109,7 @@ Test(dot_cli, graphviz_accepts_steps_shown_and_grad_of) {
         cr_assert_eq(st, 0, "%s: %s", levels[l], msg);
         assert_graphviz_accepts(file, levels[l]);
         size_t n;
-        char *s = read_all(file, &n);
+        char *s = tu_read_file(file, &n);
         if (l < 2) cr_assert(strstr(s, "7 steps hidden") == NULL && strstr(s, "5 steps hidden"), "%s", levels[l]);
         /* the chosen gradient is named by its parameter's path */
         cr_assert(strstr(s, "∂L/∂bidirectional/forward_lstm/lstm_cell/recurrent_kernel") || l == 2, "%s", levels[l]);
@@ -141,7 +129,7 @@ Test(dot_cli, renders_svg_png_and_pdf) {
                      msg, sizeof msg);
         cr_assert_eq(st, 0, "%s: %s", f[i].ext, msg);
         size_t n;
-        char *s = read_all(file, &n);
+        char *s = tu_read_file(file, &n);
         cr_assert(n > 100 && memcmp(s, f[i].magic, strlen(f[i].magic)) == 0, "%s", f[i].ext);
         free(s);
     }
@@ -162,7 +150,7 @@ Test(dot_cli, two_processes_write_identical_bytes) {
                          msg, sizeof msg),
                      0, "%s", msg);
         size_t na, nb;
-        char *sa = read_all(a, &na), *sb = read_all(b, &nb);
+        char *sa = tu_read_file(a, &na), *sb = tu_read_file(b, &nb);
         cr_assert(na == nb && memcmp(sa, sb, na) == 0, "%s differs between two runs", ext[i]);
         free(sa);
         free(sb);
@@ -263,7 +251,7 @@ Test(dot_cli, gates_by_default_fused_on_request, .init = make_tmpdir, .fini = re
                              msg, sizeof msg);
         cr_assert_eq(st, 0, "%s", msg);
         size_t len;
-        char *text = read_all(out, &len);
+        char *text = tu_read_file(out, &len);
         cr_assert_eq(strstr(text, "forget_gate") != NULL, !fused, "fused=%d", fused);
         /* the fused op's label lists its output planes */
         cr_assert_eq(strstr(text, "label=\"lstm_cell [i f g o c h]") != NULL, fused, "fused=%d", fused);
@@ -308,7 +296,7 @@ Test(dot_cli, model_layer_level_is_one_box_per_layer) {
             cr_assert_eq(st, 0, "%s: %s", path, msg);
             assert_graphviz_accepts(file, path);
             size_t n;
-            char *s = read_all(file, &n);
+            char *s = tu_read_file(file, &n);
             int boxes = 0;
             for (const char *p = s; (p = strstr(p, "[class=\"layer\"")); p++) boxes++;
             cr_assert_eq(boxes, m[i].nlayers, "%s: %d boxes\n%s", path, boxes, s);

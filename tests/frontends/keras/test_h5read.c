@@ -24,18 +24,7 @@ static const char *tmp_path(const char *name) {
     return path_buf;
 }
 
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    cr_assert(b && fread(b, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
+static uint8_t *slurp(const char *path, size_t *len) { return (uint8_t *)tu_read_file(path, len); }
 
 /* A file at path: latest = libver bounds latest (superblock v3, v2
  * object headers, link messages); userblock bytes before the superblock. */
@@ -65,6 +54,16 @@ static void dataset(hid_t loc, const char *name, int nd, const hsize_t *dims, hi
     cr_assert(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
     H5Dclose(ds), H5Sclose(sp), H5Pclose(lcpl);
     free(v);
+}
+
+/* n one-element float32 datasets group/0.. (value k), created one by one. */
+static void one_element_datasets(hid_t f, const char *group, int n) {
+    hsize_t one[1] = {1};
+    for (int k = 0; k < n; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s/%d", group, k);
+        dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
+    }
 }
 
 /* Keras puts a variable-length string attribute "name" on its vars groups. */
@@ -174,12 +173,7 @@ Test(h5read, keras_layout_as_h5py_writes_it) {
 Test(h5read, large_group_two_level_btree) {
     const char *p = tmp_path("large.h5");
     hid_t f = create(p, false, 0);
-    hsize_t one[1] = {1};
-    for (int k = 0; k < 600; k++) {
-        char name[32];
-        snprintf(name, sizeof name, "big/%d", k);
-        dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
-    }
+    one_element_datasets(f, "big", 600);
     H5Fclose(f);
     walk w = compare(p);
     cr_assert_eq(w.datasets, 600);
@@ -196,6 +190,22 @@ Test(h5read, latest_format_compact_groups) {
     cr_assert_eq(w.datasets, 12);
 }
 
+/* n scalar double attributes <prefix>00.. on the object at obj, added one
+ * by one (each after the header was written: they spill into continuation
+ * blocks). */
+static void add_attributes(hid_t f, const char *obj, const char *prefix, int n) {
+    for (int k = 0; k < n; k++) {
+        char an[32];
+        snprintf(an, sizeof an, "%s%03d", prefix, k);
+        hid_t sp = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate_by_name(f, obj, an, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        cr_assert(a >= 0, "attribute %s of %s", an, obj);
+        double v = k;
+        H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+        H5Aclose(a), H5Sclose(sp);
+    }
+}
+
 /* Object headers that grew after creation: 40 attributes added one by one
  * spill into continuation blocks (v1: plain, v2: OCHK with checksum). */
 static void many_attributes(bool latest) {
@@ -206,15 +216,7 @@ static void many_attributes(bool latest) {
     if (latest) H5Pset_attr_phase_change(dcpl, 1000, 1000); /* attributes stay in the header */
     dataset(f, "g/w", 2, dims, H5T_IEEE_F32LE, dcpl, 1.5f);
     H5Pclose(dcpl);
-    for (int k = 0; k < 40; k++) {
-        char an[16];
-        snprintf(an, sizeof an, "attr%02d", k);
-        hid_t sp = H5Screate(H5S_SCALAR);
-        hid_t a = H5Acreate_by_name(f, "g/w", an, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        double v = k;
-        H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
-        H5Aclose(a), H5Sclose(sp);
-    }
+    add_attributes(f, "g/w", "attr", 40);
     H5Fclose(f);
     size_t len;
     uint8_t *img = slurp(p, &len);
@@ -300,12 +302,7 @@ Test(h5read, chunked_data_and_dense_groups_are_unsupported) {
     H5Pset_deflate(dcpl, 4);
     dataset(f, "chunked", 2, dims, H5T_IEEE_F32LE, dcpl, 0.0f);
     H5Pclose(dcpl);
-    hsize_t one[1] = {1};
-    for (int k = 0; k < 20; k++) { /* more than 8 links: dense storage (fractal heap) */
-        char name[32];
-        snprintf(name, sizeof name, "dense/%d", k);
-        dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
-    }
+    one_element_datasets(f, "dense", 20); /* more than 8 links: dense storage (fractal heap) */
     H5Fclose(f);
     char why[256];
     cr_assert_eq(open_dataset_status(p, "chunked", why, sizeof why), H5R_UNSUPPORTED, "%s", why);
@@ -423,12 +420,7 @@ static h5r_status count_status(uint8_t *img, size_t len, const char *group, char
 Test(h5read, btree_loop_is_damage) {
     const char *p = tmp_path("loop.h5");
     hid_t f = create(p, false, 0);
-    hsize_t one[1] = {1};
-    for (int k = 0; k < 300; k++) {
-        char name[32];
-        snprintf(name, sizeof name, "big/%d", k);
-        dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
-    }
+    one_element_datasets(f, "big", 300);
     H5Fclose(f);
     size_t len;
     uint8_t *img = slurp(p, &len);
@@ -449,15 +441,7 @@ Test(h5read, continuation_cycle_is_damage) {
     hid_t f = create(p, false, 0);
     hsize_t dims[1] = {2};
     dataset(f, "g/w", 1, dims, H5T_IEEE_F32LE, H5P_DEFAULT, 0.0f);
-    for (int k = 0; k < 30; k++) {
-        char an[16];
-        snprintf(an, sizeof an, "a%02d", k);
-        hid_t sp = H5Screate(H5S_SCALAR);
-        hid_t a = H5Acreate_by_name(f, "g", an, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        double v = k;
-        H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
-        H5Aclose(a), H5Sclose(sp);
-    }
+    add_attributes(f, "g", "a", 30);
     H5Fclose(f);
     size_t len;
     uint8_t *img = slurp(p, &len);
@@ -517,12 +501,7 @@ Test(h5read, deep_btree_of_k_1) {
     cr_assert(H5Pset_sym_k(fcpl, 1, 1) >= 0);
     hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
     H5Pclose(fcpl);
-    hsize_t one[1] = {1};
-    for (int k = 0; k < 40; k++) {
-        char name[32];
-        snprintf(name, sizeof name, "g/%02d", k);
-        dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
-    }
+    one_element_datasets(f, "g", 40);
     H5Fclose(f);
     cr_assert_eq(compare(p).datasets, 40);
 }
@@ -633,16 +612,12 @@ Test(h5read, many_chunks_and_a_large_compact_group) {
     H5Gclose(H5Gcreate2(f, "attrs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     H5Pclose(gcpl);
     hsize_t one[1] = {1};
-    for (int k = 0; k < 300; k++) {
+    for (int k = 0; k < 300; k++) { /* a link, then an attribute elsewhere: each in a chunk of its own */
         char name[32];
         snprintf(name, sizeof name, "big/%03d", k);
         dataset(f, name, 1, one, H5T_IEEE_F32LE, H5P_DEFAULT, (float)k);
-        snprintf(name, sizeof name, "a%03d", k);
-        hid_t sp = H5Screate(H5S_SCALAR);
-        hid_t a = H5Acreate_by_name(f, "attrs", name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        double v = k;
-        H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
-        H5Aclose(a), H5Sclose(sp);
+        snprintf(name, sizeof name, "a%03d_", k);
+        add_attributes(f, "attrs", name, 1);
     }
     H5Fclose(f);
     size_t len, blocks = 0;
