@@ -221,7 +221,6 @@ typedef struct obj {
     const char *refused;        /* first reference to another file */
 } obj;
 
-static void obj_free(obj *o) { (void)o; /* owns nothing: kept for the day it does */ }
 
 static bool in_file(const h5r *r, uint64_t addr) { return addr != UNDEF && addr < r->len - r->base; }
 
@@ -595,7 +594,7 @@ static h5r_status parse_object(h5r *r, uint64_t addr, obj *o, const char *want, 
         else st = chunk_messages(r, o, (cur){k.p + 4, s.len - 8, 0, false}, 2, order, s.addr + 4, &queue);
     }
     spans_free(&queue);
-    if (st) obj_free(o), *o = (obj){0};
+    if (st) *o = (obj){0};
     return st;
 }
 
@@ -802,7 +801,6 @@ static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t 
         uint64_t unused = 0;
         if (!st) st = group_scan(r, o, comp, n, &unused, &l, &hit);
         if (!st && !hit) st = fail(r, H5R_ABSENT, "no link '%.*s'", (int)n, comp);
-        obj_free(o);
         *o = (obj){0};
         if (st) break;
         const char *next = next_component(&p, end, &next_n);
@@ -815,7 +813,6 @@ static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t 
             else {
                 obj t;
                 st = resolve_from(r, here, (const char *)l.target, (size_t)l.target_len, links_left, NULL, 0, &t, &here);
-                obj_free(&t);
             }
         } else if (l.type == 64)
             st = fail(r, H5R_REFUSED, "'%.*s' is an external link (to another file): refused", (int)n, comp);
@@ -825,7 +822,7 @@ static h5r_status resolve_from(h5r *r, uint64_t start, const char *path, size_t 
         if (!st) st = parse_object(r, here, o, w, wn);
         comp = next, n = next_n;
     }
-    if (st) obj_free(o), *o = (obj){0};
+    if (st) *o = (obj){0};
     else *addr = here;
     return st;
 }
@@ -846,7 +843,6 @@ h5r_status h5r_group_size(h5r *r, const char *path, long *n) {
     bool hit;
     if (!st) st = group_scan(r, &o, NULL, 0, &k, &unused, &hit);
     if (!st) *n = k > (uint64_t)LONG_MAX ? LONG_MAX : (long)k;
-    obj_free(&o);
     return st;
 }
 
@@ -855,22 +851,15 @@ h5r_status h5r_dataset_open(h5r *r, const char *path, h5r_dataset *d) {
     *d = (h5r_dataset){0};
     h5r_status st = resolve(r, path, NULL, 0, &o);
     if (st) return st;
-    if (is_group(&o) || !o.space || !o.type || !o.layout)
-        st = o.refused || o.unsupported ? H5R_OK : fail(r, H5R_WRONG_KIND, "'%s' is not a dataset", path);
-    if (st) {
-        obj_free(&o);
-        return st;
-    }
     if (o.refused) st = fail(r, H5R_REFUSED, "'%s' %s: refused", path, o.refused);
     else if (o.unsupported) st = fail(r, H5R_UNSUPPORTED, "%s", o.unsupported);
+    else if (is_group(&o) || !o.space || !o.type || !o.layout)
+        st = fail(r, H5R_WRONG_KIND, "'%s' is not a dataset", path);
     /* a 4-byte float that is not IEEE binary32 (another bias, VAX order):
      * libhdf5 converts it */
     else if (o.float_class && o.tsize == 4 && !o.is_float) st = fail(r, H5R_UNSUPPORTED, "a non-IEEE 4-byte float type");
     else if (o.space_kind == 2) st = fail(r, H5R_NO_VALUES, "'%s' holds no values (a null dataspace)", path);
-    if (st) {
-        obj_free(&o);
-        return st;
-    }
+    if (st) return st;
     d->ndim = o.ndim;
     memcpy(d->dims, o.dims, sizeof d->dims);
     d->is_float = o.is_float, d->size = o.tsize, d->big_endian = o.big_endian;
@@ -897,7 +886,6 @@ h5r_status h5r_dataset_open(h5r *r, const char *path, h5r_dataset *d) {
             st = fail(r, H5R_MALFORMED, "'%s': a fill value of %llu bytes for 4-byte values", path, (unsigned long long)vlen);
         else if (state == 1) memcpy(d->fill, v, 4);
     }
-    obj_free(&o);
     return st;
 }
 

@@ -179,27 +179,25 @@ static rc_status dataset_open(rc_io_model *m, h5_src *s, const char *name, h5_in
      * this file's to hand over */
     hid_t dcpl = H5Dget_create_plist(i->ds);
     bool other_files = dcpl < 0 || H5Pget_external_count(dcpl) != 0 || H5Pget_layout(dcpl) == H5D_VIRTUAL;
-    if (dcpl >= 0) H5Pclose(dcpl);
+    H5D_fill_time_t fill_time = H5D_FILL_TIME_ERROR;
+    if (dcpl >= 0) H5Pget_fill_time(dcpl, &fill_time), H5Pclose(dcpl);
     if (other_files)
         return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': its data is in other files (external "
                        "storage or a virtual dataset): refused", name);
     /* no values to read: libhdf5 would leave the buffer as it was (a null
      * dataspace; storage never written with the fill time "never") */
-    hid_t sp0 = H5Dget_space(i->ds);
-    bool null_space = sp0 >= 0 && H5Sget_simple_extent_type(sp0) == H5S_NULL;
-    if (sp0 >= 0) H5Sclose(sp0);
-    H5D_space_status_t alloc = H5D_SPACE_STATUS_ERROR;
-    H5D_fill_time_t fill_time = H5D_FILL_TIME_ERROR;
-    dcpl = H5Dget_create_plist(i->ds);
-    if (dcpl >= 0) H5Pget_fill_time(dcpl, &fill_time), H5Pclose(dcpl);
-    H5Dget_space_status(i->ds, &alloc);
-    if (null_space)
-        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': '%s' holds no values (a null dataspace)", name,
-                       name);
-    if (alloc == H5D_SPACE_STATUS_NOT_ALLOCATED && fill_time == H5D_FILL_TIME_NEVER)
-        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': '%s' holds no values (storage never written, "
-                       "fill time \"never\")", name, name);
     hid_t ty = H5Dget_type(i->ds), sp = H5Dget_space(i->ds);
+    H5D_space_status_t alloc = H5D_SPACE_STATUS_ERROR;
+    H5Dget_space_status(i->ds, &alloc);
+    const char *none = sp >= 0 && H5Sget_simple_extent_type(sp) == H5S_NULL ? "a null dataspace"
+                       : alloc == H5D_SPACE_STATUS_NOT_ALLOCATED && fill_time == H5D_FILL_TIME_NEVER
+                           ? "storage never written, fill time \"never\""
+                           : NULL;
+    if (none) {
+        if (sp >= 0) H5Sclose(sp);
+        if (ty >= 0) H5Tclose(ty);
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s': '%s' holds no values (%s)", name, name, none);
+    }
     i->f32 = ty >= 0 && H5Tget_class(ty) == H5T_FLOAT && H5Tget_size(ty) == 4;
     int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
     hsize_t dims[H5R_MAX_RANK];
@@ -560,11 +558,8 @@ static rc_status h5_receive(rc_io_model *m, h5_pipe *p, bool *broken, bool *refu
             int64_t bytes = rc_shape_numel(w->shape) * (int64_t)sizeof(float);
             total += bytes;
             if (!rc_limits_fit(total)) {
-                char a[32], b[32];
                 *broken = false, *refused = true;
-                return io_fail(m, RC_ERR_NOMEM, "model.weights.h5: the weights need more than %s, over the memory "
-                               "limit of %s", rc_bytes_str(total, a, sizeof a),
-                               rc_bytes_str(rc_limits_get().max_bytes, b, sizeof b));
+                return over_the_limit(m, total);
             }
             w->data = rc_malloc((size_t)bytes);
             w->name = rc_strdup(name);
