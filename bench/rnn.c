@@ -359,6 +359,7 @@ typedef struct replica {
     pthread_barrier_t *bar;
     double *times; /* rank 0: per timed step */
     float loss_first, loss_last;
+    double wait_s, step_s; /* rc_trainer_comm_stats: time in the collectives, of the steps' */
     int nodes;
     long long params;
     bool failed;
@@ -403,6 +404,7 @@ static void *replica_main(void *arg) {
         if (i == 0) r->loss_first = loss;
         r->loss_last = loss;
     }
+    if (t) rc_trainer_comm_stats(t, &r->wait_s, &r->step_s, NULL);
     rc_trainer_free(t);
     point_model_free(&pm);
     return NULL;
@@ -463,7 +465,12 @@ static int run_replicas(const opts *o) {
                reps[0].params, wall, flop * 1e-9, flop / med * 1e-9, flop / tmin * 1e-9,
                reps[0].loss_first, reps[0].loss_last, o->user_cell ? "true" : "false");
         json_str(rc_gemm_backend_info());
-        printf("}\n");
+        /* per copy: the share of its step time spent in the collectives
+         * (waiting for the other copies, and summing) */
+        printf(",\"comm_wait_pct\":[");
+        for (int r = 0; r < n; r++)
+            printf("%s%.2f", r ? "," : "", reps[r].step_s > 0 ? 100 * reps[r].wait_s / reps[r].step_s : 0.0);
+        printf("]}\n");
         fflush(stdout);
     }
     pthread_barrier_destroy(&bar);

@@ -171,7 +171,7 @@ static void th_destroy(rc_comm *c) {
 }
 
 static const rc_comm_ops threads_ops = {
-    .name = "threads", .allreduce_f32 = th_f32, .allreduce_f64 = th_f64, .iallreduce_f32 = th_if32,
+    .name = "threads", .in_place = true, .allreduce_f32 = th_f32, .allreduce_f64 = th_f64, .iallreduce_f32 = th_if32,
     .wait = th_wait, .progress = th_progress, .broadcast = th_bcast, .barrier = th_barrier,
     .abort = th_abort, .destroy = th_destroy};
 

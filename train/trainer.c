@@ -235,6 +235,13 @@ static rc_status grad_ready(void *user, const rc_node *n, void *data, rc_error *
     grad_hook *h = user;
     comm_state *cs = h->t->cs;
     int64_t len = rc_node_numel(n);
+    if (cs->in_place) {
+        /* The plan leaves the gradient untouched until grad_needed (its
+         * first reader comes after): reduce it there, no copy. */
+        cs->bucket[h->i] = h->i;
+        rc_status s = rc_comm_iallreduce_f32(cs->comm, data, len, h->i, err);
+        return s != RC_OK ? s : rc_comm_progress(cs->comm, err);
+    }
     int b = cs->nb - 1;
     if (cs->fill + len > cs->total)
         return rc_error_set(err, RC_ERR_STATE, "rc_trainer_step", "gradient reduction out of order");
@@ -266,6 +273,15 @@ static rc_status grad_needed(void *user, const rc_node *n, void *data, rc_error 
     rc_status s = RC_OK;
     if (b == -2) goto reduced;
     if (b < 0) return rc_error_set(err, RC_ERR_STATE, "rc_trainer_step", "a gradient was read before it was final");
+    if (cs->in_place) {
+        double t0 = now_s();
+        s = rc_comm_wait(cs->comm, b, err);
+        cs->wait_s += now_s() - t0;
+        if (s != RC_OK) return s;
+        float scale = 1.0f / (float)cs->comm->size, *g = data; /* as below */
+        for (int64_t j = 0, len = rc_node_numel(n); j < len; j++) g[j] *= scale;
+        return RC_OK;
+    }
     if (cs->b_state[b] == 0 && (s = bucket_start(cs, b, err)) != RC_OK) return s;
     if (cs->b_state[b] == 1) {
         double t0 = now_s();
@@ -367,11 +383,12 @@ rc_status rc_trainer_set_comm(rc_trainer *t, rc_comm *comm, rc_error *err) {
     cs->bucket_elems = ((int64_t)1 << 20) / (int64_t)sizeof(float);
     if (cs->bucket_elems < cs->total / (RC_COMM_MAX_REQUESTS - 1) + 1)
         cs->bucket_elems = cs->total / (RC_COMM_MAX_REQUESTS - 1) + 1;
-    cs->stage = rc_malloc_aligned((size_t)cs->total * sizeof(float));
+    cs->in_place = comm->ops->in_place && t->nparams <= RC_COMM_MAX_REQUESTS;
+    if (!cs->in_place) cs->stage = rc_malloc_aligned((size_t)cs->total * sizeof(float));
     cs->hooks = rc_calloc((size_t)t->nparams, sizeof *cs->hooks);
     cs->off = rc_calloc((size_t)t->nparams, sizeof *cs->off);
     cs->bucket = rc_calloc((size_t)t->nparams, sizeof *cs->bucket);
-    if (!cs->stage || !cs->hooks || !cs->off || !cs->bucket) {
+    if ((!cs->in_place && !cs->stage) || !cs->hooks || !cs->off || !cs->bucket) {
         comm_state_free(cs);
         return rc_error_set(err, RC_ERR_NOMEM, "rc_trainer_set_comm", "out of memory");
     }

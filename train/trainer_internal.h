@@ -18,7 +18,12 @@ typedef struct grad_hook {
 
 typedef struct comm_state {
     rc_comm *comm;
-    float *stage;           /* [total] */
+    /* in_place: each gradient is reduced where the plan made it, request i
+     * for gradient i (an engine whose ranks share memory, rc_comm_ops
+     * .in_place, and at most RC_COMM_MAX_REQUESTS gradients); otherwise
+     * gathered into stage and reduced in buckets. */
+    bool in_place;
+    float *stage;           /* [total]; NULL when in_place */
     int64_t total, bucket_elems;
     grad_hook *hooks;       /* [nparams] */
     int64_t *off;           /* [nparams] staging offset this run */

@@ -82,18 +82,28 @@ static void *train(void *arg) {
     return NULL;
 }
 
-static void two_ranks(run r[2]) {
+/* staged: the threads engine presented as one whose ranks do not share
+ * memory (rc_comm_ops.in_place false), so the trainer gathers the
+ * gradients into buckets as it does for MPI. */
+static void two_ranks_as(run r[2], bool staged) {
     rc_comm *comms[2];
     cr_assert_eq(rc_comm_threads_new(2, comms, NULL), RC_OK);
+    cr_assert(comms[0]->ops->in_place, "the threads engine reduces in place");
+    const rc_comm_ops *own = comms[0]->ops;
+    rc_comm_ops copy = *own;
+    copy.in_place = false;
     pthread_t th[2];
     for (int k = 0; k < 2; k++) {
+        if (staged) comms[k]->ops = &copy;
         r[k].comm = comms[k];
         r[k].rank = k, r[k].size = 2;
         pthread_create(&th[k], NULL, train, &r[k]);
     }
     for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
-    for (int k = 0; k < 2; k++) rc_comm_free(comms[k]);
+    for (int k = 0; k < 2; k++) comms[k]->ops = own, rc_comm_free(comms[k]);
 }
+
+static void two_ranks(run r[2]) { two_ranks_as(r, false); }
 
 Test(comm, two_ranks_train_as_one_process_on_the_global_batch) {
     rc_set_num_threads(1);
@@ -128,6 +138,26 @@ Test(comm, two_ranks_train_as_one_process_on_the_global_batch) {
     for (int64_t i = 0; i < one.nparams; i++) far = fmax(far, fabs((double)one.params[i] - half.params[i]));
     cr_assert_gt(far, 1e-3, "half a batch differs by only %g", far);
     free(one.params), free(half.params), free(r[0].params), free(r[1].params);
+}
+
+/* The two ways of reducing (in place, gradient by gradient; staged in
+ * buckets) add the same numbers in the same order (rank order, per
+ * element) and scale them once: the same bits. */
+Test(comm, in_place_and_staged_reductions_give_the_same_bits) {
+    rc_set_num_threads(1);
+    make_ids();
+    run a[2] = {{.units = U, .seed = 7}, {.units = U, .seed = 8}}, b[2] = {{.units = U, .seed = 7}, {.units = U, .seed = 8}};
+    two_ranks_as(a, false);
+    two_ranks_as(b, true);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(a[k].set_status, RC_OK, "%s", a[k].set_msg);
+        cr_assert_eq(b[k].set_status, RC_OK, "%s", b[k].set_msg);
+    }
+    cr_assert_eq(a[0].nparams, b[0].nparams);
+    cr_assert_eq(memcmp(a[0].params, b[0].params, (size_t)a[0].nparams * sizeof(float)), 0);
+    cr_assert_eq(memcmp(a[1].params, b[1].params, (size_t)a[0].nparams * sizeof(float)), 0);
+    for (int s = 0; s < STEPS; s++) cr_assert_eq(a[0].loss[s], b[0].loss[s], "step %d", s);
+    for (int k = 0; k < 2; k++) free(a[k].params), free(b[k].params);
 }
 
 Test(comm, ranks_with_different_models_are_refused_on_every_rank) {
