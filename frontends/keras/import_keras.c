@@ -123,15 +123,18 @@ typedef struct h5_info {
 
 /* An error of the own reader as the load's error; UNSUPPORTED is marked
  * for the caller, which then hands the file to libhdf5. */
-static rc_status own_fail(rc_io_model *m, h5_src *s, h5r_status hs, const char *what) {
+/* The own reader's failure on `kind` 'name' (a group or a weight) as m's
+ * message. */
+static rc_status own_fail(rc_io_model *m, h5_src *s, h5r_status hs, const char *kind, const char *name) {
     const char *why = h5r_message(s->r);
     if (hs == H5R_UNSUPPORTED) {
         s->unsupported = true;
-        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: uses %s, which recur's HDF5 reader does not read "
-                       "(RECUR_HDF5=own)", what, why);
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s '%.600s': uses %s, which recur's HDF5 reader does not read "
+                       "(RECUR_HDF5=own)", kind, name, why);
     }
-    if (hs == H5R_REFUSED || hs == H5R_NO_VALUES) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: %s", what, why);
-    return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s: damaged or hostile file: %s", what, why);
+    if (hs == H5R_REFUSED || hs == H5R_NO_VALUES)
+        return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s '%.600s': %s", kind, name, why);
+    return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: %s '%.600s': damaged or hostile file: %s", kind, name, why);
 }
 
 /* Links in the group at path: -1 when there is no such group, -2 on an
@@ -142,9 +145,7 @@ static long group_size(rc_io_model *m, h5_src *s, const char *path) {
         h5r_status hs = h5r_group_size(s->r, path, &n);
         if (hs == H5R_OK) return n;
         if (hs == H5R_ABSENT || hs == H5R_WRONG_KIND) return -1;
-        char what[700];
-        snprintf(what, sizeof what, "group '%.600s'", path);
-        own_fail(m, s, hs, what);
+        own_fail(m, s, hs, "group", path);
         return -2;
     }
     if (H5Lexists(s->file, path, s->lapl) <= 0) return -1;
@@ -163,9 +164,7 @@ static rc_status dataset_open(rc_io_model *m, h5_src *s, const char *name, h5_in
         h5r_status hs = h5r_dataset_open(s->r, name, &i->d);
         if (hs == H5R_ABSENT) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: weight '%s' is missing", name);
         if (hs == H5R_WRONG_KIND) return io_fail(m, RC_ERR_FORMAT, "model.weights.h5: '%s' is not a dataset", name);
-        char what[700];
-        snprintf(what, sizeof what, "weight '%.600s'", name);
-        if (hs) return own_fail(m, s, hs, what);
+        if (hs) return own_fail(m, s, hs, "weight", name);
         i->ndim = i->d.ndim;
         memcpy(i->dims, i->d.dims, sizeof i->dims);
         i->f32 = i->d.is_float && i->d.size == 4;
@@ -214,9 +213,7 @@ static rc_status dataset_read(rc_io_model *m, h5_src *s, const char *name, h5_in
     if (s->own) {
         h5r_status hs = h5r_read_f32(s->r, &i->d, out, (uint64_t)numel);
         if (hs == H5R_OK) return RC_OK;
-        char what[700];
-        snprintf(what, sizeof what, "weight '%.600s'", name);
-        return own_fail(m, s, hs, what);
+        return own_fail(m, s, hs, "weight", name);
     }
     memset(out, 0, (size_t)numel * sizeof(float)); /* whatever libhdf5 leaves unwritten is not the heap's */
     if (H5Dread(i->ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
