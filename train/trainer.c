@@ -356,6 +356,34 @@ static uint64_t structure_hash(const rc_trainer *t) {
     return h;
 }
 
+/* The storage a node's value lives in: the node that owns it (through
+ * views: reshapes, contiguous slices) and the element range in it. */
+static const rc_node *storage_of(const rc_node *n, int64_t *lo) {
+    *lo = 0;
+    int64_t off;
+    while (n->op && n->op->view && n->nin > 0 && n->op->view(n, &off)) *lo += off, n = n->in[0];
+    return n;
+}
+
+/* Whether the gradients may be reduced in place: no two share storage.
+ * Autodiff gives two parameters the same gradient node when nothing tells
+ * them apart (a + b), or views of one (a + reshape(b)); reduced in place,
+ * that storage would be summed twice, the second time while another
+ * replica is still scaling the first sum. Staged, each is copied out and
+ * back, which is right. */
+static bool grads_disjoint(const rc_trainer *t) {
+    for (int i = 0; i < t->nparams; i++) {
+        int64_t li, lj;
+        const rc_node *ri = storage_of(t->grads[i], &li);
+        for (int j = 0; j < i; j++) {
+            const rc_node *rj = storage_of(t->grads[j], &lj);
+            if (ri == rj && li < lj + rc_node_numel(t->grads[j]) && lj < li + rc_node_numel(t->grads[i]))
+                return false;
+        }
+    }
+    return true;
+}
+
 rc_status rc_trainer_set_comm(rc_trainer *t, rc_comm *comm, rc_error *err) {
     if (!t) return rc_error_set(err, RC_ERR_ARG, "rc_trainer_set_comm", "trainer is NULL");
     rc_plan_clear_hooks(t->plan);
@@ -383,7 +411,7 @@ rc_status rc_trainer_set_comm(rc_trainer *t, rc_comm *comm, rc_error *err) {
     cs->bucket_elems = ((int64_t)1 << 20) / (int64_t)sizeof(float);
     if (cs->bucket_elems < cs->total / (RC_COMM_MAX_REQUESTS - 1) + 1)
         cs->bucket_elems = cs->total / (RC_COMM_MAX_REQUESTS - 1) + 1;
-    cs->in_place = comm->ops->in_place && t->nparams <= RC_COMM_MAX_REQUESTS;
+    cs->in_place = comm->ops->in_place && t->nparams <= RC_COMM_MAX_REQUESTS && grads_disjoint(t);
     if (!cs->in_place) cs->stage = rc_malloc_aligned((size_t)cs->total * sizeof(float));
     cs->hooks = rc_calloc((size_t)t->nparams, sizeof *cs->hooks);
     cs->off = rc_calloc((size_t)t->nparams, sizeof *cs->off);

@@ -160,6 +160,73 @@ Test(comm, in_place_and_staged_reductions_give_the_same_bits) {
     for (int k = 0; k < 2; k++) free(a[k].params), free(b[k].params);
 }
 
+/* Parameters that share a gradient's storage: pred = x (a + b) gives a
+ * and b one gradient node (autodiff hands both the same d(a + b)).
+ * Reduced in place that storage would be summed twice, the second time
+ * while the other replica is still scaling the first sum; the trainer
+ * stages such gradients (trainer.c grads_disjoint), and the replicas train
+ * as one process on the global batch. */
+enum { SN = 64, SR = 2, SSTEPS = 10 };
+
+typedef struct shared_run {
+    int rank, size;
+    rc_comm *comm;
+    float a[SN], b[SN];
+} shared_run;
+
+static void *train_shared(void *arg) {
+    shared_run *R = arg;
+    int64_t rows = SR * 2 / R->size;
+    rc_graph *g = rc_graph_new();
+    rc_node *x = rc_input(g, "x", RC_F32, RC_SHAPE(rows, SN)), *y = rc_input(g, "y", RC_F32, RC_SHAPE(rows, SN));
+    rc_node *a = rc_param(g, "a", RC_SHAPE(SN)), *b = rc_param(g, "b", RC_SHAPE(SN));
+    rc_node *loss = rc_loss_mse(g, rc_mul(g, x, rc_add(g, a, b)), y, NULL);
+    float *xa = rc_node_data(x), *ya = rc_node_data(y), *pa = rc_node_data(a), *pb = rc_node_data(b);
+    for (int64_t r = 0; r < rows; r++)
+        for (int k = 0; k < SN; k++) {
+            int64_t gr = R->rank * rows + r; /* row of the global batch */
+            xa[r * SN + k] = 0.5f + 0.01f * (float)((gr * 7 + k * 3) % 11);
+            ya[r * SN + k] = 1.0f - 0.02f * (float)((gr * 5 + k) % 13);
+        }
+    for (int k = 0; k < SN; k++) pa[k] = 0.1f * (float)(k % 5), pb[k] = -0.05f * (float)(k % 3);
+    rc_optim_config oc = rc_optim_defaults(RC_OPT_SGD);
+    oc.lr.initial = 0.2;
+    rc_trainer *t = rc_trainer_new(g, &(rc_trainer_spec){.loss = loss, .params = (rc_node *[]){a, b}, .nparams = 2,
+                                                        .optim = oc});
+    cr_assert(t, "%s", rc_graph_error(g));
+    rc_error e = {0};
+    if (R->comm) cr_assert_eq(rc_trainer_set_comm(t, R->comm, &e), RC_OK, "%s", e.message);
+    for (int s = 0; s < SSTEPS; s++) cr_assert_eq(rc_trainer_step(t, NULL, &e), RC_OK, "%s", e.message);
+    memcpy(R->a, pa, sizeof R->a);
+    memcpy(R->b, pb, sizeof R->b);
+    rc_trainer_free(t);
+    rc_graph_free(g);
+    return NULL;
+}
+
+Test(comm, parameters_sharing_a_gradient_train_as_one_process) {
+    rc_set_num_threads(1);
+    shared_run one = {.rank = 0, .size = 1};
+    train_shared(&one);
+    rc_comm *comms[2];
+    cr_assert_eq(rc_comm_threads_new(2, comms, NULL), RC_OK);
+    shared_run r[2];
+    pthread_t th[2];
+    for (int k = 0; k < 2; k++) {
+        r[k] = (shared_run){.rank = k, .size = 2, .comm = comms[k]};
+        pthread_create(&th[k], NULL, train_shared, &r[k]);
+    }
+    for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
+    for (int k = 0; k < 2; k++) rc_comm_free(comms[k]);
+    /* the sum over 2 ranks of 2-row means vs one 4-row mean: rounding
+     * (values ~1, 10 SGD steps of lr 0.2) */
+    for (int k = 0; k < SN; k++) {
+        cr_assert_eq(r[0].a[k], r[1].a[k]);
+        cr_assert_float_eq(r[0].a[k], one.a[k], 1e-5f, "a[%d]: %g vs %g", k, r[0].a[k], one.a[k]);
+        cr_assert_float_eq(r[0].b[k], one.b[k], 1e-5f, "b[%d]: %g vs %g", k, r[0].b[k], one.b[k]);
+    }
+}
+
 Test(comm, ranks_with_different_models_are_refused_on_every_rank) {
     rc_set_num_threads(1);
     make_ids();
