@@ -359,7 +359,7 @@ typedef struct replica {
     pthread_barrier_t *bar;
     double *times; /* rank 0: per timed step */
     float loss_first, loss_last;
-    double wait_s, step_s; /* rc_trainer_comm_stats: time in the collectives, of the steps' */
+    double wait_s, step_s; /* rc_trainer_comm_stats over the timed steps: in the collectives, in all */
     int nodes;
     long long params;
     bool failed;
@@ -402,9 +402,14 @@ static void *replica_main(void *arg) {
         pthread_barrier_wait(r->bar);
         if (r->rank == 0 && i >= o->warmup) r->times[i - o->warmup] = now_sec() - s;
         if (i == 0) r->loss_first = loss;
+        if (t && i == o->warmup - 1) rc_trainer_comm_stats(t, &r->wait_s, &r->step_s, NULL); /* warm-up, subtracted */
         r->loss_last = loss;
     }
-    if (t) rc_trainer_comm_stats(t, &r->wait_s, &r->step_s, NULL);
+    if (t) {
+        double w, st;
+        rc_trainer_comm_stats(t, &w, &st, NULL);
+        r->wait_s = w - r->wait_s, r->step_s = st - r->step_s; /* the timed steps' */
+    }
     rc_trainer_free(t);
     point_model_free(&pm);
     return NULL;

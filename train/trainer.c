@@ -37,14 +37,49 @@ static void pop_n(rc_graph *g, int n) {
     while (n-- > 0) rc_scope_pop(g);
 }
 
-/* A gradient that is a leaf or a view of one would be read through storage
- * an earlier update may already have changed; give it its own buffer. */
-static rc_node *own_buffer(rc_graph *g, rc_node *grad) {
-    rc_node *r = grad;
+/* The storage a node's value lives in: the node that owns it (through
+ * views: reshapes, contiguous slices) and the element offset in it. */
+static const rc_node *storage_of(const rc_node *n, int64_t *lo) {
+    *lo = 0;
     int64_t off;
-    while (r && r->op->view && r->op->view(r, &off)) r = r->in[0];
-    if (r && (r->op->flags & RC_OPF_LEAF)) return rc_scale(g, grad, 1.0);
-    return grad;
+    while (n->op->view && n->nin > 0 && n->op->view(n, &off)) *lo += off, n = n->in[0];
+    return n;
+}
+
+/* Whether a kernel of g (a node that is not a view) reads storage that
+ * `root` owns, directly or through views of it. */
+static bool storage_has_readers(const rc_graph *g, const rc_node *root) {
+    int64_t lo;
+    for (int id = 0, n = rc_graph_node_count(g); id < n; id++) {
+        const rc_node *k = rc_graph_node(g, id);
+        if (!k || (k->op->view && k->nin > 0 && k->op->view(k, &lo))) continue;
+        for (int j = 0; j < k->nin; j++)
+            if (storage_of(k->in[j], &lo) == root) return true;
+    }
+    return false;
+}
+
+/* Gradient i in storage of its own, read by nothing but what the trainer
+ * adds (the global norm, the update). Copied (one scale by 1) when it is
+ * * a leaf or a view of one: an earlier update may already have changed
+ *   that storage when this gradient is read;
+ * * in storage that backward kernels read too (autodiff hands a + b's dy
+ *   to both a and b, and a view of dy is a gradient too): with data
+ *   parallelism the gradient is replaced by its sum over ranks at its
+ *   first reader (rc_trainer_set_comm), which would be one of those
+ *   kernels;
+ * * in the storage of an earlier gradient (the same node for two
+ *   parameters), which would be reduced twice. */
+static rc_node *own_buffer(rc_graph *g, rc_node *const *grads, int i) {
+    rc_node *grad = grads[i];
+    int64_t lo, lj;
+    const rc_node *root = storage_of(grad, &lo);
+    bool copy = (root->op->flags & RC_OPF_LEAF) || storage_has_readers(g, root);
+    for (int j = 0; j < i && !copy; j++) {
+        const rc_node *rj = storage_of(grads[j], &lj);
+        copy = rj == root && lo < lj + rc_node_numel(grads[j]) && lj < lo + rc_node_numel(grad);
+    }
+    return copy ? rc_scale(g, grad, 1.0) : grad;
 }
 
 static char *path_of(const rc_node *n) {
@@ -132,7 +167,7 @@ rc_trainer *rc_trainer_new(rc_graph *g, const rc_trainer_spec *spec) {
     }
 
     if (rc_gradients(g, t->loss, t->params, np, t->grads) != RC_OK) return build_fail(t);
-    for (int i = 0; i < np; i++) t->grads[i] = own_buffer(g, t->grads[i]);
+    for (int i = 0; i < np; i++) t->grads[i] = own_buffer(g, t->grads, i);
 
     /* Optimizer state, scoped "optimizer/...". */
     if (!rc_scope_push(g, "optimizer")) return build_fail(t);
@@ -236,8 +271,9 @@ static rc_status grad_ready(void *user, const rc_node *n, void *data, rc_error *
     comm_state *cs = h->t->cs;
     int64_t len = rc_node_numel(n);
     if (cs->in_place) {
-        /* The plan leaves the gradient untouched until grad_needed (its
-         * first reader comes after): reduce it there, no copy. */
+        /* The gradient's storage is its own and nothing reads it before
+         * grad_needed (own_buffer), so the plan leaves it untouched until
+         * then: reduce it there, no copy. */
         cs->bucket[h->i] = h->i;
         rc_status s = rc_comm_iallreduce_f32(cs->comm, data, len, h->i, err);
         return s != RC_OK ? s : rc_comm_progress(cs->comm, err);
@@ -356,34 +392,6 @@ static uint64_t structure_hash(const rc_trainer *t) {
     return h;
 }
 
-/* The storage a node's value lives in: the node that owns it (through
- * views: reshapes, contiguous slices) and the element range in it. */
-static const rc_node *storage_of(const rc_node *n, int64_t *lo) {
-    *lo = 0;
-    int64_t off;
-    while (n->op && n->op->view && n->nin > 0 && n->op->view(n, &off)) *lo += off, n = n->in[0];
-    return n;
-}
-
-/* Whether the gradients may be reduced in place: no two share storage.
- * Autodiff gives two parameters the same gradient node when nothing tells
- * them apart (a + b), or views of one (a + reshape(b)); reduced in place,
- * that storage would be summed twice, the second time while another
- * replica is still scaling the first sum. Staged, each is copied out and
- * back, which is right. */
-static bool grads_disjoint(const rc_trainer *t) {
-    for (int i = 0; i < t->nparams; i++) {
-        int64_t li, lj;
-        const rc_node *ri = storage_of(t->grads[i], &li);
-        for (int j = 0; j < i; j++) {
-            const rc_node *rj = storage_of(t->grads[j], &lj);
-            if (ri == rj && li < lj + rc_node_numel(t->grads[j]) && lj < li + rc_node_numel(t->grads[i]))
-                return false;
-        }
-    }
-    return true;
-}
-
 rc_status rc_trainer_set_comm(rc_trainer *t, rc_comm *comm, rc_error *err) {
     if (!t) return rc_error_set(err, RC_ERR_ARG, "rc_trainer_set_comm", "trainer is NULL");
     rc_plan_clear_hooks(t->plan);
@@ -411,7 +419,10 @@ rc_status rc_trainer_set_comm(rc_trainer *t, rc_comm *comm, rc_error *err) {
     cs->bucket_elems = ((int64_t)1 << 20) / (int64_t)sizeof(float);
     if (cs->bucket_elems < cs->total / (RC_COMM_MAX_REQUESTS - 1) + 1)
         cs->bucket_elems = cs->total / (RC_COMM_MAX_REQUESTS - 1) + 1;
-    cs->in_place = comm->ops->in_place && t->nparams <= RC_COMM_MAX_REQUESTS && grads_disjoint(t);
+    /* In place needs what own_buffer gave every gradient: storage of its
+     * own that no kernel reads before its update. It depends only on the
+     * engine and the parameter count, so every rank chooses alike. */
+    cs->in_place = comm->ops->in_place && t->nparams <= RC_COMM_MAX_REQUESTS;
     if (!cs->in_place) cs->stage = rc_malloc_aligned((size_t)cs->total * sizeof(float));
     cs->hooks = rc_calloc((size_t)t->nparams, sizeof *cs->hooks);
     cs->off = rc_calloc((size_t)t->nparams, sizeof *cs->off);

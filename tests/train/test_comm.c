@@ -227,6 +227,89 @@ Test(comm, parameters_sharing_a_gradient_train_as_one_process) {
     }
 }
 
+/* A parameter whose gradient is storage backward reads further: with one
+ * row a replica, pos (1, T, E) added to table[ids] (1, T, E) gets the
+ * sum's dy itself, which the gather's backward then scatters by this
+ * replica's ids. Were dy replaced by its mean over the replicas at its
+ * first reader (the scatter), the table's gradient would take the other
+ * replica's rows at this one's ids; the trainer gives such a gradient its
+ * own copy (trainer.c own_buffer), in place and staged alike. */
+enum { PV = 5, PT = 3, PE = 4 };
+
+typedef struct pos_run {
+    int rank, size;
+    rc_comm *comm;
+    bool staged;
+    float table[PV * PE], pos[PT * PE];
+} pos_run;
+
+static void *train_pos(void *arg) {
+    pos_run *R = arg;
+    int64_t rows = 2 / R->size;
+    rc_graph *g = rc_graph_new();
+    rc_node *tok = rc_input(g, "ids", RC_I32, RC_SHAPE(rows, PT)), *y = rc_input(g, "y", RC_F32, RC_SHAPE(rows, PT, PE));
+    rc_node *table = rc_param(g, "table", RC_SHAPE(PV, PE)), *pos = rc_param(g, "pos", RC_SHAPE(1, PT, PE));
+    rc_node *loss = rc_loss_mse(g, rc_add(g, rc_gather(g, table, tok), pos), y, NULL);
+    static const int32_t all_ids[2][PT] = {{0, 1, 2}, {2, 3, 2}};
+    int32_t *ia = rc_node_data(tok);
+    float *ya = rc_node_data(y), *ta = rc_node_data(table), *pa = rc_node_data(pos);
+    for (int64_t r = 0; r < rows; r++)
+        for (int k = 0; k < PT; k++) {
+            int64_t gr = R->rank * rows + r;
+            ia[r * PT + k] = all_ids[gr][k];
+            for (int e = 0; e < PE; e++) ya[(r * PT + k) * PE + e] = (float)((gr * 3 + k * 2 + e) % 7) * 0.25f;
+        }
+    for (int i = 0; i < PV * PE; i++) ta[i] = 0.05f * (float)(i % 9);
+    for (int i = 0; i < PT * PE; i++) pa[i] = -0.03f * (float)(i % 4);
+    rc_optim_config oc = rc_optim_defaults(RC_OPT_SGD);
+    oc.lr.initial = 0.5;
+    rc_trainer *t = rc_trainer_new(g, &(rc_trainer_spec){.loss = loss, .params = (rc_node *[]){table, pos},
+                                                        .nparams = 2, .optim = oc});
+    cr_assert(t, "%s", rc_graph_error(g));
+    rc_error e = {0};
+    if (R->comm) cr_assert_eq(rc_trainer_set_comm(t, R->comm, &e), RC_OK, "%s", e.message);
+    for (int s = 0; s < 8; s++) cr_assert_eq(rc_trainer_step(t, NULL, &e), RC_OK, "%s", e.message);
+    memcpy(R->table, ta, sizeof R->table);
+    memcpy(R->pos, pa, sizeof R->pos);
+    rc_trainer_free(t);
+    rc_graph_free(g);
+    return NULL;
+}
+
+static void pos_two_ranks(pos_run r[2], bool staged) {
+    rc_comm *comms[2];
+    cr_assert_eq(rc_comm_threads_new(2, comms, NULL), RC_OK);
+    const rc_comm_ops *own = comms[0]->ops;
+    rc_comm_ops copy = *own;
+    copy.in_place = false;
+    pthread_t th[2];
+    for (int k = 0; k < 2; k++) {
+        if (staged) comms[k]->ops = &copy;
+        r[k] = (pos_run){.rank = k, .size = 2, .comm = comms[k]};
+        pthread_create(&th[k], NULL, train_pos, &r[k]);
+    }
+    for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
+    for (int k = 0; k < 2; k++) comms[k]->ops = own, rc_comm_free(comms[k]);
+}
+
+Test(comm, a_gradient_that_backward_reads_further_is_reduced_after_its_readers) {
+    rc_set_num_threads(1);
+    pos_run one = {.rank = 0, .size = 1};
+    train_pos(&one);
+    for (int staged = 0; staged < 2; staged++) {
+        pos_run r[2];
+        pos_two_ranks(r, staged);
+        for (int i = 0; i < PV * PE; i++) {
+            cr_assert_eq(r[0].table[i], r[1].table[i]);
+            cr_assert_float_eq(r[0].table[i], one.table[i], 1e-5f, "%s: table[%d]: %g vs %g",
+                               staged ? "staged" : "in place", i, r[0].table[i], one.table[i]);
+        }
+        for (int i = 0; i < PT * PE; i++)
+            cr_assert_float_eq(r[0].pos[i], one.pos[i], 1e-5f, "%s: pos[%d]: %g vs %g", staged ? "staged" : "in place",
+                               i, r[0].pos[i], one.pos[i]);
+    }
+}
+
 Test(comm, ranks_with_different_models_are_refused_on_every_rank) {
     rc_set_num_threads(1);
     make_ids();

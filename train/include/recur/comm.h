@@ -41,10 +41,6 @@ typedef struct rc_comm rc_comm;
 
 typedef struct rc_comm_ops {
     const char *name; /* "single", "threads", "mpi" */
-    /* true: the ranks share this process's memory and a request sends no
-     * message, so a caller may reduce each array where it lies (one
-     * request per array) instead of copying small arrays into buckets. */
-    bool in_place;
     /* data[0..n) := sum over ranks, in place, blocking. */
     rc_status (*allreduce_f32)(rc_comm *c, float *data, int64_t n, rc_error *err);
     rc_status (*allreduce_f64)(rc_comm *c, double *data, int64_t n, rc_error *err);
@@ -61,6 +57,11 @@ typedef struct rc_comm_ops {
     /* End every rank of the job with exit status `code`; does not return. */
     void (*abort)(rc_comm *c, int code);
     void (*destroy)(rc_comm *c);
+    /* true: the ranks share this process's memory and a request sends no
+     * message, so a caller may reduce each array where it lies (one
+     * request per array) instead of copying small arrays into buckets.
+     * (Last: the fields before it keep their places.) */
+    bool in_place;
 } rc_comm_ops;
 
 struct rc_comm {
