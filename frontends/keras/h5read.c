@@ -15,8 +15,8 @@
  * descends the group B-trees by their keys and bisects symbol nodes, as
  * libhdf5 does, and compares names in place, reading at most the name's
  * length of a heap string; counting a group's links reads no names at
- * all. A file that exhausts it is H5R_UNSUPPORTED: libhdf5 decides,
- * contained, under its CPU limit.
+ * all. A file that exhausts it is H5R_MALFORMED (damage, not a feature
+ * for libhdf5: see TOO_MUCH).
  *
  * Format facts: "HDF5 File Format Specification Version 3.0" (The HDF
  * Group): superblock (II.A), B-tree v1 (III.A.1), symbol table node
@@ -121,10 +121,16 @@ static bool spend(h5r *r, uint64_t k) {
 }
 
 
-/* The budget spent: a hostile file's loops, or a well-formed file of
- * extreme structure; either way libhdf5 decides, contained, under its CPU
- * limit. */
-#define TOO_MUCH(r) fail((r), H5R_UNSUPPORTED, "more structure than recur's reader reads within its work budget")
+/* The budget spent: damage. No HDF5 writer makes a file whose lookups
+ * need more than 16 units of work per byte (Keras's need a few hundred
+ * entries in all); a fuzzer does, and handing such a file to libhdf5 was
+ * how it reached a heap over-read of libhdf5's (H5D__contig_read, in the
+ * contained child; in an ordinary build the bytes read past the buffer
+ * would have become weights). */
+#define TOO_MUCH(r)                                                                                                    \
+    fail((r), H5R_MALFORMED,                                                                                           \
+         "its structure needs more work than a file of its size can (16 entries per byte + 2^20): loops or padding "  \
+         "no HDF5 writer makes")
 
 /* Jenkins' lookup3 hashlittle(), the checksum of version-2 metadata
  * (libhdf5 has it, but not in its public API). */

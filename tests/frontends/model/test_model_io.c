@@ -302,6 +302,19 @@ Test(model_io, hdf5_fault_is_contained_and_named) {
     expect_error(path, RC_ERR_FORMAT, "model.weights.h5: the HDF5 reader crashed (signal 11");
 }
 
+/* Files the keras fuzzer made to exhaust the own reader's work budget
+ * (2026-12-07): handed to libhdf5 then, they reached a heap over-read of
+ * libhdf5's (H5D__contig_read; contained in the child, but in an ordinary
+ * build those bytes could have become weights). Exhaustion is damage now:
+ * refused by the own reader, libhdf5 never sees them. */
+Test(model_io, a_file_that_exhausts_the_readers_work_budget_is_refused_as_damaged) {
+    cr_assert(setenv("RECUR_HDF5", "auto", 1) == 0);
+    expect_error(HOSTILE_KERAS "/h5read-budget-libhdf5-overread-a.keras", RC_ERR_FORMAT,
+                 "damaged or hostile file: its structure needs more work than a file of its size can");
+    expect_error(HOSTILE_KERAS "/h5read-budget-libhdf5-overread-b.keras", RC_ERR_FORMAT,
+                 "damaged or hostile file: its structure needs more work than a file of its size can");
+}
+
 /* The golden embedding_lstm_dense model with its embedding table replaced
  * through libhdf5 by make(file) (which creates "layers/embedding/vars/0"),
  * as big.keras in the test's directory; returns its path (static). */
