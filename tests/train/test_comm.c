@@ -82,10 +82,12 @@ static void *train(void *arg) {
     return NULL;
 }
 
-/* staged: the threads engine presented as one whose ranks do not share
- * memory (rc_comm_ops.in_place false), so the trainer gathers the
- * gradients into buckets as it does for MPI. */
-static void two_ranks_as(run r[2], bool staged) {
+/* fn(arg[k]) in a thread for each of two ranks of one threads-engine
+ * group, *comm[k] set to rank k's communicator first. staged: the engine
+ * presented as one whose ranks do not share memory (rc_comm_ops.in_place
+ * false), so the trainer gathers the gradients into buckets as it does
+ * for MPI. */
+static void two_threads(void *(*fn)(void *), void *const arg[2], rc_comm **const comm[2], bool staged) {
     rc_comm *comms[2];
     cr_assert_eq(rc_comm_threads_new(2, comms, NULL), RC_OK);
     cr_assert(comms[0]->ops->in_place, "the threads engine reduces in place");
@@ -95,12 +97,16 @@ static void two_ranks_as(run r[2], bool staged) {
     pthread_t th[2];
     for (int k = 0; k < 2; k++) {
         if (staged) comms[k]->ops = &copy;
-        r[k].comm = comms[k];
-        r[k].rank = k, r[k].size = 2;
-        pthread_create(&th[k], NULL, train, &r[k]);
+        *comm[k] = comms[k];
+        pthread_create(&th[k], NULL, fn, arg[k]);
     }
     for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
     for (int k = 0; k < 2; k++) comms[k]->ops = own, rc_comm_free(comms[k]);
+}
+
+static void two_ranks_as(run r[2], bool staged) {
+    for (int k = 0; k < 2; k++) r[k].rank = k, r[k].size = 2;
+    two_threads(train, (void *[]){&r[0], &r[1]}, (rc_comm **[]){&r[0].comm, &r[1].comm}, staged);
 }
 
 static void two_ranks(run r[2]) { two_ranks_as(r, false); }
@@ -208,16 +214,8 @@ Test(comm, parameters_sharing_a_gradient_train_as_one_process) {
     rc_set_num_threads(1);
     shared_run one = {.rank = 0, .size = 1};
     train_shared(&one);
-    rc_comm *comms[2];
-    cr_assert_eq(rc_comm_threads_new(2, comms, NULL), RC_OK);
-    shared_run r[2];
-    pthread_t th[2];
-    for (int k = 0; k < 2; k++) {
-        r[k] = (shared_run){.rank = k, .size = 2, .comm = comms[k]};
-        pthread_create(&th[k], NULL, train_shared, &r[k]);
-    }
-    for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
-    for (int k = 0; k < 2; k++) rc_comm_free(comms[k]);
+    shared_run r[2] = {{.rank = 0, .size = 2}, {.rank = 1, .size = 2}};
+    two_threads(train_shared, (void *[]){&r[0], &r[1]}, (rc_comm **[]){&r[0].comm, &r[1].comm}, false);
     /* the sum over 2 ranks of 2-row means vs one 4-row mean: rounding
      * (values ~1, 10 SGD steps of lr 0.2) */
     for (int k = 0; k < SN; k++) {
@@ -239,7 +237,6 @@ enum { PV = 5, PT = 3, PE = 4 };
 typedef struct pos_run {
     int rank, size;
     rc_comm *comm;
-    bool staged;
     float table[PV * PE], pos[PT * PE];
 } pos_run;
 
@@ -277,19 +274,8 @@ static void *train_pos(void *arg) {
 }
 
 static void pos_two_ranks(pos_run r[2], bool staged) {
-    rc_comm *comms[2];
-    cr_assert_eq(rc_comm_threads_new(2, comms, NULL), RC_OK);
-    const rc_comm_ops *own = comms[0]->ops;
-    rc_comm_ops copy = *own;
-    copy.in_place = false;
-    pthread_t th[2];
-    for (int k = 0; k < 2; k++) {
-        if (staged) comms[k]->ops = &copy;
-        r[k] = (pos_run){.rank = k, .size = 2, .comm = comms[k]};
-        pthread_create(&th[k], NULL, train_pos, &r[k]);
-    }
-    for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
-    for (int k = 0; k < 2; k++) comms[k]->ops = own, rc_comm_free(comms[k]);
+    for (int k = 0; k < 2; k++) r[k] = (pos_run){.rank = k, .size = 2};
+    two_threads(train_pos, (void *[]){&r[0], &r[1]}, (rc_comm **[]){&r[0].comm, &r[1].comm}, staged);
 }
 
 Test(comm, a_gradient_that_backward_reads_further_is_reduced_after_its_readers) {
