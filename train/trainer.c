@@ -46,35 +46,37 @@ static const rc_node *storage_of(const rc_node *n, int64_t *lo) {
     return n;
 }
 
-/* Whether a kernel of g (a node that is not a view) reads storage that
- * `root` owns, directly or through views of it. */
-static bool storage_has_readers(const rc_graph *g, const rc_node *root) {
+/* read[id]: whether a kernel of g (a node that is not a view) reads the
+ * storage node id owns, directly or through views of it; NULL when out
+ * of memory. One pass, for all gradients. */
+static bool *storage_readers(const rc_graph *g) {
+    int n = rc_graph_node_count(g);
+    bool *read = rc_calloc((size_t)n + 1, sizeof *read);
     int64_t lo;
-    for (int id = 0, n = rc_graph_node_count(g); id < n; id++) {
+    for (int id = 0; read && id < n; id++) {
         const rc_node *k = rc_graph_node(g, id);
         if (!k || (k->op->view && k->nin > 0 && k->op->view(k, &lo))) continue;
-        for (int j = 0; j < k->nin; j++)
-            if (storage_of(k->in[j], &lo) == root) return true;
+        for (int j = 0; j < k->nin; j++) read[storage_of(k->in[j], &lo)->id] = true;
     }
-    return false;
+    return read;
 }
 
 /* Gradient i in storage of its own, read by nothing but what the trainer
  * adds (the global norm, the update). Copied (one scale by 1) when it is
  * * a leaf or a view of one: an earlier update may already have changed
  *   that storage when this gradient is read;
- * * in storage that backward kernels read too (autodiff hands a + b's dy
- *   to both a and b, and a view of dy is a gradient too): with data
- *   parallelism the gradient is replaced by its sum over ranks at its
- *   first reader (rc_trainer_set_comm), which would be one of those
- *   kernels;
+ * * in storage that backward kernels read too (read[], above; autodiff
+ *   hands a + b's dy to both a and b, and a view of dy is a gradient too):
+ *   with data parallelism the gradient is replaced by its sum over ranks
+ *   at its first reader (rc_trainer_set_comm), which would be one of
+ *   those kernels;
  * * in the storage of an earlier gradient (the same node for two
  *   parameters), which would be reduced twice. */
-static rc_node *own_buffer(rc_graph *g, rc_node *const *grads, int i) {
+static rc_node *own_buffer(rc_graph *g, const bool *read, rc_node *const *grads, int i) {
     rc_node *grad = grads[i];
     int64_t lo, lj;
     const rc_node *root = storage_of(grad, &lo);
-    bool copy = (root->op->flags & RC_OPF_LEAF) || storage_has_readers(g, root);
+    bool copy = (root->op->flags & RC_OPF_LEAF) || read[root->id];
     for (int j = 0; j < i && !copy; j++) {
         const rc_node *rj = storage_of(grads[j], &lj);
         copy = rj == root && lo < lj + rc_node_numel(grads[j]) && lj < lo + rc_node_numel(grad);
@@ -167,7 +169,13 @@ rc_trainer *rc_trainer_new(rc_graph *g, const rc_trainer_spec *spec) {
     }
 
     if (rc_gradients(g, t->loss, t->params, np, t->grads) != RC_OK) return build_fail(t);
-    for (int i = 0; i < np; i++) t->grads[i] = own_buffer(g, t->grads, i);
+    bool *read = storage_readers(g); /* before own_buffer adds readers of its own */
+    if (!read) {
+        rc_graph_fail(g, RC_ERR_NOMEM, "rc_trainer_new: out of memory");
+        return build_fail(t);
+    }
+    for (int i = 0; i < np; i++) t->grads[i] = own_buffer(g, read, t->grads, i);
+    rc_free(read);
 
     /* Optimizer state, scoped "optimizer/...". */
     if (!rc_scope_push(g, "optimizer")) return build_fail(t);
@@ -309,17 +317,9 @@ static rc_status grad_needed(void *user, const rc_node *n, void *data, rc_error 
     rc_status s = RC_OK;
     if (b == -2) goto reduced;
     if (b < 0) return rc_error_set(err, RC_ERR_STATE, "rc_trainer_step", "a gradient was read before it was final");
-    if (cs->in_place) {
-        double t0 = now_s();
-        s = rc_comm_wait(cs->comm, b, err);
-        cs->wait_s += now_s() - t0;
-        if (s != RC_OK) return s;
-        float scale = 1.0f / (float)cs->comm->size, *g = data; /* as below */
-        for (int64_t j = 0, len = rc_node_numel(n); j < len; j++) g[j] *= scale;
-        return RC_OK;
-    }
-    if (cs->b_state[b] == 0 && (s = bucket_start(cs, b, err)) != RC_OK) return s;
-    if (cs->b_state[b] == 1) {
+    /* in place: request b is this gradient's own, always in flight here */
+    if (!cs->in_place && cs->b_state[b] == 0 && (s = bucket_start(cs, b, err)) != RC_OK) return s;
+    if (cs->in_place || cs->b_state[b] == 1) {
         double t0 = now_s();
         s = rc_comm_wait(cs->comm, b, err);
         cs->wait_s += now_s() - t0;
@@ -330,7 +330,7 @@ reduced:;
     /* The sum over ranks of the ranks' mean-loss gradients, scaled once:
      * the gradient of the mean over the global batch. */
     float scale = 1.0f / (float)cs->comm->size, *g = data;
-    const float *src = cs->stage + cs->off[h->i];
+    const float *src = cs->in_place ? g : cs->stage + cs->off[h->i];
     for (int64_t j = 0, len = rc_node_numel(n); j < len; j++) g[j] = src[j] * scale;
     return RC_OK;
 }
