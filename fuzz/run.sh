@@ -34,7 +34,7 @@ contained='==[0-9]+==WARNING: AddressSanitizer failed to allocate 0x[0-9a-f]+ by
 # hook's); not slow-unit-, which libFuzzer writes for an input that took
 # over 10 s (-report_slow_units) and which a loaded machine produces; the
 # timeout (-timeout) is the hang check.
-findings() { ls "$work/artifacts" | grep "^$1-" | grep -c -v "^$1-slow-unit-"; }
+findings() { ls "$work/artifacts" | grep "^$1-" | grep -v "^$1-slow-unit-"; }
 failed=0
 for t in "${targets[@]}"; do
     exe=$build/fuzz/fuzz_$t
@@ -58,7 +58,7 @@ for t in "${targets[@]}"; do
     case $t in keras | keras_weights) asan="allocator_may_return_null=1${asan:+:$asan}" timeout=${FUZZ_TIMEOUT:-90} ;; esac
     mkdir -p "$work/$t" "$work/cwd-$t"
     rm -f "$work/cwd-$t"/.[0-9]* # reports of an earlier run, examined then
-    arts=$(findings "$t")
+    arts=$(findings "$t" | wc -l)
     log=$work/$t.log
     # Run in a directory of its own: a forked child's sanitizer report (the
     # HDF5 reader's) is written to ./.PID in the working directory, not to
@@ -74,15 +74,15 @@ for t in "${targets[@]}"; do
     runs=${runs:-0} took=${took:-$secs}
     rate=$(( took > 0 ? runs / took : runs ))
     child=$(grep -l -v -x -E "$contained" "$work/cwd-$t"/.[0-9]* 2>/dev/null)
-    if [ $rc -eq 0 ] && { [ -n "$child" ] || [ "$(findings "$t")" -gt "$arts" ]; }; then
+    if [ $rc -eq 0 ] && { [ -n "$child" ] || [ "$(findings "$t" | wc -l)" -gt "$arts" ]; }; then
         failed=1
         echo "FAIL $t: a forked child's sanitizer found something after $runs executions (the fuzzer went on); reports:" >&2
         for c in $child; do echo "$c:" >&2; grep -m 3 -E 'ERROR|SUMMARY|runtime error' "$c" >&2; done
-        ls "$work/artifacts/" | grep "^$t-" | grep -v "^$t-slow-unit-" >&2 || true
+        findings "$t" >&2 || true
     elif [ $rc -ne 0 ]; then
         failed=1
         echo "FAIL $t: libFuzzer exit $rc after $runs executions; log $log, input(s):" >&2
-        ls "$work/artifacts/" | grep "^$t-" | grep -v "^$t-slow-unit-" >&2 || true
+        findings "$t" >&2 || true
         grep -m 5 -E 'ERROR|SUMMARY|runtime error|fuzz:' "$log" >&2 || true
     else
         echo "ok $t: $runs executions in ${took}s ($rate/s)"

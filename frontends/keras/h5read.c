@@ -129,7 +129,7 @@ static bool spend(h5r *r, uint64_t k) {
  * would have become weights). */
 #define TOO_MUCH(r)                                                                                                    \
     fail((r), H5R_MALFORMED,                                                                                           \
-         "its structure needs more work than a file of its size can (16 entries per byte + 2^20): loops or padding "  \
+         "its structure needs more work than a file of its size can (16 units per byte + 2^20): loops or padding "  \
          "no HDF5 writer makes")
 
 /* Jenkins' lookup3 hashlittle(), the checksum of version-2 metadata

@@ -121,10 +121,9 @@ typedef struct h5_info {
     hid_t ds;          /* libhdf5 */
 } h5_info;
 
-/* An error of the own reader as the load's error; UNSUPPORTED is marked
- * for the caller, which then hands the file to libhdf5. */
-/* The own reader's failure on `kind` 'name' (a group or a weight) as m's
- * message. */
+/* The own reader's failure on `kind` 'name' (a group or a weight) as the
+ * load's error; UNSUPPORTED is marked for the caller, which then hands the
+ * file to libhdf5. */
 static rc_status own_fail(rc_io_model *m, h5_src *s, h5r_status hs, const char *kind, const char *name) {
     const char *why = h5r_message(s->r);
     if (hs == H5R_UNSUPPORTED) {
