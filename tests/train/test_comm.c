@@ -170,8 +170,8 @@ Test(comm, in_place_and_staged_reductions_give_the_same_bits) {
  * and b one gradient node (autodiff hands both the same d(a + b)).
  * Reduced in place that storage would be summed twice, the second time
  * while the other replica is still scaling the first sum; the trainer
- * stages such gradients (trainer.c grads_disjoint), and the replicas train
- * as one process on the global batch. */
+ * gives the second gradient a copy of its own (trainer.c own_buffer), and
+ * the replicas train as one process on the global batch. */
 enum { SN = 64, SR = 2, SSTEPS = 10 };
 
 typedef struct shared_run {
