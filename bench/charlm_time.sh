@@ -6,6 +6,9 @@
 # side's figure is the median over all its steps (recur: from the CSV log's
 # elapsed times, i.e. window sampling included; torch: its step_times, as its
 # JSON's ms_per_step_median), then the median over rounds.
+# OPENBLAS_CORETYPE is unset for both sides, as issue 18 measures (this
+# sandbox exports OPENBLAS_CORETYPE=Haswell: the AVX2 kernels, about 30 %
+# slower for recur's step on this machine).
 #
 # usage: bench/charlm_time.sh [--build DIR] [--steps 200] [--rounds 2]
 set -euo pipefail
@@ -23,6 +26,7 @@ done
 peers="$root/../shared/peers"
 [ -f "$peers/torch_charlm.py" ] || peers=/work/shared/peers
 out=$(mktemp -d /tmp/recur-charlm-time-XXXXXX)
+unset OPENBLAS_CORETYPE
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=268435456
 run_recur() { "$build/recur" train --corpus fortunes --steps "$steps" --log "$out/recur-$1.csv" \
